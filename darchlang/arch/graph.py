@@ -1,0 +1,107 @@
+"""The architecture IR: a series-parallel graph of concrete layer nodes.
+
+`Seq` chains, `Residual` branches around its body and joins, `Repeat` stacks one
+concrete body several times (the body is stored once, so a deep tied repeat costs
+nothing to build or hash; backends unroll it with separate weights per copy).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from darchlang.errors import Span
+
+
+@dataclass(frozen=True)
+class Init:
+    """A weight initializer with its gain; fan-in formulas live in the backend."""
+
+    kind: str
+    gain: float
+
+
+class Node:
+    """Base of concrete architecture nodes."""
+
+    __slots__ = ()
+
+
+@dataclass(eq=False, slots=True)
+class Layer(Node):
+    kind: str
+    attrs: dict[str, Any]
+    path: str = ""
+    span: Span | None = None
+
+
+@dataclass(eq=False, slots=True)
+class Seq(Node):
+    items: tuple[Node, ...]
+
+
+@dataclass(eq=False, slots=True)
+class Residual(Node):
+    body: Node
+    join: str = "pad"
+    path: str = ""
+    span: Span | None = None
+
+
+@dataclass(eq=False, slots=True)
+class Repeat(Node):
+    body: Node
+    times: int
+    path: str = ""
+
+
+@dataclass(eq=False)
+class Architecture:
+    """One point of a space: the network, the evaluator settings and how it was picked.
+
+    `decisions[i]` is the option index taken at the i-th active choice, in visiting
+    order, and `names[i]` that choice's stable name; replaying `decisions` on the same
+    space rebuilds this architecture exactly.
+    """
+
+    network: Node | None
+    hyperparams: dict[str, Any] = field(default_factory=dict)
+    decisions: list[int] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    values: list[Any] = field(default_factory=list)
+    network_name: str = "space"
+    hyperparams_name: str = "train"
+    _text: str | None = field(default=None, repr=False)
+
+    @property
+    def text(self) -> str:
+        """The architecture as `.darch` source with no choices left (canonical)."""
+        if self._text is None:
+            from darchlang.arch.printer import architecture_text
+
+            self._text = architecture_text(self)
+        return self._text
+
+    @property
+    def identity(self) -> str:
+        """A stable id: the hash of the canonical text, so equal architectures match."""
+        return hashlib.sha256(self.text.encode()).hexdigest()[:16]
+
+    def choices(self) -> dict[str, Any]:
+        """Each active choice's name mapped to the value it took."""
+        return dict(zip(self.names, self.values, strict=True))
+
+    def to_json(self) -> dict[str, Any]:
+        from darchlang.arch.printer import to_jsonable
+
+        return {
+            "identity": self.identity,
+            "decisions": list(self.decisions),
+            "choices": [
+                {"name": n, "index": d, "value": to_jsonable(v)}
+                for n, d, v in zip(self.names, self.decisions, self.values, strict=True)
+            ],
+            "hyperparams": {k: to_jsonable(v) for k, v in self.hyperparams.items()},
+            "text": self.text,
+        }

@@ -1,0 +1,85 @@
+"""Print a concrete architecture back to `.darch` text that re-parses to a one-point space."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from darchlang.arch.graph import Architecture, Init, Layer, Node, Repeat, Residual, Seq
+
+INDENT = "    "
+
+
+def format_value(value: Any) -> str:
+    """A literal in darchlang syntax; floats keep their shortest exact spelling."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            raise ValueError(f"cannot print non-finite number {value}")
+        text = repr(value)
+        return text if any(c in text for c in ".en") else text + ".0"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, Init):
+        return f"{value.kind}({format_value(value.gain)})"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {format_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, Node):
+        return node_text(value, 0)
+    raise TypeError(f"no darchlang spelling for {type(value).__name__}")
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON data for a value: initializers and layers become their text."""
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_jsonable(v) for k, v in value.items()}
+    return format_value(value)
+
+
+def layer_text(layer: Layer) -> str:
+    args = ", ".join(f"{k}: {format_value(v)}" for k, v in layer.attrs.items())
+    return f"{layer.kind}({args})"
+
+
+def node_text(node: Node, depth: int) -> str:
+    """Text of one node; sequences break over lines, one item per line."""
+    if isinstance(node, Layer):
+        return layer_text(node)
+    if isinstance(node, Seq):
+        if not node.items:
+            return "concat []"
+        inner = INDENT * (depth + 1)
+        lines = [f"{inner}{node_text(item, depth + 1)}," for item in node.items]
+        return "concat [\n" + "\n".join(lines) + "\n" + INDENT * depth + "]"
+    if isinstance(node, Residual):
+        body = node_text(node.body, depth)
+        join = "" if node.join == "pad" else f", join: {format_value(node.join)}"
+        return f"residual({body}{join})"
+    if isinstance(node, Repeat):
+        return f"repeat_tied({node_text(node.body, depth)}, times: {node.times})"
+    raise TypeError(f"no printer for architecture node {type(node).__name__}")
+
+
+def architecture_text(arch: Architecture) -> str:
+    """Canonical program text for an architecture: a network binding and its settings."""
+    parts = []
+    if arch.network is not None:
+        parts.append(f"{arch.network_name} = {node_text(arch.network, 0)}\n")
+    if arch.hyperparams:
+        fields = "".join(
+            f"{INDENT}{k}: {format_value(v)},\n" for k, v in arch.hyperparams.items()
+        )
+        parts.append(f"{arch.hyperparams_name} = hyperparams {{\n{fields}}}\n")
+    return "\n".join(parts)

@@ -1,0 +1,64 @@
+"""The `darch` command: one entry point, one module per subcommand in `darchlang.commands`.
+
+Exit codes: 0 fine, 1 an error in the user's program or data, 2 a wrong command line.
+A darchlang error prints as `FILE:LINE:COL: error: ...` with a caret; `--debug` shows
+the Python traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from darchlang.errors import DarchError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import darchlang.commands as commands
+
+    parser = argparse.ArgumentParser(
+        prog="darch",
+        description="darchlang: write, count, sample, compile, train and search "
+        "neural architecture spaces.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    modules = []
+    for info in pkgutil.iter_modules(commands.__path__):
+        if info.name.startswith("_") or info.name == "common":
+            continue
+        modules.append(importlib.import_module(f"darchlang.commands.{info.name}"))
+    for module in sorted(modules, key=lambda m: getattr(m, "ORDER", 50)):
+        name = module.__name__.rsplit(".", 1)[1]
+        cmd = sub.add_parser(name, help=module.HELP, description=module.__doc__)
+        cmd.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                         help="show Python tracebacks on errors")
+        module.add_arguments(cmd)
+        cmd.set_defaults(handler=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except DarchError as err:
+        if args.debug:
+            raise
+        print(err.render(), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

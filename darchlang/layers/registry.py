@@ -1,0 +1,225 @@
+"""Typed, documented signatures for layer primitives, and the registry that holds them.
+
+A `LayerDef` is everything darchlang needs to know about a layer: its parameters
+(checked when a program is built, so a negative filter count is an error at its
+`.darch` line), its shape rule and how it becomes a torch module. Built-in layers
+register through the same `Registry.add` that plugins use.
+"""
+
+from __future__ import annotations
+
+import copy
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from darchlang.arch.graph import Init
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+
+
+class ParamType(ABC):
+    """A parameter's type; `check` returns an error message or None."""
+
+    name = "value"
+
+    @abstractmethod
+    def check(self, value: Any) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Int(ParamType):
+    min: int | None = None
+    max: int | None = None
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        if self.min == 1:
+            return "positive integer"
+        if self.min == 0:
+            return "non-negative integer"
+        return "integer"
+
+    def check(self, value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"expected a {self.name}, got {describe(value)}"
+        if self.min is not None and value < self.min:
+            return f"expected a {self.name}, got {value}"
+        if self.max is not None and value > self.max:
+            return f"expected an integer at most {self.max}, got {value}"
+        return None
+
+
+@dataclass(frozen=True)
+class Float(ParamType):
+    min: float | None = None
+    max: float | None = None
+    min_open: bool = False
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        if self.min is not None and self.max is not None:
+            left = "(" if self.min_open else "["
+            return f"number in {left}{self.min}, {self.max}]"
+        if self.min is not None:
+            return "positive number" if self.min_open and self.min == 0 else f"number >= {self.min}"
+        return "number"
+
+    def check(self, value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"expected a {self.name}, got {describe(value)}"
+        low_bad = self.min is not None and (value <= self.min if self.min_open else value < self.min)
+        high_bad = self.max is not None and value > self.max
+        if low_bad or high_bad:
+            return f"expected a {self.name}, got {value}"
+        return None
+
+
+@dataclass(frozen=True)
+class Enum(ParamType):
+    values: tuple[str, ...]
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return " or ".join(f'"{v}"' for v in self.values)
+
+    def check(self, value: Any) -> str | None:
+        if value not in self.values:
+            return f"expected {self.name}, got {describe(value)}"
+        return None
+
+
+@dataclass(frozen=True)
+class Bool(ParamType):
+    name = "boolean"
+
+    def check(self, value: Any) -> str | None:
+        return None if isinstance(value, bool) else f"expected true or false, got {describe(value)}"
+
+
+@dataclass(frozen=True)
+class InitType(ParamType):
+    name = "initializer (kaiming, xavier or invsqrt_gaussian)"
+
+    def check(self, value: Any) -> str | None:
+        if not isinstance(value, Init):
+            return f"expected an initializer such as kaiming(1.0), got {describe(value)}"
+        return None
+
+
+def describe(value: Any) -> str:
+    """How a value reads in an error message."""
+    from darchlang.arch.printer import format_value
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | str | Init):
+        return f"{type_name(value)} {format_value(value)}"
+    return type_name(value)
+
+
+def type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, Init):
+        return "initializer"
+    if isinstance(value, list):
+        return "list"
+    return getattr(value, "type_label", type(value).__name__)
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: ParamType
+    default: Any = REQUIRED
+    doc: str = ""
+
+
+Shape = tuple[int, ...]
+
+
+@dataclass
+class LayerDef:
+    """A layer primitive: signature and docs, plus the backend hooks.
+
+    `shape(attrs, in_shape) -> out_shape` works on shapes without the batch dimension
+    and raises `ValueError` with a plain sentence when the input cannot work;
+    `build(attrs, in_shape) -> torch.nn.Module` makes the module; `emit(attrs, in_shape)`
+    returns the constructor source for standalone export.
+    """
+
+    name: str
+    params: tuple[Param, ...]
+    doc: str
+    shape: Callable[[dict[str, Any], Shape], Shape] | None = None
+    build: Callable[[dict[str, Any], Shape], Any] | None = None
+    emit: Callable[[dict[str, Any], Shape], str] | None = None
+    origin: str = "darchlang"
+
+    def param(self, name: str) -> Param | None:
+        for p in self.params:
+            if p.name == name:
+                return p
+        return None
+
+    def signature(self) -> str:
+        parts = []
+        for p in self.params:
+            if p.default is REQUIRED:
+                parts.append(f"{p.name}: {p.type.name}")
+            else:
+                from darchlang.arch.printer import format_value
+
+                parts.append(f"{p.name} = {format_value(p.default)}")
+        return f"{self.name}({', '.join(parts)})"
+
+
+@dataclass
+class Registry:
+    """Named layer primitives; copy one to add primitives for a single session."""
+
+    layers: dict[str, LayerDef] = field(default_factory=dict)
+
+    def add(self, layer: LayerDef) -> LayerDef:
+        if layer.name in self.layers:
+            other = self.layers[layer.name]
+            raise ValueError(
+                f"a layer named `{layer.name}` is already registered (from {other.origin})"
+            )
+        names = [p.name for p in layer.params]
+        if len(set(names)) != len(names):
+            raise ValueError(f"layer `{layer.name}` lists a parameter twice")
+        self.layers[layer.name] = layer
+        return layer
+
+    def copy(self) -> Registry:
+        return Registry(layers=copy.copy(self.layers))
+
+
+_DEFAULT: Registry | None = None
+
+
+def default_registry() -> Registry:
+    """The registry with the built-in layers (and installed plugins, once loaded)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        from darchlang.layers.builtin import register_builtins
+
+        registry = Registry()
+        register_builtins(registry)
+        _DEFAULT = registry
+    return _DEFAULT

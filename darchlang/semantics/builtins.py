@@ -1,0 +1,362 @@
+"""Primitives written in Python: layers, choices, combinators, initializers and math.
+
+Everything here is reached by name from programs; `base_scope(registry)` builds the
+outermost scope, so a registry with extra layers gives a program extra primitives.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from darchlang.arch.graph import Init
+from darchlang.errors import DarchError, Span
+from darchlang.layers.registry import REQUIRED, Float, InitType, LayerDef, ParamType, Registry, describe
+from darchlang.semantics.interpreter import MAX_LIST, Interpreter, Scope, is_space
+from darchlang.semantics.values import Arg, Builtin, Call, bind, expect_int, expect_number
+from darchlang.space.nodes import (
+    Choice,
+    Cond,
+    Const,
+    Derived,
+    InitNode,
+    LayerNode,
+    ListNode,
+    RecordNode,
+    RepeatNode,
+    ResidualNode,
+    SeqNode,
+    SNode,
+)
+
+GAIN = Float(0.0, None, min_open=True)
+INIT_KINDS = ("kaiming", "xavier", "invsqrt_gaussian")
+
+
+# ---- static checks of arguments that may be choices ------------------------------------
+def check_static(node: SNode, ptype: ParamType, span: Span | None, what: str) -> None:
+    """Check every value a parameter can take that is known now (choices included)."""
+    t = type(node)
+    if t is Const:
+        problem = ptype.check(node.value)
+        if problem:
+            raise DarchError(f"{what}: {problem}", span)
+    elif t is Choice:
+        for i, option in enumerate(node.options):
+            check_static(option, ptype, span, f"{what} (option {i + 1} of the choice)")
+    elif t is Cond:
+        check_static(node.then, ptype, span, what)
+        check_static(node.orelse, ptype, span, what)
+    elif t is InitNode:
+        if not isinstance(ptype, InitType):
+            raise DarchError(f"{what}: {ptype.check(Init(node.kind, 1.0))}", span)
+
+
+def possible_values(node: SNode, limit: int = 10_000) -> set:
+    """Every value a value node may take (a superset when choices are shared)."""
+    t = type(node)
+    if t is Const:
+        return {node.value} if not isinstance(node.value, list) else {tuple(node.value)}
+    if t is Choice:
+        out: set = set()
+        for o in node.options:
+            out |= possible_values(o, limit)
+        return out
+    if t is Cond:
+        return possible_values(node.then, limit) | possible_values(node.orelse, limit)
+    if t is Derived:
+        pools = [sorted(possible_values(a, limit), key=repr) for a in node.args]
+        if math.prod(len(p) for p in pools) > limit:
+            raise ValueError("too many combinations")
+        out = set()
+        for combo in itertools.product(*pools):
+            try:
+                out.add(node.fn(*combo))
+            except (ArithmeticError, TypeError, ValueError):
+                continue
+        return out
+    raise ValueError("not a value")
+
+
+# ---- layers ---------------------------------------------------------------------------
+def make_layer(layer: LayerDef, call: Call) -> LayerNode:
+    names = tuple(p.name for p in layer.params)
+    required = sum(1 for p in layer.params if p.default is REQUIRED)
+    order_ok = all(p.default is REQUIRED for p in layer.params[:required])
+    bound = bind(call, names, required if order_ok else 0)
+    params = []
+    for p in layer.params:
+        arg = bound.get(p.name)
+        if arg is None:
+            if p.default is REQUIRED:
+                raise DarchError(f"`{layer.name}` is missing its argument `{p.name}`", call.span,
+                                 help=f"signature: {layer.signature()}")
+            params.append((p.name, Const(p.default)))
+            continue
+        what = f"argument `{p.name}` of `{layer.name}`"
+        if is_space(arg.value):
+            raise DarchError(f"{what} cannot be a layer", arg.span)
+        node = call.interp.to_node(arg.value, arg.span, what)
+        check_static(node, p.type, arg.span, what)
+        params.append((p.name, node))
+    call.interp.made(call.span)
+    return LayerNode(layer, tuple(params), call.span)
+
+
+# ---- choices and combinators ----------------------------------------------------------
+def one_of(call: Call) -> Choice:
+    options = [a for a in call.args if a.name is None]
+    name = None
+    for a in call.args:
+        if a.name is None:
+            continue
+        if a.name != "name":
+            raise DarchError(f"`one_of` has no parameter `{a.name}`", a.span,
+                             help="options are positional; the only keyword is `name`")
+        if not isinstance(a.value, str) or not a.value:
+            raise DarchError(f"a choice's name must be a non-empty string, got {describe(a.value)}",
+                             a.span)
+        name = a.value
+    if len(options) == 1 and isinstance(options[0].value, list):
+        options = [Arg(None, v, options[0].span) for v in options[0].value]
+    elif len(options) == 1 and isinstance(options[0].value, ListNode):
+        options = [Arg(None, v, options[0].span) for v in options[0].value.items]
+    if not options:
+        raise DarchError("`one_of` needs at least one option", call.span,
+                         help="list the options, as in `one_of(32, 64)` or `one_of([3, 5])`")
+    kinds = {is_space(o.value) for o in options}
+    if len(kinds) > 1:
+        raise DarchError("`one_of` mixes layers and plain values", call.span,
+                         help="a choice picks either among sub-spaces or among values")
+    nodes = tuple(call.interp.to_node(o.value, o.span, "a choice option") for o in options)
+    call.interp.made(call.span)
+    return Choice(nodes, call.span, name)
+
+
+def _space_items(call: Call, fname: str) -> list[Arg]:
+    items = [a for a in call.args if a.name is None]
+    for a in call.args:
+        if a.name is not None:
+            raise DarchError(f"`{fname}` takes no keyword arguments", a.span)
+    if len(items) == 1 and isinstance(items[0].value, list):
+        items = [Arg(None, v, items[0].span) for v in items[0].value]
+    for i, a in enumerate(items):
+        if not is_space(a.value):
+            raise DarchError(
+                f"`{fname}` takes layers or sub-spaces; item {i + 1} is {describe(a.value)}",
+                a.span,
+                help=_callable_help(a.value),
+            )
+    return items
+
+
+def _callable_help(value: Any) -> str | None:
+    name = getattr(value, "name", None)
+    if name and callable(getattr(value, "fn", None)) or type(value).__name__ == "Closure":
+        return f"call it: `{name}()`"
+    return None
+
+
+def concat(call: Call) -> SeqNode:
+    items = _space_items(call, "concat")
+    call.interp.made(call.span)
+    return SeqNode(tuple(a.value for a in items), call.span)
+
+
+def residual(call: Call) -> ResidualNode:
+    bound = bind(call, ("body", "join"), 1)
+    body = bound["body"]
+    if not is_space(body.value):
+        raise DarchError(f"`residual` wraps layers; got {describe(body.value)}", body.span)
+    join: SNode = Const("pad")
+    if "join" in bound:
+        j = bound["join"]
+        join = call.interp.to_node(j.value, j.span, "`join`")
+        from darchlang.layers.registry import Enum
+
+        check_static(join, Enum(("pad", "project")), j.span, "argument `join` of `residual`")
+    call.interp.made(call.span)
+    return ResidualNode(body.value, join, call.span)
+
+
+def _repeat(call: Call, tied: bool) -> RepeatNode:
+    fname = "repeat_tied" if tied else "repeat"
+    bound = bind(call, ("body", "times"), 2)
+    times_arg = bound["times"]
+    times = call.interp.to_node(times_arg.value, times_arg.span, "a repeat count")
+    if is_space(times):
+        raise DarchError("a repeat count cannot be a layer", times_arg.span)
+    try:
+        counts = possible_values(times)
+    except ValueError:
+        raise DarchError("cannot tell the largest value of this repeat count", times_arg.span,
+                         help="use a choice of integers, as in `one_of(1, 2, 4)`") from None
+    for c in counts:
+        if isinstance(c, bool) or not isinstance(c, int) or c < 0:
+            raise DarchError(f"a repeat count must be a non-negative integer, got {describe(c)}",
+                             times_arg.span)
+    most = max(counts) if counts else 0
+    thunk = bound["body"].thunk
+    assert thunk is not None
+    copies = []
+    for _ in range(1 if tied else most):
+        body = thunk()
+        if not is_space(body):
+            raise DarchError(f"`{fname}` repeats layers; got {describe(body)}", bound["body"].span)
+        copies.append(body)
+        call.interp.made(call.span)
+    return RepeatNode(tuple(copies), times, tied, call.span)
+
+
+def repeat(call: Call) -> RepeatNode:
+    return _repeat(call, tied=False)
+
+
+def repeat_tied(call: Call) -> RepeatNode:
+    return _repeat(call, tied=True)
+
+
+def hyperparams(call: Call) -> RecordNode:
+    if len(call.args) == 1 and call.args[0].name is None and isinstance(call.args[0].value, dict):
+        fields = [(k, v, s) for k, (v, s) in call.args[0].value.items()]
+    else:
+        fields = []
+        for a in call.args:
+            if a.name is None:
+                raise DarchError("`hyperparams` takes named settings", a.span,
+                                 help='write `hyperparams { optimizer: "adam", batch_size: 64 }`')
+            fields.append((a.name, a.value, a.span))
+    out = []
+    for name, value, span in fields:
+        if is_space(value):
+            raise DarchError(f"setting `{name}` cannot be a layer", span)
+        out.append((name, call.interp.to_node(value, span, f"setting `{name}`")))
+    call.interp.made(call.span)
+    return RecordNode(tuple(out), call.span)
+
+
+def _initializer(kind: str) -> Callable[[Call], Any]:
+    def make(call: Call) -> Any:
+        bound = bind(call, ("gain",), 0)
+        arg = bound.get("gain")
+        if arg is None:
+            return Init(kind, 1.0)
+        if isinstance(arg.value, SNode):
+            if is_space(arg.value):
+                raise DarchError("a gain cannot be a layer", arg.span)
+            check_static(arg.value, GAIN, arg.span, f"the gain of `{kind}`")
+            return InitNode(kind, arg.value)
+        problem = GAIN.check(arg.value)
+        if problem:
+            raise DarchError(f"the gain of `{kind}`: {problem}", arg.span)
+        return Init(kind, float(arg.value))
+
+    return make
+
+
+# ---- math -------------------------------------------------------------------------------
+def _numeric(fname: str, fn: Callable[[float], float]) -> Callable[[Call], Any]:
+    def apply(call: Call) -> Any:
+        bound = bind(call, ("x",), 1)
+        arg = bound["x"]
+        if isinstance(arg.value, SNode):
+            return call.interp.apply(fn, [arg.value], fname, call.span, (arg.span,))
+        x = expect_number(arg, f"the argument of `{fname}`")
+        try:
+            return fn(x)
+        except ValueError:
+            raise DarchError(f"`{fname}` is not defined for {x}", arg.span) from None
+
+    return apply
+
+
+def _range(call: Call) -> list[int]:
+    bound = bind(call, ("start", "stop", "step"), 1)
+    a = expect_int(bound["start"], "`range` start")
+    if "stop" in bound:
+        start, stop = a, expect_int(bound["stop"], "`range` stop")
+    else:
+        start, stop = 0, a
+    step = expect_int(bound["step"], "`range` step") if "step" in bound else 1
+    if step == 0:
+        raise DarchError("`range` step cannot be zero", bound["step"].span)
+    out = range(start, stop, step)
+    if len(out) > MAX_LIST:
+        raise DarchError(f"`range` gives too many values ({len(out):,})", call.span)
+    return list(out)
+
+
+def _spaced(fname: str, fn: Callable[[float, float, int], Any]) -> Callable[[Call], Any]:
+    def make(call: Call) -> list[float]:
+        bound = bind(call, ("start", "stop", "num"), 3)
+        start = expect_number(bound["start"], f"`{fname}` start")
+        stop = expect_number(bound["stop"], f"`{fname}` stop")
+        num = expect_int(bound["num"], f"`{fname}` num")
+        if not 1 <= num <= MAX_LIST:
+            raise DarchError(f"`{fname}` needs between 1 and {MAX_LIST:,} values, got {num}",
+                             bound["num"].span)
+        return [float(v) for v in fn(start, stop, num)]
+
+    return make
+
+
+def _extreme(fname: str, pick: Callable[..., Any]) -> Callable[[Call], Any]:
+    def apply(call: Call) -> Any:
+        values = [a.value for a in call.args]
+        if len(values) == 1 and isinstance(values[0], list):
+            values = values[0]
+        if not values:
+            raise DarchError(f"`{fname}` needs at least one value", call.span)
+        return call.interp.apply(lambda *v: pick(v), list(values), fname, call.span)
+
+    return apply
+
+
+def base_scope(registry: Registry) -> Scope:
+    """The outermost scope: every primitive, including the registry's layers."""
+    scope = Scope()
+    entries = [
+        Builtin("one_of", one_of, (), "Pick one of the options (values or sub-spaces); "
+                "`name:` names the choice.", variadic=True),
+        Builtin("concat", concat, (), "Apply sub-spaces one after the other.", variadic=True),
+        Builtin("residual", residual, ("body", "join"),
+                'Add the body\'s output to its input; join "pad" (zero-pad) or "project" (1x1 conv).'),
+        Builtin("repeat", repeat, ("body", "times"),
+                "Stack `times` copies of body, each with its own choices.", lazy=frozenset({"body"})),
+        Builtin("repeat_tied", repeat_tied, ("body", "times"),
+                "Stack `times` copies of body that share every choice.", lazy=frozenset({"body"})),
+        Builtin("hyperparams", hyperparams, (), "The evaluator's settings, fixed or chosen.",
+                variadic=True),
+        Builtin("range", _range, ("start", "stop", "step"), "Integers from start up to stop (excluded)."),
+        Builtin("linspace", _spaced("linspace", np.linspace), ("start", "stop", "num"),
+                "num evenly spaced numbers from start to stop (included)."),
+        Builtin("logspace", _spaced("logspace", np.logspace), ("start", "stop", "num"),
+                "num numbers from 10**start to 10**stop, evenly spaced in log scale."),
+        Builtin("log10", _numeric("log10", math.log10), ("x",), "Base-10 logarithm."),
+        Builtin("sqrt", _numeric("sqrt", math.sqrt), ("x",), "Square root."),
+        Builtin("min", _extreme("min", min), (), "The smallest value.", variadic=True),
+        Builtin("max", _extreme("max", max), (), "The largest value.", variadic=True),
+    ]
+    for kind, doc in zip(INIT_KINDS, (
+        "normal weights, std = gain * sqrt(2 / fan_in)",
+        "uniform weights in +-gain * sqrt(6 / (fan_in + fan_out))",
+        "normal weights, std = gain * sqrt(1 / fan_in)",
+    ), strict=True):
+        entries.append(Builtin(kind, _initializer(kind), ("gain",), f"Initializer: {doc}."))
+    for layer in registry.layers.values():
+        entries.append(Builtin(layer.name, _layer_builtin(layer),
+                               tuple(p.name for p in layer.params), layer.doc))
+    for b in entries:
+        scope.names[b.name] = b
+    return scope
+
+
+def _layer_builtin(layer: LayerDef) -> Callable[[Call], LayerNode]:
+    return lambda call: make_layer(layer, call)
+
+
+__all__ = ["base_scope", "make_layer", "possible_values", "Interpreter"]

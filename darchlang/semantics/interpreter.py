@@ -1,0 +1,351 @@
+"""AST to values: scopes, closures, calls, and the operators over choices.
+
+Operators on plain values compute at once; on values that depend on choices they
+build `Derived` nodes (dependent values, not new decisions). `if` on a plain boolean
+evaluates one branch only, so recursion over numbers terminates; `if` on a choice
+builds both branches into a `Cond` node.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from darchlang.arch.graph import Init
+from darchlang.errors import DarchError, Span, did_you_mean
+from darchlang.layers.registry import describe
+from darchlang.semantics.values import Arg, Builtin, Call, Closure, bind
+from darchlang.space.nodes import (
+    Choice,
+    Cond,
+    Const,
+    Derived,
+    LayerNode,
+    ListNode,
+    RepeatNode,
+    ResidualNode,
+    SeqNode,
+    SNode,
+)
+from darchlang.syntax import ast
+
+MAX_CALL_DEPTH = 200
+MAX_NODES = 200_000
+MAX_LIST = 100_000
+
+
+class Scope:
+    """A chain of name tables; a lookup walks outwards."""
+
+    __slots__ = ("names", "parent", "pending")
+
+    def __init__(self, parent: Scope | None = None):
+        self.names: dict[str, Any] = {}
+        self.pending: dict[str, Span] = {}
+        self.parent = parent
+
+    def lookup(self, name: str) -> Any:
+        scope: Scope | None = self
+        while scope is not None:
+            if name in scope.names:
+                return scope.names[name]
+            scope = scope.parent
+        raise KeyError(name)
+
+    def visible(self) -> set[str]:
+        out: set[str] = set()
+        scope: Scope | None = self
+        while scope is not None:
+            out.update(scope.names)
+            scope = scope.parent
+        return out
+
+
+_ARITH: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "//": operator.floordiv,
+    "%": operator.mod,
+    "**": operator.pow,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+def _and(a: Any, b: Any) -> bool:
+    return _truth(a) and _truth(b)
+
+
+def _or(a: Any, b: Any) -> bool:
+    return _truth(a) or _truth(b)
+
+
+def _not(a: Any) -> bool:
+    return not _truth(a)
+
+
+def _neg(a: Any) -> Any:
+    return -a
+
+
+def _truth(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise TypeError(f"expected true or false, got {describe(v)}")
+    return v
+
+
+def is_space(value: Any) -> bool:
+    """True for sub-spaces of layers (as opposed to values such as numbers)."""
+    t = type(value)
+    if t in (LayerNode, SeqNode, ResidualNode, RepeatNode):
+        return True
+    if t is Choice:
+        return is_space(value.options[0])
+    if t is Cond:
+        return is_space(value.then)
+    return False
+
+
+class Interpreter:
+    """Evaluates AST nodes; one instance per program load (it counts built nodes)."""
+
+    def __init__(self, registry):
+        self.registry = registry
+        self.depth = 0
+        self.nodes = 0
+        self.call_stack: list[str] = []
+
+    # ---- building nodes with a size guard --------------------------------------------
+    def made(self, span: Span | None, n: int = 1) -> None:
+        self.nodes += n
+        if self.nodes > MAX_NODES:
+            raise DarchError(
+                f"the space is too large to build: more than {MAX_NODES:,} nodes",
+                span,
+                help="lower the largest repeat count, or use repeat_tied so copies share one body",
+            )
+
+    def to_node(self, value: Any, span: Span | None, what: str) -> SNode:
+        """A value as a space node; functions and records are not values a space can hold."""
+        if isinstance(value, SNode):
+            return value
+        if isinstance(value, bool | int | float | str | Init):
+            return Const(value)
+        if isinstance(value, list):
+            if any(isinstance(v, SNode) for v in value):
+                return ListNode(tuple(self.to_node(v, span, what) for v in value))
+            return Const(value)
+        if isinstance(value, Closure | Builtin):
+            raise DarchError(
+                f"{what} cannot be a function (`{value.name}`)",
+                span,
+                help=f"call it: `{value.name}(...)`",
+            )
+        raise DarchError(f"{what} cannot be {describe(value)}", span)
+
+    # ---- expressions ------------------------------------------------------------------
+    def eval(self, node: ast.Node, scope: Scope) -> Any:
+        method = _EVAL.get(type(node))
+        if method is None:
+            raise DarchError(f"cannot evaluate {type(node).__name__}", getattr(node, "span", None))
+        return method(self, node, scope)
+
+    def _number(self, node: ast.Number, scope: Scope) -> Any:
+        return node.value
+
+    def _string(self, node: ast.String, scope: Scope) -> Any:
+        return node.value
+
+    def _bool(self, node: ast.Bool, scope: Scope) -> Any:
+        return node.value
+
+    def _name(self, node: ast.Name, scope: Scope) -> Any:
+        try:
+            return scope.lookup(node.id)
+        except KeyError:
+            raise self.unknown_name(node.id, node.span, scope) from None
+
+    def unknown_name(self, name: str, span: Span | None, scope: Scope) -> DarchError:
+        root = scope
+        while root.parent is not None and name not in root.pending:
+            root = root.parent
+        if name in root.pending:
+            later = root.pending[name]
+            return DarchError(
+                f"`{name}` is used before it is defined",
+                span,
+                help=f"`{name}` is bound later, at line {later.line}; move this after it",
+            )
+        return DarchError(
+            f"unknown name `{name}`",
+            span,
+            help=did_you_mean(name, scope.visible())
+            or "not defined here, in an import or in the standard library",
+        )
+
+    def _list(self, node: ast.ListExpr, scope: Scope) -> Any:
+        return [self.eval(i, scope) for i in node.items]
+
+    def _record(self, node: ast.Record, scope: Scope) -> Any:
+        return {f.name: (self.eval(f.value, scope), f.span) for f in node.fields}
+
+    def _binop(self, node: ast.BinOp, scope: Scope) -> Any:
+        left = self.eval(node.left, scope)
+        if node.op in ("and", "or") and not isinstance(left, SNode):
+            if not isinstance(left, bool):
+                raise DarchError(f"`{node.op}` needs true or false, got {describe(left)}", node.left.span)
+            if (node.op == "and" and not left) or (node.op == "or" and left):
+                return left
+        right = self.eval(node.right, scope)
+        fn = _and if node.op == "and" else _or if node.op == "or" else _ARITH[node.op]
+        return self.apply(fn, [left, right], node.op, node.span, (node.left.span, node.right.span))
+
+    def _unop(self, node: ast.UnaryOp, scope: Scope) -> Any:
+        value = self.eval(node.operand, scope)
+        fn = _not if node.op == "not" else _neg
+        return self.apply(fn, [value], node.op, node.span, (node.operand.span,))
+
+    def apply(self, fn: Callable[..., Any], args: list[Any], label: str, span: Span | None,
+              arg_spans: tuple = ()) -> Any:
+        """Apply an operator now, or build a dependent value when an argument is a choice."""
+        if any(isinstance(a, SNode) for a in args):
+            for a, s in zip(args, arg_spans or [span] * len(args), strict=False):
+                if isinstance(a, SNode) and is_space(a):
+                    raise DarchError(f"`{label}` cannot be applied to layers", s)
+            nodes = tuple(self.to_node(a, span, f"an operand of `{label}`") for a in args)
+            self.made(span)
+            return Derived(fn, nodes, label, span)
+        for a, s in zip(args, arg_spans or [span] * len(args), strict=False):
+            if isinstance(a, Closure | Builtin):
+                raise DarchError(f"`{label}` cannot be applied to a function", s,
+                                 help=f"call it: `{a.name}(...)`")
+        try:
+            result = fn(*args)
+        except ZeroDivisionError:
+            raise DarchError("division by zero", span) from None
+        except (TypeError, ValueError, OverflowError) as exc:
+            kinds = " and ".join(describe(a) for a in args)
+            raise DarchError(f"`{label}` cannot be applied to {kinds}", span,
+                             notes=[str(exc)] if "expected" in str(exc) else []) from None
+        if isinstance(result, float) and (math.isnan(result) or math.isinf(result)):
+            raise DarchError(f"`{label}` gives a non-finite number", span)
+        if isinstance(result, list) and len(result) > MAX_LIST:
+            raise DarchError(f"list too long (over {MAX_LIST:,} items)", span)
+        return result
+
+    def _if(self, node: ast.If, scope: Scope) -> Any:
+        cond = self.eval(node.cond, scope)
+        if isinstance(cond, SNode):
+            if is_space(cond):
+                raise DarchError("an `if` condition cannot be a layer", node.cond.span)
+            then = self.eval(node.then, scope)
+            orelse = self.eval(node.orelse, scope)
+            if is_space(then) != is_space(orelse):
+                raise DarchError("both branches of an `if` over a choice must be layers, "
+                                 "or both values", node.span)
+            self.made(node.span)
+            return Cond(cond, self.to_node(then, node.then.span, "a branch"),
+                        self.to_node(orelse, node.orelse.span, "a branch"), node.span)
+        if not isinstance(cond, bool):
+            raise DarchError(f"an `if` condition must be true or false, got {describe(cond)}",
+                             node.cond.span)
+        return self.eval(node.then if cond else node.orelse, scope)
+
+    def _let(self, node: ast.Let, scope: Scope) -> Any:
+        inner = Scope(scope)
+        for b in node.bindings:
+            if b.name in inner.names:
+                raise DarchError(f"`{b.name}` is bound twice in this `let`", b.span)
+            inner.names[b.name] = self.eval(b.value, inner)
+        return self.eval(node.body, inner)
+
+    def _call(self, node: ast.Call, scope: Scope) -> Any:
+        func = self.eval(node.func, scope)
+        if isinstance(func, Builtin):
+            args = []
+            position = 0
+            for a in node.args:
+                param = a.name if a.name is not None else (
+                    func.params[position] if position < len(func.params) else None)
+                if a.name is None:
+                    position += 1
+                if param in func.lazy:
+                    args.append(Arg(a.name, None, a.span, thunk=_thunk(self, a.value, scope)))
+                else:
+                    args.append(Arg(a.name, self.eval(a.value, scope), a.value.span))
+            return func.fn(Call(func.name, args, node.span, self))
+        if isinstance(func, Closure):
+            args = [Arg(a.name, self.eval(a.value, scope), a.value.span) for a in node.args]
+            return self.call_closure(func, args, node.span)
+        raise DarchError(f"{describe(func)} is not a function", node.func.span,
+                         help="only functions and layers can be called")
+
+    def call_closure(self, func: Closure, args: list[Arg], span: Span | None) -> Any:
+        defn = func.defn
+        params = tuple(p.name for p in defn.params)
+        required = 0
+        for p in defn.params:
+            if p.default is None:
+                required += 1
+            else:
+                break
+        bound = bind(Call(defn.name, args, span, self), params, required)
+        if self.depth >= MAX_CALL_DEPTH:
+            raise DarchError(
+                f"recursion too deep: `{defn.name}` was called {MAX_CALL_DEPTH} times "
+                "without returning",
+                span,
+                help="make sure a recursive function reaches a case that does not call itself",
+                notes=[f"calls: {' -> '.join(self.call_stack[-4:])} -> ..."],
+            )
+        local = Scope(func.scope)
+        for p in defn.params:
+            if p.name in bound:
+                local.names[p.name] = bound[p.name].value
+            elif p.default is not None:
+                local.names[p.name] = self.eval(p.default, local)
+            else:
+                raise DarchError(f"`{defn.name}` is missing its argument `{p.name}`", span)
+        self.depth += 1
+        self.call_stack.append(defn.name)
+        try:
+            return self.eval(defn.body, local)
+        finally:
+            self.depth -= 1
+            self.call_stack.pop()
+
+
+def _thunk(interp: Interpreter, expr: ast.Node, scope: Scope) -> Callable[[], Any]:
+    return lambda: interp.eval(expr, scope)
+
+
+_EVAL: dict[type, Callable[[Interpreter, Any, Scope], Any]] = {
+    ast.Number: Interpreter._number,
+    ast.String: Interpreter._string,
+    ast.Bool: Interpreter._bool,
+    ast.Name: Interpreter._name,
+    ast.ListExpr: Interpreter._list,
+    ast.Record: Interpreter._record,
+    ast.BinOp: Interpreter._binop,
+    ast.UnaryOp: Interpreter._unop,
+    ast.If: Interpreter._if,
+    ast.Let: Interpreter._let,
+    ast.Call: Interpreter._call,
+}
+
+
+def deep_recursion_guard() -> None:
+    """Nested expressions recurse in Python; leave room for MAX_CALL_DEPTH user calls."""
+    if sys.getrecursionlimit() < 20_000:
+        sys.setrecursionlimit(20_000)
+
+

@@ -1,0 +1,280 @@
+"""Loading programs: files and strings, imports, the prelude, program parameters.
+
+`load_file` / `load_string` parse and interpret a program into a `Program`, whose
+`space` is the search space named by `space` (the network) and `train` (the
+evaluator's hyperparams block).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from darchlang.errors import DarchError, Source, Span
+from darchlang.layers.registry import Registry, default_registry
+from darchlang.semantics.builtins import base_scope
+from darchlang.semantics.interpreter import Interpreter, Scope, deep_recursion_guard, is_space
+from darchlang.semantics.values import Builtin, Closure
+from darchlang.space.nodes import Choice, RecordNode
+from darchlang.space.space import Space
+from darchlang.syntax import ast
+from darchlang.syntax.parser import parse, parse_expression
+
+STDLIB = "stdlib"
+
+
+def stdlib_dir() -> Path:
+    return Path(str(resources.files("darchlang").joinpath(STDLIB)))
+
+
+@dataclass
+class Module:
+    """One interpreted file: its scope and the names it exports."""
+
+    path: str
+    scope: Scope
+    program: ast.Program
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+class Loader:
+    """Interprets a program and its imports once each; reports import cycles."""
+
+    def __init__(self, registry: Registry, defines: dict[str, Any] | None = None):
+        deep_recursion_guard()
+        self.registry = registry
+        self.defines = dict(defines or {})
+        self.used_defines: set[str] = set()
+        self.interp = Interpreter(registry)
+        self.builtins = base_scope(registry)
+        self.modules: dict[str, Module] = {}
+        self.loading: list[str] = []
+        self.prelude = self._load_prelude()
+
+    def _load_prelude(self) -> Scope:
+        scope = Scope(self.builtins)
+        for path in sorted(stdlib_dir().glob("prelude*.darch")):
+            module = self.load_module(path.read_text("utf-8"), str(path), parent=self.builtins,
+                                      main=False)
+            scope.names.update(_exports(module.scope))
+        return scope
+
+    def load_module(self, text: str, name: str, parent: Scope, main: bool) -> Module:
+        program = parse(text, name)
+        scope = Scope(parent)
+        module = Module(name, scope, program)
+        self.interpret(module, main)
+        return module
+
+    def interpret(self, module: Module, main: bool) -> None:
+        scope = module.scope
+        defined: dict[str, Span | None] = {}
+
+        def define(name: str, value: Any, span: Span | None) -> None:
+            if name in defined:
+                first = defined[name]
+                raise DarchError(
+                    f"`{name}` is defined twice",
+                    span,
+                    notes=[f"first defined at {first.where}"] if first else [],
+                    help="rename one of them",
+                )
+            defined[name] = span
+            scope.names[name] = value
+
+        statements = module.program.statements
+        for st in statements:
+            if isinstance(st, ast.Import):
+                for name, value in self.import_file(st, module.path).items():
+                    if name not in defined:
+                        defined[name] = None
+                        scope.names[name] = value
+        for st in statements:
+            if isinstance(st, ast.Def):
+                define(st.name, Closure(st, scope), st.name_span or st.span)
+            elif isinstance(st, ast.Bind | ast.ParamDecl) and st.span is not None:
+                scope.pending.setdefault(st.name, st.span)
+        for st in statements:
+            if isinstance(st, ast.ParamDecl):
+                scope.pending.pop(st.name, None)
+                value = self.param_value(st, scope) if main else self.interp.eval(st.value, scope)
+                module.params[st.name] = value
+                define(st.name, value, st.span)
+            elif isinstance(st, ast.Bind):
+                scope.pending.pop(st.name, None)
+                if st.name in defined:
+                    define(st.name, None, st.name_span)
+                value = self.interp.eval(st.value, scope)
+                if main and isinstance(value, Choice) and not value.user_named \
+                        and value.bound_name is None:
+                    value.bound_name = st.name
+                define(st.name, value, st.name_span)
+
+    def param_value(self, st: ast.ParamDecl, scope: Scope) -> Any:
+        if st.name in self.defines:
+            self.used_defines.add(st.name)
+            value = self.defines[st.name]
+            if isinstance(value, str):
+                expr = parse_expression(value, f"-D {st.name}")
+                return self.interp.eval(expr, self.builtins)
+            return value
+        return self.interp.eval(st.value, scope)
+
+    def import_file(self, st: ast.Import, importer: str) -> dict[str, Any]:
+        path = self.resolve(st, importer)
+        key = str(path)
+        if key in self.loading:
+            chain = " -> ".join(Path(p).name for p in [*self.loading[self.loading.index(key):], key])
+            raise DarchError(f"import cycle: {chain}", st.span,
+                             help="move the shared definitions into a third file that both import")
+        if key not in self.modules:
+            try:
+                text = path.read_text("utf-8")
+            except UnicodeDecodeError:
+                raise DarchError(f"`{path}` is not UTF-8 text", st.span) from None
+            self.loading.append(key)
+            try:
+                self.modules[key] = self.load_module(text, key, parent=self.prelude, main=False)
+            finally:
+                self.loading.pop()
+        return _exports(self.modules[key].scope)
+
+    def resolve(self, st: ast.Import, importer: str) -> Path:
+        name = st.path if st.path.endswith(".darch") else st.path + ".darch"
+        bases = []
+        if importer and not importer.startswith("<"):
+            bases.append(Path(importer).resolve().parent)
+        else:
+            bases.append(Path.cwd())
+        bases.append(stdlib_dir())
+        for base in bases:
+            candidate = (base / name).resolve()
+            if candidate.is_file():
+                return candidate
+        raise DarchError(
+            f"cannot find `{st.path}` to import",
+            st.span,
+            help=f"looked in {', '.join(str(b) for b in bases)}",
+        )
+
+
+def _exports(scope: Scope) -> dict[str, Any]:
+    return {k: v for k, v in scope.names.items() if not k.startswith("_")}
+
+
+@dataclass
+class Program:
+    """An interpreted program: its names, parameters and the search space it defines."""
+
+    source: Source
+    ast: ast.Program
+    scope: Scope
+    params: dict[str, Any]
+    registry: Registry
+    network_name: str = "space"
+    hyperparams_name: str = "train"
+    _space: Space | None = field(default=None, repr=False)
+
+    @property
+    def names(self) -> dict[str, Any]:
+        return dict(self.scope.names)
+
+    def get(self, name: str) -> Any:
+        try:
+            return self.scope.lookup(name)
+        except KeyError:
+            raise DarchError(f"unknown name `{name}`") from None
+
+    @property
+    def space(self) -> Space:
+        """The space of `space` (network) and `train` (settings), searched together."""
+        if self._space is None:
+            self._space = self.space_of(self.network_name, self.hyperparams_name)
+        return self._space
+
+    def space_of(self, network: str | None, hyperparams: str | None = None) -> Space:
+        names = self.scope.names
+        net = names.get(network) if network else None
+        if network and network not in names:
+            if not self.ast.statements:
+                raise DarchError(f"`{self.source.name}` is empty",
+                                 Span(self.source, 1, 1, 1, 1),
+                                 help=f"define the network: `{network} = concat [ ... ]`")
+            raise DarchError(
+                f"no `{network}` binding in {self.source.name}",
+                help=f"bind the network to `{network} = ...`, or name another binding with --entry",
+            )
+        if net is not None and not is_space(net):
+            raise DarchError(
+                f"`{network}` must be layers or a sub-space, but it is {_kind(net)}",
+                self._binding_span(network),
+            )
+        hyper = names.get(hyperparams) if hyperparams else None
+        if hyper is not None and not isinstance(hyper, RecordNode):
+            hyper = None
+        return Space(net, hyper, network or "space", hyperparams or "train", self.scope.names)
+
+    def _binding_span(self, name: str) -> Span | None:
+        for st in self.ast.statements:
+            if isinstance(st, ast.Bind) and st.name == name:
+                return st.name_span
+        return None
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, Closure | Builtin):
+        return f"a function (`{value.name}`)"
+    from darchlang.layers.registry import describe
+
+    return describe(value)
+
+
+def load_string(
+    text: str,
+    name: str = "<string>",
+    defines: dict[str, Any] | None = None,
+    registry: Registry | None = None,
+    network: str = "space",
+) -> Program:
+    """Parse and interpret program text. `defines` override `param` values by name."""
+    loader = Loader(registry or default_registry(), defines)
+    module = loader.load_module(text, name, parent=loader.prelude, main=True)
+    unknown = set(loader.defines) - loader.used_defines
+    if unknown:
+        known = ", ".join(sorted(module.params)) or "none"
+        raise DarchError(
+            f"-D {sorted(unknown)[0]}: the program has no `param {sorted(unknown)[0]}`",
+            help=f"its parameters are: {known}",
+        )
+    return Program(Source(name, text), module.program, module.scope, module.params,
+                   loader.registry, network_name=network)
+
+
+def load_file(
+    path: str | Path,
+    defines: dict[str, Any] | None = None,
+    registry: Registry | None = None,
+    network: str = "space",
+) -> Program:
+    """Load a `.darch` file (imports resolve relative to it, then to the stdlib)."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise DarchError(f"no such file: {p}") from None
+    except IsADirectoryError:
+        raise DarchError(f"{p} is a directory, not a .darch file") from None
+    except OSError as exc:
+        raise DarchError(f"cannot read {p}: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        src = Source(str(p), data.decode("utf-8", errors="replace"))
+        raise DarchError(f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x})",
+                         Span(src, line, col, line, col + 1),
+                         help="save the file as UTF-8") from None
+    return load_string(text, str(p), defines, registry, network)

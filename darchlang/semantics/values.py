@@ -1,0 +1,125 @@
+"""Runtime values of the interpreter besides numbers, strings, lists and space nodes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from darchlang.errors import DarchError, Span, did_you_mean
+from darchlang.layers.registry import describe
+from darchlang.space.nodes import SNode
+from darchlang.syntax import ast
+
+if TYPE_CHECKING:
+    from darchlang.semantics.interpreter import Interpreter, Scope
+
+
+@dataclass
+class Closure:
+    """A `def`: its parameters, body and the scope it was defined in."""
+
+    defn: ast.Def
+    scope: Scope
+    type_label = "function"
+
+    @property
+    def name(self) -> str:
+        return self.defn.name
+
+
+@dataclass
+class Arg:
+    """An evaluated call argument; `thunk` is set instead of `value` for lazy parameters."""
+
+    name: str | None
+    value: Any
+    span: Span | None
+    thunk: Callable[[], Any] | None = None
+
+
+@dataclass
+class Call:
+    """Everything a builtin needs to check its arguments and report errors in place."""
+
+    name: str
+    args: list[Arg]
+    span: Span | None
+    interp: Interpreter
+
+
+@dataclass
+class Builtin:
+    """A primitive written in Python; `lazy` parameters arrive unevaluated (as thunks)."""
+
+    name: str
+    fn: Callable[[Call], Any]
+    params: tuple[str, ...]
+    doc: str = ""
+    lazy: frozenset[str] = field(default_factory=frozenset)
+    variadic: bool = False
+    type_label = "function"
+
+
+def bind(call: Call, params: tuple[str, ...], required: int, variadic: bool = False) -> dict[str, Arg]:
+    """Match positional and keyword arguments to parameter names, with clear errors.
+
+    With `variadic`, extra positional arguments are collected under `*`.
+    """
+    bound: dict[str, Arg] = {}
+    extra: list[Arg] = []
+    position = 0
+    for arg in call.args:
+        if arg.name is None:
+            if position < len(params) and not (variadic and position >= required):
+                bound[params[position]] = arg
+                position += 1
+            elif variadic:
+                extra.append(arg)
+            else:
+                raise DarchError(
+                    f"`{call.name}` takes at most {len(params)} argument"
+                    f"{'s' if len(params) != 1 else ''}, got {len([a for a in call.args if a.name is None])}",
+                    arg.span,
+                    help=f"signature: {call.name}({', '.join(params)})",
+                )
+        else:
+            if arg.name not in params:
+                raise DarchError(
+                    f"`{call.name}` has no parameter `{arg.name}`",
+                    arg.span,
+                    help=did_you_mean(arg.name, params)
+                    or (f"its parameters are: {', '.join(params)}" if params else f"`{call.name}` takes no arguments"),
+                )
+            if arg.name in bound:
+                raise DarchError(f"argument `{arg.name}` is given twice", arg.span)
+            bound[arg.name] = arg
+    for name in params[:required]:
+        if name not in bound:
+            raise DarchError(
+                f"`{call.name}` is missing its argument `{name}`",
+                call.span,
+                help=f"signature: {call.name}({', '.join(params)})",
+            )
+    if variadic:
+        bound["*"] = Arg("*", extra, call.span)
+    return bound
+
+
+def expect_number(arg: Arg, what: str) -> float:
+    v = arg.value
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise DarchError(f"{what} must be a number, got {describe(v)}", arg.span)
+    return v
+
+
+def expect_int(arg: Arg, what: str) -> int:
+    v = arg.value
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise DarchError(f"{what} must be an integer, got {describe(v)}", arg.span)
+    return v
+
+
+def is_dynamic(value: Any) -> bool:
+    """True for values that depend on choices (they are space nodes)."""
+    return isinstance(value, SNode)

@@ -1,0 +1,183 @@
+"""Exact counting of architectures without enumerating them.
+
+The count is the number of distinct decision sequences, which is the number of
+consistent pairs (set of active choices, values for them). Parts of a space with no
+undecided choice in common multiply. A choice shared by several parts is conditioned
+on: with `none` meaning "never active",
+
+    total = N(v = none) + sum over options x of (N(v = x) - N(v = none))
+
+because every world where v stays inactive is counted once for each x. Conditions and
+repeat counts that depend on choices are conditioned on the same way. Results are
+memoised on (node, the decided choices inside it), so tied repeats and shared blocks
+are counted once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from darchlang.space.nodes import (
+    Choice,
+    Cond,
+    Const,
+    Derived,
+    InitNode,
+    LayerNode,
+    ListNode,
+    RecordNode,
+    RepeatNode,
+    ResidualNode,
+    SeqNode,
+    SNode,
+)
+
+INACTIVE = -1
+_UNKNOWN = object()
+
+
+class Counter:
+    """Counts a space's architectures, optionally with some choices already decided."""
+
+    def __init__(self, choices: dict[int, Choice]):
+        self.choices = choices
+        self.memo: dict[tuple, int] = {}
+
+    def count(self, node: SNode, env: dict[int, int]) -> int:
+        if not node.vars:
+            return 1
+        if env:
+            key = (id(node), tuple(sorted((u, env[u]) for u in node.vars if u in env)))
+        else:
+            key = (id(node), ())
+        hit = self.memo.get(key)
+        if hit is None:
+            hit = self._count(node, env)
+            self.memo[key] = hit
+        return hit
+
+    def _count(self, node: SNode, env: dict[int, int]) -> int:
+        t = type(node)
+        if t is Choice:
+            index = env.get(node.uid)
+            if index is None:
+                return sum(self.count(o, env) for o in node.options)
+            if index == INACTIVE:
+                return 0
+            return self.count(node.options[index], env)
+        if t is Cond:
+            pred = self._known(node.pred, env)
+            if isinstance(pred, _Undecided):
+                return self._condition(node, pred.uid, env, self.count)
+            if pred is _INACTIVE_HIT:
+                return 0
+            return self.count(node.then if pred else node.orelse, env)
+        if t is RepeatNode:
+            times = self._known(node.times, env)
+            if isinstance(times, _Undecided):
+                return self._condition(node, times.uid, env, self.count)
+            if times is _INACTIVE_HIT:
+                return 0
+            if not isinstance(times, int) or times <= 0:
+                return 1
+            body = node.copies[:1] if node.tied else node.copies[:times]
+            return self.count_items(body, env)
+        return self.count_items(_parts(node), env)
+
+    def count_items(self, items, env: dict[int, int]) -> int:
+        live = []
+        seen_ids = set()
+        for it in items:
+            if it.vars and id(it) not in seen_ids:
+                seen_ids.add(id(it))
+                live.append(it)
+        if not live:
+            return 1
+        if len(live) == 1:
+            return self.count(live[0], env)
+        seen: set[int] = set()
+        shared: set[int] = set()
+        for it in live:
+            free = it.vars.difference(env) if env else it.vars
+            shared |= seen & free
+            seen |= free
+        if not shared:
+            total = 1
+            for it in live:
+                total *= self.count(it, env)
+                if not total:
+                    return 0
+            return total
+        return self._condition(live, min(shared), env, self.count_items)
+
+    def _condition(self, target: Any, uid: int, env: dict[int, int], fn) -> int:
+        none = fn(target, {**env, uid: INACTIVE})
+        total = none
+        for i in range(len(self.choices[uid].options)):
+            total += fn(target, {**env, uid: i}) - none
+        return total
+
+    def _known(self, node: SNode, env: dict[int, int]) -> Any:
+        """The value of a value node under `env`, or which choice must be decided first."""
+        t = type(node)
+        if t is Const:
+            return node.value
+        if t is Choice:
+            index = env.get(node.uid)
+            if index is None:
+                return _Undecided(node.uid)
+            if index == INACTIVE:
+                return _INACTIVE_HIT
+            return self._known(node.options[index], env)
+        if t is Derived:
+            args = []
+            for a in node.args:
+                v = self._known(a, env)
+                if isinstance(v, _Undecided) or v is _INACTIVE_HIT:
+                    return v
+                args.append(v)
+            try:
+                return node.fn(*args)
+            except (ArithmeticError, TypeError, ValueError):
+                return None
+        if t is Cond:
+            pred = self._known(node.pred, env)
+            if isinstance(pred, _Undecided) or pred is _INACTIVE_HIT:
+                return pred
+            return self._known(node.then if pred else node.orelse, env)
+        if t is ListNode:
+            out = []
+            for a in node.items:
+                v = self._known(a, env)
+                if isinstance(v, _Undecided) or v is _INACTIVE_HIT:
+                    return v
+                out.append(v)
+            return out
+        return None
+
+
+class _Undecided:
+    __slots__ = ("uid",)
+
+    def __init__(self, uid: int):
+        self.uid = uid
+
+
+_INACTIVE_HIT = object()
+
+
+def _parts(node: SNode) -> tuple[SNode, ...]:
+    t = type(node)
+    if t is SeqNode or t is ListNode:
+        return node.items
+    if t is LayerNode:
+        return tuple(p for _, p in node.params)
+    if t is RecordNode:
+        return tuple(v for _, v in node.fields)
+    if t is ResidualNode:
+        return (node.body, node.join)
+    if t is InitNode:
+        return (node.gain,)
+    if t is Derived:
+        return node.args
+    return ()

@@ -1,0 +1,139 @@
+"""A built search space: count it, sample it, replay and enumerate its architectures."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from darchlang.arch.graph import Architecture
+from darchlang.errors import DarchError
+from darchlang.space.count import Counter
+from darchlang.space.naming import name_choices
+from darchlang.space.nodes import Choice, RecordNode, SNode
+from darchlang.space.walk import Walk
+
+
+@dataclass
+class Space:
+    """The network sub-space (usually bound to `space`) and the evaluator settings
+    (usually `train = hyperparams {...}`), searched together as one space."""
+
+    network: SNode | None
+    hyperparams: RecordNode | None = None
+    network_name: str = "space"
+    hyperparams_name: str = "train"
+    env: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        self.choices: list[Choice] = name_choices(self._roots())
+        self.by_uid = {c.uid: c for c in self.choices}
+        self.by_name = {c.name: c for c in self.choices}
+        self._counter = Counter(self.by_uid)
+
+    def _roots(self) -> list[tuple[str, SNode]]:
+        roots = []
+        if self.network is not None:
+            roots.append((self.network_name, self.network))
+        if self.hyperparams is not None:
+            roots.append((self.hyperparams_name, self.hyperparams))
+        return roots
+
+    # -- counting -------------------------------------------------------------------
+    def count(self) -> int:
+        """The exact number of architectures (distinct decision sequences)."""
+        return self.count_given({})
+
+    def count_given(self, decided: dict[int, int]) -> int:
+        """Architectures whose choices in `decided` (uid -> option) take those options."""
+        return self._counter.count_items([n for _, n in self._roots()], decided)
+
+    def count_node(self, node: SNode) -> int:
+        """Architectures of one sub-space on its own (for `show`)."""
+        return self._counter.count(node, {})
+
+    # -- picking ----------------------------------------------------------------------
+    def walk(self, decide: Callable[[Choice], int]) -> Architecture:
+        """Build the architecture that `decide` picks, choice by choice, in visiting order."""
+        w = Walk(decide)
+        network = w.run(self.network) if self.network is not None else None
+        hyper = w.run(self.hyperparams) if self.hyperparams is not None else {}
+        return Architecture(
+            network, hyper, w.decisions, w.names, w.values, self.network_name, self.hyperparams_name
+        )
+
+    def sample(self, seed: int | random.Random | None = None) -> Architecture:
+        """Each active decision uniform over its options (DeepArchitect's random search)."""
+        rng = seed if isinstance(seed, random.Random) else random.Random(seed)
+        return self.walk(lambda c: rng.randrange(len(c.options)))
+
+    def sample_uniform(self, seed: int | random.Random | None = None) -> Architecture:
+        """Every architecture equally likely: options weighted by their exact completions."""
+        rng = seed if isinstance(seed, random.Random) else random.Random(seed)
+        decided: dict[int, int] = {}
+
+        def decide(choice: Choice) -> int:
+            weights = [
+                self.count_given({**decided, choice.uid: i}) for i in range(len(choice.options))
+            ]
+            total = sum(weights)
+            pick = rng.randrange(total)
+            for i, w in enumerate(weights):
+                if pick < w:
+                    decided[choice.uid] = i
+                    return i
+                pick -= w
+            raise AssertionError("weights sum to total")
+
+        return self.walk(decide)
+
+    def replay(self, decisions: Sequence[int]) -> Architecture:
+        """Rebuild the architecture of a decision sequence; it must fit exactly."""
+        it = iter(enumerate(decisions))
+
+        def decide(choice: Choice) -> int:
+            step = next(it, None)
+            if step is None:
+                raise DarchError(
+                    f"the decision list ends before choice `{choice.name}` "
+                    f"({len(decisions)} decisions given)"
+                )
+            return step[1]
+
+        result = self.walk(decide)
+        if len(result.decisions) != len(decisions):
+            raise DarchError(
+                f"the decision list is too long: {len(decisions)} given, "
+                f"the architecture uses {len(result.decisions)}"
+            )
+        return result
+
+    def replay_names(self, values: dict[str, int]) -> Architecture:
+        """Rebuild from option indices given by choice name (missing names take 0)."""
+        return self.walk(lambda c: values.get(c.name, 0))
+
+    def enumerate(self, limit: int | None = None) -> Iterator[Architecture]:
+        """Every architecture once, in lexicographic order of decision sequences."""
+        prefix: list[int] = []
+        produced = 0
+        while True:
+            sizes: list[int] = []
+
+            def decide(choice: Choice, sizes=sizes) -> int:
+                step = len(sizes)
+                sizes.append(len(choice.options))
+                return prefix[step] if step < len(prefix) else 0
+
+            result = self.walk(decide)
+            yield result
+            produced += 1
+            if limit is not None and produced >= limit:
+                return
+            decisions = result.decisions
+            i = len(decisions) - 1
+            while i >= 0 and decisions[i] + 1 >= sizes[i]:
+                i -= 1
+            if i < 0:
+                return
+            prefix = decisions[:i] + [decisions[i] + 1]
