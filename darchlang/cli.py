@@ -12,6 +12,7 @@ import importlib
 import pkgutil
 import sys
 
+from darchlang.commands.common import UsageError
 from darchlang.errors import DarchError
 
 
@@ -46,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
+    except UsageError as err:
+        parser.print_usage(sys.stderr)
+        print(f"darch: error: {err}", file=sys.stderr)
+        return 2
     except DarchError as err:
         if args.debug:
             raise

@@ -160,6 +160,13 @@ class LayerDef:
     and raises `ValueError` with a plain sentence when the input cannot work;
     `build(attrs, in_shape) -> torch.nn.Module` makes the module; `emit(attrs, in_shape)`
     returns the constructor source for standalone export.
+
+    Two optional hooks serve the torch backend, which writes each model's `forward` as
+    plain source: `call(attrs, in_shape, module, x) -> str` is the expression that
+    applies the layer to the variable `x` (`module` is `self.<name>` when `build` is
+    set, else None, so a parameter-free layer can be a functional call); without it the
+    call is `module(x)`. `macs(attrs, in_shape, out_shape) -> int` counts multiply-adds
+    for the summary (0 when absent).
     """
 
     name: str
@@ -169,6 +176,8 @@ class LayerDef:
     build: Callable[[dict[str, Any], Shape], Any] | None = None
     emit: Callable[[dict[str, Any], Shape], str] | None = None
     origin: str = "darchlang"
+    call: Callable[[dict[str, Any], Shape, str | None, str], str] | None = None
+    macs: Callable[[dict[str, Any], Shape, Shape], int] | None = None
 
     def param(self, name: str) -> Param | None:
         for p in self.params:

@@ -104,7 +104,7 @@ def make_layer(layer: LayerDef, call: Call) -> LayerNode:
         check_static(node, p.type, arg.span, what)
         params.append((p.name, node))
     call.interp.made(call.span)
-    return LayerNode(layer, tuple(params), call.span)
+    return LayerNode(layer, tuple(params), call.interp.where(call.span))
 
 
 # ---- choices and combinators ----------------------------------------------------------
@@ -134,7 +134,7 @@ def one_of(call: Call) -> Choice:
                          help="a choice picks either among sub-spaces or among values")
     nodes = tuple(call.interp.to_node(o.value, o.span, "a choice option") for o in options)
     call.interp.made(call.span)
-    return Choice(nodes, call.span, name)
+    return Choice(nodes, call.interp.where(call.span), name)
 
 
 def _space_items(call: Call, fname: str) -> list[Arg]:

@@ -123,8 +123,14 @@ class Interpreter:
         self.depth = 0
         self.nodes = 0
         self.call_stack: list[str] = []
+        self.main_source: str | None = None
+        self.site: Span | None = None
 
     # ---- building nodes with a size guard --------------------------------------------
+    def where(self, span: Span | None) -> Span | None:
+        """Where a node made now should point: the user's call into a library, or `span`."""
+        return self.site or span
+
     def made(self, span: Span | None, n: int = 1) -> None:
         self.nodes += n
         if self.nodes > MAX_NODES:
@@ -317,11 +323,15 @@ class Interpreter:
                 raise DarchError(f"`{defn.name}` is missing its argument `{p.name}`", span)
         self.depth += 1
         self.call_stack.append(defn.name)
+        outer_site = self.site
+        if outer_site is None and defn.span is not None and defn.span.source.name != self.main_source:
+            self.site = span
         try:
             return self.eval(defn.body, local)
         finally:
             self.depth -= 1
             self.call_stack.pop()
+            self.site = outer_site
 
 
 def _thunk(interp: Interpreter, expr: ast.Node, scope: Scope) -> Callable[[], Any]:

@@ -8,7 +8,6 @@ evaluator's hyperparams block).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ STDLIB = "stdlib"
 
 
 def stdlib_dir() -> Path:
-    return Path(str(resources.files("darchlang").joinpath(STDLIB)))
+    return Path(__file__).resolve().parent.parent / STDLIB
 
 
 @dataclass
@@ -63,6 +62,8 @@ class Loader:
 
     def load_module(self, text: str, name: str, parent: Scope, main: bool) -> Module:
         program = parse(text, name)
+        if main:
+            self.interp.main_source = name
         scope = Scope(parent)
         module = Module(name, scope, program)
         self.interpret(module, main)
@@ -99,7 +100,7 @@ class Loader:
         for st in statements:
             if isinstance(st, ast.ParamDecl):
                 scope.pending.pop(st.name, None)
-                value = self.param_value(st, scope) if main else self.interp.eval(st.value, scope)
+                value = self.param_value(st, scope)
                 module.params[st.name] = value
                 define(st.name, value, st.span)
             elif isinstance(st, ast.Bind):

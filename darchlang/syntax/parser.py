@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast as pyast
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
@@ -30,9 +30,9 @@ _WORDS = {
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 
 
-@lru_cache(maxsize=1)
-def _lark() -> Lark:
-    grammar = resources.files("darchlang").joinpath("grammar", "darch.lark").read_text("utf-8")
+@lru_cache(maxsize=2)
+def _lark(start: str = "start") -> Lark:
+    grammar = (Path(__file__).resolve().parent.parent / "grammar" / "darch.lark").read_text("utf-8")
     return Lark(
         grammar,
         parser="lalr",
@@ -40,7 +40,14 @@ def _lark() -> Lark:
         maybe_placeholders=True,
         lexer_callbacks={"COMMENT": _COMMENTS.append},
         strict=True,
+        start=start,
     )
+
+
+def lark_parser(start: str = "start") -> Lark:
+    """The shared LALR parser for a program (`start`) or one expression (`expr`), for
+    tools that drive it token by token (REPL completion and validation)."""
+    return _lark(start)
 
 
 def parse(text: str, name: str = "<input>") -> ast.Program:
@@ -64,11 +71,23 @@ def parse(text: str, name: str = "<input>") -> ast.Program:
 
 
 def parse_expression(text: str, name: str = "<input>") -> ast.Node:
-    """Parse a single expression (the REPL's input when it is not a statement)."""
-    program = parse(f"__expr__ = {text}", name)
-    if len(program.statements) != 1:
-        raise DarchError("expected one expression", None)
-    return program.statements[0].value
+    """Parse a single expression (the REPL's input when it is not a statement).
+
+    It has its own start rule, so spans and error positions are those of `text` itself.
+    """
+    source = Source(name, text)
+    try:
+        tree = _lark("expr").parse(text)
+    except UnexpectedInput as exc:
+        raise _syntax_error(exc, source) from None
+    finally:
+        _COMMENTS.clear()
+    try:
+        return _ToAst(source).transform(tree)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, DarchError):
+            raise exc.orig_exc from None
+        raise
 
 
 # ---- building the AST -----------------------------------------------------------------

@@ -1,0 +1,50 @@
+"""Arguments and loading shared by the subcommands that read a `.darch` program."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from darchlang.semantics.program import Program, load_file
+
+
+class UsageError(Exception):
+    """A wrong command line (exit code 2), as opposed to an error in the program (1)."""
+
+
+def add_program_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="the .darch program")
+    parser.add_argument(
+        "-D",
+        "--define",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a `param` of the program, e.g. -D num_classes=100",
+    )
+    parser.add_argument("--entry", default="space", metavar="NAME",
+                        help="the binding that holds the network (default: space)")
+
+
+def parse_defines(items: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip().isidentifier() or not value.strip():
+            raise UsageError(f"-D expects NAME=VALUE, got {item!r}")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def load_program_from_args(args: argparse.Namespace, **defines: Any) -> Program:
+    """Load `args.file` with `-D` overrides (and any given here, e.g. from a dataset)."""
+    merged: dict[str, Any] = dict(defines)
+    merged.update(parse_defines(getattr(args, "define", []) or []))
+    return load_file(args.file, defines=merged, network=getattr(args, "entry", "space"))
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2)
+    sys.stdout.write("\n")

@@ -1,0 +1,45 @@
+"""Print a program in the canonical layout (comments kept); `-i` rewrites the file,
+`--check` exits 1 when the file is not already formatted."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from darchlang.errors import DarchError
+from darchlang.syntax.formatter import format_source
+
+HELP = "format a program in the canonical layout"
+ORDER = 50
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", help=".darch files")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true",
+                      help="change nothing; exit 1 if a file would be reformatted")
+    mode.add_argument("-i", "--in-place", action="store_true", help="rewrite the files")
+
+
+def run(args: argparse.Namespace) -> int:
+    status = 0
+    for name in args.files:
+        path = Path(name)
+        try:
+            text = path.read_text("utf-8")
+        except FileNotFoundError:
+            raise DarchError(f"no such file: {name}") from None
+        except UnicodeDecodeError:
+            raise DarchError(f"{name} is not UTF-8 text") from None
+        pretty = format_source(text, name)
+        if args.check:
+            if pretty != text:
+                print(f"{name}: would be reformatted", file=sys.stderr)
+                status = 1
+        elif args.in_place:
+            if pretty != text:
+                path.write_text(pretty, "utf-8")
+        else:
+            sys.stdout.write(pretty)
+    return status

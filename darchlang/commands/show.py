@@ -1,0 +1,37 @@
+"""Show the space as a tree: every choice with its stable name and options, and the
+number of architectures under each subtree."""
+
+from __future__ import annotations
+
+import argparse
+
+from darchlang.commands.common import add_program_arguments, load_program_from_args, print_json
+from darchlang.space.show import describe_value, render_tree
+
+HELP = "show the space as a tree of choices"
+ORDER = 30
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_program_arguments(parser)
+    parser.add_argument("--no-counts", action="store_true", help="leave out subtree sizes")
+    parser.add_argument("--json", action="store_true", help="list the choices as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    space = load_program_from_args(args).space
+    if args.json:
+        print_json({
+            "count": str(space.count()),
+            "choices": [
+                {
+                    "name": c.name,
+                    "options": [describe_value(o) for o in c.options],
+                    "where": c.span.where if c.span else None,
+                }
+                for c in space.choices
+            ],
+        })
+    else:
+        print(render_tree(space, counts=not args.no_counts))
+    return 0

@@ -1,0 +1,174 @@
+"""The space as a readable tree: each choice with its name and options, each subtree
+with the number of architectures under it (`darch show`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from darchlang.arch.printer import format_value
+from darchlang.space.nodes import (
+    Choice,
+    Cond,
+    Const,
+    Derived,
+    InitNode,
+    LayerNode,
+    ListNode,
+    RecordNode,
+    RepeatNode,
+    ResidualNode,
+    SeqNode,
+    SNode,
+)
+from darchlang.space.space import Space
+
+
+def describe_value(node: SNode) -> str:
+    """Short text for a value node: a constant, a choice's options, a derived formula."""
+    t = type(node)
+    if t is Const:
+        return format_value(node.value)
+    if t is Choice:
+        if node.user_named or node.bound_name:
+            return node.name
+        opts = ", ".join(describe_value(o) for o in node.options)
+        return f"one_of({opts})"
+    if t is Derived:
+        args = [describe_value(a) for a in node.args]
+        if len(args) == 2 and not node.label.isidentifier():
+            return f"({args[0]} {node.label} {args[1]})"
+        if node.label in ("not", "-"):
+            return f"{node.label} {args[0]}" if node.label == "not" else f"-{args[0]}"
+        return f"{node.label}({', '.join(args)})"
+    if t is Cond:
+        return (f"if {describe_value(node.pred)} then {describe_value(node.then)} "
+                f"else {describe_value(node.orelse)}")
+    if t is InitNode:
+        return f"{node.kind}({describe_value(node.gain)})"
+    if t is ListNode:
+        return "[" + ", ".join(describe_value(i) for i in node.items) + "]"
+    if t is LayerNode:
+        return f"{node.layer.name}(...)"
+    return type(node).__name__
+
+
+def _top_level_in(choice: Choice, node: SNode) -> bool:
+    """True when `choice` occurs in `node` outside the options of another choice."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n is choice:
+            return True
+        if type(n) is Choice:
+            continue
+        if type(n) is Derived:
+            stack.extend(n.args)
+        elif type(n) is ListNode:
+            stack.extend(n.items)
+        elif type(n) is InitNode:
+            stack.append(n.gain)
+        elif type(n) is Cond:
+            stack.extend((n.pred, n.then, n.orelse))
+    return False
+
+
+class _Tree:
+    def __init__(self, space: Space, show_counts: bool):
+        self.space = space
+        self.counts = show_counts
+        self.lines: list[str] = []
+        self.named: set[int] = set()
+
+    def size(self, node: SNode) -> str:
+        if not self.counts or not node.vars:
+            return ""
+        return f"  [{self.space.count_node(node):,}]"
+
+    def add(self, prefix: str, last: bool, text: str) -> str:
+        self.lines.append(prefix + ("└─ " if last else "├─ ") + text)
+        return prefix + ("   " if last else "│  ")
+
+    def choice_label(self, c: Choice) -> str:
+        if c.uid in self.named:
+            return f"`{c.name}` (shared, decided above)"
+        self.named.add(c.uid)
+        where = f"  {c.span.where.rsplit('/', 1)[-1]}" if c.span else ""
+        return f"`{c.name}`{where}"
+
+    def value(self, prefix: str, last: bool, label: str, node: SNode) -> None:
+        t = type(node)
+        if t is Choice and all(type(o) is Const for o in node.options):
+            fresh = node.uid not in self.named
+            text = f"{label} = {describe_value(node)}  {self.choice_label(node)}"
+            if not fresh:
+                text = f"{label} = {self.choice_label(node)}"
+            self.add(prefix, last, text)
+        elif t is Choice:
+            inner = self.add(prefix, last, f"{label} = one of {len(node.options)}  "
+                             f"{self.choice_label(node)}")
+            for i, o in enumerate(node.options):
+                self.value(inner, i == len(node.options) - 1, f"option {i}", o)
+        else:
+            inner = self.add(prefix, last, f"{label} = {describe_value(node)}")
+            inside = [self.space.by_uid[u] for u in sorted(node.vars) if u in self.space.by_uid]
+            inside = [c for c in inside if _top_level_in(c, node)]
+            for i, c in enumerate(inside):
+                self.value(inner, i == len(inside) - 1, "choice", c)
+
+    def node(self, prefix: str, last: bool, label: str, node: SNode) -> None:
+        t = type(node)
+        head = f"{label}: " if label else ""
+        if t is LayerNode:
+            fixed = [f"{n}: {describe_value(v)}" for n, v in node.params if not v.vars]
+            chosen = [(n, v) for n, v in node.params if v.vars]
+            inner = self.add(prefix, last, f"{head}{node.layer.name}({', '.join(fixed)})"
+                             f"{self.size(node)}")
+            for i, (n, v) in enumerate(chosen):
+                self.value(inner, i == len(chosen) - 1, n, v)
+        elif t is SeqNode:
+            inner = self.add(prefix, last, f"{head}concat{self.size(node)}")
+            for i, item in enumerate(node.items):
+                self.node(inner, i == len(node.items) - 1, str(i), item)
+        elif t is ResidualNode:
+            join = describe_value(node.join)
+            inner = self.add(prefix, last, f"{head}residual(join: {join}){self.size(node)}")
+            self.node(inner, True, "body", node.body)
+        elif t is RepeatNode:
+            kind = "repeat_tied" if node.tied else "repeat"
+            inner = self.add(prefix, last, f"{head}{kind}{self.size(node)}")
+            self.value(inner, False, "times", node.times)
+            if node.tied:
+                self.node(inner, True, "body", node.copies[0])
+            else:
+                for i, c in enumerate(node.copies):
+                    self.node(inner, i == len(node.copies) - 1, f"copy {i}", c)
+        elif t is Choice:
+            inner = self.add(prefix, last, f"{head}one of {len(node.options)}  "
+                             f"{self.choice_label(node)}{self.size(node)}")
+            for i, o in enumerate(node.options):
+                self.node(inner, i == len(node.options) - 1, f"option {i}", o)
+        elif t is Cond:
+            inner = self.add(prefix, last, f"{head}if {describe_value(node.pred)}{self.size(node)}")
+            self.node(inner, False, "then", node.then)
+            self.node(inner, True, "else", node.orelse)
+        elif t is RecordNode:
+            inner = self.add(prefix, last, f"{head}hyperparams{self.size(node)}")
+            for i, (n, v) in enumerate(node.fields):
+                self.value(inner, i == len(node.fields) - 1, n, v)
+        else:
+            self.add(prefix, last, f"{head}{describe_value(node)}")
+
+
+def render_tree(space: Space, counts: bool = True) -> str:
+    """The whole space as an indented tree, with sizes when `counts` is set."""
+    tree = _Tree(space, counts)
+    total = f"{space.count():,} architectures" if counts else ""
+    tree.lines.append(f"{total}, {len(space.choices)} choices".lstrip(", "))
+    roots: list[tuple[str, Any]] = []
+    if space.network is not None:
+        roots.append((space.network_name, space.network))
+    if space.hyperparams is not None:
+        roots.append((space.hyperparams_name, space.hyperparams))
+    for i, (name, node) in enumerate(roots):
+        tree.node("", i == len(roots) - 1, name, node)
+    return "\n".join(tree.lines)

@@ -1,0 +1,263 @@
+"""The canonical layout of darchlang programs (`darch fmt`), comments kept.
+
+An expression prints on one line when it fits in `WIDTH` columns and holds no
+comment; otherwise its outermost bracket breaks, one item per line with a trailing
+comma, and each item tries again on its own line. Parentheses are re-derived from
+precedence, so formatting never changes the parsed program.
+"""
+
+from __future__ import annotations
+
+import json
+
+from darchlang.errors import Span
+from darchlang.syntax import ast
+from darchlang.syntax.parser import parse
+
+WIDTH = 88
+INDENT = "    "
+
+_PREC = {"or": 1, "and": 2, "not": 3, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4,
+         "+": 5, "-": 5, "*": 6, "/": 6, "//": 6, "%": 6, "**": 8}
+_UNARY_MINUS = 7
+_ATOM = 9
+
+
+def format_source(text: str, name: str = "<input>") -> str:
+    """Reformat program text; raises DarchError when it does not parse."""
+    return Formatter(parse(text, name), text).program()
+
+
+class Formatter:
+    def __init__(self, program: ast.Program, text: str):
+        self.prog = program
+        self.lines = text.splitlines()
+        self.pending = sorted(program.comments, key=lambda c: (c.line, c.col))
+        self.trailing = {c.line for c in self.pending if self._code_before(c)}
+
+    # ---- comments ---------------------------------------------------------------------
+    def _code_before(self, c: ast.Comment) -> bool:
+        line = self.lines[c.line - 1] if c.line - 1 < len(self.lines) else ""
+        return bool(line[: c.col - 1].strip())
+
+    def take_before(self, line: int) -> list[str]:
+        """Own-line comments above `line` (and any stranded comment before it)."""
+        out = []
+        while self.pending and self.pending[0].line < line:
+            out.append(self.pending.pop(0).text.rstrip())
+        return out
+
+    def take_trailing(self, line: int) -> str:
+        for i, c in enumerate(self.pending):
+            if c.line == line and self._code_before(c):
+                self.pending.pop(i)
+                return "  " + c.text.rstrip()
+            if c.line > line:
+                break
+        return ""
+
+    def has_comment(self, span: Span | None) -> bool:
+        if span is None:
+            return False
+        start, end = (span.line, span.col), (span.end_line, span.end_col)
+        return any(start <= (c.line, c.col) < end for c in self.pending)
+
+    # ---- statements -------------------------------------------------------------------
+    def program(self) -> str:
+        out: list[str] = []
+        prev_end = 0
+        for st in self.prog.statements:
+            start = st.span.line if st.span else prev_end + 1
+            last = prev_end
+            while self.pending and self.pending[0].line < start:
+                c = self.pending.pop(0)
+                if out and self._blank_between(last, c.line):
+                    out.append("")
+                out.append(c.text.rstrip())
+                last = c.line
+            if out and self._blank_between(last, start):
+                out.append("")
+            text = self.statement(st)
+            end = st.span.end_line if st.span else start
+            out.append(text + self.take_trailing(end))
+            prev_end = end
+        last = prev_end
+        for c in self.pending:
+            if out and self._blank_between(last, c.line):
+                out.append("")
+            out.append(c.text.rstrip())
+            last = c.line
+        self.pending = []
+        return "\n".join(out) + "\n" if out else ""
+
+    def _blank_between(self, a: int, b: int) -> bool:
+        return any(not self.lines[i - 1].strip() for i in range(a + 1, b) if i - 1 < len(self.lines))
+
+    def statement(self, st: ast.Node) -> str:
+        if isinstance(st, ast.Import):
+            return f"import {_string(st.path)}"
+        if isinstance(st, ast.ParamDecl):
+            head = f"param {st.name} = "
+            return head + self.expr(st.value, 0, len(head))
+        if isinstance(st, ast.Bind):
+            head = f"{st.name} = "
+            return head + self.expr(st.value, 0, len(head))
+        if isinstance(st, ast.Def):
+            params = ", ".join(
+                p.name if p.default is None else f"{p.name} = {self.flat(p.default)}"
+                for p in st.params
+            )
+            head = f"def {st.name}({params}) = "
+            return head + self.expr(st.body, 0, len(head))
+        raise TypeError(f"no formatter for statement {type(st).__name__}")
+
+    # ---- expressions ------------------------------------------------------------------
+    def expr(self, e: ast.Node, depth: int, col: int) -> str:
+        """`e` laid out starting at column `col`, continuation lines at `depth` indents."""
+        flat = self.flat(e)
+        if col + len(flat) <= WIDTH and not self.has_comment(e.span):
+            return flat
+        method = getattr(self, f"break_{type(e).__name__}", None)
+        if method is None:
+            return flat
+        return method(e, depth, col)
+
+    def items(self, open_: str, close: str, entries: list[tuple[str, ast.Node, Span | None]],
+              depth: int, span: Span | None) -> str:
+        """One entry per line between brackets, with comments kept in place."""
+        inner = INDENT * (depth + 1)
+        lines = [open_]
+        for prefix, value, where in entries:
+            if where is not None:
+                lines.extend(inner + c for c in self.take_before(where.line))
+            body = self.expr(value, depth + 1, len(inner) + len(prefix))
+            end = where.end_line if where else 0
+            lines.append(f"{inner}{prefix}{body},{self.take_trailing(end)}")
+        if span is not None:
+            lines.extend(inner + c for c in self.take_before(span.end_line))
+        lines.append(INDENT * depth + close)
+        return "\n".join(lines)
+
+    def break_Call(self, e: ast.Call, depth: int, col: int) -> str:
+        func = self.flat(e.func)
+        if e.style in ("list", "record"):
+            inner = e.args[0].value
+            return f"{func} " + self.expr(inner, depth, col + len(func) + 1)
+        entries = [((f"{a.name}: " if a.name else ""), a.value, a.span) for a in e.args]
+        return func + self.items("(", ")", entries, depth, e.span)
+
+    def break_ListExpr(self, e: ast.ListExpr, depth: int, col: int) -> str:
+        return self.items("[", "]", [("", i, i.span) for i in e.items], depth, e.span)
+
+    def break_Record(self, e: ast.Record, depth: int, col: int) -> str:
+        return self.items("{", "}", [(f"{f.name}: ", f.value, f.span) for f in e.fields], depth,
+                          e.span)
+
+    def break_If(self, e: ast.If, depth: int, col: int) -> str:
+        inner = INDENT * (depth + 1)
+        cond = self.expr(e.cond, depth + 1, col + 3)
+        then = self.expr(e.then, depth + 1, len(inner) + 5)
+        orelse = self.expr(e.orelse, depth + 1, len(inner) + 5)
+        return f"if {cond}\n{inner}then {then}\n{inner}else {orelse}"
+
+    def break_Let(self, e: ast.Let, depth: int, col: int) -> str:
+        inner = INDENT * (depth + 1)
+        lines = ["let"]
+        for b in e.bindings:
+            if b.span is not None:
+                lines.extend(inner + c for c in self.take_before(b.span.line))
+            lines.append(f"{inner}{b.name} = {self.expr(b.value, depth + 1, len(inner) + len(b.name) + 3)}")
+        body = self.expr(e.body, depth, len(INDENT * depth) + 3)
+        lines.append(f"{INDENT * depth}in {body}")
+        return "\n".join(lines)
+
+    def break_BinOp(self, e: ast.BinOp, depth: int, col: int) -> str:
+        left = self.operand(e.left, e.op, "left", depth, col)
+        right_col = col + len(left.rsplit("\n", 1)[-1]) + len(e.op) + 2
+        right = self.operand(e.right, e.op, "right", depth, right_col)
+        return f"{left} {e.op} {right}"
+
+    def operand(self, e: ast.Node, op: str, side: str, depth: int, col: int) -> str:
+        if _needs_parens(e, op, side):
+            return "(" + self.expr(e, depth, col + 1) + ")"
+        return self.expr(e, depth, col)
+
+    # ---- one-line rendering -------------------------------------------------------------
+    def flat(self, e: ast.Node) -> str:
+        t = type(e)
+        if t is ast.Number:
+            return e.text or _number(e.value)
+        if t is ast.String:
+            return _string(e.value)
+        if t is ast.Bool:
+            return "true" if e.value else "false"
+        if t is ast.Name:
+            return e.id
+        if t is ast.ListExpr:
+            return "[" + ", ".join(self.flat(i) for i in e.items) + "]"
+        if t is ast.Record:
+            if not e.fields:
+                return "{}"
+            return "{ " + ", ".join(f"{f.name}: {self.flat(f.value)}" for f in e.fields) + " }"
+        if t is ast.Call:
+            func = self.flat(e.func)
+            if e.style in ("list", "record"):
+                return f"{func} {self.flat(e.args[0].value)}"
+            args = ", ".join((f"{a.name}: " if a.name else "") + self.flat(a.value) for a in e.args)
+            return f"{func}({args})"
+        if t is ast.BinOp:
+            left = self.flat(e.left)
+            right = self.flat(e.right)
+            if _needs_parens(e.left, e.op, "left"):
+                left = f"({left})"
+            if _needs_parens(e.right, e.op, "right"):
+                right = f"({right})"
+            return f"{left} {e.op} {right}"
+        if t is ast.UnaryOp:
+            inner = self.flat(e.operand)
+            prec = _UNARY_MINUS if e.op == "-" else _PREC["not"]
+            if _prec(e.operand) < prec:
+                inner = f"({inner})"
+            return f"not {inner}" if e.op == "not" else f"-{inner}"
+        if t is ast.If:
+            return f"if {self.flat(e.cond)} then {self.flat(e.then)} else {self.flat(e.orelse)}"
+        if t is ast.Let:
+            binds = " ".join(f"{b.name} = {self.flat(b.value)}" for b in e.bindings)
+            return f"let {binds} in {self.flat(e.body)}"
+        raise TypeError(f"no formatter for {t.__name__}")
+
+
+def _prec(e: ast.Node) -> int:
+    if isinstance(e, ast.BinOp):
+        return _PREC[e.op]
+    if isinstance(e, ast.UnaryOp):
+        return _UNARY_MINUS if e.op == "-" else _PREC["not"]
+    if isinstance(e, ast.If | ast.Let):
+        return 0
+    if isinstance(e, ast.Number) and e.value < 0:
+        return _UNARY_MINUS
+    return _ATOM
+
+
+def _needs_parens(child: ast.Node, op: str, side: str) -> bool:
+    mine, theirs = _PREC[op], _prec(child)
+    if theirs < mine:
+        return True
+    if theirs > mine:
+        return op == "**" and side == "left" and theirs == _UNARY_MINUS
+    if op == "**":
+        return side == "left"
+    if mine == 4:
+        return True
+    return side == "right"
+
+
+def _number(v: int | float) -> str:
+    if isinstance(v, int):
+        return str(v)
+    text = repr(v)
+    return text if any(c in text for c in ".en") else text + ".0"
+
+
+def _string(s: str) -> str:
+    return json.dumps(s, ensure_ascii=False)
