@@ -1,0 +1,52 @@
+"""Every example loads, counts as documented, samples and prints back."""
+
+from pathlib import Path
+
+import pytest
+
+import darchlang
+
+COUNTS = {
+    "cifar10_simple.darch": 2025,
+    "cifar10_complex.darch": 278_628_139_008,
+    "cifar10_joint.darch": 1_141_260_857_376_768,
+    "shared_choices.darch": 42,
+    "derived_values.darch": 6,
+    "imports.darch": 48,
+}
+
+
+@pytest.mark.parametrize("name", sorted(COUNTS))
+def test_example(name):
+    space = darchlang.load_file(Path("examples") / name).space
+    assert space.count() == COUNTS[name]
+    arch = space.sample(0)
+    assert darchlang.load_string(arch.text).space.count() == 1
+
+
+def test_every_example_is_listed():
+    assert {p.name for p in Path("examples").glob("*.darch")} == set(COUNTS)
+
+
+def test_simple_space_choices_are_the_reference_ones():
+    space = darchlang.load_file("examples/cifar10_simple.darch").space
+    options = {c.name: [o.value for o in c.options] for c in space.choices}
+    assert list(options.values()) == [
+        [32, 48, 64, 96, 128], [1, 3, 5], [32, 48, 64, 96, 128], [1, 3, 5],
+        [256, 512, 1024], [0.25, 0.5, 0.75],
+    ]
+
+
+def test_joint_space_settings():
+    import numpy as np
+
+    space = darchlang.load_file("examples/cifar10_joint.darch").space
+    train = {c.name.split("/", 1)[1]: [o.value for o in c.options]
+             for c in space.choices if c.name.startswith("train/")}
+    assert train["optimizer"] == ["adam", "sgd_mom"]
+    assert np.allclose(train["learning_rate_init"], np.logspace(-2, -7, 32))
+    assert np.allclose(train["rate_mult"], np.logspace(-2, np.log10(0.9), 8))
+    assert train["rate_patience"] == list(range(4, 33, 4))
+    arch = space.sample(1)
+    assert arch.hyperparams["stop_patience"] == 64
+    assert arch.hyperparams["learning_rate_min"] == 1e-9

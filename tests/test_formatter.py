@@ -1,0 +1,61 @@
+"""The formatter: golden files, idempotence, comments kept, the AST never changes.
+
+To accept new golden output after a deliberate change:
+    for f in tests/golden/fmt/*.in.darch; do darch fmt $f > ${f%.in.darch}.out.darch; done
+"""
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from strategies import program
+
+from darchlang.syntax.formatter import format_source
+from darchlang.syntax.parser import parse
+
+GOLDEN = sorted(Path(__file__).parent.joinpath("golden", "fmt").glob("*.in.darch"))
+EXAMPLES = sorted(Path("examples").rglob("*.darch"))
+
+
+@pytest.mark.parametrize("path", GOLDEN, ids=lambda p: p.name)
+def test_golden(path):
+    expected = path.with_name(path.name.replace(".in.", ".out.")).read_text()
+    assert format_source(path.read_text()) == expected
+
+
+@pytest.mark.parametrize("path", GOLDEN + EXAMPLES, ids=lambda p: p.name)
+def test_idempotent_and_same_ast(path):
+    text = path.read_text()
+    once = format_source(text)
+    assert format_source(once) == once
+    assert parse(once) == parse(text)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_examples_are_formatted(path):
+    assert format_source(path.read_text()) == path.read_text()
+
+
+def test_comments_are_kept():
+    text = (Path(__file__).parent / "golden" / "fmt" / "comments.in.darch").read_text()
+    out = format_source(text)
+    for line in text.splitlines():
+        if "#" in line:
+            assert line[line.index("#"):].rstrip() in out
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(program())
+def test_random_programs(text):
+    once = format_source(text)
+    assert parse(once) == parse(text)
+    assert format_source(once) == once
+
+
+def test_long_lines_break_and_short_ones_stay():
+    short = "space = concat [relu(), tanh()]\n"
+    assert format_source(short) == short
+    long = "space = concat [" + ", ".join(["conv2d(filters: 64, size: 3)"] * 4) + "]\n"
+    out = format_source(long)
+    assert out.splitlines()[0] == "space = concat [" and out.count("conv2d") == 4
+    assert all(len(line) <= 88 for line in out.splitlines())
