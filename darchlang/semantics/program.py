@@ -8,6 +8,7 @@ evaluator's hyperparams block).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,7 @@ class Loader:
         return scope
 
     def load_module(self, text: str, name: str, parent: Scope, main: bool) -> Module:
-        program = parse(text, name)
+        program = _parse_library(text, name) if name.startswith(str(stdlib_dir())) else parse(text, name)
         if main:
             self.interp.main_source = name
         scope = Scope(parent)
@@ -161,6 +162,12 @@ class Loader:
         )
 
 
+@lru_cache(maxsize=64)
+def _parse_library(text: str, name: str) -> ast.Program:
+    """Standard-library files parse once per process; their ASTs are never mutated."""
+    return parse(text, name)
+
+
 def _exports(scope: Scope) -> dict[str, Any]:
     return {k: v for k, v in scope.names.items() if not k.startswith("_")}
 
@@ -241,6 +248,8 @@ def load_string(
 ) -> Program:
     """Parse and interpret program text. `defines` override `param` values by name."""
     loader = Loader(registry or default_registry(), defines)
+    if not name.startswith("<"):
+        loader.loading.append(str(Path(name).resolve()))
     module = loader.load_module(text, name, parent=loader.prelude, main=True)
     unknown = set(loader.defines) - loader.used_defines
     if unknown:

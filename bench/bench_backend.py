@@ -1,0 +1,266 @@
+"""Compiled darchlang model vs a hand-written nn.Module of the same layers.
+
+For three architectures of `examples/cifar10_complex.darch` (small, medium, and the
+deepest: 32 tied repeats in both blocks) this measures, on one torch thread:
+
+- construction: `compile_architecture(arch, ...)` (shape inference, code generation,
+  modules, initialization) against the hand-written class's constructor;
+- forward + backward throughput on a fixed batch, in training mode.
+
+Measurements are interleaved (hand, compiled, compiled, hand, ...) and repeated, and the
+table reports medians and ratios. Before timing, the hand-written model is loaded with
+the compiled model's weights and must give the same outputs, so both really are the
+same network. Targets: throughput >= 0.98x hand-written, construction <= 1.2x.
+
+    python bench/bench_backend.py            # about a minute on one core
+    python bench/bench_backend.py --quick    # fewer repeats
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import darchlang
+from darchlang.backends.torch import compile_architecture
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "cifar10_complex.darch"
+INPUT = (3, 32, 32)
+
+
+# -- the three architectures ------------------------------------------------------------
+
+
+@dataclass
+class Stage:
+    """One `inner` module of the complex space: conv, relu/batch norm in some order,
+    optional dropout."""
+
+    filters: int
+    size: int
+    stride: int
+    bn_first: bool
+    keep: float | None
+
+
+@dataclass
+class Config:
+    name: str
+    stem1: Stage
+    block1: Stage
+    residual1: bool
+    times1: int
+    stem2: Stage
+    block2: Stage
+    residual2: bool
+    times2: int
+    batch: int
+
+
+CONFIGS = [
+    Config("small", Stage(48, 3, 2, True, None), Stage(48, 3, 1, False, None), False, 1,
+           Stage(96, 3, 2, True, None), Stage(96, 3, 1, True, 0.9), False, 1, batch=32),
+    Config("medium", Stage(64, 5, 2, False, 0.9), Stage(80, 3, 1, True, 0.9), True, 4,
+           Stage(128, 3, 2, True, None), Stage(160, 3, 1, False, 0.5), True, 4, batch=32),
+    Config("deepest", Stage(48, 3, 2, True, None), Stage(48, 3, 1, True, 0.9), True, 32,
+           Stage(96, 3, 2, True, None), Stage(96, 3, 1, True, 0.9), True, 32, batch=16),
+]
+
+_FILTERS1 = [48, 64, 80, 96, 112, 128]
+_FILTERS2 = [96, 128, 160, 192, 224, 256]
+_TIMES = [1, 2, 4, 8, 16, 32]
+
+
+def decisions_by_name(cfg: Config) -> dict[str, int]:
+    """The config as option indices by choice name, for `Space.replay_names`."""
+    out: dict[str, int] = {}
+
+    def inner(prefix: str, st: Stage, filters: list[int], sizes: list[int]) -> None:
+        out[f"{prefix}/0/conv2d/filters"] = filters.index(st.filters)
+        out[f"{prefix}/0/conv2d/size"] = sizes.index(st.size)
+        out[f"{prefix}/0/conv2d/init/kaiming.gain"] = 1
+        out[f"{prefix}/1"] = 1 if st.bn_first else 0
+        out[f"{prefix}/2"] = 0 if st.keep is None else 1
+        if st.keep is not None:
+            out[f"{prefix}/2/or1/dropout/keep"] = [0.5, 0.9].index(st.keep)
+
+    inner("space/0", cfg.stem1, _FILTERS1, [3, 5, 7])
+    inner("space/2", cfg.stem2, _FILTERS1 if cfg.stem2.filters in _FILTERS1 else _FILTERS2, [3, 5, 7])
+    for i, (st, res, times, filters) in enumerate(
+        [(cfg.block1, cfg.residual1, cfg.times1, _FILTERS1), (cfg.block2, cfg.residual2, cfg.times2, _FILTERS2)]
+    ):
+        block = f"space/{1 + 2 * i}/repeat_tied"
+        out[f"{block}/times"] = _TIMES.index(times)
+        out[f"{block}/body"] = 1 if res else 0
+        body = f"{block}/body/or1/residual/body" if res else f"{block}/body/or0"
+        inner(body, st, filters, [3, 5])
+    out["space/4/affine/init/xavier.gain"] = 1
+    return out
+
+
+# -- the hand-written model -------------------------------------------------------------
+
+
+def same_pads(n: int, k: int, s: int) -> tuple[int, int]:
+    out = -(-n // s)
+    total = max((out - 1) * s + k - n, 0)
+    return total // 2, total - total // 2
+
+
+class Inner(nn.Module):
+    """Conv with TensorFlow "same" padding, relu and batch norm, optional dropout."""
+
+    def __init__(self, cin: int, st: Stage, size: int):
+        super().__init__()
+        before, after = same_pads(size, st.size, st.stride)
+        self.pad = (before, after, before, after) if before != after else None
+        self.conv = nn.Conv2d(cin, st.filters, st.size, st.stride, padding=0 if self.pad else before)
+        nn.init.normal_(self.conv.weight, 0.0, math.sqrt(2.0 / (cin * st.size**2)))
+        nn.init.zeros_(self.conv.bias)
+        self.bn = nn.BatchNorm2d(st.filters)
+        self.bn_first = st.bn_first
+        self.p = None if st.keep is None else 1.0 - st.keep
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.pad is not None:
+            x = F.pad(x, self.pad)
+        x = self.conv(x)
+        x = F.relu(self.bn(x)) if self.bn_first else self.bn(F.relu(x))
+        if self.p is not None:
+            x = F.dropout(x, self.p, self.training)
+        return x
+
+
+class Residual(nn.Module):
+    """x + body(x), zero-padding the narrower channels (DeepArchitect's join)."""
+
+    def __init__(self, body: Inner, cin: int):
+        super().__init__()
+        self.body = body
+        self.extra = body.conv.out_channels - cin
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.body(x)
+        if self.extra > 0:
+            x = F.pad(x, (0, 0, 0, 0, 0, self.extra))
+        elif self.extra < 0:
+            y = F.pad(y, (0, 0, 0, 0, 0, -self.extra))
+        return y + x
+
+
+class HandNet(nn.Module):
+    def __init__(self, cfg: Config, num_classes: int = 10):
+        super().__init__()
+        layers: list[nn.Module] = []
+        c, n = INPUT[0], INPUT[1]
+        for stem, block, res, times in [
+            (cfg.stem1, cfg.block1, cfg.residual1, cfg.times1),
+            (cfg.stem2, cfg.block2, cfg.residual2, cfg.times2),
+        ]:
+            layers.append(Inner(c, stem, n))
+            c, n = stem.filters, -(-n // stem.stride)
+            for _ in range(times):
+                inner = Inner(c, block, n)
+                layers.append(Residual(inner, c) if res else inner)
+                c = max(c, block.filters) if res else block.filters
+        self.features = nn.Sequential(*layers)
+        self.fc = nn.Linear(c * n * n, num_classes)
+        bound = math.sqrt(6.0 / (c * n * n + num_classes))
+        nn.init.uniform_(self.fc.weight, -bound, bound)
+        nn.init.zeros_(self.fc.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.features(x).flatten(1))
+
+
+# -- measuring --------------------------------------------------------------------------
+
+
+def step(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
+    model.zero_grad(set_to_none=True)
+    F.cross_entropy(model(x), y).backward()
+
+
+def time_steps(model: nn.Module, x: torch.Tensor, y: torch.Tensor, n: int) -> float:
+    start = time.perf_counter()
+    for _ in range(n):
+        step(model, x, y)
+    return (time.perf_counter() - start) / n
+
+
+def check_same(compiled: nn.Module, hand: nn.Module, x: torch.Tensor) -> None:
+    """Copy the compiled weights into the hand-written model (same order) and compare."""
+    a, b = list(compiled.state_dict().values()), list(hand.state_dict().values())
+    assert [t.shape for t in a] == [t.shape for t in b], "the two models differ in layers"
+    hand.load_state_dict(dict(zip(hand.state_dict().keys(), a, strict=True)))
+    compiled.eval()
+    hand.eval()
+    with torch.no_grad():
+        diff = (compiled(x) - hand(x)).abs().max().item()
+    compiled.train()
+    hand.train()
+    assert diff < 1e-4, f"outputs differ by {diff}"
+
+
+def bench(cfg: Config, space, repeats: int, steps: int) -> dict[str, float]:
+    arch = space.replay_names(decisions_by_name(cfg))
+    torch.manual_seed(0)
+    x = torch.randn(cfg.batch, *INPUT)
+    y = torch.randint(0, 10, (cfg.batch,))
+    compiled = compile_architecture(arch, INPUT)
+    hand = HandNet(cfg)
+    check_same(compiled, hand, x[:4])
+    build = {"hand": [], "compiled": []}
+    run = {"hand": [], "compiled": []}
+    makers = {"hand": lambda: HandNet(cfg), "compiled": lambda: compile_architecture(arch, INPUT)}
+    models = {"hand": hand, "compiled": compiled}
+    for name in models:  # warm up allocator and kernels
+        step(models[name], x, y)
+    for r in range(repeats):
+        order = ["hand", "compiled"] if r % 2 == 0 else ["compiled", "hand"]
+        for name in order:
+            start = time.perf_counter()
+            makers[name]()
+            build[name].append(time.perf_counter() - start)
+        for name in order:
+            run[name].append(time_steps(models[name], x, y, steps))
+    med = {f"{k}_{n}": statistics.median(v) for k, d in (("build", build), ("run", run)) for n, v in d.items()}
+    med["params"] = sum(p.numel() for p in compiled.parameters())
+    med["layers"] = len(list(compiled.children()))
+    return med
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    space = darchlang.load_file(EXAMPLE).space
+    repeats, steps = (3, 2) if args.quick else (7, 3)
+    print(f"torch {torch.__version__}, 1 thread, {repeats} interleaved repeats x {steps} steps")
+    head = (f"{'arch':<8} {'params':>10} {'modules':>7} {'batch':>5} | {'build hand':>10} "
+            f"{'compiled':>9} {'ratio':>6} | {'step hand':>9} {'compiled':>9} {'throughput':>10}")
+    print(head)
+    print("-" * len(head))
+    for cfg in CONFIGS:
+        m = bench(cfg, space, repeats, steps)
+        print(
+            f"{cfg.name:<8} {m['params']:>10,} {m['layers']:>7} {cfg.batch:>5} | "
+            f"{m['build_hand'] * 1e3:>8.1f}ms {m['build_compiled'] * 1e3:>7.1f}ms "
+            f"{m['build_compiled'] / m['build_hand']:>5.2f}x | "
+            f"{m['run_hand'] * 1e3:>7.1f}ms {m['run_compiled'] * 1e3:>7.1f}ms "
+            f"{m['run_hand'] / m['run_compiled']:>9.3f}x"
+        )
+    print("build ratio: compiled / hand (target <= 1.2); throughput: compiled / hand (target >= 0.98)")
+
+
+if __name__ == "__main__":
+    main()
