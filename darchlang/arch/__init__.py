@@ -1,5 +1,18 @@
 """Concrete architectures: what is left of a space once every active choice is made."""
 
-from darchlang.arch.graph import Architecture, Init, Layer, Node, Repeat, Residual, Seq
+from darchlang.arch.graph import (
+    Architecture,
+    Graph,
+    GraphStep,
+    Init,
+    Layer,
+    Node,
+    Ref,
+    Repeat,
+    Residual,
+    Seq,
+)
 
-__all__ = ["Architecture", "Init", "Layer", "Node", "Repeat", "Residual", "Seq"]
+__all__ = [
+    "Architecture", "Graph", "GraphStep", "Init", "Layer", "Node", "Ref", "Repeat", "Residual", "Seq",
+]

@@ -56,6 +56,40 @@ class Repeat(Node):
     path: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A named value inside a graph block: input `index` < number of inputs, else a step."""
+
+    graph: int
+    index: int
+    name: str
+
+
+@dataclass(eq=False, slots=True)
+class GraphStep:
+    """One node of a graph block: a layer `op` applied to inputs, or a merge of them."""
+
+    name: str
+    kind: str  # "apply", "add" or "cat"
+    op: Node | None
+    inputs: tuple[int, ...]
+
+
+@dataclass(eq=False, slots=True)
+class Graph(Node):
+    """A dataflow block; value i < len(inputs) is an input, then one per step in order."""
+
+    inputs: tuple[str, ...]
+    steps: tuple[GraphStep, ...]
+    output: int
+    path: str = ""
+    span: Span | None = None
+
+    def value_name(self, index: int) -> str:
+        n = len(self.inputs)
+        return self.inputs[index] if index < n else self.steps[index - n].name
+
+
 @dataclass(eq=False)
 class Architecture:
     """One point of a space: the network, the evaluator settings and how it was picked.

@@ -6,7 +6,17 @@ import json
 import math
 from typing import Any
 
-from darchlang.arch.graph import Architecture, Init, Layer, Node, Repeat, Residual, Seq
+from darchlang.arch.graph import (
+    Architecture,
+    Graph,
+    Init,
+    Layer,
+    Node,
+    Ref,
+    Repeat,
+    Residual,
+    Seq,
+)
 
 INDENT = "    "
 
@@ -28,6 +38,8 @@ def format_value(value: Any) -> str:
         return json.dumps(value)
     if isinstance(value, Init):
         return f"{value.kind}({format_value(value.gain)})"
+    if isinstance(value, Ref):
+        return value.name
     if isinstance(value, list | tuple):
         return "[" + ", ".join(format_value(v) for v in value) + "]"
     if isinstance(value, dict):
@@ -69,7 +81,25 @@ def node_text(node: Node, depth: int) -> str:
         return f"residual({body}{join})"
     if isinstance(node, Repeat):
         return f"repeat_tied({node_text(node.body, depth)}, times: {node.times})"
+    if isinstance(node, Graph):
+        return graph_text(node, depth)
     raise TypeError(f"no printer for architecture node {type(node).__name__}")
+
+
+def graph_text(graph: Graph, depth: int) -> str:
+    """A graph block: one named value per line, then `return`."""
+    inner = INDENT * (depth + 1)
+    lines = [f"graph({', '.join(graph.inputs)}) {{"]
+    for step in graph.steps:
+        args = ", ".join(graph.value_name(i) for i in step.inputs)
+        if step.kind == "apply":
+            assert step.op is not None
+            lines.append(f"{inner}{step.name} = {node_text(step.op, depth + 1)}({args})")
+        else:
+            lines.append(f"{inner}{step.name} = {step.kind}({args})")
+    lines.append(f"{inner}return {graph.value_name(graph.output)}")
+    lines.append(INDENT * depth + "}")
+    return "\n".join(lines)
 
 
 def architecture_text(arch: Architecture) -> str:

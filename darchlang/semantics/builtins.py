@@ -341,6 +341,15 @@ def base_scope(registry: Registry) -> Scope:
         Builtin("min", _extreme("min", min), (), "The smallest value.", variadic=True),
         Builtin("max", _extreme("max", max), (), "The largest value.", variadic=True),
     ]
+    graphs = [
+        Builtin("add", lambda call: call.interp.graphs.merge("add", call), (),
+                "Inside a graph block: the sum of graph values (shapes must match).", variadic=True),
+        Builtin("cat", lambda call: call.interp.graphs.merge("cat", call), (),
+                "Inside a graph block: graph values joined along channels.", variadic=True),
+        Builtin("choose", lambda call: call.interp.graphs.choose(call), (),
+                "Inside a graph block: a choice of k of the given graph values.", variadic=True),
+    ]
+    entries.extend(graphs)
     for kind, doc in zip(INIT_KINDS, (
         "normal weights, std = gain * sqrt(2 / fan_in)",
         "uniform weights in +-gain * sqrt(6 / (fan_in + fan_out))",

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from darchlang.arch.graph import Init
+from darchlang.arch.graph import Init, Ref
 from darchlang.errors import DarchError, Span, did_you_mean
 from darchlang.layers.registry import describe
 from darchlang.semantics.values import Arg, Builtin, Call, Closure, bind
@@ -23,6 +23,7 @@ from darchlang.space.nodes import (
     Cond,
     Const,
     Derived,
+    GraphNode,
     LayerNode,
     ListNode,
     RepeatNode,
@@ -106,7 +107,7 @@ def _truth(v: Any) -> bool:
 def is_space(value: Any) -> bool:
     """True for sub-spaces of layers (as opposed to values such as numbers)."""
     t = type(value)
-    if t in (LayerNode, SeqNode, ResidualNode, RepeatNode):
+    if t in (LayerNode, SeqNode, ResidualNode, RepeatNode, GraphNode):
         return True
     if t is Choice:
         return is_space(value.options[0])
@@ -124,6 +125,9 @@ class Interpreter:
         self.nodes = 0
         self.call_stack: list[str] = []
         self.main_source: str | None = None
+        from darchlang.semantics.graphs import GraphSupport
+
+        self.graphs = GraphSupport(self)
         self.site: Span | None = None
 
     # ---- building nodes with a size guard --------------------------------------------
@@ -144,7 +148,7 @@ class Interpreter:
         """A value as a space node; functions and records are not values a space can hold."""
         if isinstance(value, SNode):
             return value
-        if isinstance(value, bool | int | float | str | Init):
+        if isinstance(value, bool | int | float | str | Init | Ref):
             return Const(value)
         if isinstance(value, list):
             if any(isinstance(v, SNode) for v in value):
@@ -274,6 +278,9 @@ class Interpreter:
             inner.names[b.name] = self.eval(b.value, inner)
         return self.eval(node.body, inner)
 
+    def _graph(self, node: ast.Graph, scope: Scope) -> Any:
+        return self.graphs.block(node, scope)
+
     def _call(self, node: ast.Call, scope: Scope) -> Any:
         func = self.eval(node.func, scope)
         if isinstance(func, Builtin):
@@ -292,6 +299,9 @@ class Interpreter:
         if isinstance(func, Closure):
             args = [Arg(a.name, self.eval(a.value, scope), a.value.span) for a in node.args]
             return self.call_closure(func, args, node.span)
+        if is_space(func):
+            args = [Arg(a.name, self.eval(a.value, scope), a.value.span) for a in node.args]
+            return self.graphs.apply(func, args, node.span)
         raise DarchError(f"{describe(func)} is not a function", node.func.span,
                          help="only functions and layers can be called")
 
@@ -350,6 +360,7 @@ _EVAL: dict[type, Callable[[Interpreter, Any, Scope], Any]] = {
     ast.If: Interpreter._if,
     ast.Let: Interpreter._let,
     ast.Call: Interpreter._call,
+    ast.Graph: Interpreter._graph,
 }
 
 

@@ -77,9 +77,11 @@ def bind(call: Call, params: tuple[str, ...], required: int, variadic: bool = Fa
             elif variadic:
                 extra.append(arg)
             else:
+                given = len([a for a in call.args if a.name is None])
+                most = (f"takes at most {len(params)} argument{'s' if len(params) != 1 else ''}"
+                        if params else "takes no arguments")
                 raise DarchError(
-                    f"`{call.name}` takes at most {len(params)} argument"
-                    f"{'s' if len(params) != 1 else ''}, got {len([a for a in call.args if a.name is None])}",
+                    f"`{call.name}` {most}, got {given}",
                     arg.span,
                     help=f"signature: {call.name}({', '.join(params)})",
                 )

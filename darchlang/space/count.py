@@ -22,6 +22,7 @@ from darchlang.space.nodes import (
     Cond,
     Const,
     Derived,
+    GraphNode,
     InitNode,
     LayerNode,
     ListNode,
@@ -180,4 +181,6 @@ def _parts(node: SNode) -> tuple[SNode, ...]:
         return (node.gain,)
     if t is Derived:
         return node.args
+    if t is GraphNode:
+        return node.parts()
     return ()

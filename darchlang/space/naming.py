@@ -10,6 +10,7 @@ from __future__ import annotations
 from darchlang.errors import DarchError
 from darchlang.space.nodes import (
     Choice,
+    GraphNode,
     LayerNode,
     RepeatNode,
     ResidualNode,
@@ -34,8 +35,11 @@ def name_choices(roots: list[tuple[str, SNode]]) -> list[Choice]:
         if own:
             path = f"{path}/{own}"
         t = type(node)
-        if t is LayerNode or t is RepeatNode or t is ResidualNode:
+        if t is LayerNode or t is RepeatNode or t is ResidualNode or t is GraphNode:
             node.path = path
+            for label, choice in getattr(node, "labels", ()):
+                if id(choice) not in seen and choice.bound_name is None:
+                    choice.bound_name = f"{path}/{label}"
         elif t is Choice:
             if not node.user_named:
                 node.name = node.bound_name or path

@@ -165,7 +165,48 @@ class RecordNode(SNode):
         self.vars = _union(v for _, v in fields)
 
 
-STRUCTURAL = (LayerNode, SeqNode, ResidualNode, RepeatNode)
+class GraphStepNode:
+    """One step of a graph block: `op` applied to `args`, or a merge (`add`, `cat`).
+
+    Each arg evaluates to a `Ref` (or, for merges, a list of them), so an input
+    choice is an ordinary `Choice` whose options are references.
+    """
+
+    __slots__ = ("name", "kind", "op", "args", "span")
+
+    def __init__(self, name: str, kind: str, op: SNode | None, args: tuple[SNode, ...],
+                 span: Span | None):
+        self.name, self.kind, self.op, self.args, self.span = name, kind, op, args, span
+
+
+class GraphNode(SNode):
+    """A dataflow block with named inputs, steps in order and one output."""
+
+    __slots__ = ("inputs", "steps", "output", "span", "path", "labels")
+
+    def __init__(self, inputs: tuple[str, ...], steps: tuple[GraphStepNode, ...], output: SNode,
+                 span: Span | None, labels: tuple[tuple[str, Choice], ...] = ()):
+        self.inputs, self.steps, self.output, self.span = inputs, steps, output, span
+        self.labels = labels  # choices bound to a name inside the block, named after it
+        self.path = ""
+        parts = [output]
+        for st in steps:
+            parts.extend(st.args)
+            if st.op is not None:
+                parts.append(st.op)
+        self.vars = _union(parts)
+
+    def parts(self) -> tuple[SNode, ...]:
+        out: list[SNode] = []
+        for st in self.steps:
+            if st.op is not None:
+                out.append(st.op)
+            out.extend(st.args)
+        out.append(self.output)
+        return tuple(out)
+
+
+STRUCTURAL = (LayerNode, SeqNode, ResidualNode, RepeatNode, GraphNode)
 
 
 def children(node: SNode) -> list[tuple[str, SNode]]:
@@ -193,6 +234,14 @@ def children(node: SNode) -> list[tuple[str, SNode]]:
         return [("times", node.times)] + [(str(i), c) for i, c in enumerate(node.copies)]
     if t is RecordNode:
         return list(node.fields)
+    if t is GraphNode:
+        out: list[tuple[str, SNode]] = []
+        for st in node.steps:
+            if st.op is not None:
+                out.append((st.name, st.op))
+            out.extend((f"{st.name}.in{j}", a) for j, a in enumerate(st.args))
+        out.append(("return", node.output))
+        return out
     return []
 
 
@@ -205,4 +254,6 @@ def segment(node: SNode) -> str:
         return "repeat_tied" if node.tied else "repeat"
     if t is ResidualNode:
         return "residual"
+    if t is GraphNode:
+        return "graph"
     return ""

@@ -11,6 +11,7 @@ from darchlang.space.nodes import (
     Cond,
     Const,
     Derived,
+    GraphNode,
     InitNode,
     LayerNode,
     ListNode,
@@ -27,6 +28,8 @@ def describe_value(node: SNode) -> str:
     """Short text for a value node: a constant, a choice's options, a derived formula."""
     t = type(node)
     if t is Const:
+        if isinstance(node.value, list) and node.value and hasattr(node.value[0], "graph"):
+            return "(" + ", ".join(r.name for r in node.value) + ")"
         return format_value(node.value)
     if t is Choice:
         if node.user_named or node.bound_name:
@@ -151,6 +154,19 @@ class _Tree:
             inner = self.add(prefix, last, f"{head}if {describe_value(node.pred)}{self.size(node)}")
             self.node(inner, False, "then", node.then)
             self.node(inner, True, "else", node.orelse)
+        elif t is GraphNode:
+            inner = self.add(prefix, last, f"{head}graph({', '.join(node.inputs)}){self.size(node)}")
+            for st in node.steps:
+                if st.kind == "apply":
+                    args = ", ".join(describe_value(a) for a in st.args)
+                    self.node(inner, False, f"{st.name} = apply to ({args})", st.op)
+                else:
+                    self.add(inner, False, f"{st.name} = {st.kind}("
+                             + ", ".join(describe_value(a) for a in st.args) + ")")
+                for a in st.args:
+                    if type(a) is Choice:
+                        self.value(inner, False, f"{st.name} input", a)
+            self.value(inner, True, "return", node.output)
         elif t is RecordNode:
             inner = self.add(prefix, last, f"{head}hyperparams{self.size(node)}")
             for i, (n, v) in enumerate(node.fields):

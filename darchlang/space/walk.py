@@ -18,6 +18,7 @@ from darchlang.space.nodes import (
     Cond,
     Const,
     Derived,
+    GraphNode,
     InitNode,
     LayerNode,
     ListNode,
@@ -122,6 +123,21 @@ class Walk:
             )
         return arch.Seq(tuple([self.run(c) for c in node.copies[:times]]))
 
+    def _graph(self, node: GraphNode) -> arch.Graph:
+        steps = []
+        for st in node.steps:
+            op = self.run(st.op) if st.op is not None else None
+            inputs: list[int] = []
+            for a in st.args:
+                value = self.run(a)
+                if isinstance(value, list):
+                    inputs.extend(r.index for r in value)
+                else:
+                    inputs.append(value.index)
+            steps.append(arch.GraphStep(st.name, st.kind, op, tuple(inputs)))
+        out = self.run(node.output)
+        return arch.Graph(node.inputs, tuple(steps), out.index, node.path, node.span)
+
     def _record(self, node: RecordNode) -> dict[str, Any]:
         return {name: self.run(v) for name, v in node.fields}
 
@@ -138,4 +154,5 @@ _DISPATCH: dict[type, Callable[[Walk, Any], Any]] = {
     ResidualNode: Walk._residual,
     RepeatNode: Walk._repeat,
     RecordNode: Walk._record,
+    GraphNode: Walk._graph,
 }

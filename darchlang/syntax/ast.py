@@ -121,6 +121,16 @@ class Let(Node):
     span: Span | None = _span()
 
 
+@dataclass
+class Graph(Node):
+    """`graph(x) { a = f(x)  b = add(a, x)  return b }`: a block with named values."""
+
+    inputs: list[str]
+    bindings: list[LetBinding]
+    output: Node
+    span: Span | None = _span()
+
+
 # ---- statements ---------------------------------------------------------------------
 @dataclass
 class Import(Node):

@@ -115,7 +115,7 @@ class Formatter:
     def expr(self, e: ast.Node, depth: int, col: int) -> str:
         """`e` laid out starting at column `col`, continuation lines at `depth` indents."""
         flat = self.flat(e)
-        if col + len(flat) <= WIDTH and not self.has_comment(e.span):
+        if col + len(flat) <= WIDTH and not self.has_comment(e.span) and type(e) is not ast.Graph:
             return flat
         method = getattr(self, f"break_{type(e).__name__}", None)
         if method is None:
@@ -171,6 +171,24 @@ class Formatter:
         lines.append(f"{INDENT * depth}in {body}")
         return "\n".join(lines)
 
+    def break_Graph(self, e: ast.Graph, depth: int, col: int) -> str:
+        inner = INDENT * (depth + 1)
+        lines = [f"graph({', '.join(e.inputs)}) {{"]
+        for b in e.bindings:
+            if b.span is not None:
+                lines.extend(inner + c for c in self.take_before(b.span.line))
+            head = f"{inner}{b.name} = "
+            value = self.expr(b.value, depth + 1, len(head))
+            end = b.span.end_line if b.span else 0
+            lines.append(f"{head}{value}{self.take_trailing(end)}")
+        if e.output.span is not None:
+            lines.extend(inner + c for c in self.take_before(e.output.span.line))
+        lines.append(f"{inner}return {self.expr(e.output, depth + 1, len(inner) + 7)}")
+        if e.span is not None:
+            lines.extend(inner + c for c in self.take_before(e.span.end_line))
+        lines.append(INDENT * depth + "}")
+        return "\n".join(lines)
+
     def break_BinOp(self, e: ast.BinOp, depth: int, col: int) -> str:
         left = self.operand(e.left, e.op, "left", depth, col)
         right_col = col + len(left.rsplit("\n", 1)[-1]) + len(e.op) + 2
@@ -224,6 +242,9 @@ class Formatter:
         if t is ast.Let:
             binds = " ".join(f"{b.name} = {self.flat(b.value)}" for b in e.bindings)
             return f"let {binds} in {self.flat(e.body)}"
+        if t is ast.Graph:
+            binds = " ".join(f"{b.name} = {self.flat(b.value)}" for b in e.bindings)
+            return f"graph({', '.join(e.inputs)}) {{ {binds} return {self.flat(e.output)} }}"
         raise TypeError(f"no formatter for {t.__name__}")
 
 
@@ -234,6 +255,8 @@ def _prec(e: ast.Node) -> int:
         return _UNARY_MINUS if e.op == "-" else _PREC["not"]
     if isinstance(e, ast.If | ast.Let):
         return 0
+    if isinstance(e, ast.Graph):
+        return _ATOM
     if isinstance(e, ast.Number) and e.value < 0:
         return _UNARY_MINUS
     return _ATOM

@@ -15,7 +15,7 @@ from darchlang.syntax import ast
 _COMMENTS: list[Token] = []
 
 KEYWORDS = ("def", "param", "import", "if", "then", "else", "let", "in", "and", "or", "not",
-            "true", "false")
+            "true", "false", "graph", "return")
 
 _WORDS = {
     "NAME": "a name",
@@ -138,6 +138,22 @@ class _ToAst(Transformer):
 
     def let_expr(self, meta, items):
         return ast.Let(list(items[:-1]), items[-1], self._s(meta))
+
+    def graph_expr(self, meta, items):
+        inputs, *bindings, output = items
+        names = inputs or []
+        seen: set[str] = set()
+        for b in bindings:
+            if b.name in seen or b.name in names:
+                raise DarchError(f"`{b.name}` is bound twice in this graph", b.span)
+            seen.add(b.name)
+        return ast.Graph(names, list(bindings), output, self._s(meta))
+
+    def graph_inputs(self, meta, items):
+        names = [str(t) for t in items if t is not None]
+        if len(set(names)) != len(names):
+            raise DarchError("a graph input is named twice", self._s(meta))
+        return names
 
     def let_binding(self, meta, items):
         return ast.LetBinding(str(items[0]), items[1], self._s(meta))
@@ -332,6 +348,8 @@ def _token_help(tok: Token, accepts, opened, text: str) -> str | None:
         line, col = _position(text, off)
         sep = "`,`" if ch in "[{(" else "an operator"
         return f"inside the `{ch}` opened at line {line}, column {col}: is a {sep} missing before this?"
-    if tok.type == "NAME" and str(tok) in ("return", "lambda", "for", "while", "class"):
+    if tok.type == "RETURN":
+        return "`return` ends a `graph { ... }` block; a `def` body is a single expression"
+    if tok.type == "NAME" and str(tok) in ("lambda", "for", "while", "class"):
         return f"`{tok}` is not a darchlang keyword; a `def` body is a single expression"
     return None
