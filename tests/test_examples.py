@@ -13,6 +13,9 @@ COUNTS = {
     "shared_choices.darch": 42,
     "derived_values.darch": 6,
     "imports.darch": 48,
+    "nasbench201.darch": 15_625,
+    "resnet.darch": 54,
+    "inception.darch": 4096,
 }
 
 

@@ -1,0 +1,56 @@
+"""Searchers, the journal and the runner: pick architectures, evaluate them, keep a record.
+
+    from darchlang.search import make_searcher, run_search
+    searcher = make_searcher("evolution", space, seed=0)
+    result = run_search(space, searcher, evaluate, budget=100, journal="runs/exp.db")
+    print(result.best.score, result.best.text)
+
+Every searcher implements one ask/tell interface (`Searcher`), works on decision
+sequences and choice names only (so any searcher fits any space), and is
+reproducible from its seed; `run_search` alone drives it.
+"""
+
+from darchlang.search.base import (
+    Candidate,
+    Searcher,
+    make_searcher,
+    register_searcher,
+    searcher_class,
+    searcher_names,
+    searcher_options,
+)
+from darchlang.search.journal import Evaluation, Journal
+from darchlang.search.results import (
+    SearchResult,
+    choice_stats,
+    plot,
+    report_json,
+    running_best,
+    summary,
+    top,
+    write_csv,
+)
+from darchlang.search.runner import SearchEvent, run_search, space_fingerprint
+
+__all__ = [
+    "Candidate",
+    "Evaluation",
+    "Journal",
+    "SearchEvent",
+    "SearchResult",
+    "Searcher",
+    "choice_stats",
+    "make_searcher",
+    "plot",
+    "register_searcher",
+    "report_json",
+    "run_search",
+    "running_best",
+    "searcher_class",
+    "searcher_names",
+    "searcher_options",
+    "space_fingerprint",
+    "summary",
+    "top",
+    "write_csv",
+]

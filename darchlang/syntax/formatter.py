@@ -140,6 +140,16 @@ class Formatter:
 
     def break_Call(self, e: ast.Call, depth: int, col: int) -> str:
         func = self.flat(e.func)
+        if e.style == "paren" and (col + len(func) + 1 > WIDTH or self.has_comment(e.func.span)):
+            # a long callee (a layer applied in a graph block): break it, keep the args short
+            func = self.expr(e.func, depth, col)
+            args = "(" + ", ".join((f"{a.name}: " if a.name else "") + self.flat(a.value)
+                                   for a in e.args) + ")"
+            tail = len(func.rsplit("\n", 1)[-1])
+            if tail + len(args) <= WIDTH and not any(self.has_comment(a.span) for a in e.args):
+                return func + args
+            entries = [((f"{a.name}: " if a.name else ""), a.value, a.span) for a in e.args]
+            return func + self.items("(", ")", entries, depth, e.span)
         if e.style in ("list", "record"):
             inner = e.args[0].value
             return f"{func} " + self.expr(inner, depth, col + len(func) + 1)
@@ -154,11 +164,20 @@ class Formatter:
                           e.span)
 
     def break_If(self, e: ast.If, depth: int, col: int) -> str:
+        """`if c then a` on the first line, each `else if ... then ...` and the final
+        `else` on lines of their own, one indent in."""
         inner = INDENT * (depth + 1)
         cond = self.expr(e.cond, depth + 1, col + 3)
-        then = self.expr(e.then, depth + 1, len(inner) + 5)
-        orelse = self.expr(e.orelse, depth + 1, len(inner) + 5)
-        return f"if {cond}\n{inner}then {then}\n{inner}else {orelse}"
+        then = self.expr(e.then, depth + 1, col + len(cond) + 9)
+        lines = [f"if {cond} then {then}"]
+        rest = e.orelse
+        while isinstance(rest, ast.If) and not self.has_comment(rest.span):
+            cond = self.expr(rest.cond, depth + 1, len(inner) + 8)
+            then = self.expr(rest.then, depth + 1, len(inner) + len(cond) + 14)
+            lines.append(f"{inner}else if {cond} then {then}")
+            rest = rest.orelse
+        lines.append(f"{inner}else {self.expr(rest, depth + 1, len(inner) + 5)}")
+        return "\n".join(lines)
 
     def break_Let(self, e: ast.Let, depth: int, col: int) -> str:
         inner = INDENT * (depth + 1)

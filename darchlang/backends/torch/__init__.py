@@ -1,0 +1,44 @@
+"""The PyTorch backend: compile an architecture to an `nn.Module`, summarize and export it.
+
+    from darchlang.backends.torch import compile_architecture, summarize, emit_python
+    model = compile_architecture(arch, (3, 32, 32), device="cpu")
+    print(summarize(model).render())
+
+Names resolve lazily (PEP 562), so importing the layer hooks in `ops` (which the
+built-in registry does) does not import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "compile_architecture": "compiler",
+    "compile_plan": "compiler",
+    "CompiledModel": "compiler",
+    "plan_network": "plan",
+    "parse_shape": "plan",
+    "Plan": "plan",
+    "summarize": "summary",
+    "render_summary": "summary",
+    "Summary": "summary",
+    "SummaryRow": "summary",
+    "emit_python": "export",
+    "export_onnx": "export",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

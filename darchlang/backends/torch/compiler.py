@@ -1,0 +1,217 @@
+"""Compile an architecture to an `nn.Module` whose forward is plain, generated source.
+
+The plan (see `plan.py`) becomes two things: the submodules, registered under names
+made from program paths (`space_0_conv2d`, so `state_dict()` keys lead back to the
+source), and the text of a `forward` method, one line per call, which is compiled once
+per model, as torch.fx does for its GraphModules. Running it is exactly running a
+hand-written forward: no loop over a graph, no dispatch per layer. The same text is what
+`emit_python` writes into a standalone file, so the compiled and exported models cannot
+drift apart.
+
+The generated lines carry the output shape and the `.darch` line as comments, and the
+text is registered with `linecache`, so a traceback through the forward shows the
+generated line and where the layer came from.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import linecache
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from darchlang.arch.graph import Architecture, Node
+from darchlang.backends.torch.ops import shape_text
+from darchlang.backends.torch.plan import JoinStep, LayerStep, OpenStep, Plan, plan_network
+from darchlang.backends.torch.runtime import kaiming_
+from darchlang.errors import DarchError, Span
+from darchlang.layers.registry import Registry
+
+
+def source_where(span: Span | None) -> str:
+    """`file:line` of a span, safe to put in a comment."""
+    if span is None:
+        return ""
+    return printable(f"{span.source.name}:{span.line}")
+
+
+def printable(text: str) -> str:
+    """Text with no line breaks, quotes or backslashes, for comments and docstrings."""
+    return "".join(c if c.isprintable() and c not in "\"'\\" else "?" for c in text)
+
+
+def _channel_pad(rank: int, n: int) -> str:
+    return f"(0, {n})" if rank == 1 else f"(0, 0, 0, 0, 0, {n})"
+
+
+def _comment(shape: tuple[int, ...], span: Span | None) -> str:
+    where = source_where(span)
+    return f"  # {shape_text(shape)}" + (f"  {where}" if where else "")
+
+
+def forward_lines(plan: Plan) -> list[str]:
+    """The generated `forward(self, x)`, unindented, one line per call."""
+    shape = plan.input_shape
+    lines = [
+        "def forward(self, x):",
+        f"    if x.shape[1:] != {shape!r}:",
+        f'        raise ValueError(f"expected input N x {shape_text(shape)}, got {{tuple(x.shape)}}")',
+    ]
+    for step in plan.steps:
+        if isinstance(step, LayerStep):
+            module = f"self.{step.name}" if step.has_module else None
+            call = step.ldef.call
+            expr = call(step.attrs, step.in_shape, module, "x") if call else f"{module}(x)"
+            if expr != "x":
+                lines.append(f"    x = {expr}{_comment(step.out_shape, step.span)}")
+        elif isinstance(step, OpenStep):
+            where = source_where(step.residual.span)
+            lines.append(f"    skip{step.depth} = x  # residual" + (f"  {where}" if where else ""))
+        else:
+            lines.append(f"    x = {_join_expr(step)}{_comment(step.out_shape, step.span)}")
+    lines.append("    return x")
+    return lines
+
+
+def _join_expr(step: JoinStep) -> str:
+    skip = f"skip{step.depth}"
+    rank = len(step.in_shape)
+    if step.project is not None:
+        skip = f"self.{step.project}({skip})"
+    else:
+        if step.stride:
+            skip += "[:, :, " + ", ".join(f"::{s}" for s in step.stride) + "]"
+        if step.pad_shortcut:
+            skip = f"F.pad({skip}, {_channel_pad(rank, step.pad_shortcut)})"
+    body = "x"
+    if step.pad_body:
+        body = f"F.pad(x, {_channel_pad(rank, step.pad_body)})"
+    return f"{body} + {skip}"
+
+
+def projection_source(step: JoinStep) -> str:
+    """Constructor source of a join's projection: bias-free 1x1 conv (or linear map)."""
+    cin, cout = step.in_shape[0], step.body_shape[0]
+    if len(step.in_shape) == 1:
+        return f"kaiming_(nn.Linear({cin}, {cout}, bias=False), 1.0)"
+    stride = ""
+    if step.stride:
+        s = step.stride
+        stride = f", stride={s[0] if len(set(s)) == 1 else s}"
+    return f"kaiming_(nn.Conv2d({cin}, {cout}, 1{stride}, bias=False), 1.0)"
+
+
+def _build_projection(step: JoinStep) -> nn.Module:
+    cin, cout = step.in_shape[0], step.body_shape[0]
+    if len(step.in_shape) == 1:
+        return kaiming_(nn.Linear(cin, cout, bias=False), 1.0)
+    stride = step.stride or (1, 1)
+    return kaiming_(nn.Conv2d(cin, cout, 1, stride=stride, bias=False), 1.0)
+
+
+def build_modules(plan: Plan) -> dict[str, nn.Module]:
+    """Every module of the plan, in forward order (the order weights are drawn)."""
+    modules: dict[str, nn.Module] = {}
+    for step in plan.steps:
+        if isinstance(step, LayerStep):
+            if step.ldef.build is not None:
+                modules[step.name] = step.ldef.build(step.attrs, step.in_shape)
+        elif isinstance(step, JoinStep) and step.project is not None:
+            modules[step.project] = _build_projection(step)
+    return modules
+
+
+_GLOBALS = {"torch": torch, "F": F, "nn": nn}
+
+
+@functools.lru_cache(maxsize=256)
+def compile_forward(source: str) -> Callable[..., Any]:
+    """Compile generated forward text once; equal architectures share the function."""
+    filename = f"<darch forward {hashlib.sha1(source.encode()).hexdigest()[:12]}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace: dict[str, Any] = {}
+    exec(compile(source, filename, "exec"), dict(_GLOBALS), namespace)
+    return namespace["forward"]
+
+
+class CompiledModel(nn.Module):
+    """A compiled architecture: named submodules and a generated, straight-line forward.
+
+    `plan` holds every step with its shapes and `.darch` span; `forward_source` is the
+    forward's text (the same text `emit_python` writes).
+    """
+
+    def __init__(self, plan: Plan, modules: dict[str, nn.Module], forward_source: str):
+        super().__init__()
+        for name, module in modules.items():
+            self.add_module(name, module)
+        self.plan = plan
+        self.forward_source = forward_source
+        self._forward_fn = compile_forward(forward_source)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return self.plan.input_shape
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return self.plan.output_shape
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._forward_fn(self, x)
+
+    # The generated function is rebuilt from its text, so models pickle like any other.
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_forward_fn", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self._forward_fn = compile_forward(self.forward_source)
+
+
+def compile_plan(plan: Plan, device: str | torch.device = "cpu") -> CompiledModel:
+    """Build the modules of an already inferred plan and move them to `device`.
+
+    Weights are drawn on the CPU and then moved, so a seed gives the same weights on any
+    device; `device="meta"` builds without allocating (to count parameters quickly).
+    """
+    dev = resolve_device(device)
+    source = "\n".join(forward_lines(plan)) + "\n"
+    if dev.type == "meta":
+        with torch.device("meta"):
+            return CompiledModel(plan, build_modules(plan), source)
+    model = CompiledModel(plan, build_modules(plan), source)
+    return model if dev.type == "cpu" else model.to(dev)
+
+
+def compile_architecture(
+    source: Architecture | Node,
+    input_shape: Any,
+    device: str | torch.device = "cpu",
+    registry: Registry | None = None,
+) -> CompiledModel:
+    """Compile an architecture (or a node of one) for inputs of `input_shape`.
+
+    `input_shape` is without the batch dimension: (channels, height, width) or
+    (features,). Every shape is inferred first; a shape that cannot work raises a
+    DarchError at the offending `.darch` line before any tensor is made.
+    """
+    return compile_plan(plan_network(source, input_shape, registry), device)
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """A torch device, or a DarchError that says what is available."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise DarchError(f"unknown device `{device}`: {exc}", help="use cpu or cuda") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise DarchError("CUDA is not available on this machine", help="use --device cpu")
+    return dev

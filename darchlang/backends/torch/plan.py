@@ -1,0 +1,323 @@
+"""Shape inference: walk an architecture once, before any tensor exists, into a flat plan.
+
+The plan is the architecture unrolled into the order the forward pass runs: one
+`LayerStep` per layer copy (a tied repeat of 32 gives 32 steps, each with its own
+weights), and a `JoinStep` after each residual body. Every step knows its input and
+output shapes, its `.darch` span and a module name made from its program path, so the
+compiled module, the summary table and the exported source are all read off one plan.
+
+A shape that cannot work is a `DarchError` at the layer's (or the residual's) line.
+This module needs no torch.
+
+Residual joins (DeepArchitect's rule, and ResNet's "option A" for the spatial part):
+with `join: "pad"` the narrower side is zero-padded in channels, and a body that
+downsamples (output ceil(n / s) for a whole stride s, as a strided "same" conv gives)
+meets its input subsampled with that stride (`x[:, :, ::s, ::s]`), so the join has no
+parameters. With `join: "project"` a shortcut whose shape differs from the body's
+output goes through a bias-free 1x1 convolution with stride s (a linear map for
+vectors), initialized kaiming(1.0); equal shapes add directly (ResNet's "option B").
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from darchlang.arch.graph import Architecture, Layer, Node, Repeat, Residual, Seq
+from darchlang.backends.torch.ops import describe_shape, shape_text
+from darchlang.errors import DarchError, Span
+from darchlang.layers.registry import REQUIRED, LayerDef, Registry, default_registry
+
+Shape = tuple[int, ...]
+
+# Attribute names an nn.Module already uses; a program path that spells one gets a `_`.
+_RESERVED = {
+    "training", "forward", "plan", "forward_source", "input_shape", "output_shape",
+    "T_destination", "dump_patches", "call_super_init",
+}  # fmt: skip
+
+
+@dataclass(eq=False)
+class LayerStep:
+    """One layer copy: `name` is its attribute on the model (and state_dict prefix)."""
+
+    name: str
+    path: str
+    layer: Layer
+    ldef: LayerDef
+    attrs: dict[str, Any]
+    in_shape: Shape
+    out_shape: Shape
+    depth: int
+
+    @property
+    def kind(self) -> str:
+        return self.layer.kind
+
+    @property
+    def span(self) -> Span | None:
+        return self.layer.span
+
+    @property
+    def has_module(self) -> bool:
+        return self.ldef.build is not None
+
+
+@dataclass(eq=False)
+class OpenStep:
+    """The start of a residual: the forward saves its input as the shortcut."""
+
+    name: str
+    path: str
+    residual: Residual
+    in_shape: Shape
+    depth: int
+
+
+@dataclass(eq=False)
+class JoinStep:
+    """The end of a residual: add the (adapted) shortcut to the body's output.
+
+    `stride` subsamples the shortcut, `pad_shortcut` / `pad_body` are the zero channels
+    added to the narrower side; `project` names the 1x1 projection module, if any.
+    """
+
+    name: str
+    path: str
+    residual: Residual
+    in_shape: Shape
+    body_shape: Shape
+    out_shape: Shape
+    depth: int
+    stride: tuple[int, ...] = ()
+    pad_shortcut: int = 0
+    pad_body: int = 0
+    project: str | None = None
+
+    @property
+    def span(self) -> Span | None:
+        return self.residual.span
+
+
+Step = LayerStep | OpenStep | JoinStep
+
+
+@dataclass(eq=False)
+class Plan:
+    """The whole network as a flat list of steps, with its input and output shapes."""
+
+    input_shape: Shape
+    output_shape: Shape
+    steps: list[Step] = field(default_factory=list)
+
+    def layer_steps(self) -> list[LayerStep]:
+        return [s for s in self.steps if isinstance(s, LayerStep)]
+
+
+def network_of(source: Architecture | Node) -> Node:
+    """The root node of an architecture (or the node itself)."""
+    if isinstance(source, Architecture):
+        if source.network is None:
+            raise DarchError(
+                "this program has no network to compile",
+                help=f"bind the network to `{source.network_name}`",
+            )
+        return source.network
+    if isinstance(source, Node):
+        return source
+    raise TypeError(f"expected an Architecture or an architecture node, got {type(source).__name__}")
+
+
+def check_input_shape(shape: Any) -> Shape:
+    """A tuple of positive ints (channels x height x width, or features)."""
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        dims = ()
+    if not dims or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in dims):
+        raise DarchError(
+            f"an input shape is a list of positive sizes, got {shape!r}",
+            help="give channels x height x width (3x32x32) or a feature count (784)",
+        )
+    return dims
+
+
+def parse_shape(text: str) -> Shape:
+    """`3x32x32` (or `3,32,32`, `784`) as a shape tuple; a DarchError otherwise."""
+    parts = [p for p in re.split(r"[x,\s]+", text.strip().lower()) if p]
+    try:
+        dims = tuple(int(p) for p in parts)
+    except ValueError:
+        dims = ()
+    if not dims or any(d < 1 for d in dims):
+        raise DarchError(
+            f"cannot read the input shape `{text}`",
+            help="write channels x height x width, for example 3x32x32, or a feature count",
+        )
+    return dims
+
+
+def plan_network(
+    source: Architecture | Node, input_shape: Any, registry: Registry | None = None
+) -> Plan:
+    """Infer every shape and name every module; raise DarchError where a shape fails."""
+    shape = check_input_shape(input_shape)
+    planner = _Planner(registry or default_registry())
+    out = planner.node(network_of(source), shape, 0)
+    return Plan(shape, out, planner.steps)
+
+
+class _Planner:
+    __slots__ = ("registry", "steps", "used", "rewrites")
+
+    def __init__(self, registry: Registry):
+        self.registry = registry
+        self.steps: list[Step] = []
+        self.used: set[str] = set()
+        # (prefix, replacement): inside copy k of a tied repeat at path P, the body's
+        # paths `P/body/...` become `P/k/...`, like an untied repeat's copies.
+        self.rewrites: list[tuple[str, str]] = []
+
+    def node(self, node: Node, shape: Shape, depth: int) -> Shape:
+        t = type(node)
+        if t is Layer:
+            return self.layer(node, shape, depth)
+        if t is Seq:
+            for item in node.items:
+                shape = self.node(item, shape, depth)
+            return shape
+        if t is Repeat:
+            for k in range(node.times):
+                if node.path:
+                    self.rewrites.append((f"{node.path}/body", f"{node.path}/{k}"))
+                shape = self.node(node.body, shape, depth)
+                if node.path:
+                    self.rewrites.pop()
+            return shape
+        if t is Residual:
+            return self.residual(node, shape, depth)
+        raise TypeError(f"cannot compile architecture node {t.__name__}")
+
+    def rename(self, path: str) -> str:
+        """The path of this copy: the innermost repeat first, all in the original spelling."""
+        for prefix, new in reversed(self.rewrites):
+            if path == prefix or path.startswith(prefix + "/"):
+                path = new + path[len(prefix) :]
+        return path
+
+    def name(self, path: str, fallback: str) -> str:
+        base = re.sub(r"\W", "_", path, flags=re.ASCII).strip("_") or fallback
+        if base[0].isdigit():
+            base = "_" + base
+        if keyword.iskeyword(base) or base in _RESERVED or base in _MODULE_ATTRS:
+            base += "_"
+        name, n = base, 1
+        while name in self.used:
+            n += 1
+            name = f"{base}_{n}"
+        self.used.add(name)
+        return name
+
+    def layer(self, layer: Layer, shape: Shape, depth: int) -> Shape:
+        ldef = self.registry.layers.get(layer.kind)
+        if ldef is None or ldef.shape is None or (ldef.build is None and ldef.call is None):
+            what = "is not a known layer" if ldef is None else "has no PyTorch implementation"
+            raise DarchError(f"`{layer.kind}` {what}", layer.span)
+        attrs = dict(layer.attrs)
+        for p in ldef.params:
+            if p.name not in attrs:
+                if p.default is REQUIRED:
+                    raise DarchError(f"`{layer.kind}` needs the argument `{p.name}`", layer.span)
+                attrs[p.name] = p.default
+        path = self.rename(layer.path)
+        try:
+            out = tuple(ldef.shape(attrs, shape))
+        except ValueError as exc:
+            raise DarchError(
+                f"`{layer.kind}` cannot take {describe_shape(shape)}: {exc}",
+                layer.span,
+                notes=[f"the layer is `{path}`"] if path else [],
+            ) from None
+        if not out or any(d < 1 for d in out):
+            raise DarchError(
+                f"`{layer.kind}` would turn {shape_text(shape)} into an empty output",
+                layer.span,
+            )
+        self.steps.append(
+            LayerStep(self.name(path, layer.kind), path, layer, ldef, attrs, shape, out, depth)
+        )
+        return out
+
+    def residual(self, res: Residual, shape: Shape, depth: int) -> Shape:
+        path = self.rename(res.path)
+        name = self.name(path, "residual")
+        if res.join not in ("pad", "project"):
+            raise DarchError(
+                f'a residual join is "pad" or "project", got {res.join!r}', res.span
+            )
+        self.steps.append(OpenStep(name, path, res, shape, depth))
+        body = self.node(res.body, shape, depth + 1)
+        join = JoinStep(name, path, res, shape, body, body, depth)
+        if body != shape:
+            _plan_join(join)
+            if res.join == "project":
+                join.project = self.name(f"{path}/project", "project")
+        self.steps.append(join)
+        return join.out_shape
+
+
+def _plan_join(join: JoinStep) -> None:
+    """Work out how a shortcut of shape `in_shape` meets a body output of `body_shape`."""
+    x, y = join.in_shape, join.body_shape
+    if len(x) != len(y) or len(x) not in (1, 3):
+        raise DarchError(
+            f"cannot join a residual: its body turns {_words(x)} into {_words(y)}",
+            join.span,
+            help="a residual body must keep the rank (image to image, or vector to vector)",
+        )
+    stride = []
+    for n, m in zip(x[1:], y[1:], strict=True):
+        s = -(-n // m)
+        if m > n or -(-n // s) != m:
+            raise DarchError(
+                f"cannot join a residual: its body turns {_words(x)} into {_words(y)}, "
+                f"and {m} is not {n} downsampled by a whole stride",
+                join.span,
+                help='use padding: "same" inside the body so it keeps or divides the image size',
+            )
+        stride.append(s)
+    join.stride = tuple(stride) if any(s != 1 for s in stride) else ()
+    if join.residual.join == "pad":
+        join.pad_shortcut = max(y[0] - x[0], 0)
+        join.pad_body = max(x[0] - y[0], 0)
+        join.out_shape = (max(x[0], y[0]), *y[1:])
+
+
+def _words(shape: Shape) -> str:
+    return f"{shape[0]} features" if len(shape) == 1 else shape_text(shape)
+
+
+def _module_attrs() -> frozenset[str]:
+    """Names nn.Module defines, computed lazily so planning does not import torch."""
+    try:
+        from torch import nn
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return frozenset()
+    return frozenset(dir(nn.Module))
+
+
+class _LazyAttrs:
+    __slots__ = ("_names",)
+
+    def __init__(self) -> None:
+        self._names: frozenset[str] | None = None
+
+    def __contains__(self, name: object) -> bool:
+        if self._names is None:
+            self._names = _module_attrs()
+        return name in self._names
+
+
+_MODULE_ATTRS = _LazyAttrs()

@@ -1,0 +1,95 @@
+"""Compile one architecture of a space to a PyTorch model and print its layer table:
+each layer with the `.darch` line it came from, its output shape, parameters and
+multiply-adds. Optionally write the model as a standalone PyTorch file or as ONNX.
+
+The architecture is the one `darch sample` prints for the same seed (or decisions).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from darchlang.commands.common import (
+    UsageError,
+    add_program_arguments,
+    load_program_from_args,
+    print_json,
+)
+from darchlang.errors import DarchError
+
+HELP = "compile an architecture to PyTorch: layer table, standalone source, ONNX"
+ORDER = 60
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_program_arguments(parser)
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the pick (default 0)")
+    parser.add_argument("--decisions", metavar="LIST",
+                        help="compile the architecture of a decision list such as 0,2,1 instead")
+    parser.add_argument("--input", default="3x32x32", metavar="SHAPE",
+                        help="input shape without the batch: CxHxW or a feature count "
+                        "(default 3x32x32)")
+    parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
+    parser.add_argument("--emit-python", metavar="FILE", type=Path,
+                        help="write a standalone PyTorch module (needs only torch) to FILE")
+    parser.add_argument("--emit-onnx", metavar="FILE", type=Path,
+                        help="export the model (eval mode, any batch size) to ONNX")
+    parser.add_argument("--json", action="store_true",
+                        help="print the architecture and layer table as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    from darchlang.backends.torch import (
+        compile_architecture,
+        emit_python,
+        export_onnx,
+        parse_shape,
+        summarize,
+    )
+
+    try:
+        shape = parse_shape(args.input)
+    except DarchError as err:
+        raise UsageError(f"--input: {err.message}; {err.help}") from None
+    space = load_program_from_args(args).space
+    if args.decisions is not None:
+        try:
+            decisions = [int(x) for x in args.decisions.replace(" ", "").split(",") if x]
+        except ValueError:
+            raise UsageError("--decisions expects integers separated by commas") from None
+        arch = space.replay(decisions)
+    else:
+        arch = space.sample(args.seed)
+    model = compile_architecture(arch, shape, device=args.device)
+    summary = summarize(model)
+    written: dict[str, str] = {}
+    if args.emit_python is not None:
+        _write(args.emit_python, emit_python(arch, shape))
+        written["python"] = str(args.emit_python)
+    if args.emit_onnx is not None:
+        _check_writable(args.emit_onnx)
+        export_onnx(model, shape, args.emit_onnx)
+        written["onnx"] = str(args.emit_onnx)
+    if args.json:
+        print_json({"architecture": arch.to_json(), "device": args.device,
+                    "summary": summary.to_json(), "written": written})
+        return 0
+    print(f"# architecture {arch.identity}  decisions: {','.join(map(str, arch.decisions))}")
+    print(summary.render())
+    for kind, path in written.items():
+        print(f"wrote {path} ({'standalone PyTorch source' if kind == 'python' else 'ONNX'})")
+    return 0
+
+
+def _check_writable(path: Path) -> None:
+    if not path.parent.is_dir():
+        raise DarchError(f"cannot write `{path}`: the folder `{path.parent}` does not exist")
+
+
+def _write(path: Path, text: str) -> None:
+    _check_writable(path)
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise DarchError(f"cannot write `{path}`: {exc.strerror or exc}") from None

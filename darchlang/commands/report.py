@@ -1,0 +1,162 @@
+"""Summarise a search journal: what was done, what did best, and which options won.
+
+    darch report runs/exp.db --plot runs/exp.png
+
+Shows the search's configuration, the counts (done, failed, reused, unfinished), the
+best score and the time spent, the best architectures (the best as `.darch` text),
+and for every choice how the architectures taking each option scored. The journal
+may be read while its search is still running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from typing import Any
+
+from darchlang.commands.common import print_json
+
+HELP = "summarise a search journal (best architectures, plot, per-choice statistics)"
+ORDER = 85
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("journal", help="the journal written by `darch search --journal`")
+    parser.add_argument("--top", type=int, default=5, metavar="K",
+                        help="how many of the best architectures to list (default 5)")
+    parser.add_argument("--plot", metavar="PNG",
+                        help="write score per evaluation and the running best as a PNG")
+    parser.add_argument("--csv", metavar="PATH", help="write every evaluation as CSV")
+    parser.add_argument("--json", action="store_true", help="print the whole report as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    from darchlang.search import Journal
+    from darchlang.search.results import plot, report_json, write_csv
+
+    with Journal(args.journal, create=False) as journal:
+        evaluations = journal.evaluations()
+        config = journal.config() or {}
+        space_text = journal.meta("space_text")
+        created = journal.meta("created")
+        labels = journal.meta("options")
+    labels = json.loads(labels) if labels else None
+    if args.csv:
+        write_csv(evaluations, args.csv)
+    if args.plot:
+        plot(evaluations, args.plot, title=f"{config.get('searcher', 'search')} "
+             f"(seed {config.get('seed', '?')})")
+    if args.json:
+        data = report_json(evaluations, config, top_k=args.top, labels=labels)
+        data["space_text"] = space_text
+        print_json(data)
+        return 0
+    _print_report(args, evaluations, config, created, labels)
+    return 0
+
+
+def _print_report(args: argparse.Namespace, evaluations: list[Any], config: dict[str, Any],
+                  created: str | None, labels: dict[str, list[str]] | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from darchlang.search.results import choice_stats, summary, top
+    from darchlang.train.progress import format_seconds
+
+    console = Console(highlight=False)
+    s = summary(evaluations)
+    lines = [
+        f"journal      {args.journal}",
+        f"searcher     {config.get('searcher', '?')} (seed {config.get('seed', '?')}"
+        + "".join(f", {k}={v}" for k, v in (config.get("options") or {}).items()) + ")",
+        f"settings     {_settings_text(config.get('settings') or {})}",
+    ]
+    if created:
+        when = dt.datetime.fromtimestamp(float(created)).strftime("%Y-%m-%d %H:%M")
+        lines.append(f"started      {when}")
+    lines += [
+        f"evaluations  {s['done']} done: {s['ok']} ok, {s['failed']} failed"
+        + (f", {s['reused']} reused" if s["reused"] else "")
+        + (f"; {s['unfinished']} unfinished" if s["unfinished"] else ""),
+        "best score   " + ("-" if s["best_score"] is None
+                           else f"{s['best_score']:.4f} (#{s['best_index']})"),
+        f"time         {format_seconds(s['eval_seconds'])} evaluating, "
+        f"{format_seconds(s['wall_seconds'])} wall clock",
+    ]
+    for line in lines:
+        console.print(line, markup=False)
+    if args.plot:
+        console.print(f"plot         {args.plot}", markup=False)
+    done = [e for e in evaluations if e.done]
+    best = top(done, args.top)
+    if best:
+        table = Table(title=f"best {len(best)} architectures")
+        table.add_column("rank", justify="right")
+        table.add_column("#", justify="right")
+        table.add_column("score", justify="right")
+        table.add_column("time", justify="right")
+        table.add_column("identity")
+        table.add_column("choices")
+        for rank, e in enumerate(best, 1):
+            table.add_row(str(rank), str(e.index), f"{e.score:.4f}",
+                          format_seconds(e.seconds or 0.0), e.identity, _short_choices(e))
+        console.print(table)
+    failures = _failure_reasons(done)
+    if failures:
+        table = Table(title="failures")
+        table.add_column("count", justify="right")
+        table.add_column("reason")
+        for reason, count in failures:
+            table.add_row(str(count), reason)
+        console.print(table)
+    stats = choice_stats(done, labels)
+    if stats:
+        table = Table(title="options by mean score (distinct architectures)")
+        table.add_column("choice", overflow="fold")
+        table.add_column("best option")
+        table.add_column("mean", justify="right")
+        table.add_column("n", justify="right")
+        table.add_column("other options: mean (n)")
+        for c in stats:
+            leader = c.leader
+            if leader is None:
+                table.add_row(c.name, "-", "-", "0", "")
+                continue
+            others = "  ".join(
+                f"{_value(o.value)}: {'-' if o.mean is None else f'{o.mean:.3f}'} ({o.count})"
+                for o in c.options if o is not leader
+            )
+            table.add_row(c.name, _value(leader.value), f"{leader.mean:.4f}", str(leader.count),
+                          others)
+        console.print(table)
+    if best:
+        console.print(f"best architecture (#{best[0].index}, score {best[0].score:.4f}):",
+                      markup=False)
+        text = best[0].text
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _settings_text(settings: dict[str, Any]) -> str:
+    if not settings:
+        return "-"
+    return ", ".join(f"{k}={v}" for k, v in settings.items() if v not in ({}, None))
+
+
+def _value(value: Any) -> str:
+    return value if isinstance(value, str) else repr(value)
+
+
+def _short_choices(e: Any, limit: int = 60) -> str:
+    text = ",".join(map(str, e.decisions))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _failure_reasons(done: list[Any]) -> list[tuple[str, int]]:
+    counts: dict[str, int] = {}
+    for e in done:
+        if not e.ok and e.reused is None:
+            reason = (e.reason or "unknown").splitlines()[0][:120]
+            counts[reason] = counts.get(reason, 0) + 1
+    return sorted(counts.items(), key=lambda kv: -kv[1])[:10]

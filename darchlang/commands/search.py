@@ -1,0 +1,276 @@
+"""Search a space: pick architectures with a searcher, train them, keep every result.
+
+    darch search space.darch --dataset digits --searcher evolution --budget 50 \\
+        --journal runs/exp.db
+
+Every evaluation is recorded in the journal as it starts and ends. Running the same
+command again resumes the search where it stopped (after Ctrl-C, a crash or a kill)
+and stops at the same budget; a larger `--budget` extends it. Without `--journal` the
+results live only as long as the command.
+
+`--synthetic K` scores architectures with a synthetic NK landscape of interaction
+order K instead of training them: a way to try searchers and budgets on the shape of
+your own space in seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from typing import Any
+
+from darchlang.commands.common import UsageError, add_program_arguments, print_json
+
+HELP = "search a space for the best architecture (resumable)"
+ORDER = 80
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_program_arguments(parser)
+    parser.add_argument("--searcher", metavar="NAME",
+                        help="random, uniform, grid, evolution (the default), mcts, smbo or tpe")
+    parser.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE",
+                        help="a searcher option, e.g. -o population=30 (see docs/searchers.md)")
+    parser.add_argument("--budget", type=int, default=20, metavar="N",
+                        help="finished evaluations in total, failures included (default 20)")
+    parser.add_argument("--journal", metavar="PATH",
+                        help="SQLite file recording every evaluation; rerun to resume")
+    parser.add_argument("--seed", type=int,
+                        help="makes the search reproducible (default: drawn, and recorded "
+                        "in the journal)")
+    parser.add_argument("--dataset", default="digits", metavar="NAME",
+                        help="digits (built in, the default), cifar10, mnist, fashion-mnist "
+                        "or npz:PATH")
+    parser.add_argument("--data-dir", metavar="DIR", help="the folder holding the dataset's files")
+    parser.add_argument("--synthetic", type=int, metavar="K",
+                        help="score with a synthetic NK landscape (interaction order K) "
+                        "instead of training")
+    parser.add_argument("--max-epochs", type=int, metavar="N", help="override max_epochs")
+    parser.add_argument("--time-minutes-max", type=float, metavar="X",
+                        help="override the time budget of one evaluation, in minutes")
+    parser.add_argument("--batch-size", type=int, metavar="N", help="override batch_size")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="override any training setting, e.g. --set learning_rate_init=0.001")
+    parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
+    parser.add_argument("--threads", type=int, metavar="N", help="torch CPU threads")
+    parser.add_argument("--top", type=int, default=5, metavar="K",
+                        help="how many of the best architectures to list (default 5)")
+    parser.add_argument("--csv", metavar="PATH", help="also write every evaluation as CSV")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="show the live progress bar (default: only on a terminal)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the outcome as JSON (summary, best, every evaluation)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from darchlang.search import Journal, make_searcher, run_search
+    from darchlang.search.results import write_csv
+
+    if args.budget < 0:
+        raise UsageError("--budget must be at least 0")
+    options = _parse_options(args.option)
+    journal = Journal(args.journal) if args.journal else Journal(None)
+    try:
+        recorded = journal.config() or {}
+        name = args.searcher or recorded.get("searcher") or "evolution"
+        seed = args.seed if args.seed is not None else recorded.get("seed")
+        if not options and not args.searcher and recorded.get("options"):
+            options = dict(recorded["options"])
+        evaluator, settings, program = _evaluator(args, seed, recorded)
+        space = program.space
+        searcher = make_searcher(name, space, seed, **options)
+        reporter = _Reporter(args, name)
+        previous = _install_sigterm()
+        try:
+            with reporter:
+                result = run_search(
+                    space, searcher, evaluator, args.budget, journal,
+                    settings=settings, space_text=program.source.text, progress=reporter,
+                )
+        except KeyboardInterrupt:
+            done = journal.count_finished()
+            where = f"; run the same command again to resume ({args.journal})" \
+                if args.journal else ""
+            print(f"interrupted after {done} of {args.budget} evaluations{where}", file=sys.stderr)
+            return 130
+        finally:
+            _restore_sigterm(previous)
+        if args.csv:
+            write_csv(result.evaluations, args.csv)
+        if args.json:
+            print_json(result.to_json())
+            return 0
+        _print_outcome(result, args.top, searcher.seed, args.journal)
+        return 0
+    finally:
+        journal.close()
+
+
+def _parse_options(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"-o expects KEY=VALUE, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _evaluator(args: argparse.Namespace, seed: int | None, recorded: dict[str, Any]
+               ) -> tuple[Any, dict[str, Any], Any]:
+    """The evaluator, the settings the journal records for it, and the program."""
+    from darchlang.commands.common import load_program_from_args
+
+    if args.synthetic is not None:
+        from darchlang.search.synthetic import NKObjective
+
+        if args.synthetic < 0:
+            raise UsageError("--synthetic expects an interaction order K >= 0")
+        program = load_program_from_args(args)
+        # The landscape's own seed is part of the settings, so a resumed search scores
+        # with the same landscape even when --seed was left to be drawn.
+        landscape = recorded.get("settings", {}).get("landscape", 0 if seed is None else seed)
+        objective = NKObjective(program.space, k=args.synthetic, seed=landscape)
+        return objective, {"evaluator": "synthetic-nk", "k": args.synthetic,
+                           "landscape": landscape}, program
+
+    from darchlang.commands.train import load_for_dataset, overrides_from_args
+    from darchlang.train.data import load_dataset
+    from darchlang.train.evaluator import ClassifierEvaluator
+
+    overrides = overrides_from_args(args)
+    dataset = load_dataset(args.dataset, args.data_dir)
+    program = load_for_dataset(args, dataset.num_classes)
+    # Training is seeded too: each architecture trains the same way on every run, so a
+    # resumed search's results match an uninterrupted one's (on CPU).
+    train_seed = recorded.get("settings", {}).get("train_seed", 0 if seed is None else seed)
+    evaluator = ClassifierEvaluator(
+        dataset, overrides=overrides, seed=train_seed, device=args.device,
+        threads=args.threads, progress=False, raise_errors=False,
+    )
+    settings = {"evaluator": "classifier", "dataset": args.dataset, "overrides": overrides,
+                "train_seed": train_seed}
+    return evaluator, settings, program
+
+
+class _Reporter:
+    """Progress of a search: a rich bar with the running best on a terminal, one line
+    per evaluation on stderr otherwise (logs of batch jobs stay readable)."""
+
+    def __init__(self, args: argparse.Namespace, searcher: str):
+        from rich.console import Console
+
+        self.console = Console(stderr=True)
+        live = args.progress if args.progress is not None else self.console.is_terminal
+        self.live = bool(live) and not args.json
+        self.quiet = args.json and args.progress is None
+        self.searcher = searcher
+        self.progress = None
+        self.task = None
+
+    def __enter__(self) -> _Reporter:
+        if self.live:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self.progress = Progress(
+                TextColumn(f"[bold]{self.searcher}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[best]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=self.console,
+                refresh_per_second=4,
+            )
+            self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(None, None, None)
+
+    def __call__(self, event: Any) -> None:
+        best = "best -" if event.best is None else f"best {event.best.score:.4f}"
+        if event.kind == "resumed":
+            if self.progress is not None:
+                self.task = self.progress.add_task("search", total=event.budget,
+                                                   completed=event.done, best=best)
+            if event.done and not self.quiet:
+                self._line(f"resuming: {event.done} of {event.budget} evaluations already done")
+            return
+        if event.kind != "finished":
+            return
+        e = event.evaluation
+        if e.ok:
+            what = f"score {e.score:.4f}"
+        else:
+            what = f"failed: {e.reason}"
+        if e.reused is not None:
+            what += f" (same architecture as #{e.reused}, not trained again)"
+        seconds = "" if e.reused is not None or e.seconds is None else f" in {e.seconds:.1f}s"
+        if not self.quiet:
+            self._line(f"#{e.index} {what}{seconds}  [{event.done}/{event.budget}, {best}]")
+        if self.progress is not None and self.task is not None:
+            self.progress.update(self.task, completed=event.done, best=best)
+
+    def _line(self, text: str) -> None:
+        if self.progress is not None:
+            self.progress.console.print(text, highlight=False, markup=False)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+
+def _print_outcome(result: Any, k: int, seed: int, journal: str | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    best_list = result.top(k)
+    console = Console(highlight=False)
+    s = f"{result.done} evaluations ({result.failed} failed), seed {seed}"
+    if result.exhausted:
+        s += "; the searcher has no architectures left"
+    console.print(s, markup=False)
+    if not best_list:
+        console.print("no evaluation succeeded", markup=False)
+        return
+    table = Table(title=f"best {len(best_list)} architectures")
+    table.add_column("rank", justify="right")
+    table.add_column("#", justify="right")
+    table.add_column("score", justify="right")
+    table.add_column("identity")
+    table.add_column("decisions")
+    for rank, e in enumerate(best_list, 1):
+        table.add_row(str(rank), str(e.index), f"{e.score:.4f}", e.identity,
+                      ",".join(map(str, e.decisions)))
+    console.print(table)
+    best = best_list[0]
+    console.print(f"best architecture (#{best.index}, score {best.score:.4f}):", markup=False)
+    sys.stdout.write(best.text if best.text.endswith("\n") else best.text + "\n")
+    if journal:
+        console.print(f"journal: {journal}  (darch report {journal})", markup=False)
+
+
+def _install_sigterm() -> Any:
+    """SIGTERM (a batch scheduler stopping the job) stops like Ctrl-C: journal intact."""
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread (embedded use): leave signals alone
+        return None
+
+
+def _restore_sigterm(previous: Any) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
+

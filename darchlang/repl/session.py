@@ -1,0 +1,639 @@
+"""The REPL's evaluation state: definitions accumulate, expressions show their value.
+
+A `Session` runs one input at a time and answers with a `Reply` (text, whether it
+went well, whether the text is darchlang to highlight); it never touches a terminal,
+so the REPL's behaviour is tested by feeding it strings.
+
+Semantics are those of files, because the session drives the same `Loader`: each
+input of statements is interpreted as a module whose scope starts as a copy of the
+session's names, so a new input may refer to everything defined before and may
+define a name again (the new definition wins from then on, as in GHCi; functions
+defined earlier keep the values they saw). An input that fails changes nothing.
+Each input gets a fresh interpreter, so the size guard counts per input rather than
+over the whole session. An expression's value is also bound to `it`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import random
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from darchlang.arch.graph import Architecture, Node
+from darchlang.arch.printer import format_value
+from darchlang.errors import DarchError, did_you_mean
+from darchlang.layers.registry import REQUIRED, Registry, default_registry, describe
+from darchlang.repl.completer import kind_label
+from darchlang.repl.reader import kind_of, offset_of
+from darchlang.semantics.builtins import possible_values
+from darchlang.semantics.interpreter import Interpreter, Scope, is_space
+from darchlang.semantics.program import Loader, Module
+from darchlang.semantics.values import Builtin, Closure
+from darchlang.space.nodes import Choice, RecordNode, SNode
+from darchlang.space.show import describe_value, render_tree
+from darchlang.space.space import Space
+from darchlang.syntax import ast
+from darchlang.syntax.formatter import format_source
+from darchlang.syntax.parser import parse, parse_expression
+
+SOURCE = "<repl>"
+IT = "it"
+NETWORK = "space"
+HYPERPARAMS = "train"
+DEFAULT_INPUT = "3x32x32"
+MAX_SAMPLES = 100
+# `:train` is a short run: these are the evaluator's defaults here, and a program's
+# own `train = hyperparams {...}` block still overrides them.
+TRAIN_DEFAULTS = {"max_epochs": 10, "time_minutes_max": 2.0}
+
+
+@dataclass
+class Reply:
+    """What one input gives back: the text to print, and how to print it."""
+
+    text: str
+    ok: bool = True
+    darch: bool = False  # the text is darchlang source (the app highlights it)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class Command:
+    """A `:command`: how to call it, what it does, and the method that runs it."""
+
+    name: str
+    usage: str
+    summary: str
+    run: Callable[[Session, list[str]], Reply]
+
+
+class Session:
+    """The names defined so far and the commands that explore them.
+
+    `progress` receives progress lines of long commands (`:train`) as they happen;
+    the final result still comes back as the command's reply.
+    """
+
+    def __init__(self, registry: Registry | None = None,
+                 progress: Callable[[str], None] | None = None):
+        self.registry = registry or default_registry()
+        self.progress = progress or (lambda line: None)
+        self.quit_requested = False
+        # What `:reload` replays: ("load", path) and ("code", text) in the order they ran.
+        self.entries: list[tuple[str, str]] = []
+        self._rng = random.Random()
+        self._dataset: Any = None
+        self._fresh()
+
+    def _fresh(self) -> None:
+        self.loader = Loader(self.registry)
+        self.scope = Scope(self.loader.prelude)
+        # The source of each name's latest definition, in the order they were made
+        # (`:fmt`); a loaded file is one `import "PATH"` entry.
+        self.sources: dict[str, str] = {}
+
+    # ---- names ---------------------------------------------------------------------------
+    def visible(self) -> dict[str, Any]:
+        """Every name an input can use: builtins, the prelude, then the session's own."""
+        return {**self.loader.builtins.names, **self.loader.prelude.names, **self.scope.names}
+
+    def user_names(self) -> list[str]:
+        """The names defined in this session (typed or loaded), in definition order."""
+        return list(self.scope.names)
+
+    def lookup(self, name: str) -> Any:
+        try:
+            return self.scope.lookup(name)
+        except KeyError:
+            raise DarchError(
+                f"unknown name `{name}`",
+                help=did_you_mean(name, self.scope.visible()) or "`:env` lists the names defined",
+            ) from None
+
+    # ---- running input -------------------------------------------------------------------
+    def execute(self, text: str) -> Reply:
+        """Run one input: a `:command`, statements, or an expression."""
+        kind = kind_of(text)
+        try:
+            if kind == "empty":
+                return Reply("")
+            if kind == "command":
+                return self.command(text)
+            if kind == "statements":
+                return self.define(text)
+            return self.evaluate(text)
+        except DarchError as err:
+            return Reply(err.render(), ok=False)
+
+    def _interpreter(self) -> Interpreter:
+        interp = Interpreter(self.registry)
+        interp.main_source = SOURCE
+        self.loader.interp = interp
+        return interp
+
+    def _next_scope(self) -> Scope:
+        scope = Scope(self.loader.prelude)
+        scope.names.update(self.scope.names)
+        return scope
+
+    def define(self, text: str) -> Reply:
+        """Interpret statements as a module over the session's names; commit on success."""
+        program = parse(text, SOURCE)
+        before = dict(self.scope.names)
+        scope = self._next_scope()
+        self._interpreter()
+        self.loader.interpret(Module(SOURCE, scope, program), main=True)
+        self.scope = scope
+        self.entries.append(("code", text))
+        changed = [n for n, v in scope.names.items() if before.get(n, _MISSING) is not v]
+        named: list[str] = []
+        for st in program.statements:
+            source = _statement_text(text, st)
+            if isinstance(st, ast.Import):
+                self.sources[f'import "{st.path}"'] = source
+                continue
+            self.sources.pop(st.name, None)
+            self.sources[st.name] = source
+            named.append(st.name)
+        named += [n for n in changed if n not in named]
+        return Reply("\n".join(f"{n}: {self.brief(scope.names[n], n)}" for n in named))
+
+    def evaluate(self, text: str) -> Reply:
+        """Evaluate one expression and show its value; it is bound to `it` as well."""
+        expr = parse_expression(text, SOURCE)
+        value = self._interpreter().eval(expr, self.scope)
+        name = expr.id if isinstance(expr, ast.Name) else IT
+        if name == IT:
+            scope = self._next_scope()
+            scope.names[IT] = value
+            self.scope = scope
+        return self.show_value(value, name)
+
+    def load(self, path: str) -> Reply:
+        """Interpret a file as a program of its own and add its names to the session."""
+        file = Path(path).expanduser()
+        try:
+            text = file.read_text("utf-8")
+        except FileNotFoundError:
+            raise DarchError(f"no such file: {path}") from None
+        except IsADirectoryError:
+            raise DarchError(f"{path} is a directory, not a .darch file") from None
+        except UnicodeDecodeError:
+            raise DarchError(f"{path} is not UTF-8 text", help="save the file as UTF-8") from None
+        except OSError as exc:
+            raise DarchError(f"cannot read {path}: {exc.strerror}") from None
+        module = self.loader.load_module(text, str(file), parent=self.loader.prelude, main=True)
+        exports = {k: v for k, v in module.scope.names.items() if not k.startswith("_")}
+        scope = self._next_scope()
+        scope.names.update(exports)
+        self.scope = scope
+        self.entries.append(("load", str(file)))
+        for name in exports:
+            self.sources.pop(name, None)
+        self.sources[f'import "{file.resolve()}"'] = f'import "{file.resolve()}"'
+        lines = [f"loaded {path}: {len(exports)} names"]
+        for name in (NETWORK, HYPERPARAMS):
+            if name in exports:
+                lines.append(f"{name}: {self.brief(exports[name], name)}")
+        return Reply("\n".join(lines))
+
+    # ---- showing values ------------------------------------------------------------------
+    def show_value(self, value: Any, name: str) -> Reply:
+        """A value as the user wants to see it: a space as its tree and size, a space
+        of one architecture as `.darch` text, a choice with its options."""
+        if isinstance(value, Closure | Builtin):
+            return Reply(self._function_help(value))
+        if is_space(value) or isinstance(value, RecordNode):
+            space = _space_of(value, name)
+            if space.count() == 1:
+                return Reply(_architecture_text(space.sample(0)), darch=True)
+            return Reply(render_tree(space))
+        if isinstance(value, Choice):
+            options = ", ".join(describe_value(o) for o in value.options)
+            return Reply(f"one_of({options})  # a choice of {len(value.options)} options",
+                         darch=True)
+        if isinstance(value, SNode):
+            return Reply(f"{describe_value(value)}  # {_depends(value)}", darch=True)
+        return Reply(_value_text(value), darch=True)
+
+    def brief(self, value: Any, name: str) -> str:
+        """One line about a value: what it is and, for a space, how many architectures."""
+        if isinstance(value, Closure):
+            return f"function {_signature(value)}"
+        if isinstance(value, Builtin):
+            return f"{kind_label(value, self.registry)} {value.name}"
+        if is_space(value) or isinstance(value, RecordNode):
+            kind = kind_label(value, self.registry)
+            try:
+                n = _space_of(value, name).count()
+            except DarchError as err:
+                return f"{kind} ({err.message})"
+            return f"{kind}, {_architectures(n)}"
+        if isinstance(value, Choice):
+            options = " | ".join(describe_value(o) for o in value.options)
+            return f"choice of {options}"
+        if isinstance(value, SNode):
+            return f"{describe_value(value)} ({_depends(value)})"
+        return _value_text(value)
+
+    def _function_help(self, value: Closure | Builtin) -> str:
+        if isinstance(value, Closure):
+            span = value.defn.span
+            return _span_text(span) if span is not None else f"def {_signature(value)}"
+        layer = self.registry.layers.get(value.name)
+        if layer is None:
+            params = "..." if value.variadic else ", ".join(value.params)
+            return f"{value.name}({params})\n  {value.doc}"
+        lines = [layer.signature(), f"  {layer.doc}"]
+        for p in layer.params:
+            default = "required" if p.default is REQUIRED else f"default {format_value(p.default)}"
+            lines.append(f"  {p.name}: {p.type.name}, {default}; {p.doc}")
+        return "\n".join(lines)
+
+    # ---- choosing what a command works on ------------------------------------------------
+    def space_named(self, name: str | None, with_train: bool = False) -> Space:
+        """The space a command works on: NAME alone, or `space` with `train` by default.
+
+        With `with_train`, a named network is searched with the `train` block too (what
+        `:train` needs: the evaluator reads its settings from the architecture).
+        """
+        names = self.scope.names
+        hyper = names.get(HYPERPARAMS)
+        hyper = hyper if isinstance(hyper, RecordNode) else None
+        if name is None:
+            net = names.get(NETWORK)
+            if net is None and hyper is None:
+                raise DarchError(f"no `{NETWORK}` is defined yet",
+                                 help=f"define `{NETWORK} = concat [...]`, or name a binding")
+            if net is not None and not is_space(net):
+                raise DarchError(f"`{NETWORK}` is {_what(net, self.registry)}, not layers",
+                                 help="name the binding to use")
+            return Space(net, hyper, NETWORK, HYPERPARAMS, env=names)
+        value = self.lookup(name)
+        if with_train and is_space(value):
+            return Space(value, hyper if name != HYPERPARAMS else None, name, HYPERPARAMS,
+                         env=names)
+        if is_space(value) or isinstance(value, SNode):
+            return _space_of(value, name)
+        raise DarchError(f"`{name}` is {_what(value, self.registry)}, not a space",
+                         help="spaces are layers, sub-spaces, choices and hyperparams blocks")
+
+    def network_named(self, name: str | None) -> tuple[Space, str]:
+        """A space of layers (for `:compile` and `:train`), `space` by default."""
+        target = name or NETWORK
+        value = self.lookup(target)
+        if not is_space(value):
+            raise DarchError(f"`{target}` is {_what(value, self.registry)}, not layers",
+                             help="compile and train need a network: layers or a sub-space")
+        return self.space_named(target, with_train=True), target
+
+    # ---- commands ------------------------------------------------------------------------
+    def command(self, text: str) -> Reply:
+        """Run a `:command` line; a unique prefix of a command's name is enough."""
+        word, _, rest = text.strip()[1:].partition(" ")
+        word = word.strip()
+        try:
+            args = shlex.split(rest)
+        except ValueError as exc:
+            raise DarchError(f"cannot read the arguments: {exc}") from None
+        found = self._find_command(word)
+        return found.run(self, args)
+
+    def _find_command(self, word: str) -> Command:
+        if word in COMMANDS:
+            return COMMANDS[word]
+        if word in ALIASES:
+            return COMMANDS[ALIASES[word]]
+        matches = [c for c in COMMANDS if word and c.startswith(word)]
+        if len(matches) == 1:
+            return COMMANDS[matches[0]]
+        if matches:
+            listed = " or ".join(f":{m}" for m in matches)
+            raise DarchError(f"`:{word}` is ambiguous: {listed}?")
+        close = difflib.get_close_matches(word, list(COMMANDS), n=1, cutoff=0.5)
+        raise DarchError(
+            f"unknown command `:{word}`",
+            help=f"did you mean `:{close[0]}`?" if close else "`:help` lists the commands",
+        )
+
+    def cmd_help(self, args: list[str]) -> Reply:
+        if args:
+            topic = args[0]
+            if topic.startswith(":") or (topic in COMMANDS and topic not in self.scope.names):
+                c = self._find_command(topic.lstrip(":"))
+                return Reply(f":{c.usage}\n  {c.summary}")
+            return Reply(self._topic_help(topic))
+        width = max(len(c.usage) for c in COMMANDS.values()) + 3
+        lines = ["Type definitions (`w = one_of(32, 64)`, `def f(x) = ...`) or an expression "
+                 "to see its value.", ""]
+        lines += [f"  :{c.usage:<{width}}{c.summary}" for c in COMMANDS.values()]
+        lines += [
+            "",
+            "Tab completes names and keyword arguments; Enter inside an open bracket goes on",
+            "to the next line; Ctrl-C cancels the line (or a running :train); Ctrl-D quits.",
+            "`:help NAME` describes a layer, builtin or definition; commands may be shortened.",
+        ]
+        return Reply("\n".join(lines))
+
+    def _topic_help(self, name: str) -> str:
+        value = self.lookup(name)
+        if isinstance(value, Closure | Builtin):
+            return self._function_help(value)
+        return f"{name}: {self.brief(value, name)}"
+
+    def cmd_load(self, args: list[str]) -> Reply:
+        if len(args) != 1:
+            raise DarchError("`:load` takes one file", help="write `:load path/to/space.darch`")
+        return self.load(args[0])
+
+    def cmd_reload(self, args: list[str]) -> Reply:
+        _no_args("reload", args)
+        entries, self.entries = self.entries, []
+        if not entries:
+            return Reply("nothing to reload: no file loaded and nothing defined yet")
+        self._fresh()
+        problems: list[str] = []
+        for kind, payload in entries:
+            try:
+                if kind == "load":
+                    self.load(payload)
+                else:
+                    self.define(payload)
+            except DarchError as err:
+                problems.append(err.render())
+        files = sum(1 for k, _ in entries if k == "load")
+        done = f"reloaded {_plural(files, 'file')} and {_plural(len(entries) - files, 'input')}"
+        if problems:
+            dropped = f"; {_plural(len(problems), 'of them fails', 'of them fail')} now and was dropped"
+            return Reply("\n".join([done + dropped, *problems]), ok=False)
+        return Reply(done)
+
+    def cmd_show(self, args: list[str]) -> Reply:
+        name = _at_most_one("show", args)
+        if name is not None:
+            return self.show_value(self.lookup(name), name)
+        return Reply(render_tree(self.space_named(None)))
+
+    def cmd_count(self, args: list[str]) -> Reply:
+        name = _at_most_one("count", args)
+        return Reply(_architectures(self.space_named(name).count()))
+
+    def cmd_sample(self, args: list[str]) -> Reply:
+        name = None
+        if args and not _is_int(args[0]):
+            name, args = args[0], args[1:]
+        if len(args) > 2 or not all(_is_int(a) for a in args):
+            raise DarchError("usage: " + COMMANDS["sample"].usage,
+                             help="SEED and N are integers, as in `:sample space 7 3`")
+        seed = int(args[0]) if args else self._rng.randrange(1_000_000)
+        n = int(args[1]) if len(args) > 1 else 1
+        if not 1 <= n <= MAX_SAMPLES:
+            raise DarchError(f"N must be between 1 and {MAX_SAMPLES}, got {n}")
+        space = self.space_named(name)
+        rng = random.Random(seed)
+        parts = [] if args else [f"# seed {seed}"]
+        for _ in range(n):
+            arch = space.sample(rng)
+            parts.append(f"# architecture {arch.identity}  decisions: "
+                         f"{','.join(map(str, arch.decisions))}\n{_architecture_text(arch)}")
+        return Reply("\n".join(parts).rstrip("\n"), darch=True)
+
+    def cmd_fmt(self, args: list[str]) -> Reply:
+        name = _at_most_one("fmt", args)
+        if name is not None:
+            if name not in self.sources:
+                self.lookup(name)
+                raise DarchError(f"`{name}` has no definition typed in this session",
+                                 help="it comes from a loaded file or the standard library")
+            text = self.sources[name]
+        else:
+            text = "\n".join(self.sources.values())
+            if not text:
+                return Reply("# nothing defined yet", darch=True)
+        return Reply(format_source(text, SOURCE).rstrip("\n"), darch=True)
+
+    def cmd_compile(self, args: list[str]) -> Reply:
+        from darchlang.backends.torch import parse_shape, summarize
+
+        name = shape_text = None
+        for a in args:
+            if _looks_like_shape(a) and shape_text is None:
+                shape_text = a
+            elif name is None:
+                name = a
+            else:
+                raise DarchError("usage: " + COMMANDS["compile"].usage)
+        shape = parse_shape(shape_text or DEFAULT_INPUT)
+        space, target = self.network_named(name)
+        arch = space.sample(0)
+        note = (f"# `{target}`" if space.count() == 1 else
+                f"# `{target}`, the architecture of seed 0 (`:sample {target} 0` shows it)")
+        summary = summarize(arch.network, shape, registry=self.registry)
+        return Reply(f"{note}\n{summary.render()}")
+
+    def cmd_train(self, args: list[str]) -> Reply:
+        name = None
+        if args and not _is_int(args[0]):
+            name, args = args[0], args[1:]
+        if len(args) > 1 or not all(_is_int(a) for a in args):
+            raise DarchError("usage: " + COMMANDS["train"].usage)
+        seed = int(args[0]) if args else 0
+        space, target = self.network_named(name)
+        arch = space.sample(seed)
+        evaluator = self._evaluator(seed)
+        self.progress(f"training `{target}` (seed {seed}, architecture {arch.identity}) "
+                      f"on {evaluator.dataset.name}; Ctrl-C stops")
+        try:
+            result = evaluator.evaluate(arch)
+        except KeyboardInterrupt:
+            return Reply("training cancelled", ok=False)
+        return Reply(_train_report(result, arch), ok=result.ok)
+
+    def _evaluator(self, seed: int) -> Any:
+        from darchlang.train.data import load_dataset
+        from darchlang.train.evaluator import ClassifierEvaluator
+        from darchlang.train.progress import format_seconds
+
+        if self._dataset is None:
+            self._dataset = load_dataset("digits")
+
+        def report(event: Any) -> None:
+            self.progress(
+                f"epoch {event.epoch}/{event.max_epochs}  loss {event.train_loss:.4f}  "
+                f"val {event.val_accuracy:.4f} (best {event.best_val_accuracy:.4f})  "
+                f"left {format_seconds(event.time_left)}"
+            )
+
+        return ClassifierEvaluator(self._dataset, TRAIN_DEFAULTS, seed=seed, progress=False,
+                                   on_progress=report)
+
+    def cmd_env(self, args: list[str]) -> Reply:
+        _no_args("env", args)
+        names = self.scope.names
+        if not names:
+            return Reply("nothing defined yet (the standard library is always there: "
+                         "press Tab to see it)")
+        width = max(len(n) for n in names)
+        return Reply("\n".join(f"{n:<{width}}  {self.brief(v, n)}" for n, v in names.items()))
+
+    def cmd_quit(self, args: list[str]) -> Reply:
+        _no_args("quit", args)
+        self.quit_requested = True
+        return Reply("")
+
+
+COMMANDS: dict[str, Command] = {c.name: c for c in (
+    Command("help", "help [NAME]", "this list, or what a layer, builtin or name is",
+            Session.cmd_help),
+    Command("load", "load FILE", "run a .darch file and add its names", Session.cmd_load),
+    Command("reload", "reload", "re-read loaded files and re-run the definitions typed since",
+            Session.cmd_reload),
+    Command("show", "show [NAME]", "a space as a tree of choices (default: space and train)",
+            Session.cmd_show),
+    Command("count", "count [NAME]", "the exact number of architectures", Session.cmd_count),
+    Command("sample", "sample [NAME] [SEED] [N]", "N random architectures as .darch text",
+            Session.cmd_sample),
+    Command("fmt", "fmt [NAME]", "the session's definitions (or one), formatted as a file",
+            Session.cmd_fmt),
+    Command("compile", "compile [NAME] [INPUT]",
+            f"the layer table of a network's seed-0 architecture (INPUT {DEFAULT_INPUT})",
+            Session.cmd_compile),
+    Command("train", "train [NAME] [SEED]", "a short training run on the digits data",
+            Session.cmd_train),
+    Command("env", "env", "the names defined in this session", Session.cmd_env),
+    Command("quit", "quit", "leave (Ctrl-D does too)", Session.cmd_quit),
+)}
+ALIASES = {"q": "quit", "exit": "quit", "h": "help", "?": "help"}
+
+
+# ---- helpers ------------------------------------------------------------------------------
+class _Missing:
+    pass
+
+
+_MISSING = _Missing()
+
+
+def _space_of(value: Any, name: str) -> Space:
+    if isinstance(value, RecordNode):
+        return Space(None, value, hyperparams_name=name)
+    return Space(value, None, network_name=name)
+
+
+def _architecture_text(arch: Architecture) -> str:
+    """`.darch` text of an architecture, or `NAME = VALUE` when the space was a value."""
+    if arch.network is None or isinstance(arch.network, Node):
+        return arch.text
+    return f"{arch.network_name} = {format_value(arch.network)}\n"
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, dict):  # a record: field -> (value, span)
+        fields = ", ".join(f"{k}: {_value_text(v)}" for k, (v, _) in value.items())
+        return "{" + fields + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_value_text(v) for v in value) + "]"
+    try:
+        return format_value(value)
+    except TypeError:
+        return describe(value)
+
+
+def _depends(node: SNode) -> str:
+    try:
+        found = possible_values(node)
+    except ValueError:
+        return "depends on choices"
+    try:
+        values = sorted(found)
+    except TypeError:  # values of different kinds
+        values = sorted(found, key=repr)
+    shown = " | ".join(_value_text(list(v) if isinstance(v, tuple) else v) for v in values[:10])
+    more = " | ..." if len(values) > 10 else ""
+    return f"depends on choices: {shown}{more}"
+
+
+def _what(value: Any, registry: Registry) -> str:
+    label = kind_label(value, registry)
+    return f"a {label}" if label[0] not in "aeiou" else f"an {label}"
+
+
+def _signature(closure: Closure) -> str:
+    params = []
+    for p in closure.defn.params:
+        if p.default is None:
+            params.append(p.name)
+        elif p.default.span is not None:
+            params.append(f"{p.name} = {_span_text(p.default.span)}")
+        else:
+            params.append(f"{p.name} = ...")
+    return f"{closure.name}({', '.join(params)})"
+
+
+def _span_text(span: Any) -> str:
+    text = span.source.text
+    return text[offset_of(text, span.line, span.col):offset_of(text, span.end_line, span.end_col)]
+
+
+def _statement_text(text: str, st: ast.Node) -> str:
+    span = getattr(st, "span", None)
+    return _span_text(span) if span is not None else ""
+
+
+def _architectures(n: int) -> str:
+    text = f"{n:,} architecture{'s' if n != 1 else ''}"
+    return text if n < 10**6 else f"{text} (about {Decimal(n):.2e})"
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def _is_int(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _looks_like_shape(text: str) -> bool:
+    parts = text.lower().replace(",", "x").split("x")
+    return all(p.isdigit() for p in parts) and len(parts) > 0
+
+
+def _no_args(name: str, args: list[str]) -> None:
+    if args:
+        raise DarchError(f"`:{name}` takes no arguments")
+
+
+def _at_most_one(name: str, args: list[str]) -> str | None:
+    if len(args) > 1:
+        raise DarchError("usage: " + COMMANDS[name].usage)
+    return args[0] if args else None
+
+
+def _train_report(result: Any, arch: Architecture) -> str:
+    from darchlang.train.progress import format_seconds
+
+    m = result.metrics
+    rows = [("architecture", f"{result.identity}  decisions: {','.join(map(str, arch.decisions))}")]
+    if m.get("parameters") is not None:
+        rows.append(("parameters", f"{m['parameters']:,}"))
+    if result.ok:
+        rows.append(("epochs", f"{m['epochs']} (stopped by {m['stop_reason']})"))
+        rows.append(("val accuracy", f"{m['val_accuracy']:.4f} (best, at epoch {m['best_epoch']})"))
+        if m.get("test_accuracy") is not None:
+            rows.append(("test accuracy", f"{m['test_accuracy']:.4f} (best checkpoint)"))
+    rows.append(("time", format_seconds(result.seconds)))
+    lines = [f"{label:<14}{text}" for label, text in rows]
+    if not result.ok:
+        lines.append(f"training failed: {result.reason}")
+    return "\n".join(lines)

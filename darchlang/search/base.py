@@ -1,0 +1,264 @@
+"""The one searcher interface (ask and tell) and the registry of searchers by name.
+
+A searcher proposes architectures of a `Space` as decision sequences and learns from
+their results. The runner alone drives it:
+
+    candidate = searcher.ask()            # None when the searcher has nothing left
+    ...evaluate candidate.arch...
+    searcher.tell(candidate, result)
+
+Several asks may be outstanding before their tells arrive, in any order (parallel
+search): every searcher treats the candidates it handed out and has not heard back
+about as *pending* and does not propose one of them again.
+
+Reproducibility and resuming rest on one rule: **the randomness of the k-th candidate
+comes from `(seed, k)` alone** (`Searcher.rng_for`). A searcher is then a
+deterministic function of its seed and the sequence of asks and tells it has seen,
+so replaying a journal's events (`adopt` for each recorded ask, `tell` for each
+recorded result, in their recorded order) rebuilds exactly the state of the search
+that wrote it, and the resumed search goes on as the uninterrupted one would have.
+Random, uniform and grid proposals depend on `k` only, so they are the same whatever
+order results arrive in.
+"""
+
+from __future__ import annotations
+
+import inspect
+import random
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from darchlang.arch.graph import Architecture
+from darchlang.errors import DarchError, did_you_mean
+from darchlang.space.nodes import Choice
+from darchlang.space.space import Space
+from darchlang.train.result import EvalResult
+
+
+@dataclass(eq=False)
+class Candidate:
+    """An architecture handed out by a searcher, with the searcher's private note on it.
+
+    `index` is the ask number (0, 1, 2, ...), which is also the row of the journal;
+    `token` is whatever the searcher needs to learn from the result (an Optuna trial,
+    the tree path of MCTS); the runner never looks inside it.
+    """
+
+    arch: Architecture
+    index: int
+    token: Any = None
+
+    @property
+    def decisions(self) -> tuple[int, ...]:
+        return tuple(self.arch.decisions)
+
+
+class Searcher(ABC):
+    """Base of all searchers: bookkeeping of asks, pending candidates and seeds.
+
+    Subclasses implement `propose(rng)` (pick the next architecture, or None when
+    exhausted) and `learn(candidate, result)`; they may override `on_pending` and
+    `on_settled` to react to candidates going out and coming back.
+    """
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, space: Space, seed: int | None = None):
+        self.space = space
+        # No seed still means a reproducible search: one is drawn and recorded.
+        self.seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
+        self.asked = 0
+        self.told = 0
+        self.pending: dict[int, Candidate] = {}
+        self._seen: set[tuple[int, ...]] = set()
+
+    # -- the interface the runner uses ------------------------------------------------
+    def ask(self) -> Candidate | None:
+        """The next architecture to evaluate, or None when the searcher is exhausted."""
+        rng = self.rng_for(self.asked)
+        arch = self.propose(rng)
+        if arch is None:
+            return None
+        return self._hand_out(arch)
+
+    def adopt(self, decisions: Sequence[int]) -> Candidate:
+        """Take a recorded candidate (from a journal) as if this searcher had asked it."""
+        arch = self.space.replay(list(decisions))
+        return self._hand_out(arch)
+
+    def tell(self, candidate: Candidate, result: EvalResult) -> None:
+        """Learn the result of a candidate handed out by `ask` or `adopt`."""
+        if self.pending.pop(candidate.index, None) is None:
+            raise ValueError(f"candidate #{candidate.index} was not handed out or was told already")
+        self.told += 1
+        self.on_settled(candidate)
+        self.learn(candidate, result)
+
+    def config(self) -> dict[str, Any]:
+        """Name, seed and options: what must match for a journal to be resumed."""
+        return {"searcher": self.name, "seed": self.seed, "options": self.options()}
+
+    def options(self) -> dict[str, Any]:
+        """The searcher's own settings, read from the constructor's keyword arguments."""
+        out = {}
+        for param in _option_params(type(self)):
+            out[param.name] = getattr(self, param.name)
+        return out
+
+    # -- for subclasses -------------------------------------------------------------
+    def rng_for(self, index: int) -> random.Random:
+        """The random stream of the `index`-th candidate: a function of (seed, index) only."""
+        return random.Random(self.seed * 1_000_003 + index)
+
+    def seen(self, decisions: Sequence[int]) -> bool:
+        """Whether a decision sequence was handed out before (told or still pending)."""
+        return tuple(decisions) in self._seen
+
+    @abstractmethod
+    def propose(self, rng: random.Random) -> Architecture | None:
+        """Pick the next architecture using only `rng` and the searcher's state."""
+
+    def learn(self, candidate: Candidate, result: EvalResult) -> None:  # noqa: B027
+        """Update the state from a result; searchers without a model need nothing."""
+
+    def on_pending(self, candidate: Candidate) -> None:  # noqa: B027
+        """A candidate went out (ask or adopt); its result is not known yet."""
+
+    def on_settled(self, candidate: Candidate) -> None:  # noqa: B027
+        """A pending candidate's result arrived (called just before `learn`)."""
+
+    def _hand_out(self, arch: Architecture) -> Candidate:
+        candidate = Candidate(arch, self.asked)
+        self.asked += 1
+        self.pending[candidate.index] = candidate
+        self._seen.add(candidate.decisions)
+        self.on_pending(candidate)
+        return candidate
+
+
+def score_of(result: EvalResult) -> float | None:
+    """The score a searcher learns from: None for a failed evaluation."""
+    if result.status != "ok" or result.score is None:
+        return None
+    return float(result.score)
+
+
+def walk_names(space: Space, values: dict[str, int], fill: Callable[[Choice], int]) -> Architecture:
+    """Walk taking each choice's option from `values` by name, else from `fill`.
+
+    Mutations and adopted candidates refer to choices by name, so a decision survives
+    when earlier changes move it to another position in the sequence, and a choice
+    that was not active before (or whose old option no longer exists) is drawn anew.
+    """
+
+    def decide(choice: Choice) -> int:
+        index = values.get(choice.name)
+        if index is not None and 0 <= index < len(choice.options):
+            return index
+        return fill(choice)
+
+    return space.walk(decide)
+
+
+def mutate(space: Space, arch: Architecture, rng: random.Random) -> Architecture:
+    """Change one active decision that has an alternative; re-walk the rest by name.
+
+    Returns `arch` itself when no active choice has a second option.
+    """
+    movable = [
+        (name, index)
+        for name, index in zip(arch.names, arch.decisions, strict=True)
+        if len(space.by_name[name].options) > 1
+    ]
+    if not movable:
+        return arch
+    name, old = rng.choice(movable)
+    new = rng.randrange(len(space.by_name[name].options) - 1)
+    new += new >= old
+    values = dict(zip(arch.names, arch.decisions, strict=True))
+    values[name] = new
+    return walk_names(space, values, lambda c: rng.randrange(len(c.options)))
+
+
+# -- registry ---------------------------------------------------------------------
+_SEARCHERS: dict[str, type[Searcher]] = {}
+
+
+def register_searcher(cls: type[Searcher]) -> type[Searcher]:
+    """Class decorator adding a searcher under its `name`; a duplicate name is refused."""
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} has no `name`")
+    other = _SEARCHERS.get(cls.name)
+    if other is not None and other is not cls:
+        raise ValueError(f"a searcher named `{cls.name}` is already registered ({other.__module__})")
+    _SEARCHERS[cls.name] = cls
+    return cls
+
+
+def searcher_names() -> list[str]:
+    """Registered searcher names, in registration order."""
+    _load_builtin()
+    return list(_SEARCHERS)
+
+
+def searcher_class(name: str) -> type[Searcher]:
+    _load_builtin()
+    cls = _SEARCHERS.get(name)
+    if cls is None:
+        raise DarchError(
+            f"unknown searcher `{name}`",
+            help=did_you_mean(name, _SEARCHERS) or f"searchers: {', '.join(_SEARCHERS)}",
+        )
+    return cls
+
+
+def searcher_options(name: str) -> dict[str, Any]:
+    """A searcher's options with their defaults (for help texts and docs)."""
+    return {p.name: p.default for p in _option_params(searcher_class(name))}
+
+
+def make_searcher(name: str, space: Space, seed: int | None = None, **options: Any) -> Searcher:
+    """Build a registered searcher; string option values (from a command line) are
+    converted to the type of the option's default."""
+    cls = searcher_class(name)
+    params = {p.name: p for p in _option_params(cls)}
+    converted = {}
+    for key, value in options.items():
+        param = params.get(key)
+        if param is None:
+            known = ", ".join(params) or "none"
+            raise DarchError(
+                f"searcher `{name}` has no option `{key}`",
+                help=did_you_mean(key, params) or f"its options: {known}",
+            )
+        converted[key] = _convert(name, key, value, param.default)
+    return cls(space, seed, **converted)
+
+
+def _option_params(cls: type[Searcher]) -> list[inspect.Parameter]:
+    sig = inspect.signature(cls.__init__)
+    return [p for p in sig.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+
+
+def _convert(searcher: str, key: str, value: Any, default: Any) -> Any:
+    if not isinstance(value, str) or isinstance(default, str) or default is None:
+        return value
+    try:
+        if isinstance(default, bool):
+            lowered = value.lower()
+            if lowered not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(value)
+            return lowered in ("true", "1", "yes")
+        return type(default)(value)
+    except ValueError:
+        raise DarchError(
+            f"option `{key}` of searcher `{searcher}` expects a {type(default).__name__}, "
+            f"got `{value}`"
+        ) from None
+
+
+def _load_builtin() -> None:
+    # Importing the modules registers the built-in searchers.
+    from darchlang.search import evolution, mcts, simple, smbo, tpe  # noqa: F401

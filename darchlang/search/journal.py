@@ -1,0 +1,402 @@
+"""The journal: every evaluation of a search in one SQLite file, written as it happens.
+
+A row is written when an evaluation starts (status `running`) and completed when it
+ends (`ok` or `failed`, with score, metrics, reason and times). Each write is one
+SQLite transaction in WAL mode with `synchronous=NORMAL`: a committed row survives
+the process being killed at any moment (even SIGKILL), and a commit costs no disk
+flush, so recording is far faster than any evaluation (only a power cut can lose the
+last few commits; pass `durable=True` for a flush per commit).
+
+Besides the rows, the journal keeps the search's configuration (space fingerprint,
+searcher, seed, options, evaluator settings) so a resume can refuse to mix results
+of different searches, and an event counter: each row records the event number of
+its ask and of its result, so a resumed searcher can be told the history in exactly
+the order the original one saw it.
+
+Only one search writes a journal at a time (an advisory lock on the file); reports
+may read it while a search runs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from darchlang.arch.graph import Architecture
+from darchlang.errors import DarchError
+from darchlang.train.result import EvalResult
+
+FORMAT = 1
+FINISHED = ("ok", "failed")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS evaluations (
+    idx INTEGER PRIMARY KEY,
+    identity TEXT NOT NULL,
+    decisions TEXT NOT NULL,
+    names TEXT NOT NULL,
+    choice_values TEXT NOT NULL,
+    text TEXT NOT NULL,
+    status TEXT NOT NULL,
+    score REAL,
+    metrics TEXT NOT NULL DEFAULT '{}',
+    reason TEXT,
+    detail TEXT,
+    settings TEXT NOT NULL DEFAULT '{}',
+    reused INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 1,
+    asked_at INTEGER NOT NULL,
+    told_at INTEGER,
+    started REAL NOT NULL,
+    finished REAL,
+    seconds REAL
+);
+CREATE INDEX IF NOT EXISTS evaluations_identity ON evaluations(identity);
+"""
+
+_COLUMNS = (
+    "idx, identity, decisions, names, choice_values, text, status, score, metrics, reason, "
+    "detail, settings, reused, attempts, asked_at, told_at, started, finished, seconds"
+)
+
+
+@dataclass
+class Evaluation:
+    """One row of the journal: an architecture, how it was picked and how it did.
+
+    `index` is the ask number; `reused` is the index of the earlier evaluation of the
+    same architecture whose result this one took instead of training again.
+    """
+
+    index: int
+    identity: str
+    decisions: list[int]
+    names: list[str]
+    values: list[Any]
+    text: str
+    status: str
+    score: float | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+    detail: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    reused: int | None = None
+    attempts: int = 1
+    asked_at: int = 0
+    told_at: int | None = None
+    started: float = 0.0
+    finished: float | None = None
+    seconds: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def done(self) -> bool:
+        return self.status in FINISHED
+
+    def choices(self) -> dict[str, Any]:
+        """Each active choice's name mapped to the value it took."""
+        return dict(zip(self.names, self.values, strict=True))
+
+    def result(self) -> EvalResult:
+        """The result as the evaluator reported it (for telling a searcher again)."""
+        return EvalResult(
+            status=self.status,
+            score=self.score,
+            metrics=dict(self.metrics),
+            reason=self.reason,
+            identity=self.identity,
+            settings=dict(self.settings),
+            seconds=self.seconds or 0.0,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "identity": self.identity,
+            "status": self.status,
+            "score": self.score,
+            "decisions": list(self.decisions),
+            "choices": [
+                {"name": n, "index": d, "value": v}
+                for n, d, v in zip(self.names, self.decisions, self.values, strict=True)
+            ],
+            "metrics": self.metrics,
+            "reason": self.reason,
+            "settings": self.settings,
+            "reused": self.reused,
+            "attempts": self.attempts,
+            "started": self.started,
+            "finished": self.finished,
+            "seconds": self.seconds,
+            "text": self.text,
+        }
+
+
+class Journal:
+    """A search's SQLite journal; `Journal(None)` keeps it in memory for a one-off search."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, durable: bool = False,
+                 create: bool = True):
+        self.path = None if path is None else Path(path)
+        if self.path is not None and not create and not self.path.exists():
+            raise DarchError(f"no journal at {self.path}",
+                             help="`darch search ... --journal PATH` writes one")
+        if self.path is not None and create:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        target = ":memory:" if self.path is None else str(self.path)
+        try:
+            self.db = sqlite3.connect(target, isolation_level=None, timeout=30.0)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            self._init_schema(create)
+        except sqlite3.DatabaseError as exc:
+            raise DarchError(f"{target} is not a darchlang journal ({exc})") from None
+        self._lock_fd: int | None = None
+        row = self.db.execute(
+            "SELECT MAX(COALESCE(told_at, asked_at)), MAX(asked_at), MAX(idx) FROM evaluations"
+        ).fetchone()
+        self._event = max(row[0] if row[0] is not None else -1, row[1] if row[1] is not None else -1) + 1
+        self._next_index = (row[2] + 1) if row[2] is not None else 0
+
+    def _init_schema(self, create: bool) -> None:
+        have = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "evaluations" not in have:
+            if not create:
+                raise DarchError(f"{self.path} is not a darchlang journal (no evaluations table)")
+            self.db.executescript(_SCHEMA)
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (str(FORMAT),))
+            return
+        fmt = self.db.execute("SELECT value FROM meta WHERE key='format'").fetchone()
+        if fmt is None or int(fmt[0]) != FORMAT:
+            raise DarchError(
+                f"{self.path} is a journal of format {fmt[0] if fmt else 'unknown'}; "
+                f"this darchlang reads format {FORMAT}"
+            )
+
+    # -- lifetime -----------------------------------------------------------------------
+    def close(self) -> None:
+        self.release()
+        self.db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def acquire(self) -> None:
+        """Take the writer's lock, so two searches never write one journal at once."""
+        if self.path is None or self._lock_fd is not None:
+            return
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory lock; SQLite still keeps rows whole.
+            return
+        fd = os.open(self.path, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise DarchError(
+                f"the journal {self.path} is in use by another search",
+                help="wait for it to finish, or give this search its own --journal",
+            ) from None
+        self._lock_fd = fd
+
+    def release(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing drops the flock
+            self._lock_fd = None
+
+    # -- configuration --------------------------------------------------------------------
+    def config(self) -> dict[str, Any] | None:
+        """The configuration of the search that wrote this journal (None if new)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key='config'").fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def check_config(self, config: dict[str, Any]) -> None:
+        """Record `config` for a new journal, or refuse one that differs from the record."""
+        stored = self.config()
+        if stored is None:
+            self.set_meta("config", dumps(config))
+            self.set_meta("created", repr(time.time()))
+            return
+        differing = [key for key in sorted(set(stored) | set(config))
+                     if _canonical(stored.get(key)) != _canonical(config.get(key))]
+        if "searcher" in differing and "options" in differing:
+            differing.remove("options")  # another searcher has other options, of course
+        differences = [
+            f"{key}: the journal has {dumps(stored.get(key))}, this search {dumps(config.get(key))}"
+            for key in differing
+        ]
+        if differences:
+            raise DarchError(
+                f"the journal {self.path} was written by a different search",
+                notes=differences,
+                help="resume with the same space, searcher, seed and settings, "
+                "or start a new journal",
+            )
+
+    # -- reading ------------------------------------------------------------------------
+    def evaluations(self) -> list[Evaluation]:
+        """Every row, in ask order."""
+        return [self._row(r) for r in self.db.execute(f"SELECT {_COLUMNS} FROM evaluations ORDER BY idx")]
+
+    def finished(self) -> list[Evaluation]:
+        """Finished evaluations in the order their results arrived."""
+        return [
+            self._row(r)
+            for r in self.db.execute(
+                f"SELECT {_COLUMNS} FROM evaluations WHERE status IN ('ok', 'failed') ORDER BY told_at"
+            )
+        ]
+
+    def get(self, index: int) -> Evaluation:
+        """The row of ask `index`."""
+        row = self.db.execute(f"SELECT {_COLUMNS} FROM evaluations WHERE idx=?", (index,)).fetchone()
+        if row is None:
+            raise KeyError(index)
+        return self._row(row)
+
+    def count_finished(self) -> int:
+        return self.db.execute(
+            "SELECT COUNT(*) FROM evaluations WHERE status IN ('ok', 'failed')"
+        ).fetchone()[0]
+
+    def lookup(self, identity: str) -> Evaluation | None:
+        """The first finished, freshly run evaluation of an architecture, if any."""
+        row = self.db.execute(
+            f"SELECT {_COLUMNS} FROM evaluations WHERE identity=? AND status IN ('ok', 'failed') "
+            "AND reused IS NULL ORDER BY idx LIMIT 1",
+            (identity,),
+        ).fetchone()
+        return None if row is None else self._row(row)
+
+    # -- writing ------------------------------------------------------------------------
+    @property
+    def next_index(self) -> int:
+        return self._next_index
+
+    def start(self, index: int, arch: Architecture, now: float | None = None) -> None:
+        """Record that the evaluation of ask `index` begins (status `running`)."""
+        self.db.execute(
+            "INSERT INTO evaluations (idx, identity, decisions, names, choice_values, text, "
+            "status, asked_at, started) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+            (index, arch.identity, dumps(arch.decisions), dumps(arch.names),
+             dumps(_values(arch)), arch.text, self._tick(), now if now is not None else time.time()),
+        )
+        self._next_index = max(self._next_index, index + 1)
+
+    def restart(self, index: int, now: float | None = None) -> None:
+        """An unfinished evaluation (the search was killed) is about to run again."""
+        self.db.execute(
+            "UPDATE evaluations SET status='running', attempts=attempts+1, started=? WHERE idx=?",
+            (now if now is not None else time.time(), index),
+        )
+
+    def finish(self, index: int, result: EvalResult, detail: str | None = None,
+               now: float | None = None) -> None:
+        """Record the result of evaluation `index` (one transaction)."""
+        now = now if now is not None else time.time()
+        self.db.execute(
+            "UPDATE evaluations SET status=?, score=?, metrics=?, reason=?, detail=?, settings=?, "
+            "told_at=?, finished=?, seconds=COALESCE(?, ? - started) WHERE idx=?",
+            (result.status, _score(result.score), dumps(result.metrics), result.reason, detail,
+             dumps(result.settings), self._tick(), now, result.seconds or None, now, index),
+        )
+
+    def interrupt(self, index: int) -> None:
+        """Mark an evaluation stopped by Ctrl-C; a resumed search runs it again."""
+        self.db.execute("UPDATE evaluations SET status='interrupted' WHERE idx=? AND status='running'",
+                        (index,))
+
+    def reuse(self, index: int, arch: Architecture, source: Evaluation,
+              now: float | None = None) -> None:
+        """Record ask `index` as a repeat of `source`, taking its result without training."""
+        now = now if now is not None else time.time()
+        asked = self._tick()
+        self.db.execute(
+            "INSERT INTO evaluations (idx, identity, decisions, names, choice_values, text, status, "
+            "score, metrics, reason, settings, reused, asked_at, told_at, started, finished, seconds) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            (index, arch.identity, dumps(arch.decisions), dumps(arch.names), dumps(_values(arch)),
+             arch.text, source.status, source.score, dumps(source.metrics), source.reason,
+             dumps(source.settings), source.index, asked, self._tick(), now, now),
+        )
+        self._next_index = max(self._next_index, index + 1)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group several writes in one transaction (all or none)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _tick(self) -> int:
+        event = self._event
+        self._event += 1
+        return event
+
+    @staticmethod
+    def _row(r: tuple) -> Evaluation:
+        return Evaluation(
+            index=r[0], identity=r[1], decisions=json.loads(r[2]), names=json.loads(r[3]),
+            values=json.loads(r[4]), text=r[5], status=r[6], score=r[7],
+            metrics=json.loads(r[8]), reason=r[9], detail=r[10], settings=json.loads(r[11]),
+            reused=r[12], attempts=r[13], asked_at=r[14], told_at=r[15], started=r[16],
+            finished=r[17], seconds=r[18],
+        )
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON for journal columns; numpy numbers and odd objects become plain data."""
+    return json.dumps(value, separators=(",", ":"), default=_plain, allow_nan=True)
+
+
+def _plain(value: Any) -> Any:
+    item = getattr(value, "item", None)
+    if callable(item):
+        return item()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=_plain)
+
+
+def _score(score: float | None) -> float | None:
+    if score is None:
+        return None
+    score = float(score)
+    return score if math.isfinite(score) else None
+
+
+def _values(arch: Architecture) -> list[Any]:
+    from darchlang.arch.printer import to_jsonable
+
+    return [to_jsonable(v) for v in arch.values]

@@ -1,0 +1,304 @@
+"""The runner: the one loop that drives a searcher, an evaluator and a journal.
+
+    result = run_search(space, make_searcher("evolution", space, seed=1), evaluate,
+                        budget=50, journal="runs/exp.db")
+
+The budget counts finished evaluations, failures and reused results included, across
+every run of the same journal: running the same search again resumes it and stops at
+the same total. On resume the searcher is rebuilt by replaying the journal's events
+(`adopt` for each ask, `tell` for each result, in their recorded order), evaluations
+that were running when the search died are run again first, and then the search goes
+on exactly as it would have without the interruption.
+
+An architecture evaluated before (same identity) is not trained again: its recorded
+result is reused, journaled as a new row that points at the original, told to the
+searcher and counted against the budget.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from darchlang.arch.graph import Architecture
+from darchlang.arch.printer import to_jsonable
+from darchlang.errors import DarchError
+from darchlang.search.base import Candidate, Searcher
+from darchlang.search.journal import Evaluation, Journal, dumps
+from darchlang.search.results import SearchResult, best_of
+from darchlang.space.nodes import Const, LayerNode, RepeatNode, ResidualNode, SeqNode
+from darchlang.space.space import Space
+from darchlang.train.result import EvalResult
+
+Evaluator = Callable[[Architecture], "EvalResult | float"] | Any
+
+
+@dataclass
+class SearchEvent:
+    """What a progress callback hears: `resumed` once, then `started`/`finished` per
+    evaluation (`finished` also for a reused result), with the totals so far."""
+
+    kind: str
+    done: int
+    budget: int
+    best: Evaluation | None = None
+    evaluation: Evaluation | None = None
+    arch: Architecture | None = None
+    index: int | None = None
+
+
+Progress = Callable[[SearchEvent], None]
+
+
+def run_search(
+    space: Space,
+    searcher: Searcher,
+    evaluator: Evaluator,
+    budget: int,
+    journal: Journal | str | Path | None = None,
+    *,
+    settings: dict[str, Any] | None = None,
+    space_text: str | None = None,
+    progress: Progress | None = None,
+    reuse: bool = True,
+) -> SearchResult:
+    """Search until `budget` evaluations have finished (or the searcher is exhausted).
+
+    `evaluator` is a callable `arch -> EvalResult | float`, or an object with such an
+    `evaluate` method. An exception in it, a failed result or a score that is not a
+    finite number is a failed evaluation: recorded with its reason, counted, told to
+    the searcher, and the search goes on. `settings` are the evaluator's settings that
+    change scores (dataset, epochs): a journal resumes only with the same ones.
+    `journal` is a path (created or resumed), an open `Journal`, or None for one kept
+    in memory. Ctrl-C marks the running evaluation interrupted, leaves the journal
+    consistent and re-raises `KeyboardInterrupt`.
+    """
+    if budget < 0:
+        raise DarchError(f"the budget must be at least 0, got {budget}")
+    evaluate = as_evaluate(evaluator)
+    own = not isinstance(journal, Journal)
+    store = Journal(journal) if own else journal
+    try:
+        store.acquire()
+        config = search_config(space, searcher, settings)
+        store.check_config(config)
+        if space_text is not None and store.meta("space_text") is None:
+            store.set_meta("space_text", space_text)
+        if store.meta("options") is None:
+            store.set_meta("options", dumps(option_labels(space)))
+        finished, rerun = _replay(space, searcher, store)
+        best = best_of(finished)
+        done = len(finished)
+        if progress:
+            progress(SearchEvent("resumed", done, budget, best))
+        exhausted = False
+        while done < budget:
+            if rerun:
+                candidate = rerun.pop(0)
+                store.restart(candidate.index)
+            else:
+                candidate = searcher.ask()
+                if candidate is None:
+                    exhausted = True
+                    break
+                source = store.lookup(candidate.arch.identity) if reuse else None
+                if source is not None:
+                    store.reuse(candidate.index, candidate.arch, source)
+                    evaluation = store.get(candidate.index)
+                    searcher.tell(candidate, evaluation.result())
+                    done += 1
+                    best = _better(best, evaluation)
+                    if progress:
+                        progress(SearchEvent("finished", done, budget, best, evaluation,
+                                             candidate.arch, candidate.index))
+                    continue
+                store.start(candidate.index, candidate.arch)
+            if progress:
+                progress(SearchEvent("started", done, budget, best, None, candidate.arch,
+                                     candidate.index))
+            try:
+                result, detail = evaluate_safely(evaluate, candidate.arch)
+            except KeyboardInterrupt:
+                store.interrupt(candidate.index)
+                raise
+            store.finish(candidate.index, result, detail)
+            evaluation = store.get(candidate.index)
+            searcher.tell(candidate, result)
+            done += 1
+            best = _better(best, evaluation)
+            if progress:
+                progress(SearchEvent("finished", done, budget, best, evaluation, candidate.arch,
+                                     candidate.index))
+        return SearchResult(store.finished(), budget, exhausted, store.path, config)
+    finally:
+        if own:
+            store.close()
+        else:
+            store.release()
+
+
+def as_evaluate(evaluator: Evaluator) -> Callable[[Architecture], Any]:
+    """The evaluation function of an evaluator: itself, or its `evaluate` method."""
+    method = getattr(evaluator, "evaluate", None)
+    if callable(method):
+        return method
+    if callable(evaluator):
+        return evaluator
+    raise TypeError(
+        f"an evaluator must be callable or have an `evaluate` method, got {type(evaluator).__name__}"
+    )
+
+
+def evaluate_safely(evaluate: Callable[[Architecture], Any], arch: Architecture
+                    ) -> tuple[EvalResult, str | None]:
+    """Run one evaluation; any failure becomes a failed result (with the traceback)."""
+    start = time.perf_counter()
+    try:
+        out = evaluate(arch)
+    except Exception as exc:  # the search goes on; KeyboardInterrupt still stops it
+        reason = exc.message if isinstance(exc, DarchError) else f"{type(exc).__name__}: {exc}"
+        return (
+            EvalResult.failed(reason, identity=arch.identity,
+                              seconds=time.perf_counter() - start),
+            traceback.format_exc(),
+        )
+    seconds = time.perf_counter() - start
+    if isinstance(out, EvalResult):
+        result = out
+        if not result.seconds:
+            result.seconds = seconds
+        if not result.identity:
+            result.identity = arch.identity
+    elif isinstance(out, int | float) and not isinstance(out, bool):
+        result = EvalResult("ok", float(out), identity=arch.identity, seconds=seconds)
+    else:
+        return EvalResult.failed(
+            f"the evaluator returned {type(out).__name__}; expected an EvalResult or a number",
+            identity=arch.identity, seconds=seconds,
+        ), None
+    if result.status not in ("ok", "failed"):
+        return EvalResult.failed(f"the evaluator returned unknown status {result.status!r}",
+                                 identity=arch.identity, seconds=seconds), None
+    if result.ok and (result.score is None or not math.isfinite(float(result.score))):
+        result = EvalResult.failed(
+            f"the evaluator's score is {result.score!r}, not a finite number",
+            metrics=result.metrics, identity=result.identity, settings=result.settings,
+            seconds=result.seconds,
+        )
+    return result, None
+
+
+def space_fingerprint(space: Space) -> str:
+    """A hash of the space's choices (names, options) and size.
+
+    Reformatting a program or editing its comments keeps the fingerprint; adding,
+    renaming or changing a choice does not. A resume also replays recorded decisions
+    and compares identities, which catches changes outside the choices.
+    """
+    digest = hashlib.sha256()
+    for choice in space.choices:
+        options = [repr(to_jsonable(o.value)) if type(o) is Const else type(o).__name__
+                   for o in choice.options]
+        digest.update(f"{choice.name}\x1f{'|'.join(options)}\x1e".encode())
+    digest.update(str(space.count()).encode())
+    return digest.hexdigest()[:16]
+
+
+def option_labels(space: Space) -> dict[str, list[str]]:
+    """A short label for every option of every choice, in the space's static order.
+
+    Constants print as themselves; a sub-space option reads by its outline
+    (`concat [conv2d, relu]`) so reports can say which branch did best.
+    """
+    return {c.name: [_label(o) for o in c.options] for c in space.choices}
+
+
+def _label(node: Any, depth: int = 0) -> str:
+    from darchlang.space.show import describe_value
+
+    t = type(node)
+    if t is LayerNode:
+        return node.layer.name
+    if t is SeqNode:
+        if depth >= 2:
+            return "concat [...]"
+        items = [_label(i, depth + 1) for i in node.items[:4]]
+        more = ", ..." if len(node.items) > 4 else ""
+        return f"concat [{', '.join(items)}{more}]"
+    if t is ResidualNode:
+        return f"residual({_label(node.body, depth + 1)})"
+    if t is RepeatNode:
+        kind = "repeat_tied" if node.tied else "repeat"
+        return f"{kind}({_label(node.copies[0], depth + 1)})"
+    text = describe_value(node)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def search_config(space: Space, searcher: Searcher, settings: dict[str, Any] | None
+                  ) -> dict[str, Any]:
+    """What a journal records about its search, and what a resume must match."""
+    return {
+        "space": space_fingerprint(space),
+        **searcher.config(),
+        "settings": to_jsonable(settings or {}),
+    }
+
+
+def _replay(space: Space, searcher: Searcher, store: Journal
+            ) -> tuple[list[Evaluation], list[Candidate]]:
+    """Tell the searcher the journal's history; return the finished rows and the
+    candidates that must run again."""
+    rows = store.evaluations()
+    if searcher.asked:
+        raise ValueError("resume needs a fresh searcher (this one has asked already)")
+    events: list[tuple[int, int, Evaluation]] = [(r.asked_at, 0, r) for r in rows]
+    events += [(r.told_at, 1, r) for r in rows if r.done and r.told_at is not None]
+    events.sort(key=lambda e: (e[0], e[1]))
+    check = _spot_checks(rows)
+    candidates: dict[int, Candidate] = {}
+    finished: list[Evaluation] = []
+    for _, kind, row in events:
+        if kind == 0:
+            try:
+                candidate = searcher.adopt(row.decisions)
+            except DarchError as err:
+                raise _changed(store, row, err.message) from None
+            if candidate.index != row.index:
+                raise DarchError(f"the journal {store.path} has a gap before evaluation "
+                                 f"#{row.index}; it cannot be resumed")
+            if (row.index in check or not row.done) and candidate.arch.identity != row.identity:
+                raise _changed(store, row, "its decisions now build a different architecture")
+            candidates[row.index] = candidate
+        else:
+            searcher.tell(candidates[row.index], row.result())
+            finished.append(row)
+    rerun = [candidates[r.index] for r in rows if not r.done]
+    return finished, rerun
+
+
+def _spot_checks(rows: list[Evaluation]) -> set[int]:
+    # Printing every architecture again would make resuming a long journal slow;
+    # a spread of rows (and every unfinished one) catches a changed space.
+    if not rows:
+        return set()
+    step = max(1, len(rows) // 32)
+    return {rows[i].index for i in range(0, len(rows), step)} | {rows[-1].index}
+
+
+def _changed(store: Journal, row: Evaluation, why: str) -> DarchError:
+    return DarchError(
+        f"the space has changed since the journal {store.path} was written: "
+        f"evaluation #{row.index}: {why}",
+        help="resume with the program the journal was written with "
+        "(`darch report` shows it), or start a new journal",
+    )
+
+
+def _better(best: Evaluation | None, evaluation: Evaluation) -> Evaluation | None:
+    return best_of([best, evaluation] if best is not None else [evaluation])

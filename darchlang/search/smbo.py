@@ -1,0 +1,131 @@
+"""Sequential model-based optimisation, as in the DeepArchitect paper.
+
+A surrogate model (a scikit-learn random forest) learns the score from features of the
+decisions: one indicator per (choice name, option), zero for a choice that is not
+active. Each ask scores a pool of candidates with the surrogate and proposes the best
+predicted one not handed out before; with probability `epsilon`, or before
+`startup` results are in, it proposes a random architecture instead (exploration).
+
+The pool holds random architectures of the space, as in the paper, plus (a fraction
+`local` of it) single mutations of the best architectures found so far: in a large
+space few random draws land near the good region, and the surrogate is most reliable
+close to what it has seen. `local=0` gives the paper's searcher exactly.
+
+Failed evaluations are learned as the lowest score seen, so the surrogate steers away
+from architectures like them.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from darchlang.arch.graph import Architecture
+from darchlang.search.base import Candidate, Searcher, mutate, register_searcher, score_of
+from darchlang.space.space import Space
+from darchlang.train.result import EvalResult
+
+
+@register_searcher
+class SMBOSearcher(Searcher):
+    """Random-forest surrogate over decision features; best predicted of a candidate pool."""
+
+    name = "smbo"
+
+    def __init__(
+        self,
+        space: Space,
+        seed: int | None = None,
+        *,
+        candidates: int = 256,
+        epsilon: float = 0.1,
+        startup: int = 10,
+        local: float = 0.5,
+        trees: int = 30,
+    ):
+        super().__init__(space, seed)
+        self.candidates = candidates
+        self.epsilon = epsilon
+        self.startup = startup
+        self.local = local
+        self.trees = trees
+        self._offset: dict[str, int] = {}
+        width = 0
+        for choice in space.choices:
+            self._offset[choice.name] = width
+            width += len(choice.options)
+        self._width = width
+        self._rows: list[np.ndarray] = []
+        self._scores: list[float | None] = []
+        self._best: list[tuple[float, Architecture]] = []
+        self._model = None
+        self._fitted_on = -1
+
+    def features(self, arch: Architecture) -> np.ndarray:
+        """One indicator per (choice, option) taken; inactive choices stay zero."""
+        row = np.zeros(self._width, dtype=np.float32)
+        for name, index in zip(arch.names, arch.decisions, strict=True):
+            row[self._offset[name] + index] = 1.0
+        return row
+
+    def propose(self, rng: random.Random) -> Architecture:
+        known = sum(s is not None for s in self._scores)
+        if known < max(self.startup, 1) or rng.random() < self.epsilon:
+            return self._random(rng)
+        model = self._fit(rng)
+        pool = self._pool(rng)
+        if not pool:
+            return self._random(rng)
+        predicted = model.predict(np.stack([self.features(a) for a in pool]))
+        return pool[int(np.argmax(predicted))]
+
+    def learn(self, candidate: Candidate, result: EvalResult) -> None:
+        score = score_of(result)
+        self._rows.append(self.features(candidate.arch))
+        self._scores.append(score)
+        if score is not None:
+            self._best.append((score, candidate.arch))
+            self._best.sort(key=lambda pair: -pair[0])
+            del self._best[10:]
+
+    def _fit(self, rng: random.Random):
+        from sklearn.ensemble import RandomForestRegressor
+
+        if self._model is not None and self._fitted_on == len(self._rows):
+            return self._model
+        ok = [s for s in self._scores if s is not None]
+        worst = min(ok)
+        y = np.array([worst if s is None else s for s in self._scores], dtype=np.float64)
+        model = RandomForestRegressor(
+            n_estimators=self.trees, max_features=0.5, random_state=rng.randrange(2**31)
+        )
+        model.fit(np.stack(self._rows), y)
+        self._model, self._fitted_on = model, len(self._rows)
+        return model
+
+    def _pool(self, rng: random.Random) -> list[Architecture]:
+        n_local = int(self.candidates * self.local) if self._best else 0
+        pool: list[Architecture] = []
+        for _ in range(self.candidates - n_local):
+            pool.append(self.space.sample(rng))
+        for i in range(n_local):
+            _, parent = self._best[i % len(self._best)]
+            child = mutate(self.space, parent, rng)
+            if rng.random() < 0.5:
+                child = mutate(self.space, child, rng)
+            pool.append(child)
+        fresh: dict[tuple[int, ...], Architecture] = {}
+        for arch in pool:
+            key = tuple(arch.decisions)
+            if key not in fresh and not self.seen(key):
+                fresh[key] = arch
+        return list(fresh.values())
+
+    def _random(self, rng: random.Random) -> Architecture:
+        arch = self.space.sample(rng)
+        for _ in range(20):
+            if not self.seen(arch.decisions):
+                break
+            arch = self.space.sample(rng)
+        return arch

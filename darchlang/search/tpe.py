@@ -1,0 +1,94 @@
+"""Optuna's Tree-structured Parzen Estimator, driven through its ask-and-tell API.
+
+Each candidate is one Optuna trial. The space is walked as usual and every choice is
+suggested by its stable name (`trial.suggest_categorical(name, option indices)`) at
+the moment it becomes active, so a conditional space stays conditional: a choice
+inside a branch that was not taken never appears in the trial. Optuna keeps its
+trials in memory only; the darchlang journal is the record, and a resumed search
+rebuilds the study by replaying it (`adopt` enqueues the recorded decisions as the
+trial's fixed parameters).
+
+Each ask installs a fresh `TPESampler` seeded from (seed, ask number), following the
+rule of `darchlang.search.base` that makes resumed searches identical to
+uninterrupted ones; the sampler keeps no other state between trials.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from darchlang.arch.graph import Architecture
+from darchlang.search.base import Candidate, Searcher, register_searcher, score_of
+from darchlang.space.nodes import Choice
+from darchlang.space.space import Space
+from darchlang.train.result import EvalResult
+
+
+@register_searcher
+class TPESearcher(Searcher):
+    """TPE with `startup` random trials first; `multivariate` models choices jointly."""
+
+    name = "tpe"
+
+    def __init__(
+        self,
+        space: Space,
+        seed: int | None = None,
+        *,
+        startup: int = 10,
+        candidates: int = 24,
+        multivariate: bool = True,
+    ):
+        super().__init__(space, seed)
+        import optuna
+
+        # Optuna logs a line per trial; the runner reports progress itself.
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self.startup = startup
+        self.candidates = candidates
+        self.multivariate = multivariate
+        self._optuna = optuna
+        self.study = optuna.create_study(direction="maximize", sampler=self._sampler(self.seed))
+        self._last: Any = None
+
+    def _sampler(self, seed: int) -> Any:
+        return self._optuna.samplers.TPESampler(
+            n_startup_trials=self.startup,
+            n_ei_candidates=self.candidates,
+            multivariate=self.multivariate,
+            seed=seed,
+        )
+
+    def propose(self, rng: random.Random) -> Architecture:
+        self.study.sampler = self._sampler(rng.randrange(2**31))
+        trial = self.study.ask()
+        self._last = trial
+        return self.space.walk(lambda choice: self._suggest(trial, choice))
+
+    def adopt(self, decisions: Sequence[int]) -> Candidate:
+        arch = self.space.replay(list(decisions))
+        self.study.enqueue_trial(dict(zip(arch.names, arch.decisions, strict=True)))
+        self.study.sampler = self._sampler(self.rng_for(self.asked).randrange(2**31))
+        trial = self.study.ask()
+        self._last = trial
+        replayed = self.space.walk(lambda choice: self._suggest(trial, choice))
+        if replayed.decisions != arch.decisions:
+            raise AssertionError("an enqueued Optuna trial did not replay its decisions")
+        return self._hand_out(arch)
+
+    def on_pending(self, candidate: Candidate) -> None:
+        candidate.token = self._last
+        self._last = None
+
+    def learn(self, candidate: Candidate, result: EvalResult) -> None:
+        score = score_of(result)
+        if score is None:
+            self.study.tell(candidate.token, state=self._optuna.trial.TrialState.FAIL)
+        else:
+            self.study.tell(candidate.token, score)
+
+    @staticmethod
+    def _suggest(trial: Any, choice: Choice) -> int:
+        return trial.suggest_categorical(choice.name, list(range(len(choice.options))))

@@ -1,0 +1,382 @@
+"""Datasets held in memory as tensors, ready to be indexed a batch at a time.
+
+A `Dataset` is three splits of normalised float32 examples with int64 labels, plus
+what a model needs to know about them: the input shape (channels first, no batch
+dimension) and the number of classes. Keeping everything in one tensor per split lets
+the training loop take a batch with one `index_select`, with no loader processes and
+no per-example Python.
+
+Datasets are named by a spec string, `NAME` or `npz:PATH`; `load_dataset(spec,
+data_dir)` reads one. The built-in `digits` ships with scikit-learn, so it needs no
+download; the others read the standard files a user already has. darchlang never
+downloads data.
+
+Splits: a dataset that comes without a validation split gives up a fixed 10% of its
+training examples, chosen by a permutation with a fixed seed, so every run and every
+architecture is scored on the same examples. Normalisation subtracts the per-channel
+mean of the training split and divides by its standard deviation.
+"""
+
+from __future__ import annotations
+
+import difflib
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from darchlang.errors import DarchError
+from darchlang.train import formats
+from darchlang.train.augment import NO_AUGMENT, Augment
+
+VAL_FRACTION = 0.1
+SPLIT_SEED = 0
+
+
+@dataclass
+class Split:
+    """Examples `x` (float32, (N, *input_shape)) and their classes `y` (int64, (N,))."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+    def to(self, device: torch.device | str) -> Split:
+        return Split(self.x.to(device), self.y.to(device))
+
+
+@dataclass
+class Dataset:
+    """Train, validation and (optionally) test splits, and what a model must fit.
+
+    `augment` is the dataset's standard training augmentation (CIFAR-10's padding,
+    crop and flip; nothing for digits, whose orientation matters).
+    """
+
+    name: str
+    train: Split
+    val: Split
+    test: Split | None
+    num_classes: int
+    augment: Augment = field(default=NO_AUGMENT)
+    source: str = ""
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """One example's shape without the batch dimension, e.g. (3, 32, 32)."""
+        return tuple(int(d) for d in self.train.x.shape[1:])
+
+    @property
+    def device(self) -> torch.device:
+        return self.train.x.device
+
+    def to(self, device: torch.device | str) -> Dataset:
+        """The same dataset with every split on `device` (a no-op when already there)."""
+        if torch.device(device) == self.device:
+            return self
+        test = self.test.to(device) if self.test is not None else None
+        return replace(self, train=self.train.to(device), val=self.val.to(device), test=test)
+
+    def describe(self) -> str:
+        """A one-line summary for the command line."""
+        sizes = f"{len(self.train)} train / {len(self.val)} val"
+        if self.test is not None:
+            sizes += f" / {len(self.test)} test"
+        shape = "x".join(str(d) for d in self.input_shape)
+        return f"{self.name}: {sizes}, inputs {shape}, {self.num_classes} classes"
+
+
+# -- building a dataset from arrays -----------------------------------------------------------
+def split_off_validation(n: int, fraction: float = VAL_FRACTION) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, val) with a fixed `fraction` of `n` held out, the same every run."""
+    if n < 2:
+        raise DarchError(f"a dataset needs at least 2 training examples to hold some out; it has {n}")
+    n_val = min(n - 1, max(1, round(n * fraction)))
+    order = np.random.default_rng(SPLIT_SEED).permutation(n)
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def _channel_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and standard deviation per channel (dim 1), shaped to broadcast over x."""
+    dims = [d for d in range(x.dim()) if d != 1]
+    xs = x.double()
+    mean = xs.mean(dim=dims, keepdim=True)
+    std = xs.std(dim=dims, keepdim=True, unbiased=False)
+    std = torch.where(std > 1e-12, std, torch.ones_like(std))
+    return mean.float(), std.float()
+
+
+def build_dataset(
+    name: str,
+    train: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray] | None,
+    *,
+    val: tuple[np.ndarray, np.ndarray] | None = None,
+    num_classes: int | None = None,
+    augment: Augment = NO_AUGMENT,
+    source: str = "",
+) -> Dataset:
+    """Normalise arrays with the training split's statistics and wrap them as tensors.
+
+    `x` arrays are (N, C, H, W) images or (N, D) feature vectors, any real dtype; `y`
+    arrays hold class numbers 0..K-1. Without `val`, a fixed 10% of `train` is held out.
+    """
+    x_train, y_train = train
+    if val is None:
+        keep, held = split_off_validation(len(y_train))
+        val = (x_train[held], y_train[held])
+        x_train, y_train = x_train[keep], y_train[keep]
+    arrays = {"train": (x_train, y_train), "val": val}
+    if test is not None:
+        arrays["test"] = test
+    if num_classes is None:
+        num_classes = int(max(int(y.max()) for _, y in arrays.values() if len(y))) + 1
+    tensors = {  # copies, so normalising in place never touches the caller's arrays
+        k: torch.from_numpy(np.array(x, dtype=np.float32, order="C", copy=True))
+        for k, (x, _) in arrays.items()
+    }
+    mean, std = _channel_stats(tensors["train"])
+    splits = {}
+    for key, (_, y) in arrays.items():
+        x = tensors[key]
+        x.sub_(mean).div_(std)
+        splits[key] = Split(x, torch.from_numpy(np.array(y, dtype=np.int64, copy=True)))
+    augment.check_shape(tuple(splits["train"].x.shape[1:]))
+    return Dataset(
+        name,
+        splits["train"],
+        splits["val"],
+        splits.get("test"),
+        num_classes,
+        augment,
+        source,
+    )
+
+
+# -- the registry ----------------------------------------------------------------------------------
+Loader = Callable[[Path | None], Dataset]
+
+
+@dataclass(frozen=True)
+class DatasetDef:
+    """A named dataset: how to load it, what it is, and whether it needs `--data-dir`."""
+
+    name: str
+    load: Loader
+    doc: str
+    needs_dir: bool
+
+
+_DATASETS: dict[str, DatasetDef] = {}
+
+
+def register_dataset(name: str, doc: str, *, needs_dir: bool) -> Callable[[Loader], Loader]:
+    """Add a loader under `name`; a second loader for the same name is refused."""
+
+    def add(load: Loader) -> Loader:
+        if name in _DATASETS:
+            raise ValueError(f"dataset `{name}` is already registered")
+        _DATASETS[name] = DatasetDef(name, load, doc, needs_dir)
+        return load
+
+    return add
+
+
+def list_datasets() -> list[DatasetDef]:
+    """Every registered dataset, by name (the `npz:PATH` form is not a registered name)."""
+    return [_DATASETS[k] for k in sorted(_DATASETS)]
+
+
+def load_dataset(spec: str, data_dir: str | Path | None = None) -> Dataset:
+    """Read the dataset a spec names: a registered NAME, or `npz:PATH` for any arrays."""
+    if spec.startswith("npz:"):
+        path = Path(spec[4:]).expanduser()
+        if not path.is_absolute() and data_dir is not None:
+            path = Path(data_dir).expanduser() / path
+        return load_npz(path)
+    found = _DATASETS.get(spec)
+    if found is None:
+        close = difflib.get_close_matches(spec, list(_DATASETS), n=1, cutoff=0.5)
+        raise DarchError(
+            f"unknown dataset `{spec}`",
+            help=f"did you mean `{close[0]}`?" if close else None,
+            notes=["known datasets: " + ", ".join(sorted(_DATASETS)) + ", and npz:PATH"],
+        )
+    if found.needs_dir:
+        if data_dir is None:
+            raise DarchError(
+                f"dataset `{spec}` is read from files: give the folder that holds them",
+                help=f"--dataset {spec} --data-dir DIR (darchlang never downloads data)",
+            )
+        directory = Path(data_dir).expanduser()
+        if not directory.is_dir():
+            raise DarchError(
+                f"data folder {directory} does not exist",
+                notes=[f"expected the `{spec}` files in it"],
+            )
+        return found.load(directory)
+    return found.load(None if data_dir is None else Path(data_dir).expanduser())
+
+
+# -- the datasets ------------------------------------------------------------------------------------
+@register_dataset(
+    "digits",
+    "scikit-learn's bundled 8x8 handwritten digits (1797 images, 10 classes); "
+    "fixed 60/20/20 train/validation/test split",
+    needs_dir=False,
+)
+def load_digits(data_dir: Path | None = None) -> Dataset:
+    """The built-in default: ships with scikit-learn, so a first run needs no download."""
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    bunch = sklearn_digits()
+    x = bunch.images.astype(np.float32)[:, None, :, :]  # (1797, 1, 8, 8), values 0..16
+    y = bunch.target.astype(np.int64)
+    order = np.random.default_rng(SPLIT_SEED).permutation(len(y))
+    n_val = n_test = round(len(y) * 0.2)
+    test, val, train = order[:n_test], order[n_test : n_test + n_val], order[n_test + n_val :]
+    return build_dataset(
+        "digits",
+        (x[train], y[train]),
+        (x[test], y[test]),
+        val=(x[val], y[val]),
+        num_classes=10,
+        source="sklearn.datasets.load_digits",
+    )
+
+
+CIFAR_AUGMENT = Augment(pad=4, p_flip=0.5)
+
+
+@register_dataset(
+    "cifar10",
+    "CIFAR-10 from the binary (data_batch_1.bin ...) or python (data_batch_1 ...) files; "
+    "32x32 colour images, 10 classes; 45000/5000/10000 split; pad-4 crop and flip",
+    needs_dir=True,
+)
+def load_cifar10(data_dir: Path) -> Dataset:
+    """CIFAR-10 with DeepArchitect's augmentation (pad 4, random crop, flip p=0.5)."""
+    train_files, test_file, version = formats.find_cifar10(data_dir)
+    read = formats.read_cifar_binary if version == "binary" else formats.read_cifar_pickle
+    parts = [read(p) for p in train_files]
+    x = np.concatenate([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    return build_dataset(
+        "cifar10",
+        (x, y),
+        read(test_file),
+        num_classes=10,
+        augment=CIFAR_AUGMENT,
+        source=f"{test_file.parent} ({version} version)",
+    )
+
+
+def _load_idx_dataset(name: str, data_dir: Path, torchvision_folder: str) -> Dataset:
+    places = [data_dir, data_dir / name, data_dir / torchvision_folder / "raw"]
+    return build_dataset(
+        name,
+        formats.read_idx_pair(places, "train"),
+        formats.read_idx_pair(places, "test"),
+        num_classes=10,
+        source=str(data_dir),
+    )
+
+
+@register_dataset(
+    "mnist",
+    "MNIST from the four IDX files (train-images-idx3-ubyte ..., gzip or not); "
+    "28x28 greyscale, 10 classes; 54000/6000/10000 split",
+    needs_dir=True,
+)
+def load_mnist(data_dir: Path) -> Dataset:
+    return _load_idx_dataset("mnist", data_dir, "MNIST")
+
+
+@register_dataset(
+    "fashion-mnist",
+    "Fashion-MNIST from its four IDX files (same names and layout as MNIST)",
+    needs_dir=True,
+)
+def load_fashion_mnist(data_dir: Path) -> Dataset:
+    return _load_idx_dataset("fashion-mnist", data_dir, "FashionMNIST")
+
+
+# -- npz ------------------------------------------------------------------------------------------------
+NPZ_LAYOUT = (
+    "expected arrays `x` (N examples: (N, C, H, W), (N, H, W, C), (N, H, W) or (N, D)) and "
+    "`y` (N class numbers 0..K-1); optional `x_val`/`y_val` and `x_test`/`y_test`"
+)
+
+
+def _channels_first(x: np.ndarray) -> np.ndarray:
+    """Images as (N, C, H, W): greyscale gains a channel, channels-last is transposed."""
+    if x.ndim == 3:
+        return x[:, None, :, :]
+    if x.ndim == 4 and x.shape[3] in (1, 3) and x.shape[1] not in (1, 3):
+        return x.transpose(0, 3, 1, 2)
+    return x
+
+
+def load_npz(path: Path) -> Dataset:
+    """Any arrays: `x` and `y`, with optional `x_val`/`y_val` and `x_test`/`y_test`."""
+    if not path.is_file():
+        raise DarchError(f"missing file {path}", notes=[f"expected an .npz archive: {NPZ_LAYOUT}"])
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as err:
+        raise DarchError(
+            f"{path} is not an .npz archive", notes=[f"reading it failed: {err}", NPZ_LAYOUT]
+        ) from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise DarchError(f"{path} is a single .npy array, not an .npz archive", notes=[NPZ_LAYOUT])
+    with archive:
+        names = set(archive.files)
+        if not {"x", "y"} <= names:
+            raise DarchError(
+                f"{path} lacks array `{'x' if 'x' not in names else 'y'}`",
+                notes=[f"its arrays: {', '.join(sorted(names)) or '(none)'}", NPZ_LAYOUT],
+            )
+        pairs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for split, (xk, yk) in {"train": ("x", "y"), "val": ("x_val", "y_val"), "test": ("x_test", "y_test")}.items():
+            if (xk in names) != (yk in names):
+                raise DarchError(f"{path} has `{xk if xk in names else yk}` without its partner", notes=[NPZ_LAYOUT])
+            if xk in names:
+                try:
+                    pairs[split] = (archive[xk], archive[yk])
+                except ValueError as err:
+                    raise DarchError(f"{path}: cannot read `{xk}`/`{yk}`: {err}", notes=[NPZ_LAYOUT]) from None
+    shape = None
+    for split, (x, y) in pairs.items():
+        xk = "x" if split == "train" else f"x_{split}"
+        yk = "y" if split == "train" else f"y_{split}"
+        if x.dtype.kind not in "biuf" or x.ndim not in (2, 3, 4) or len(x) == 0:
+            raise DarchError(
+                f"{path}: `{xk}` is a {x.dtype} array of shape {x.shape}",
+                notes=["expected N > 0 real-valued examples", NPZ_LAYOUT],
+            )
+        if y.dtype.kind not in "iu" or y.ndim != 1 or len(y) != len(x):
+            raise DarchError(
+                f"{path}: `{yk}` is a {y.dtype} array of shape {y.shape}",
+                notes=[f"expected {len(x)} integer class numbers, one per example of `{xk}`"],
+            )
+        if y.min() < 0:
+            raise DarchError(f"{path}: `{yk}` has a negative class {int(y.min())}", notes=[NPZ_LAYOUT])
+        x = _channels_first(x)
+        if shape is not None and x.shape[1:] != shape:
+            raise DarchError(
+                f"{path}: `{xk}` examples are shaped {x.shape[1:]}, but `x` examples {shape}"
+            )
+        shape = x.shape[1:]
+        pairs[split] = (x, y.astype(np.int64))
+    return build_dataset(
+        f"npz:{path}",
+        pairs["train"],
+        pairs.get("test"),
+        val=pairs.get("val"),
+        source=str(path),
+    )

@@ -1,0 +1,479 @@
+"""Train a picked architecture as a classifier and score it: DeepArchitect's evaluator.
+
+`ClassifierEvaluator(dataset, ...)` holds the data (on its device) and the default
+settings; `evaluate(architecture)` reads the architecture's `train = hyperparams {...}`
+values by name over those defaults, applies the command line's overrides on top,
+compiles the network, trains it under the schedule of `darchlang.train.schedule`,
+keeps the weights of the best validation accuracy and reports the test accuracy of
+those weights.
+
+Anything that goes wrong with the model is a result, not an exception: a shape error,
+an exception in the forward pass, NaN or infinite loss, running out of memory or out
+of time all come back as `EvalResult(status="failed", reason=...)`, so a search goes
+on. Only bad settings (a user error in the program) raise `DarchError`.
+
+The loop is kept as lean as a hand-written one: the data lives on the device as one
+tensor per split, each epoch is a seeded `randperm` cut into batches taken with
+`index_select`, the running loss is summed on the device (one host sync per
+evaluation, plus a finiteness check every `CHECK_EVERY` steps), and validation counts
+correct answers on the device too.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from darchlang.arch.graph import Architecture
+from darchlang.errors import DarchError
+from darchlang.train.augment import Augment
+from darchlang.train.data import Dataset, Split
+from darchlang.train.progress import ProgressBar, ProgressCallback, ProgressEvent
+from darchlang.train.result import EvalResult
+from darchlang.train.schedule import Schedule
+from darchlang.train.settings import SGD_MOMENTUM, Settings
+
+ModelBuilder = Callable[[Architecture, tuple[int, ...], torch.device], nn.Module]
+
+CHECK_EVERY = 200  # steps between checks that the running loss is still finite
+BAR_EVERY = 16  # steps between progress bar moves (no sync; rich redraws on its own thread)
+EVAL_BATCH = 512  # examples per forward pass when scoring (no gradients kept)
+TIME_BUDGET = "time_minutes_max"
+MAX_EPOCHS = "max_epochs"
+
+
+class TrainingFailed(Exception):
+    """Raised inside a run for a failure the result should describe in plain words."""
+
+
+class _CallbackError(Exception):
+    """Wraps an exception from the caller's progress callback, so it is not blamed on the model."""
+
+
+def compile_with_backend(
+    architecture: Architecture, input_shape: tuple[int, ...], device: torch.device
+) -> nn.Module:
+    """The default model builder: darchlang's PyTorch backend."""
+    from darchlang.backends.torch import compile_architecture
+
+    return compile_architecture(architecture, input_shape, device=str(device))
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """A torch device, or a clear error when the machine lacks it."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise DarchError(f"unknown device `{device}`", help="use cpu, cuda or cuda:N") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise DarchError(f"device `{device}` asked for, but CUDA is not available here", help="use --device cpu")
+    if dev.type == "cuda" and dev.index is None:
+        dev = torch.device("cuda", torch.cuda.current_device())
+    return dev
+
+
+def build_optimizer(params: Any, settings: Settings) -> torch.optim.Optimizer:
+    """The optimizer a setting names: Adam, or SGD with DeepArchitect's momentum 0.9."""
+    if settings.optimizer == "adam":
+        return torch.optim.Adam(params, lr=settings.learning_rate_init, weight_decay=settings.weight_decay)
+    return torch.optim.SGD(
+        params, lr=settings.learning_rate_init, momentum=SGD_MOMENTUM, weight_decay=settings.weight_decay
+    )
+
+
+@torch.inference_mode()
+def accuracy(model: nn.Module, split: Split, batch_size: int = EVAL_BATCH) -> float:
+    """Fraction of `split` the model classifies right (eval mode, no augmentation)."""
+    was_training = model.training
+    model.eval()
+    correct = torch.zeros((), dtype=torch.int64, device=split.y.device)
+    for start in range(0, len(split), batch_size):
+        out = model(split.x[start : start + batch_size])
+        correct += (out.argmax(dim=1) == split.y[start : start + batch_size]).sum()
+    model.train(was_training)
+    return correct.item() / max(1, len(split))
+
+
+def _reason(err: BaseException) -> str:
+    """One line saying what went wrong, for a failed result."""
+    if isinstance(err, DarchError):
+        where = f"{err.span.where}: " if err.span is not None else ""
+        return f"{where}{err.message}"
+    if isinstance(err, torch.cuda.OutOfMemoryError) or "out of memory" in str(err).lower():
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        return f"out of memory: {first}"[:500]
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}"[:500]
+
+
+class ClassifierEvaluator:
+    """Trains architectures as classifiers on one dataset and reports their accuracy.
+
+    Settings resolve by name, lowest precedence first: `Settings()` defaults, then
+    `settings` (the evaluator's defaults), then each architecture's `hyperparams`, then
+    `overrides` (the command line's flags). The same `seed` gives the same numbers on
+    CPU: it seeds the weights, dropout, the shuffles and the augmentation.
+
+    `progress=None` shows a live bar only when stderr is a terminal; `on_progress`
+    receives a `ProgressEvent` after each validation evaluation. `build_model` turns an
+    architecture into a module (the PyTorch backend by default). With `raise_errors`,
+    a model failure raises instead of becoming a failed result (for `--debug`).
+    """
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        settings: Settings | Mapping[str, Any] | None = None,
+        *,
+        overrides: Mapping[str, Any] | None = None,
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+        threads: int | None = None,
+        model_path: str | Path | None = None,
+        augment: Augment | None = None,
+        build_model: ModelBuilder | None = None,
+        progress: bool | None = None,
+        on_progress: ProgressCallback | None = None,
+        raise_errors: bool = False,
+    ):
+        self.device = resolve_device(device)
+        if isinstance(settings, Settings):
+            self.settings = settings
+        else:
+            self.settings = Settings().updated(settings or {}, "the evaluator's settings")
+        self.overrides = dict(overrides or {})
+        Settings().updated(self.overrides, "the command line")  # fail now, not per model
+        self.dataset = dataset.to(self.device)
+        self.augment = dataset.augment if augment is None else augment
+        self.augment.check_shape(dataset.input_shape)
+        self.seed = seed
+        if threads is not None and threads < 1:
+            raise DarchError(f"--threads must be at least 1, got {threads}")
+        self.threads = threads
+        self.model_path = Path(model_path) if model_path is not None else None
+        self.build_model = build_model or compile_with_backend
+        self.progress = progress
+        self.on_progress = on_progress
+        self.raise_errors = raise_errors
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return self.dataset.input_shape
+
+    @property
+    def num_classes(self) -> int:
+        return self.dataset.num_classes
+
+    def settings_for(self, architecture: Architecture) -> Settings:
+        """The settings one architecture trains with (raises `DarchError` on bad ones)."""
+        origin = f"the `{architecture.hyperparams_name}` hyperparams block"
+        settings = self.settings.updated(architecture.hyperparams, origin)
+        return settings.updated(self.overrides, "the command line")
+
+    def __call__(self, architecture: Architecture, **kwargs: Any) -> EvalResult:
+        return self.evaluate(architecture, **kwargs)
+
+    def evaluate(
+        self,
+        architecture: Architecture,
+        *,
+        seed: int | None = None,
+        model_path: str | Path | None = None,
+    ) -> EvalResult:
+        """Train and score one architecture; a model failure is a `failed` result."""
+        started = time.monotonic()
+        settings = self.settings_for(architecture)
+        seed = self.seed if seed is None else seed
+        path = Path(model_path) if model_path is not None else self.model_path
+        try:
+            identity = architecture.identity
+        except (TypeError, ValueError):
+            identity = ""
+        run = _Run(self, architecture, settings, seed, started)
+        previous_threads = torch.get_num_threads()
+        if self.threads is not None:
+            torch.set_num_threads(self.threads)
+        failure: str | None = None
+        try:
+            devices = [self.device] if self.device.type == "cuda" else []
+            with torch.random.fork_rng(devices=devices, device_type=self.device.type):
+                torch.manual_seed(seed)
+                with self._bar(architecture, settings) as bar:
+                    run.bar = bar
+                    run.train()
+        except _CallbackError as err:
+            raise err.__cause__ from None  # the caller's bug, not the model's
+        except TrainingFailed as err:
+            failure = str(err)
+        except Exception as err:
+            if self.raise_errors:
+                raise
+            failure = _reason(err)
+        finally:
+            torch.set_num_threads(previous_threads)
+            if failure is not None:
+                run.release()
+        metrics = run.metrics()
+        common = dict(identity=identity, settings=settings.to_json(), metrics=metrics)
+        if failure is not None:
+            return EvalResult.failed(failure, seconds=time.monotonic() - started, **common)
+        if path is not None:
+            run.save(path, architecture, settings)
+        return EvalResult(
+            status="ok", score=run.best_accuracy, seconds=time.monotonic() - started, **common
+        )
+
+    def _bar(self, architecture: Architecture, settings: Settings) -> Any:
+        show = self.progress if self.progress is not None else sys.stderr.isatty()
+        if not show:
+            return _NoBar()
+        n = len(self.dataset.train)
+        steps = max(1, n // min(settings.batch_size, n)) * settings.max_epochs
+        name = architecture.identity[:8] if architecture.network is not None else "model"
+        return ProgressBar(f"train {name} on {self.dataset.name}", steps)
+
+
+class _NoBar:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class _Run:
+    """The state of one training run; `metrics()` describes it however far it got."""
+
+    def __init__(
+        self,
+        evaluator: ClassifierEvaluator,
+        architecture: Architecture,
+        settings: Settings,
+        seed: int,
+        started: float,
+    ):
+        self.ev = evaluator
+        self.architecture = architecture
+        self.settings = settings
+        self.seed = seed
+        self.started = started
+        self.deadline = started + settings.time_minutes_max * 60.0
+        self.bar: ProgressBar | None = None
+        self.model: nn.Module | None = None
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.parameters: int | None = None
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.best_accuracy: float | None = None
+        self.best_epoch: int | None = None
+        self.test_accuracy: float | None = None
+        self.epochs = 0
+        self.steps = 0
+        self.train_loss: float | None = None
+        self.learning_rate = settings.learning_rate_init
+        self.stop_reason: str | None = None
+        self.history: list[dict[str, float]] = []
+        self.train_seconds = 0.0
+        self.train_start = started
+
+    # -- the loop ------------------------------------------------------------------------------
+    def train(self) -> None:
+        ev, s = self.ev, self.settings
+        data, device = ev.dataset, ev.device
+        model = ev.build_model(self.architecture, data.input_shape, device)
+        if not isinstance(model, nn.Module):
+            raise TrainingFailed(f"the model builder returned a {type(model).__name__}, not a torch module")
+        self.model = model.to(device).train()
+        self.parameters = sum(p.numel() for p in model.parameters())
+        optimizer = self.optimizer = build_optimizer(model.parameters(), s)
+        schedule = Schedule(
+            s.learning_rate_init,
+            rate_patience=s.rate_patience,
+            rate_mult=s.rate_mult,
+            stop_patience=s.stop_patience,
+            learning_rate_min=s.learning_rate_min,
+        )
+        generator = torch.Generator(device=device)
+        generator.manual_seed(self.seed)
+        x, y = data.train.x, data.train.y
+        n = len(data.train)
+        batch = min(s.batch_size, n)
+        per_epoch = n // batch
+        augment = ev.augment if ev.augment.active else None
+        deadline, bar = self.deadline, self.bar
+        train_start = self.train_start = time.monotonic()
+
+        for epoch in range(1, s.max_epochs + 1):
+            order = torch.randperm(n, generator=generator, device=device)
+            loss_sum = torch.zeros((), device=device)
+            for i in range(per_epoch):
+                index = order[i * batch : (i + 1) * batch]
+                xb = x.index_select(0, index)
+                yb = y.index_select(0, index)
+                if augment is not None:
+                    xb = augment(xb, generator)
+                out = model(xb)
+                if self.steps == 0:
+                    self._check_output(out, batch)
+                loss = F.cross_entropy(out, yb)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                loss_sum += loss.detach()
+                self.steps += 1
+                if bar is not None and self.steps % BAR_EVERY == 0:
+                    bar.steps(self.steps)
+                if self.steps % CHECK_EVERY == 0:
+                    self._check_finite(loss_sum, epoch)
+                if time.monotonic() > deadline:
+                    break
+            else:
+                self.epochs = epoch
+            self.train_seconds = time.monotonic() - train_start
+            if time.monotonic() > deadline:
+                self._out_of_time()
+                return
+            if epoch % s.eval_every and epoch != s.max_epochs:
+                continue
+            self.train_loss = self._check_finite(loss_sum / max(1, per_epoch), epoch)
+            verdict = self._evaluate(schedule, epoch)
+            if verdict.stop is not None:
+                self.stop_reason = verdict.stop
+                break
+            if time.monotonic() > deadline:
+                self._out_of_time()
+                return
+        else:
+            self.stop_reason = MAX_EPOCHS
+        self._finish()
+
+    def _evaluate(self, schedule: Schedule, epoch: int) -> Any:
+        model = self.model
+        assert model is not None
+        val = accuracy(model, self.ev.dataset.val)
+        verdict = schedule.observe(val)
+        if verdict.improved:
+            self.best_accuracy, self.best_epoch = val, epoch
+            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        optimizer = self.optimizer
+        assert optimizer is not None
+        if verdict.rate_dropped:
+            for group in optimizer.param_groups:
+                group["lr"] = verdict.learning_rate
+        self.learning_rate = float(optimizer.param_groups[0]["lr"])  # what the optimizer uses
+        self.history.append(
+            {"epoch": epoch, "train_loss": self.train_loss, "val_accuracy": val, "learning_rate": self.learning_rate}
+        )
+        now = time.monotonic()
+        elapsed = now - self.started
+        pace = (now - self.train_start) / epoch  # seconds per epoch, evaluations included
+        time_left = min(self.deadline - now, pace * (self.settings.max_epochs - epoch))
+        event = ProgressEvent(
+            epoch=epoch,
+            max_epochs=self.settings.max_epochs,
+            steps=self.steps,
+            train_loss=float(self.train_loss or 0.0),
+            val_accuracy=val,
+            best_val_accuracy=float(self.best_accuracy or 0.0),
+            learning_rate=self.learning_rate,
+            elapsed=elapsed,
+            time_left=max(0.0, time_left),
+            improved=verdict.improved,
+        )
+        if self.bar is not None:
+            self.bar(event)
+        if self.ev.on_progress is not None:
+            try:
+                self.ev.on_progress(event)
+            except Exception as err:
+                raise _CallbackError() from err
+        return verdict
+
+    def _check_output(self, out: Any, batch: int) -> None:
+        want = (batch, self.ev.num_classes)
+        if not isinstance(out, torch.Tensor) or tuple(out.shape) != want:
+            got = f"shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) else f"a {type(out).__name__}"
+            raise TrainingFailed(
+                f"the model's output has {got}; expected {want}: one score for each of the "
+                f"{self.ev.num_classes} classes of `{self.ev.dataset.name}`"
+            )
+
+    def _check_finite(self, loss: torch.Tensor, epoch: int) -> float:
+        value = loss.item()
+        if not math.isfinite(value):
+            raise TrainingFailed(f"training loss became {value} in epoch {epoch}")
+        return value
+
+    def _out_of_time(self) -> None:
+        minutes = self.settings.time_minutes_max
+        if self.best_state is None:
+            raise TrainingFailed(
+                f"time budget of {minutes:g} minutes spent before the first validation "
+                f"(after {self.steps} steps)"
+            )
+        self.stop_reason = TIME_BUDGET
+        self._finish()
+
+    def _finish(self) -> None:
+        """Back to the best weights; score them on the test split when there is one."""
+        model = self.model
+        assert model is not None and self.best_state is not None
+        model.load_state_dict(self.best_state)
+        if self.ev.dataset.test is not None:
+            self.test_accuracy = accuracy(model, self.ev.dataset.test)
+        if self.bar is not None:
+            self.bar.finish(self.steps, f"stopped by {self.stop_reason}")
+
+    # -- after the loop ----------------------------------------------------------------------------
+    def release(self) -> None:
+        """Drop the model and optimizer (after a failure, e.g. so CUDA memory comes back)."""
+        self.model = self.optimizer = None
+        self.best_state = None
+        if self.ev.device.type == "cuda":
+            torch.cuda.empty_cache()
+
+    def metrics(self) -> dict[str, Any]:
+        return {
+            "dataset": self.ev.dataset.name,
+            "val_accuracy": self.best_accuracy,
+            "test_accuracy": self.test_accuracy,
+            "best_epoch": self.best_epoch,
+            "epochs": self.epochs,
+            "steps": self.steps,
+            "stop_reason": self.stop_reason,
+            "train_loss": self.train_loss,
+            "learning_rate": self.learning_rate,
+            "parameters": self.parameters,
+            "train_seconds": self.train_seconds,
+            "seed": self.seed,
+            "device": str(self.ev.device),
+            "history": self.history,
+        }
+
+    def save(self, path: Path, architecture: Architecture, settings: Settings) -> None:
+        """The best checkpoint with its architecture text and settings, loadable with
+        `torch.load(path, weights_only=True)`."""
+        assert self.best_state is not None
+        payload = {
+            "state_dict": {k: v.detach().cpu() for k, v in self.best_state.items()},
+            "architecture": architecture.text,
+            "identity": architecture.identity,
+            "settings": settings.to_json(),
+            "input_shape": list(self.ev.input_shape),
+            "num_classes": self.ev.num_classes,
+            "dataset": self.ev.dataset.name,
+            "val_accuracy": self.best_accuracy,
+            "test_accuracy": self.test_accuracy,
+        }
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            torch.save(payload, path)
+        except OSError as err:
+            raise DarchError(f"cannot write the model to {path}: {err.strerror or err}") from None

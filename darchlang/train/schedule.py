@@ -1,0 +1,82 @@
+"""DeepArchitect's learning-rate and early-stopping schedule, as a small pure object.
+
+The evaluator feeds it each validation accuracy and does what it says; keeping the
+rules here, with no model and no clock, lets a test drive them with a scripted
+sequence of accuracies and check every drop and the stop exactly.
+
+The rules, after each validation evaluation:
+
+1. A strictly higher accuracy than every earlier one is an improvement: it becomes the
+   best (the evaluator keeps that checkpoint) and both patience counts restart.
+2. Otherwise both counts grow by one. When the stop count reaches `stop_patience`,
+   training stops.
+3. When the rate count reaches `rate_patience`, the learning rate is multiplied by
+   `rate_mult` and the rate count restarts, so the next drop needs another
+   `rate_patience` evaluations without improvement.
+4. When a drop takes the learning rate below `learning_rate_min`, training stops.
+
+The time budget and `max_epochs` are the evaluator's business, not the schedule's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+STOP_PATIENCE = "stop_patience"
+LEARNING_RATE_MIN = "learning_rate_min"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What to do after one evaluation: keep the checkpoint?, the rate to use, stop?"""
+
+    improved: bool
+    learning_rate: float
+    rate_dropped: bool
+    stop: str | None  # None, STOP_PATIENCE or LEARNING_RATE_MIN
+
+
+class Schedule:
+    """Counts evaluations without improvement; drops the rate and stops by the rules."""
+
+    def __init__(
+        self,
+        learning_rate: float,
+        *,
+        rate_patience: int,
+        rate_mult: float,
+        stop_patience: int,
+        learning_rate_min: float,
+    ):
+        self.learning_rate = learning_rate
+        self.rate_patience = rate_patience
+        self.rate_mult = rate_mult
+        self.stop_patience = stop_patience
+        self.learning_rate_min = learning_rate_min
+        self.best = -math.inf
+        self.best_evaluation = 0
+        self.evaluations = 0
+        self.since_best = 0
+        self.since_drop = 0
+
+    def observe(self, accuracy: float) -> Verdict:
+        """Apply the rules to one validation accuracy."""
+        self.evaluations += 1
+        if accuracy > self.best:
+            self.best = accuracy
+            self.best_evaluation = self.evaluations
+            self.since_best = self.since_drop = 0
+            return Verdict(True, self.learning_rate, False, None)
+        self.since_best += 1
+        self.since_drop += 1
+        if self.since_best >= self.stop_patience:
+            return Verdict(False, self.learning_rate, False, STOP_PATIENCE)
+        dropped = False
+        if self.since_drop >= self.rate_patience:
+            self.learning_rate *= self.rate_mult
+            self.since_drop = 0
+            dropped = True
+            if self.learning_rate < self.learning_rate_min:
+                return Verdict(False, self.learning_rate, True, LEARNING_RATE_MIN)
+        return Verdict(False, self.learning_rate, dropped, None)

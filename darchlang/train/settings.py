@@ -1,0 +1,159 @@
+"""The classifier evaluator's settings, read by name from wherever they are given.
+
+A setting can come from the evaluator's own defaults, from the `train = hyperparams
+{...}` block of a program (fixed or searched jointly with the architecture) and from
+the command line, in that order of precedence, lowest first. Every source is checked
+the same way: an unknown name is an error listing the known ones, and a value of the
+wrong kind says what was expected.
+
+The names and meanings follow DeepArchitect's `ClassifierEvaluator`; the defaults of
+the schedule are the values of its overview notebook.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from darchlang.errors import DarchError, did_you_mean
+
+OPTIMIZERS = ("adam", "sgd_mom")
+SGD_MOMENTUM = 0.9
+
+
+POSITIVE = (lambda v: v > 0, "a positive number")
+NON_NEGATIVE = (lambda v: v >= 0, "a number >= 0")
+AT_LEAST_ONE = (lambda v: v >= 1, "a positive integer")
+FRACTION = (lambda v: 0 < v <= 1, "a number in (0, 1]")
+OPTIMIZER = (lambda v: v in OPTIMIZERS, "one of " + ", ".join(f'"{o}"' for o in OPTIMIZERS))
+
+
+def _setting(default: Any, kind: type, rule: tuple[Callable[[Any], bool], str], doc: str) -> Any:
+    return field(
+        default=default,
+        metadata={"kind": kind, "ok": rule[0], "expected": rule[1], "doc": doc},
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that decides how a classifier is trained, with DeepArchitect's meanings."""
+
+    time_minutes_max: float = _setting(
+        60.0, float, POSITIVE,
+        "time budget for one evaluation, in minutes, building the model included; when it "
+        "is spent, training stops and the best checkpoint so far is the result (a failure "
+        "if there was no validation yet)",
+    )
+    stop_patience: int = _setting(
+        256, int, AT_LEAST_ONE,
+        "stop after this many validation evaluations in a row without a new best accuracy",
+    )
+    rate_patience: int = _setting(
+        8, int, AT_LEAST_ONE,
+        "multiply the learning rate by rate_mult after this many evaluations in a row without "
+        "a new best accuracy (the count restarts after each drop)",
+    )
+    rate_mult: float = _setting(
+        0.66, float, FRACTION, "factor applied to the learning rate at each drop"
+    )
+    optimizer: str = _setting(
+        "adam", str, OPTIMIZER,
+        '"adam" (Adam) or "sgd_mom" (SGD with momentum 0.9)',
+    )
+    learning_rate_init: float = _setting(2.5e-4, float, POSITIVE, "learning rate at the start")
+    learning_rate_min: float = _setting(
+        1e-9, float, NON_NEGATIVE, "stop once a drop takes the learning rate below this"
+    )
+    batch_size: int = _setting(
+        32, int, AT_LEAST_ONE,
+        "examples per optimizer step; each epoch is a fresh seeded shuffle cut into full "
+        "batches (the last, partial batch is skipped)",
+    )
+    weight_decay: float = _setting(
+        0.0, float, NON_NEGATIVE, "L2 penalty passed to the optimizer"
+    )
+    max_epochs: int = _setting(100, int, AT_LEAST_ONE, "stop after this many passes over the training split")
+    eval_every: int = _setting(
+        1, int, AT_LEAST_ONE,
+        "evaluate on the validation split every this many epochs (and after the last one)",
+    )
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = _coerce(f.name, getattr(self, f.name), f.metadata, "Settings(...)")
+            object.__setattr__(self, f.name, value)
+
+    @classmethod
+    def names(cls) -> list[str]:
+        """Every setting name, in declaration order."""
+        return [f.name for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def describe(cls) -> list[tuple[str, str, Any, str]]:
+        """(name, kind, default, meaning) for every setting: for help text and docs."""
+        return [
+            (f.name, f.metadata["kind"].__name__, f.default, f.metadata["doc"])
+            for f in dataclasses.fields(cls)
+        ]
+
+    def updated(self, values: Mapping[str, Any], origin: str) -> Settings:
+        """These settings with `values` applied by name; `origin` says where they came from."""
+        if not values:
+            return self
+        fields = {f.name: f for f in dataclasses.fields(self)}
+        changes = {}
+        for name, value in values.items():
+            spec = fields.get(name)
+            if spec is None:
+                raise DarchError(
+                    f"unknown training setting `{name}` in {origin}",
+                    help=did_you_mean(name, fields),
+                    notes=["known settings: " + ", ".join(fields)],
+                )
+            changes[name] = _coerce(name, value, spec.metadata, origin)
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _coerce(name: str, value: Any, meta: Mapping[str, Any], origin: str) -> Any:
+    """The value as its setting's kind (any integer may stand for a float), or a clear error."""
+    kind = meta["kind"]
+    if isinstance(value, bool):
+        pass
+    elif kind is int and isinstance(value, numbers.Integral):
+        value = int(value)
+    elif kind is float and isinstance(value, numbers.Real) and math.isfinite(value):
+        value = float(value)
+    right_kind = isinstance(value, kind) and not isinstance(value, bool)
+    if not right_kind or not meta["ok"](value):
+        hint = None
+        if name == "optimizer" and isinstance(value, str):
+            hint = did_you_mean(value, OPTIMIZERS)
+        raise DarchError(
+            f"training setting `{name}` in {origin} must be {meta['expected']}, got {value!r}",
+            help=hint,
+        )
+    return value
+
+
+def parse_setting(text: str) -> tuple[str, Any]:
+    """`NAME=VALUE` from the command line; the value is read as int, float or text."""
+    name, sep, raw = text.partition("=")
+    name, raw = name.strip(), raw.strip()
+    if not sep or not name:
+        raise DarchError(f"expected NAME=VALUE, got `{text}`", help="for example: --set batch_size=64")
+    value: Any = raw
+    for convert in (int, float):
+        try:
+            value = convert(raw)
+            break
+        except ValueError:
+            continue
+    return name, value

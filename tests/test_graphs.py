@@ -1,0 +1,96 @@
+"""Graph blocks: named values, merges, input choices; counting, naming and printing."""
+
+import pytest
+
+import darchlang
+from darchlang import DarchError
+from darchlang.arch import Graph
+from darchlang.syntax.formatter import format_source
+from darchlang.syntax.parser import parse
+
+CELL = """
+def cell(c) = graph(x) {
+    n1 = one_of(conv2d(filters: c, size: 3), identity())(x)
+    n2 = add(relu()(x), n1)
+    n3 = one_of(x, n1, n2)
+    y = add(choose(2, x, n1, n2), tanh()(n3))
+    return y
+}
+space = concat [cell(4), repeat_tied(cell(8), times: 2)]
+"""
+
+
+def test_input_choices_count_sample_replay_print():
+    space = darchlang.load_string(CELL).space
+    per_cell = 2 * 3 * 3
+    assert space.count() == per_cell**2
+    archs = list(space.enumerate())
+    assert len(archs) == per_cell**2
+    assert len({a.identity for a in archs}) == per_cell**2
+    for arch in archs[::37]:
+        assert space.replay(arch.decisions).identity == arch.identity
+        again = darchlang.load_string(arch.text).space
+        assert again.count() == 1 and again.sample(0).identity == arch.identity
+
+
+def test_choice_names_inside_graphs():
+    names = [c.name for c in darchlang.load_string(CELL).space.choices]
+    assert names[:3] == ["space/0/graph/n1", "space/0/graph/n3", "space/0/graph/y.in0"]
+
+
+def test_nasbench201_counts_and_enumerates_15625_distinct():
+    space = darchlang.load_file("examples/nasbench201.darch").space
+    assert space.count() == 15_625
+    seen = set()
+    for arch in space.enumerate():
+        seen.add(arch.identity)
+    assert len(seen) == 15_625
+
+
+def test_concrete_graph_structure():
+    arch = darchlang.load_string(CELL).space.replay([0, 2, 1, 0, 0, 0])
+    graph = arch.network.items[0]
+    assert isinstance(graph, Graph)
+    assert graph.inputs == ("x",)
+    assert [s.kind for s in graph.steps] == ["apply", "apply", "add", "apply", "add"]
+    assert graph.value_name(graph.steps[-1].inputs[0]) == "x"
+    assert graph.value_name(graph.steps[-1].inputs[1]) == "n2"
+
+
+def test_graph_formatting_is_stable():
+    once = format_source(CELL)
+    assert format_source(once) == once
+    assert parse(once) == parse(CELL)
+    assert "    n2 = add(relu()(x), n1)\n" in once
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ("space = graph(x) { y = add(x, 3) return y }", "an input of `add` must be a value of the graph block"),
+    ("space = add(relu(), relu())", "`add` needs values of a graph block"),
+    ("g = graph(x) { return x }\nspace = graph(x) { y = relu()(x, x) return y }", "this takes 1 input, got 2"),
+    ("space = graph(x) { y = relu()(x) y = tanh()(x) return y }", "`y` is bound twice in this graph"),
+    ("space = graph(x) { y = relu()(x) return 3 }", "the graph's result must be a value of the graph block"),
+    ("space = graph(x) { y = choose(4, x) return x }", "`choose` needs 1 <= k <= 1, got 4"),
+    ("def f() = graph(x) { return x }\nspace = graph(x) { y = relu()(z) return y }", "unknown name `z`"),
+])
+def test_graph_errors(source, message):
+    with pytest.raises(DarchError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        darchlang.load_string(source).space
+
+
+def test_multi_input_graph_applied_inside_a_graph():
+    text = """
+def merge2(c) = graph(a, b) {
+    y = add(conv2d(filters: c, size: 1)(a), conv2d(filters: c, size: one_of(1, 3))(b))
+    return y
+}
+space = graph(x) {
+    h = relu()(x)
+    y = merge2(8)(x, h)
+    return y
+}
+"""
+    space = darchlang.load_string(text).space
+    assert space.count() == 2
+    arch = space.sample(0)
+    assert darchlang.load_string(arch.text).space.sample(0).identity == arch.identity
