@@ -316,9 +316,8 @@ def _extreme(fname: str, pick: Callable[..., Any]) -> Callable[[Call], Any]:
     return apply
 
 
-def base_scope(registry: Registry) -> Scope:
-    """The outermost scope: every primitive, including the registry's layers."""
-    scope = Scope()
+def register_functions(registry: Registry) -> None:
+    """The built-in functions and combinators, registered like a plugin's."""
     entries = [
         Builtin("one_of", one_of, (), "Pick one of the options (values or sub-spaces); "
                 "`name:` names the choice.", variadic=True),
@@ -356,11 +355,18 @@ def base_scope(registry: Registry) -> Scope:
         "normal weights, std = gain * sqrt(1 / fan_in)",
     ), strict=True):
         entries.append(Builtin(kind, _initializer(kind), ("gain",), f"Initializer: {doc}."))
-    for layer in registry.layers.values():
-        entries.append(Builtin(layer.name, _layer_builtin(layer),
-                               tuple(p.name for p in layer.params), layer.doc))
     for b in entries:
-        scope.names[b.name] = b
+        registry.add_function(b)
+
+
+def base_scope(registry: Registry) -> Scope:
+    """The outermost scope: the registry's functions and layers."""
+    scope = Scope()
+    scope.names.update(registry.functions)
+    for layer in registry.layers.values():
+        scope.names[layer.name] = Builtin(layer.name, _layer_builtin(layer),
+                                          tuple(p.name for p in layer.params), layer.doc,
+                                          origin=layer.origin)
     return scope
 
 

@@ -58,6 +58,7 @@ class Builtin:
     doc: str = ""
     lazy: frozenset[str] = field(default_factory=frozenset)
     variadic: bool = False
+    origin: str = "darchlang"
     type_label = "function"
 
 
