@@ -135,6 +135,18 @@ def test_shape_error_is_a_failed_result_that_points_at_the_source():
     assert result.reason.startswith("<string>:1:17: `conv2d` cannot take a 1x8x8 input")
 
 
+class Greedy(Linear):
+    def forward(self, x):
+        torch.empty(1 << 42)  # 16 TiB: the allocator refuses at once
+        return super().forward(x)
+
+
+def test_out_of_memory_is_a_failed_result():
+    result = evaluator(build_model=plain(Greedy))(small_arch())
+    assert result.status == "failed"
+    assert result.reason.startswith("out of memory: can't allocate memory: you tried to allocate")
+
+
 def test_wrong_number_of_classes_is_a_failed_result():
     result = evaluator()(small_arch(text=SMALL.replace("units: num_classes", "units: 5")))
     assert result.status == "failed"
@@ -142,9 +154,11 @@ def test_wrong_number_of_classes_is_a_failed_result():
     assert "10 classes of `digits`" in result.reason
 
 
-def test_builder_must_return_a_module():
+def test_builder_must_return_a_trainable_module():
     result = evaluator(build_model=plain(lambda: "not a model"))(small_arch())
     assert result.status == "failed" and "returned a str" in result.reason
+    result = evaluator(build_model=plain(lambda: nn.Flatten()))(small_arch())
+    assert result.status == "failed" and result.reason == "the model has no trainable parameters"
 
 
 def test_hyperparams_reach_the_optimizer():

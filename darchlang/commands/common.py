@@ -38,11 +38,23 @@ def parse_defines(items: list[str]) -> dict[str, str]:
     return out
 
 
-def load_program_from_args(args: argparse.Namespace, **defines: Any) -> Program:
-    """Load `args.file` with `-D` overrides (and any given here, e.g. from a dataset)."""
-    merged: dict[str, Any] = dict(defines)
-    merged.update(parse_defines(getattr(args, "define", []) or []))
-    return load_file(args.file, defines=merged, network=getattr(args, "entry", "space"))
+def load_program_from_args(args: argparse.Namespace, **optional: Any) -> Program:
+    """Load `args.file` with `-D` overrides; keyword values (a dataset's `num_classes`,
+    say) set a `param` only where the program declares it, and `-D` wins over them."""
+    return load_file(args.file, defines=parse_defines(getattr(args, "define", []) or []),
+                     network=getattr(args, "entry", "space"), optional_defines=optional)
+
+
+def add_decision_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--decisions", metavar="LIST",
+                        help="replay a decision list such as 0,2,1 instead of sampling")
+
+
+def parse_decisions(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.replace(" ", "").split(",") if x]
+    except ValueError:
+        raise UsageError("--decisions expects integers separated by commas") from None
 
 
 def print_json(data: Any) -> None:

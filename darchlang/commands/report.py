@@ -92,17 +92,7 @@ def _print_report(args: argparse.Namespace, evaluations: list[Any], config: dict
     done = [e for e in evaluations if e.done]
     best = top(done, args.top)
     if best:
-        table = Table(title=f"best {len(best)} architectures")
-        table.add_column("rank", justify="right")
-        table.add_column("#", justify="right")
-        table.add_column("score", justify="right")
-        table.add_column("time", justify="right")
-        table.add_column("identity")
-        table.add_column("choices")
-        for rank, e in enumerate(best, 1):
-            table.add_row(str(rank), str(e.index), f"{e.score:.4f}",
-                          format_seconds(e.seconds or 0.0), e.identity, _short_choices(e))
-        console.print(table)
+        console.print(best_table(best))
     failures = _failure_reasons(done)
     if failures:
         table = Table(title="failures")
@@ -138,10 +128,45 @@ def _print_report(args: argparse.Namespace, evaluations: list[Any], config: dict
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
+def best_table(best: list[Any]) -> Any:
+    """The best architectures as a rich table, with the metrics a classifier reports
+    (test accuracy, parameters) when the evaluations have them."""
+    from rich.table import Table
+
+    from darchlang.train.progress import format_seconds
+
+    extra = [(key, label) for key, label in (("test_accuracy", "test"), ("parameters", "params"))
+             if any(isinstance(e.metrics.get(key), int | float) for e in best)]
+    table = Table(title=f"best {len(best)} architectures")
+    table.add_column("rank", justify="right")
+    table.add_column("#", justify="right")
+    table.add_column("score", justify="right")
+    for _, label in extra:
+        table.add_column(label, justify="right")
+    table.add_column("time", justify="right")
+    table.add_column("identity")
+    table.add_column("decisions")
+    for rank, e in enumerate(best, 1):
+        cells = []
+        for key, _ in extra:
+            value = e.metrics.get(key)
+            if not isinstance(value, int | float):
+                cells.append("-")
+            elif key == "parameters":
+                cells.append(f"{int(value):,}")
+            else:
+                cells.append(f"{value:.4f}")
+        time_text = "reused" if e.reused is not None else format_seconds(e.seconds or 0.0)
+        table.add_row(str(rank), str(e.index), f"{e.score:.4f}", *cells, time_text, e.identity,
+                      _short_choices(e))
+    return table
+
+
 def _settings_text(settings: dict[str, Any]) -> str:
     if not settings:
         return "-"
-    return ", ".join(f"{k}={v}" for k, v in settings.items() if v not in ({}, None))
+    return ", ".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}"
+                     for k, v in settings.items() if v not in ({}, None))
 
 
 def _value(value: Any) -> str:

@@ -6,7 +6,13 @@ from __future__ import annotations
 import argparse
 import random
 
-from darchlang.commands.common import add_program_arguments, load_program_from_args, print_json
+from darchlang.commands.common import (
+    add_decision_arguments,
+    add_program_arguments,
+    load_program_from_args,
+    parse_decisions,
+    print_json,
+)
 
 HELP = "pick architectures from a space"
 ORDER = 40
@@ -18,8 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-n", type=int, default=1, help="how many architectures (default 1)")
     parser.add_argument("--uniform", action="store_true",
                         help="every architecture equally likely (default: each decision uniform)")
-    parser.add_argument("--decisions", metavar="LIST",
-                        help="replay a decision list such as 0,2,1 instead of sampling")
+    add_decision_arguments(parser)
     parser.add_argument("--json", action="store_true",
                         help="print decisions, choice names and values as JSON")
 
@@ -31,11 +36,7 @@ def run(args: argparse.Namespace) -> int:
     if args.n < 1:
         raise UsageError("-n must be at least 1")
     if args.decisions is not None:
-        try:
-            decisions = [int(x) for x in args.decisions.replace(" ", "").split(",") if x]
-        except ValueError:
-            raise UsageError("--decisions expects integers separated by commas") from None
-        archs = [space.replay(decisions)]
+        archs = [space.replay(parse_decisions(args.decisions))]
     else:
         rng = random.Random(args.seed)
         pick = space.sample_uniform if args.uniform else space.sample

@@ -230,7 +230,8 @@ class _Reporter:
 
 def _print_outcome(result: Any, k: int, seed: int, journal: str | None) -> None:
     from rich.console import Console
-    from rich.table import Table
+
+    from darchlang.commands.report import best_table
 
     best_list = result.top(k)
     console = Console(highlight=False)
@@ -241,16 +242,7 @@ def _print_outcome(result: Any, k: int, seed: int, journal: str | None) -> None:
     if not best_list:
         console.print("no evaluation succeeded", markup=False)
         return
-    table = Table(title=f"best {len(best_list)} architectures")
-    table.add_column("rank", justify="right")
-    table.add_column("#", justify="right")
-    table.add_column("score", justify="right")
-    table.add_column("identity")
-    table.add_column("decisions")
-    for rank, e in enumerate(best_list, 1):
-        table.add_row(str(rank), str(e.index), f"{e.score:.4f}", e.identity,
-                      ",".join(map(str, e.decisions)))
-    console.print(table)
+    console.print(best_table(best_list))
     best = best_list[0]
     console.print(f"best architecture (#{best.index}, score {best.score:.4f}):", markup=False)
     sys.stdout.write(best.text if best.text.endswith("\n") else best.text + "\n")

@@ -13,12 +13,12 @@ import argparse
 from typing import Any
 
 from darchlang.commands.common import (
-    UsageError,
+    add_decision_arguments,
     add_program_arguments,
     load_program_from_args,
+    parse_decisions,
     print_json,
 )
-from darchlang.errors import DarchError
 
 HELP = "train a picked architecture on a dataset and report its accuracy"
 ORDER = 70
@@ -28,8 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_program_arguments(parser)
     parser.add_argument("--seed", type=int, default=0,
                         help="picks the architecture and seeds its training (default 0)")
-    parser.add_argument("--decisions", metavar="LIST",
-                        help="train the architecture of this decision list (e.g. 0,2,1) instead")
+    add_decision_arguments(parser)
     parser.add_argument("--dataset", default="digits", metavar="NAME",
                         help="digits (built in, the default), cifar10, mnist, fashion-mnist "
                         "or npz:PATH")
@@ -64,23 +63,14 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 def load_for_dataset(args: argparse.Namespace, num_classes: int) -> Any:
     """The program with `num_classes` set from the dataset, when it declares that param."""
-    try:
-        return load_program_from_args(args, num_classes=num_classes)
-    except DarchError as err:
-        if not err.message.startswith("-D num_classes:"):
-            raise
-    return load_program_from_args(args)
+    return load_program_from_args(args, num_classes=num_classes)
 
 
 def pick(args: argparse.Namespace, program: Any) -> Any:
     space = program.space
     if args.decisions is None:
         return space.sample(args.seed)
-    try:
-        decisions = [int(x) for x in args.decisions.replace(" ", "").split(",") if x]
-    except ValueError:
-        raise UsageError("--decisions expects integers separated by commas") from None
-    return space.replay(decisions)
+    return space.replay(parse_decisions(args.decisions))
 
 
 def run(args: argparse.Namespace) -> int:

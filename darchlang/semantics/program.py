@@ -42,10 +42,12 @@ class Module:
 class Loader:
     """Interprets a program and its imports once each; reports import cycles."""
 
-    def __init__(self, registry: Registry, defines: dict[str, Any] | None = None):
+    def __init__(self, registry: Registry, defines: dict[str, Any] | None = None,
+                 optional_defines: dict[str, Any] | None = None):
         deep_recursion_guard()
         self.registry = registry
-        self.defines = dict(defines or {})
+        self.defines = {**(optional_defines or {}), **(defines or {})}
+        self.optional = set(optional_defines or {}) - set(defines or {})
         self.used_defines: set[str] = set()
         self.interp = Interpreter(registry)
         self.builtins = base_scope(registry)
@@ -245,13 +247,16 @@ def load_string(
     defines: dict[str, Any] | None = None,
     registry: Registry | None = None,
     network: str = "space",
+    optional_defines: dict[str, Any] | None = None,
 ) -> Program:
-    """Parse and interpret program text. `defines` override `param` values by name."""
-    loader = Loader(registry or default_registry(), defines)
+    """Parse and interpret program text. `defines` override `param` values by name (a
+    name the program does not declare is an error); `optional_defines` apply only where
+    declared (a dataset's number of classes, say)."""
+    loader = Loader(registry or default_registry(), defines, optional_defines)
     if not name.startswith("<"):
         loader.loading.append(str(Path(name).resolve()))
     module = loader.load_module(text, name, parent=loader.prelude, main=True)
-    unknown = set(loader.defines) - loader.used_defines
+    unknown = set(loader.defines) - loader.used_defines - loader.optional
     if unknown:
         known = ", ".join(sorted(module.params)) or "none"
         raise DarchError(
@@ -267,6 +272,7 @@ def load_file(
     defines: dict[str, Any] | None = None,
     registry: Registry | None = None,
     network: str = "space",
+    optional_defines: dict[str, Any] | None = None,
 ) -> Program:
     """Load a `.darch` file (imports resolve relative to it, then to the stdlib)."""
     p = Path(path)
@@ -287,4 +293,4 @@ def load_file(
         raise DarchError(f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x})",
                          Span(src, line, col, line, col + 1),
                          help="save the file as UTF-8") from None
-    return load_string(text, str(p), defines, registry, network)
+    return load_string(text, str(p), defines, registry, network, optional_defines)

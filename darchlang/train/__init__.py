@@ -1,0 +1,47 @@
+"""Training and scoring architectures: the evaluator, datasets, augmentation, results.
+
+    from darchlang.train import ClassifierEvaluator, load_dataset
+    evaluator = ClassifierEvaluator(load_dataset("digits"), {"max_epochs": 10})
+    result = evaluator.evaluate(architecture)   # an EvalResult, never an exception
+
+Names resolve lazily (PEP 562): `darchlang.train.result` is imported by searchers and
+journals that must not pay for importing torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "EvalResult": "result",
+    "ClassifierEvaluator": "evaluator",
+    "accuracy": "evaluator",
+    "build_optimizer": "evaluator",
+    "Settings": "settings",
+    "Schedule": "schedule",
+    "ProgressEvent": "progress",
+    "ProgressBar": "progress",
+    "Augment": "augment",
+    "Dataset": "data",
+    "Split": "data",
+    "build_dataset": "data",
+    "list_datasets": "data",
+    "load_dataset": "data",
+    "register_dataset": "data",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

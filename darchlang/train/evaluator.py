@@ -21,6 +21,8 @@ correct answers on the device too.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 import sys
 import time
@@ -107,10 +109,12 @@ def _reason(err: BaseException) -> str:
     if isinstance(err, DarchError):
         where = f"{err.span.where}: " if err.span is not None else ""
         return f"{where}{err.message}"
-    if isinstance(err, torch.cuda.OutOfMemoryError) or "out of memory" in str(err).lower():
-        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-        return f"out of memory: {first}"[:500]
     text = str(err).strip().splitlines()
+    if isinstance(err, torch.OutOfMemoryError):  # CUDA and other accelerators
+        return f"out of memory: {text[0] if text else ''}"[:500]
+    if "can't allocate memory" in str(err):  # the CPU allocator's RuntimeError
+        tail = str(err).split("DefaultCPUAllocator: ")[-1].splitlines()[0]
+        return f"out of memory: {tail}"[:500]
     return f"{type(err).__name__}: {text[0] if text else ''}"[:500]
 
 
@@ -234,19 +238,11 @@ class ClassifierEvaluator:
     def _bar(self, architecture: Architecture, settings: Settings) -> Any:
         show = self.progress if self.progress is not None else sys.stderr.isatty()
         if not show:
-            return _NoBar()
+            return contextlib.nullcontext()
         n = len(self.dataset.train)
         steps = max(1, n // min(settings.batch_size, n)) * settings.max_epochs
         name = architecture.identity[:8] if architecture.network is not None else "model"
         return ProgressBar(f"train {name} on {self.dataset.name}", steps)
-
-
-class _NoBar:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 class _Run:
@@ -292,7 +288,10 @@ class _Run:
             raise TrainingFailed(f"the model builder returned a {type(model).__name__}, not a torch module")
         self.model = model.to(device).train()
         self.parameters = sum(p.numel() for p in model.parameters())
-        optimizer = self.optimizer = build_optimizer(model.parameters(), s)
+        trainable = [p for p in model.parameters() if p.requires_grad]
+        if not trainable:
+            raise TrainingFailed("the model has no trainable parameters")
+        optimizer = self.optimizer = build_optimizer(trainable, s)
         schedule = Schedule(
             s.learning_rate_init,
             rate_patience=s.rate_patience,
@@ -437,6 +436,7 @@ class _Run:
         self.model = self.optimizer = None
         self.best_state = None
         if self.ev.device.type == "cuda":
+            gc.collect()  # tensors held by the failed step's frames go first
             torch.cuda.empty_cache()
 
     def metrics(self) -> dict[str, Any]:

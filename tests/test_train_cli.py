@@ -1,0 +1,124 @@
+"""`darch train` end to end: once in a subprocess (JSON, saved model, exit code), and
+in-process for the text report, datasets, overrides and the errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from darchlang.cli import main
+
+torch.set_num_threads(1)
+
+PROGRAM = """
+param num_classes = 10
+
+space = concat [
+    conv2d(filters: one_of(8, 16), size: 3),
+    relu(),
+    max_pool2d(size: 2, stride: 2),
+    affine(units: num_classes),
+]
+
+train = hyperparams {
+    learning_rate_init: 0.003,
+    max_epochs: 20,
+}
+"""
+
+
+@pytest.fixture
+def program(tmp_path):
+    path = tmp_path / "small.darch"
+    path.write_text(PROGRAM)
+    return path
+
+
+def test_train_in_a_subprocess(program, tmp_path):
+    model = tmp_path / "model.pt"
+    r = subprocess.run(
+        [sys.executable, "-m", "darchlang.cli", "train", str(program), "--seed", "3",
+         "--dataset", "digits", "--max-epochs", "2", "--json", "--threads", "1",
+         "--model-path", str(model)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["status"] == "ok" and data["metrics"]["epochs"] == 2
+    assert data["settings"]["max_epochs"] == 2 and data["settings"]["learning_rate_init"] == 0.003
+    assert len(data["decisions"]) == 1 and data["metrics"]["dataset"] == "digits"
+    saved = torch.load(model, weights_only=True)
+    assert saved["identity"] == data["identity"] and "conv2d(" in saved["architecture"]
+    assert "Traceback" not in r.stderr
+
+
+def test_text_report(program, capsys):
+    assert main(["train", str(program), "--seed", "1", "--max-epochs", "3", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    lines = dict(line.split(None, 1) for line in out.splitlines() if line.strip())
+    assert lines["epochs"].strip() == "3 (stopped by max_epochs)"
+    assert out.count("val accuracy  0.") == 1 and "test accuracy 0." in out
+    assert "digits: 1079 train / 359 val / 359 test" in out and "parameters" in lines
+
+
+def test_same_seed_same_report(program, capsys):
+    args = ["train", str(program), "--seed", "4", "--max-epochs", "2", "--json", "--no-progress"]
+    main(args)
+    first = json.loads(capsys.readouterr().out)
+    main(args)
+    again = json.loads(capsys.readouterr().out)
+    assert first["metrics"]["history"] == again["metrics"]["history"]
+
+
+def test_num_classes_comes_from_the_dataset(program, tmp_path, capsys):
+    data = tmp_path / "three.npz"
+    rng = np.random.default_rng(0)
+    y = np.arange(60) % 3
+    np.savez(data, x=rng.normal(size=(60, 8, 8)) + y[:, None, None], y=y)
+    assert main(["train", str(program), "--dataset", f"npz:{data}", "--max-epochs", "2", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["status"] == "ok" and result["metrics"]["dataset"] == f"npz:{data}"
+    assert result["metrics"]["test_accuracy"] is None  # the archive has no test split
+    fixed = tmp_path / "fixed.darch"  # no `param num_classes`: the program's own count stands
+    fixed.write_text(PROGRAM.replace("param num_classes = 10", "").replace("num_classes", "3"))
+    assert main(["train", str(fixed), "--dataset", f"npz:{data}", "--max-epochs", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "ok"
+
+
+def test_a_failed_model_exits_1_with_its_reason(program, tmp_path, capsys):
+    bad = tmp_path / "bad.darch"
+    bad.write_text(PROGRAM.replace("units: num_classes", "units: 4"))
+    assert main(["train", str(bad), "--max-epochs", "1", "--no-progress"]) == 1
+    out = capsys.readouterr().out
+    assert "training failed: the model's output has shape (32, 4); expected (32, 10)" in out
+
+
+def test_overrides_and_replay(program, capsys):
+    args = ["train", str(program), "--decisions", "1", "--set", "batch_size=64",
+            "--set", "optimizer=sgd_mom", "--max-epochs", "1", "--json"]
+    assert main(args) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["decisions"] == [1] and result["metrics"]["steps"] == 1079 // 64
+    assert result["settings"]["optimizer"] == "sgd_mom" and result["metrics"]["parameters"] == 16 * 9 + 16 + 16 * 16 * 10 + 10
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--dataset", "digitz"], "error: unknown dataset `digitz`"),
+        (["--dataset", "cifar10"], "error: dataset `cifar10` is read from files"),
+        (["--set", "bach_size=3"], "error: unknown training setting `bach_size` in the command line"),
+        (["--set", "batch_size"], "error: expected NAME=VALUE, got `batch_size`"),
+        (["--max-epochs", "0"], "error: training setting `max_epochs` in the command line must be"),
+        (["--device", "tpu"], "error: unknown device `tpu`"),
+    ],
+)
+def test_command_line_errors(program, capsys, extra, message):
+    assert main(["train", str(program), *extra]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(message) and "Traceback" not in err
