@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+import traceback
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
@@ -22,15 +23,14 @@ from typing import TextIO
 import platformdirs
 from prompt_toolkit import PromptSession, print_formatted_text
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
-from prompt_toolkit.document import Document
 from prompt_toolkit.formatted_text import FormattedText, PygmentsTokens
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.input import Input
-from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.lexers import PygmentsLexer
 from prompt_toolkit.output import Output
 
-from darchlang.repl.completer import DarchCompleter, scan
+from darchlang.repl.completer import DarchCompleter
+from darchlang.repl.keys import key_bindings
 from darchlang.repl.lexer import DarchLexer, DarchReplLexer
 from darchlang.repl.reader import state
 from darchlang.repl.session import COMMANDS, Reply, Session
@@ -38,7 +38,6 @@ from darchlang.repl.validator import DarchValidator
 
 PROMPT = "darch> "
 BANNER = "darchlang REPL: type definitions or expressions; :help lists commands, Ctrl-D quits."
-INDENT = "    "
 HISTORY_FILE = "repl_history"
 
 
@@ -59,36 +58,6 @@ def open_history(path: Path | None) -> History:
     return FileHistory(str(path))
 
 
-def continues(document: Document) -> bool:
-    """Whether Enter should start a new line rather than submit the input."""
-    text = document.text
-    if state(text) != "incomplete":
-        return False
-    last = text.rsplit("\n", 1)[-1]
-    return "\n" not in text or bool(last.strip())
-
-
-def key_bindings() -> KeyBindings:
-    """Enter submits complete input and continues incomplete input (indented)."""
-    bindings = KeyBindings()
-
-    @bindings.add("enter")
-    @bindings.add("c-j")
-    def _enter(event: KeyPressEvent) -> None:
-        buffer = event.current_buffer
-        completion = buffer.complete_state.current_completion if buffer.complete_state else None
-        if completion is not None:
-            buffer.apply_completion(completion)
-            return
-        if continues(buffer.document):
-            depth = scan(buffer.document.text_before_cursor).depth
-            buffer.insert_text("\n" + INDENT * depth)
-            return
-        buffer.validate_and_handle()
-
-    return bindings
-
-
 def _continuation(width: int, line_number: int, wrap_count: int) -> FormattedText:
     return FormattedText([("class:prompt.continuation", "." * (width - 1) + " ")])
 
@@ -98,7 +67,7 @@ def render(reply: Reply) -> FormattedText | PygmentsTokens:
     if not reply.ok:
         return FormattedText([("ansired", reply.text)])
     if reply.darch:
-        return PygmentsTokens(list(DarchLexer().get_tokens(reply.text)))
+        return PygmentsTokens(list(DarchLexer(ensurenl=False).get_tokens(reply.text.rstrip("\n"))))
     return FormattedText([("", reply.text)])
 
 
@@ -147,11 +116,18 @@ class Repl:
         print_formatted_text(FormattedText([("ansibrightblack", line)]), output=self.output)
 
     def handle(self, text: str) -> Reply:
-        """Run one input; Ctrl-C while it runs abandons it and the session goes on."""
+        """Run one input; Ctrl-C while it runs abandons it and the session goes on.
+
+        A bug in darchlang itself (any other exception) is shown with its traceback
+        rather than ending the session and losing what the user defined.
+        """
         try:
             reply = self.session.execute(text)
         except KeyboardInterrupt:
             reply = Reply("interrupted", ok=False)
+        except Exception:
+            reply = Reply("internal error (a bug in darchlang; please report it):\n"
+                          + traceback.format_exc().rstrip(), ok=False)
         if reply.text:
             self.echo(reply)
         return reply
@@ -187,15 +163,16 @@ def inputs(lines: Iterable[str]) -> Iterator[str]:
         yield pending
 
 
-def run_script(session: Session, stream: TextIO, out: TextIO) -> int:
-    """Run every input read from `stream`, printing replies; 1 if any input failed."""
+def run_script(session: Session, stream: TextIO, out: TextIO, err: TextIO) -> int:
+    """Run every input read from `stream`, printing replies (errors to `err`); 1 if any
+    input failed."""
     failed = False
     session.progress = lambda line: print(line, file=out, flush=True)
     for text in inputs(stream):
         reply = session.execute(text)
         failed = failed or not reply.ok
         if reply.text:
-            print(reply.text, file=out, flush=True)
+            print(reply.text, file=out if reply.ok else err, flush=True)
         if session.quit_requested:
             break
     return 1 if failed else 0
@@ -209,7 +186,7 @@ def main(path: str | None = None, history: bool = True) -> int:
     if not interactive:
         if first is not None and first.text:
             print(first.text, file=sys.stdout if first.ok else sys.stderr)
-        code = run_script(session, sys.stdin, sys.stdout)
+        code = run_script(session, sys.stdin, sys.stdout, sys.stderr)
         return 1 if (first is not None and not first.ok) else code
     repl = Repl(session, history=open_history(history_path() if history else None))
     print(BANNER)

@@ -59,7 +59,6 @@ class DarchLexer(RegexLexer):
     aliases = ["darch", "darchlang"]
     filenames = ["*.darch"]
     mimetypes = ["text/x-darchlang"]
-    url = "https://github.com/darchlang/darchlang"
 
     tokens = {
         "root": [

@@ -26,7 +26,7 @@ from typing import Any
 
 from darchlang.arch.graph import Architecture, Node
 from darchlang.arch.printer import format_value
-from darchlang.errors import DarchError, did_you_mean
+from darchlang.errors import DarchError, Span, did_you_mean
 from darchlang.layers.registry import REQUIRED, Registry, default_registry, describe
 from darchlang.repl.completer import kind_label
 from darchlang.repl.reader import kind_of, offset_of
@@ -155,7 +155,7 @@ class Session:
         changed = [n for n, v in scope.names.items() if before.get(n, _MISSING) is not v]
         named: list[str] = []
         for st in program.statements:
-            source = _statement_text(text, st)
+            source = _span_text(st.span) if st.span is not None else ""
             if isinstance(st, ast.Import):
                 self.sources[f'import "{st.path}"'] = source
                 continue
@@ -297,8 +297,9 @@ class Session:
     # ---- commands ------------------------------------------------------------------------
     def command(self, text: str) -> Reply:
         """Run a `:command` line; a unique prefix of a command's name is enough."""
-        word, _, rest = text.strip()[1:].partition(" ")
-        word = word.strip()
+        parts = text.strip()[1:].split(None, 1)
+        word = parts[0] if parts else ""
+        rest = parts[1] if len(parts) > 1 else ""
         try:
             args = shlex.split(rest)
         except ValueError as exc:
@@ -371,7 +372,8 @@ class Session:
         files = sum(1 for k, _ in entries if k == "load")
         done = f"reloaded {_plural(files, 'file')} and {_plural(len(entries) - files, 'input')}"
         if problems:
-            dropped = f"; {_plural(len(problems), 'of them fails', 'of them fail')} now and was dropped"
+            n = len(problems)
+            dropped = f"; {n} of them fail{'s' if n == 1 else ''} now and {'was' if n == 1 else 'were'} dropped"
             return Reply("\n".join([done + dropped, *problems]), ok=False)
         return Reply(done)
 
@@ -447,10 +449,10 @@ class Session:
         seed = int(args[0]) if args else 0
         space, target = self.network_named(name)
         arch = space.sample(seed)
-        evaluator = self._evaluator(seed)
-        self.progress(f"training `{target}` (seed {seed}, architecture {arch.identity}) "
-                      f"on {evaluator.dataset.name}; Ctrl-C stops")
         try:
+            evaluator = self._evaluator(seed)
+            self.progress(f"training `{target}` (seed {seed}, architecture {arch.identity}) "
+                          f"on {evaluator.dataset.name}; Ctrl-C stops")
             result = evaluator.evaluate(arch)
         except KeyboardInterrupt:
             return Reply("training cancelled", ok=False)
@@ -577,14 +579,10 @@ def _signature(closure: Closure) -> str:
     return f"{closure.name}({', '.join(params)})"
 
 
-def _span_text(span: Any) -> str:
+def _span_text(span: Span) -> str:
+    """The source text a span covers."""
     text = span.source.text
     return text[offset_of(text, span.line, span.col):offset_of(text, span.end_line, span.end_col)]
-
-
-def _statement_text(text: str, st: ast.Node) -> str:
-    span = getattr(st, "span", None)
-    return _span_text(span) if span is not None else ""
 
 
 def _architectures(n: int) -> str:
