@@ -73,5 +73,16 @@ __all__ = [
     "REQUIRED", "Arg", "Bool", "Call", "Choice", "Const", "DarchError", "Enum", "Float", "Function",
     "Init", "InitType", "Int", "LayerDef", "LayerNode", "Param", "ParamType", "PluginInfo",
     "Registry", "RepeatNode", "ResidualNode", "SNode", "SeqNode", "Span", "bind",
-    "builtin_registry", "default_registry", "function", "is_space",
+    "builtin_registry", "default_registry", "function", "is_space", "layer",
 ]
+
+
+def layer(call: Call, name: str, **params: Any) -> LayerNode:
+    """A layer node made inside a Python function, checked as if the program called it."""
+    from darchlang.semantics.builtins import make_layer
+
+    ldef = call.interp.registry.layers.get(name)
+    if ldef is None:
+        raise DarchError(f"unknown layer `{name}`", call.span)
+    args = [Arg(k, v, call.span) for k, v in params.items()]
+    return make_layer(ldef, Call(name, args, call.span, call.interp))

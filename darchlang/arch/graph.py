@@ -30,10 +30,14 @@ class Node:
 
 @dataclass(eq=False, slots=True)
 class Layer(Node):
+    """A concrete layer; `definition` is the primitive it came from (its LayerDef), so
+    backends need no registry to find a plugin's or a session's layers."""
+
     kind: str
     attrs: dict[str, Any]
     path: str = ""
     span: Span | None = None
+    definition: Any = field(default=None, repr=False)
 
 
 @dataclass(eq=False, slots=True)
@@ -73,6 +77,7 @@ class GraphStep:
     kind: str  # "apply", "add" or "cat"
     op: Node | None
     inputs: tuple[int, ...]
+    span: Span | None = None  # where the step is written, for the backend's merge errors
 
 
 @dataclass(eq=False, slots=True)

@@ -236,12 +236,13 @@ class Registry:
         if not isinstance(layer, LayerDef):
             raise TypeError(f"Registry.add takes a LayerDef, got {type(layer).__name__}")
         self._check_free(layer.name, "layer")
+        for p in layer.params:
+            if not isinstance(p, Param) or not isinstance(p.type, ParamType):
+                raise TypeError(f"layer `{layer.name}`: parameter {p!r} needs a Param with a type")
         names = [p.name for p in layer.params]
         if len(set(names)) != len(names):
             raise ValueError(f"layer `{layer.name}` lists a parameter twice")
         for p in layer.params:
-            if not isinstance(p, Param) or not isinstance(p.type, ParamType):
-                raise TypeError(f"layer `{layer.name}`: parameter {p!r} needs a Param with a type")
             if p.default is not REQUIRED and p.type.check(p.default):
                 raise ValueError(f"layer `{layer.name}`: the default of `{p.name}` is invalid: "
                                  f"{p.type.check(p.default)}")

@@ -98,7 +98,7 @@ class Walk:
                         f"argument `{name}` of `{node.layer.name}`: {problem}", node.span
                     )
             attrs[name] = v
-        return arch.Layer(node.layer.name, attrs, node.path, node.span)
+        return arch.Layer(node.layer.name, attrs, node.path, node.span, node.layer)
 
     def _seq(self, node: SeqNode) -> arch.Seq:
         return arch.Seq(tuple([self.run(i) for i in node.items]))
@@ -134,7 +134,7 @@ class Walk:
                     inputs.extend(r.index for r in value)
                 else:
                     inputs.append(value.index)
-            steps.append(arch.GraphStep(st.name, st.kind, op, tuple(inputs)))
+            steps.append(arch.GraphStep(st.name, st.kind, op, tuple(inputs), st.span))
         out = self.run(node.output)
         return arch.Graph(node.inputs, tuple(steps), out.index, node.path, node.span)
 
