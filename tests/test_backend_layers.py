@@ -165,6 +165,7 @@ CASES = {
     "tanh": _act("tanh", nn.Tanh()),
     "sigmoid": _act("sigmoid", nn.Sigmoid()),
     "identity": _act("identity", nn.Identity()),
+    "zero": _act("zero", torch.zeros_like),
     "flatten": case_flatten,
     "global_avg_pool": case_global_avg_pool,
     "batch_norm": case_batch_norm,

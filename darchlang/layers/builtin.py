@@ -79,6 +79,7 @@ def builtin_layers() -> list[LayerDef]:
         _plain("tanh", "Hyperbolic tangent."),
         _plain("sigmoid", "Logistic sigmoid."),
         _plain("identity", "Passes its input through unchanged."),
+        _plain("zero", "Outputs zeros of its input's shape (a missing edge of a cell)."),
         _plain("flatten", "Flattens everything but the batch dimension."),
         _plain("global_avg_pool", "Averages each channel over height and width."),
         _plain("batch_norm", "Batch normalization over channels (1-D or 2-D by input rank)."),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import linecache
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +28,15 @@ from torch import nn
 
 from darchlang.arch.graph import Architecture, Node
 from darchlang.backends.torch.ops import shape_text
-from darchlang.backends.torch.plan import JoinStep, LayerStep, OpenStep, Plan, plan_network
+from darchlang.backends.torch.plan import (
+    GraphOpenStep,
+    JoinStep,
+    LayerStep,
+    MergeStep,
+    OpenStep,
+    Plan,
+    plan_network,
+)
 from darchlang.backends.torch.runtime import kaiming_
 from darchlang.errors import DarchError, Span
 from darchlang.layers.registry import Registry
@@ -41,8 +50,8 @@ def source_where(span: Span | None) -> str:
 
 
 def printable(text: str) -> str:
-    """Text with no line breaks, quotes or backslashes, for comments and docstrings."""
-    return "".join(c if c.isprintable() and c not in "\"'\\" else "?" for c in text)
+    """Text with no line breaks or other control characters, safe in a `#` comment."""
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def _channel_pad(rank: int, n: int) -> str:
@@ -62,18 +71,37 @@ def forward_lines(plan: Plan) -> list[str]:
         f"    if x.shape[1:] != {shape!r}:",
         f'        raise ValueError(f"expected input N x {shape_text(shape)}, got {{tuple(x.shape)}}")',
     ]
+    ops: list[tuple[str, str, str]] = []  # (variable, expression, comment)
     for step in plan.steps:
         if isinstance(step, LayerStep):
             module = f"self.{step.name}" if step.has_module else None
             call = step.ldef.call
-            expr = call(step.attrs, step.in_shape, module, "x") if call else f"{module}(x)"
+            expr = call(step.attrs, step.in_shape, module, step.src) if call else f"{module}({step.src})"
             if expr != "x":
-                lines.append(f"    x = {expr}{_comment(step.out_shape, step.span)}")
+                ops.append(("x", expr, _comment(step.out_shape, step.span)))
         elif isinstance(step, OpenStep):
             where = source_where(step.residual.span)
-            lines.append(f"    skip{step.depth} = x  # residual" + (f"  {where}" if where else ""))
-        else:
-            lines.append(f"    x = {_join_expr(step)}{_comment(step.out_shape, step.span)}")
+            ops.append((f"skip{step.depth}", step.src, "  # residual" + (f"  {where}" if where else "")))
+        elif isinstance(step, JoinStep):
+            ops.append(("x", _join_expr(step), _comment(step.out_shape, step.span)))
+        elif isinstance(step, MergeStep):
+            if step.kind == "add":
+                expr = " + ".join(step.srcs)
+            else:
+                expr = step.srcs[0] if len(step.srcs) == 1 else f"torch.cat([{', '.join(step.srcs)}], 1)"
+            ops.append((step.dst, expr, _comment(step.out_shape, step.span)))
+        elif isinstance(step, GraphOpenStep):
+            where = source_where(step.span)
+            ops.append(("", "", f"# graph {printable(step.path)}" + (f"  {where}" if where else "")))
+        elif step.dst != step.src:
+            if step.src == "x" and ops and ops[-1][0] == "x":
+                # `x = f(...)` then `v = x`: write `v = f(...)`. Safe because the plan
+                # never reads `x` after moving it into a graph value without writing it.
+                ops[-1] = (step.dst, ops[-1][1], ops[-1][2])
+            else:
+                ops.append((step.dst, step.src, ""))
+    for var, expr, comment in ops:
+        lines.append(f"    {var} = {expr}{comment}" if var else f"    {comment}")
     lines.append("    return x")
     return lines
 
@@ -129,11 +157,23 @@ def build_modules(plan: Plan) -> dict[str, nn.Module]:
 _GLOBALS = {"torch": torch, "F": F, "nn": nn}
 
 
-@functools.lru_cache(maxsize=256)
+_KEEP_SOURCES = 256
+_registered: OrderedDict[str, None] = OrderedDict()
+
+
+@functools.lru_cache(maxsize=_KEEP_SOURCES)
 def compile_forward(source: str) -> Callable[..., Any]:
-    """Compile generated forward text once; equal architectures share the function."""
+    """Compile generated forward text once; equal architectures share the function.
+
+    The text goes into `linecache` for tracebacks; only the latest few hundred stay
+    there, so a long search does not keep every model's source alive.
+    """
     filename = f"<darch forward {hashlib.sha1(source.encode()).hexdigest()[:12]}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    _registered[filename] = None
+    _registered.move_to_end(filename)
+    while len(_registered) > _KEEP_SOURCES:
+        linecache.cache.pop(_registered.popitem(last=False)[0], None)
     namespace: dict[str, Any] = {}
     exec(compile(source, filename, "exec"), dict(_GLOBALS), namespace)
     return namespace["forward"]

@@ -251,6 +251,10 @@ def identity_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str
     return x
 
 
+def zero_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
+    return f"torch.zeros_like({x})"
+
+
 def flatten_shape(attrs: Attrs, shape: Shape) -> Shape:
     return (_features(shape),)
 
@@ -320,6 +324,7 @@ HOOKS: dict[str, dict[str, Any]] = {
     "tanh": dict(shape=same_shape, call=tanh_call),
     "sigmoid": dict(shape=same_shape, call=sigmoid_call),
     "identity": dict(shape=same_shape, call=identity_call),
+    "zero": dict(shape=same_shape, call=zero_call),
     "flatten": dict(shape=flatten_shape, call=flatten_call),
     "global_avg_pool": dict(shape=global_avg_pool_shape, call=global_avg_pool_call),
     "batch_norm": dict(shape=batch_norm_shape, build=batch_norm_build, emit=batch_norm_emit),

@@ -16,16 +16,21 @@ meets its input subsampled with that stride (`x[:, :, ::s, ::s]`), so the join h
 parameters. With `join: "project"` a shortcut whose shape differs from the body's
 output goes through a bias-free 1x1 convolution with stride s (a linear map for
 vectors), initialized kaiming(1.0); equal shapes add directly (ResNet's "option B").
+
+Graph blocks keep each named value in a local variable of the forward; a layer chain
+works on the variable `x` and reads its first input from the value it is applied to.
+`add` needs equal shapes, `cat` joins channels and needs the rest equal.
 """
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from darchlang.arch.graph import Architecture, Layer, Node, Repeat, Residual, Seq
+from darchlang.arch.graph import Architecture, Graph, Layer, Node, Repeat, Residual, Seq
 from darchlang.backends.torch.ops import describe_shape, shape_text
 from darchlang.errors import DarchError, Span
 from darchlang.layers.registry import REQUIRED, LayerDef, Registry, default_registry
@@ -51,6 +56,7 @@ class LayerStep:
     in_shape: Shape
     out_shape: Shape
     depth: int
+    src: str = "x"  # the variable the layer reads; it always writes `x`
 
     @property
     def kind(self) -> str:
@@ -74,6 +80,7 @@ class OpenStep:
     residual: Residual
     in_shape: Shape
     depth: int
+    src: str = "x"
 
 
 @dataclass(eq=False)
@@ -101,7 +108,46 @@ class JoinStep:
         return self.residual.span
 
 
-Step = LayerStep | OpenStep | JoinStep
+@dataclass(eq=False)
+class GraphOpenStep:
+    """The start of a graph block (a row of the summary; it runs no code)."""
+
+    name: str
+    path: str
+    graph: Graph
+    in_shapes: tuple[Shape, ...]
+    depth: int
+
+    @property
+    def span(self) -> Span | None:
+        return self.graph.span
+
+
+@dataclass(eq=False)
+class MergeStep:
+    """`add` or `cat` of graph values into the variable `dst`."""
+
+    name: str
+    path: str
+    kind: str
+    dst: str
+    srcs: tuple[str, ...]
+    args: tuple[str, ...]  # the merged values' names in the program
+    in_shapes: tuple[Shape, ...]
+    out_shape: Shape
+    span: Span | None
+    depth: int
+
+
+@dataclass(eq=False)
+class MoveStep:
+    """`dst = src` between the working variable `x` and graph values (no tensor copy)."""
+
+    dst: str
+    src: str
+
+
+Step = LayerStep | OpenStep | JoinStep | GraphOpenStep | MergeStep | MoveStep
 
 
 @dataclass(eq=False)
@@ -170,12 +216,16 @@ def plan_network(
 
 
 class _Planner:
-    __slots__ = ("registry", "steps", "used", "rewrites")
+    __slots__ = ("registry", "steps", "used", "rewrites", "pending", "live")
 
     def __init__(self, registry: Registry):
         self.registry = registry
         self.steps: list[Step] = []
         self.used: set[str] = set()
+        # The graph value the next layer reads instead of `x` (set when a chain is applied
+        # to a value), and the variable names of the graph values in scope.
+        self.pending: str | None = None
+        self.live: set[str] = set()
         # (prefix, replacement): inside copy k of a tied repeat at path P, the body's
         # paths `P/body/...` become `P/k/...`, like an untied repeat's copies.
         self.rewrites: list[tuple[str, str]] = []
@@ -198,7 +248,20 @@ class _Planner:
             return shape
         if t is Residual:
             return self.residual(node, shape, depth)
+        if t is Graph:
+            return self.chain_graph(node, shape, depth)
         raise TypeError(f"cannot compile architecture node {t.__name__}")
+
+    def take_src(self) -> str:
+        """The variable the next layer reads: a pending graph value, else `x`."""
+        src, self.pending = self.pending or "x", None
+        return src
+
+    def flush(self) -> None:
+        """Put a pending graph value in `x` (before a step that reads `x` itself)."""
+        if self.pending is not None:
+            self.steps.append(MoveStep("x", self.pending))
+            self.pending = None
 
     def rename(self, path: str) -> str:
         """The path of this copy: the innermost repeat first, all in the original spelling."""
@@ -221,7 +284,7 @@ class _Planner:
         return name
 
     def layer(self, layer: Layer, shape: Shape, depth: int) -> Shape:
-        ldef = self.registry.layers.get(layer.kind)
+        ldef = layer.definition or self.registry.layers.get(layer.kind)
         if ldef is None or ldef.shape is None or (ldef.build is None and ldef.call is None):
             what = "is not a known layer" if ldef is None else "has no PyTorch implementation"
             raise DarchError(f"`{layer.kind}` {what}", layer.span)
@@ -240,13 +303,18 @@ class _Planner:
                 layer.span,
                 notes=[f"the layer is `{path}`"] if path else [],
             ) from None
+        except Exception as exc:  # a bug in a user's shape rule: point at both places
+            raise hook_error(ldef, "shape rule", exc, layer.span) from None
         if not out or any(d < 1 for d in out):
             raise DarchError(
                 f"`{layer.kind}` would turn {shape_text(shape)} into an empty output",
                 layer.span,
             )
         self.steps.append(
-            LayerStep(self.name(path, layer.kind), path, layer, ldef, attrs, shape, out, depth)
+            LayerStep(
+                self.name(path, layer.kind), path, layer, ldef, attrs, shape, out, depth,
+                self.take_src(),
+            )
         )
         return out
 
@@ -257,8 +325,10 @@ class _Planner:
             raise DarchError(
                 f'a residual join is "pad" or "project", got {res.join!r}', res.span
             )
-        self.steps.append(OpenStep(name, path, res, shape, depth))
+        # The shortcut reads the pending value too; the body's first layer consumes it.
+        self.steps.append(OpenStep(name, path, res, shape, depth, self.pending or "x"))
         body = self.node(res.body, shape, depth + 1)
+        self.flush()
         join = JoinStep(name, path, res, shape, body, body, depth)
         if body != shape:
             _plan_join(join)
@@ -266,6 +336,137 @@ class _Planner:
                 join.project = self.name(f"{path}/project", "project")
         self.steps.append(join)
         return join.out_shape
+
+
+    # -- graph blocks ---------------------------------------------------------------------
+
+    def var(self, name: str) -> str:
+        """A fresh local variable for a graph value, named after it where possible."""
+        base = re.sub(r"\W", "_", name, flags=re.ASCII) or "v"
+        if base[0].isdigit() or base in _RESERVED_VARS or _SKIP.fullmatch(base):
+            base += "_"
+        var, n = base, 1
+        while var in self.live or var in _RESERVED_VARS:
+            n += 1
+            var = f"{base}_{n}"
+        self.live.add(var)
+        return var
+
+    def chain_graph(self, graph: Graph, shape: Shape, depth: int) -> Shape:
+        """A one-input graph block used as a layer: its input is `x` (or the pending value)."""
+        if len(graph.inputs) != 1:
+            raise DarchError(
+                f"a graph block with {len(graph.inputs)} inputs cannot be used as a layer",
+                graph.span,
+                help="apply it to values inside another graph block, as in `g(a, b)`",
+            )
+        scope: list[str] = []
+        if self.pending is not None:
+            src = self.take_src()
+        else:
+            src = self.var(graph.inputs[0])
+            scope.append(src)
+            self.steps.append(MoveStep(src, "x"))
+        out_var, out = self.graph(graph, (src,), (shape,), depth)
+        self.steps.append(MoveStep("x", out_var))
+        self.release(out_var, (src,))
+        self.live.difference_update(scope)
+        return out
+
+    def graph(
+        self, graph: Graph, srcs: tuple[str, ...], shapes: tuple[Shape, ...], depth: int
+    ) -> tuple[str, Shape]:
+        """Plan a block whose inputs are in `srcs`; return its output's variable and shape."""
+        path = self.rename(graph.path)
+        self.steps.append(GraphOpenStep(self.name(path, "graph"), path, graph, shapes, depth))
+        names = list(srcs)
+        values = list(shapes)
+        scope: list[str] = []
+        for step in graph.steps:
+            span = step.span or graph.span
+            ins = [names[i] for i in step.inputs]
+            in_shapes = tuple(values[i] for i in step.inputs)
+            dst = self.var(step.name)
+            scope.append(dst)
+            if step.kind == "apply":
+                out = self.apply(graph, step.name, step.op, tuple(ins), in_shapes, dst, span, depth)
+            else:
+                out = _merge_shape(step.kind, in_shapes, span)
+                self.steps.append(
+                    MergeStep(
+                        self.name(f"{path}/{step.name}", step.kind), f"{path}/{step.name}",
+                        step.kind, dst, tuple(ins), tuple(graph.value_name(i) for i in step.inputs),
+                        in_shapes, out, span, depth + 1,
+                    )
+                )
+            names.append(dst)
+            values.append(out)
+        out_var, out_shape = names[graph.output], values[graph.output]
+        # The block's values go out of scope; the output's variable stays taken until
+        # the caller has moved it (see `release`).
+        self.live.difference_update(v for v in scope if v != out_var)
+        return out_var, out_shape
+
+    def release(self, var: str, keep: tuple[str, ...]) -> None:
+        if var not in keep:
+            self.live.discard(var)
+
+    def apply(
+        self, graph: Graph, name: str, op: Node | None, ins: tuple[str, ...],
+        shapes: tuple[Shape, ...], dst: str, span: Span | None, depth: int,
+    ) -> Shape:
+        wanted = len(op.inputs) if isinstance(op, Graph) else 1
+        if op is None or len(ins) != wanted:
+            raise DarchError(
+                f"`{name}` applies a block of {wanted} input{'s' if wanted != 1 else ''} "
+                f"to {len(ins)} value{'s' if len(ins) != 1 else ''}",
+                span,
+            )
+        if isinstance(op, Graph):
+            out_var, out = self.graph(op, ins, shapes, depth + 1)
+            self.steps.append(MoveStep(dst, out_var))
+            self.release(out_var, ins)
+            return out
+        self.pending = ins[0]
+        out = self.node(op, shapes[0], depth + 1)
+        self.flush()
+        self.steps.append(MoveStep(dst, "x"))
+        return out
+
+
+def _merge_shape(kind: str, shapes: tuple[Shape, ...], span: Span | None) -> Shape:
+    listed = ", ".join(shape_text(s) for s in shapes)
+    if kind == "add":
+        if len(set(shapes)) != 1:
+            raise DarchError(
+                f"`add` needs inputs of one shape, got {listed}",
+                span,
+                help="make the branches agree in channels and size, e.g. with a 1x1 conv2d",
+            )
+        return shapes[0]
+    if kind == "cat":
+        if len({(len(s), s[1:]) for s in shapes}) != 1:
+            raise DarchError(
+                f"`cat` joins channels and needs the other sizes equal, got {listed}",
+                span,
+            )
+        return (sum(s[0] for s in shapes), *shapes[0][1:])
+    raise DarchError(f"unknown merge `{kind}`", span)
+
+
+
+def hook_error(ldef: Any, what: str, exc: Exception, span: Span | None) -> DarchError:
+    """A user hook that raised: name the primitive, its origin and the hook's own line."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
+    return DarchError(
+        f"the {what} of `{ldef.name}` ({ldef.origin}) raised {type(exc).__name__}: {exc}",
+        span,
+        notes=[f"the {what} is at {where}"],
+        help="a shape rule should raise ValueError with a sentence when an input cannot work",
+    )
 
 
 def _plan_join(join: JoinStep) -> None:
@@ -321,3 +522,8 @@ class _LazyAttrs:
 
 
 _MODULE_ATTRS = _LazyAttrs()
+# Names the generated forward uses itself, so graph values never shadow them.
+_RESERVED_VARS = frozenset({"x", "self", "F", "torch", "nn", "math"}) | frozenset(
+    keyword.kwlist
+) | frozenset(dir(builtins))
+_SKIP = re.compile(r"skip\d+")

@@ -16,13 +16,14 @@ from torch import nn
 from darchlang.arch.graph import Architecture, Node
 from darchlang.backends.torch.compiler import CompiledModel, compile_architecture, source_where
 from darchlang.backends.torch.ops import shape_text
-from darchlang.backends.torch.plan import JoinStep, LayerStep, OpenStep
+from darchlang.backends.torch.plan import GraphOpenStep, JoinStep, LayerStep, MergeStep, OpenStep
 from darchlang.layers.registry import Registry
 
 
 @dataclass
 class SummaryRow:
-    """One line of the table; `name` is the state_dict prefix of the layer's weights."""
+    """One line of the table. `name` is the layer's module name (the state_dict prefix of
+    its weights); for a merge in a graph block it is the value the merge defines."""
 
     name: str
     kind: str
@@ -96,8 +97,19 @@ def summarize(
                     0, 0, step.depth,
                 )
             )
-        else:
+        elif isinstance(step, JoinStep):
             summary.rows.append(_join_row(step, modules))
+        elif isinstance(step, GraphOpenStep):
+            summary.rows.append(
+                SummaryRow(step.name, "graph", step.path, source_where(step.span), None, 0, 0, step.depth)
+            )
+        elif isinstance(step, MergeStep):
+            summary.rows.append(
+                SummaryRow(
+                    step.path.rsplit("/", 1)[-1], f"{step.kind}({', '.join(step.args)})", step.path,
+                    source_where(step.span), step.out_shape, 0, 0, step.depth,
+                )
+            )
     return summary
 
 
