@@ -1,20 +1,58 @@
-"""Parse and interpret a program; print nothing and exit 0 when it is fine."""
+"""Parse and interpret a program; print nothing and exit 0 when it is fine.
+
+With `--shapes --input 3x32x32`, also check that every architecture of the space
+compiles for that input: small spaces are enumerated, large ones are proved by shape
+analysis over each choice's options; the output says which was done. A failure prints
+a concrete failing architecture: its decisions and the line where shapes break.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from darchlang.commands.common import add_program_arguments, load_program_from_args
+from darchlang.commands.common import UsageError, add_program_arguments, load_program_from_args
 
-HELP = "check a program for errors"
+HELP = "check a program for errors (and, with --shapes, that every architecture compiles)"
 ORDER = 10
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_program_arguments(parser)
+    parser.add_argument("--shapes", action="store_true",
+                        help="prove that every architecture compiles for --input")
+    parser.add_argument("--input", metavar="SHAPE", default="3x32x32",
+                        help="input shape without the batch, e.g. 3x32x32 or 64 (default 3x32x32)")
+    parser.add_argument("--enumerate-up-to", type=int, default=2000, metavar="N",
+                        help="enumerate spaces of at most N architectures (default 2000)")
 
 
 def run(args: argparse.Namespace) -> int:
     # building, naming and counting the whole space surfaces every error a program can have
-    load_program_from_args(args).space.count()
-    return 0
+    space = load_program_from_args(args).space
+    space.count()
+    if not args.shapes:
+        return 0
+    from darchlang.backends.torch import parse_shape
+    from darchlang.backends.torch.shape_rules import torch_shape_rules
+    from darchlang.errors import DarchError
+    from darchlang.space.shapes import check_shapes
+
+    try:
+        shape = parse_shape(args.input)
+    except DarchError as err:
+        raise UsageError(f"--input: {err.message}") from None
+    report = check_shapes(space, shape, torch_shape_rules(), args.enumerate_up_to)
+    if report.ok:
+        print(report.summary(args.input))
+        return 0
+    err = report.failure
+    assert err is not None
+    how = ("found by enumerating the space" if report.method == "enumerated"
+           else "found by shape analysis over each choice's options")
+    notes = list(err.notes) + [how]
+    if report.architecture is not None:
+        arch = report.architecture
+        notes.append(f"a failing architecture: decisions {','.join(map(str, arch.decisions))}"
+                     f" (replay with --decisions)")
+        notes.extend(f"  {n} = {v}" for n, v in zip(arch.names, arch.values, strict=True))
+    raise DarchError(err.message, err.span, err.help, notes)

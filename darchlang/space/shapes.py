@@ -68,7 +68,7 @@ class ShapeReport:
 
     def summary(self, input_text: str) -> str:
         if self.ok:
-            how = (f"every one of them was planned" if self.method == "enumerated"
+            how = ("every one of them was planned" if self.method == "enumerated"
                    else f"proved by shape analysis over each choice's options "
                    f"({self.checks:,} layer checks), without enumerating")
             return f"all {self.count:,} architectures compile for input {input_text}: {how}"

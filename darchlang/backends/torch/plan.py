@@ -391,7 +391,7 @@ class _Planner:
             if step.kind == "apply":
                 out = self.apply(graph, step.name, step.op, tuple(ins), in_shapes, dst, span, depth)
             else:
-                out = _merge_shape(step.kind, in_shapes, span)
+                out = merge_shape(step.kind, in_shapes, span)
                 self.steps.append(
                     MergeStep(
                         self.name(f"{path}/{step.name}", step.kind), f"{path}/{step.name}",
@@ -434,7 +434,7 @@ class _Planner:
         return out
 
 
-def _merge_shape(kind: str, shapes: tuple[Shape, ...], span: Span | None) -> Shape:
+def merge_shape(kind: str, shapes: tuple[Shape, ...], span: Span | None) -> Shape:
     listed = ", ".join(shape_text(s) for s in shapes)
     if kind == "add":
         if len(set(shapes)) != 1:
@@ -471,11 +471,20 @@ def hook_error(ldef: Any, what: str, exc: Exception, span: Span | None) -> Darch
 
 def _plan_join(join: JoinStep) -> None:
     """Work out how a shortcut of shape `in_shape` meets a body output of `body_shape`."""
-    x, y = join.in_shape, join.body_shape
+    layout = join_layout(join.in_shape, join.body_shape, join.residual.join, join.span)
+    join.stride, pad_shortcut, pad_body, join.out_shape = layout
+    if join.residual.join == "pad":
+        join.pad_shortcut, join.pad_body = pad_shortcut, pad_body
+
+
+def join_layout(x: Shape, y: Shape, kind: str, span: Span | None
+                ) -> tuple[tuple[int, ...], int, int, Shape]:
+    """How a residual joins input `x` and body output `y`: the shortcut's stride, the
+    zero channels added to each side (for "pad"), and the output shape."""
     if len(x) != len(y) or len(x) not in (1, 3):
         raise DarchError(
             f"cannot join a residual: its body turns {_words(x)} into {_words(y)}",
-            join.span,
+            span,
             help="a residual body must keep the rank (image to image, or vector to vector)",
         )
     stride = []
@@ -485,15 +494,14 @@ def _plan_join(join: JoinStep) -> None:
             raise DarchError(
                 f"cannot join a residual: its body turns {_words(x)} into {_words(y)}, "
                 f"and {m} is not {n} downsampled by a whole stride",
-                join.span,
+                span,
                 help='use padding: "same" inside the body so it keeps or divides the image size',
             )
         stride.append(s)
-    join.stride = tuple(stride) if any(s != 1 for s in stride) else ()
-    if join.residual.join == "pad":
-        join.pad_shortcut = max(y[0] - x[0], 0)
-        join.pad_body = max(x[0] - y[0], 0)
-        join.out_shape = (max(x[0], y[0]), *y[1:])
+    strides = tuple(stride) if any(s != 1 for s in stride) else ()
+    if kind == "pad":
+        return strides, max(y[0] - x[0], 0), max(x[0] - y[0], 0), (max(x[0], y[0]), *y[1:])
+    return strides, 0, 0, y
 
 
 def _words(shape: Shape) -> str:
