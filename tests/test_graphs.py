@@ -75,7 +75,7 @@ def test_graph_formatting_is_stable():
 ])
 def test_graph_errors(source, message):
     with pytest.raises(DarchError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        darchlang.load_string(source).space
+        _ = darchlang.load_string(source).space
 
 
 def test_multi_input_graph_applied_inside_a_graph():
@@ -94,3 +94,30 @@ space = graph(x) {
     assert space.count() == 2
     arch = space.sample(0)
     assert darchlang.load_string(arch.text).space.sample(0).identity == arch.identity
+
+
+def test_graph_keywords_in_the_repl_lexer():
+    from pygments.token import Keyword
+
+    from darchlang.repl.lexer import DarchLexer
+
+    kinds = {v: t for t, v in DarchLexer().get_tokens("g = graph(x) { y = relu()(x) return y }")}
+    assert kinds["graph"] in Keyword and kinds["return"] in Keyword
+
+
+def test_graph_architectures_export_to_standalone_python():
+    import torch
+
+    from darchlang.backends.torch import compile_architecture, emit_python
+
+    torch.manual_seed(0)
+    for name in ("nasbench201", "inception", "resnet"):
+        arch = darchlang.load_file(f"examples/{name}.darch").space.sample(3)
+        model = compile_architecture(arch, (3, 16, 16)).eval()
+        namespace: dict = {}
+        exec(compile(emit_python(arch, (3, 16, 16)), f"{name}_model.py", "exec"), namespace)
+        standalone = namespace["Model"]().eval()
+        standalone.load_state_dict(model.state_dict())
+        x = torch.randn(2, 3, 16, 16)
+        with torch.no_grad():
+            assert torch.allclose(model(x), standalone(x), atol=1e-5)
