@@ -16,6 +16,7 @@ COUNTS = {
     "nasbench201.darch": 15_625,
     "resnet.darch": 54,
     "inception.darch": 4096,
+    "digits.darch": 16_848,
 }
 
 
