@@ -1,11 +1,10 @@
 """Summarise a search journal: what was done, what did best, and which options won.
 
-    darch report runs/exp.db --plot runs/exp.png
-
 Shows the search's configuration, the counts (done, failed, reused, unfinished), the
 best score and the time spent, the best architectures (the best as `.darch` text),
-and for every choice how the architectures taking each option scored. The journal
-may be read while its search is still running.
+and for every choice how the architectures taking each option scored; `--plot` draws
+the score of each evaluation with the running best. A journal may be read while its
+search is still running.
 """
 
 from __future__ import annotations

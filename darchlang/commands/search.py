@@ -1,13 +1,9 @@
 """Search a space: pick architectures with a searcher, train them, keep every result.
 
-    darch search space.darch --dataset digits --searcher evolution --budget 50 \\
-        --journal runs/exp.db
-
-Every evaluation is recorded in the journal as it starts and ends. Running the same
-command again resumes the search where it stopped (after Ctrl-C, a crash or a kill)
-and stops at the same budget; a larger `--budget` extends it. Without `--journal` the
-results live only as long as the command.
-
+Every evaluation is recorded in the journal (`--journal PATH`, a SQLite file) as it
+starts and ends. Running the same command again resumes the search where it stopped,
+after Ctrl-C, a crash or a kill, and stops at the same budget; a larger `--budget`
+extends it. Without `--journal` the results live only as long as the command.
 `--synthetic K` scores architectures with a synthetic NK landscape of interaction
 order K instead of training them: a way to try searchers and budgets on the shape of
 your own space in seconds.
@@ -18,6 +14,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 from darchlang.commands.common import UsageError, add_program_arguments, print_json
@@ -43,9 +40,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="digits (built in, the default), cifar10, mnist, fashion-mnist "
                         "or npz:PATH")
     parser.add_argument("--data-dir", metavar="DIR", help="the folder holding the dataset's files")
-    parser.add_argument("--synthetic", type=int, metavar="K",
-                        help="score with a synthetic NK landscape (interaction order K) "
-                        "instead of training")
+    other = parser.add_mutually_exclusive_group()
+    other.add_argument("--evaluator", metavar="NAME|MODULE:NAME",
+                       help="evaluate with a plugin's registered evaluator, or one named by "
+                       "import path (a class is instantiated with no arguments) instead of "
+                       "training a classifier")
+    other.add_argument("--synthetic", type=int, metavar="K",
+                       help="score with a synthetic NK landscape (interaction order K) "
+                       "instead of training")
     parser.add_argument("--max-epochs", type=int, metavar="N", help="override max_epochs")
     parser.add_argument("--time-minutes-max", type=float, metavar="X",
                         help="override the time budget of one evaluation, in minutes")
@@ -70,16 +72,21 @@ def run(args: argparse.Namespace) -> int:
     if args.budget < 0:
         raise UsageError("--budget must be at least 0")
     options = _parse_options(args.option)
+    recorded: dict[str, Any] = {}
+    if args.journal and Path(args.journal).exists():
+        with Journal(args.journal, create=False) as existing:
+            recorded = existing.config() or {}
+    name = args.searcher or recorded.get("searcher") or "evolution"
+    seed = args.seed if args.seed is not None else recorded.get("seed")
+    if not options and not args.searcher and recorded.get("options"):
+        options = dict(recorded["options"])
+    # Everything that can be wrong with the command line or the program is checked
+    # before the journal file is created.
+    evaluator, settings, program = _evaluator(args, seed, recorded)
+    space = program.space
+    searcher = make_searcher(name, space, seed, **options)
     journal = Journal(args.journal) if args.journal else Journal(None)
     try:
-        recorded = journal.config() or {}
-        name = args.searcher or recorded.get("searcher") or "evolution"
-        seed = args.seed if args.seed is not None else recorded.get("seed")
-        if not options and not args.searcher and recorded.get("options"):
-            options = dict(recorded["options"])
-        evaluator, settings, program = _evaluator(args, seed, recorded)
-        space = program.space
-        searcher = make_searcher(name, space, seed, **options)
         reporter = _Reporter(args, name)
         previous = _install_sigterm()
         try:
@@ -135,6 +142,10 @@ def _evaluator(args: argparse.Namespace, seed: int | None, recorded: dict[str, A
         return objective, {"evaluator": "synthetic-nk", "k": args.synthetic,
                            "landscape": landscape}, program
 
+    if args.evaluator is not None:
+        program = load_program_from_args(args)
+        return custom_evaluator(args.evaluator), {"evaluator": args.evaluator}, program
+
     from darchlang.commands.train import load_for_dataset, overrides_from_args
     from darchlang.train.data import load_dataset
     from darchlang.train.evaluator import ClassifierEvaluator
@@ -149,9 +160,46 @@ def _evaluator(args: argparse.Namespace, seed: int | None, recorded: dict[str, A
         dataset, overrides=overrides, seed=train_seed, device=args.device,
         threads=args.threads, progress=False, raise_errors=False,
     )
+    # A misspelt setting in the program's `hyperparams` block would fail every
+    # evaluation alike; one architecture shows it before the search starts.
+    evaluator.settings_for(program.space.sample(0))
     settings = {"evaluator": "classifier", "dataset": args.dataset, "overrides": overrides,
                 "train_seed": train_seed}
     return evaluator, settings, program
+
+
+def custom_evaluator(spec: str) -> Any:
+    """The evaluator `--evaluator` names: a registered one (its factory is called with no
+    arguments) or `MODULE:NAME` (a class is instantiated, anything else used as is)."""
+    import importlib
+
+    from darchlang.errors import DarchError, did_you_mean
+    from darchlang.layers.registry import default_registry
+
+    registered = default_registry().evaluators
+    if ":" not in spec:
+        factory = registered.get(spec)
+        if factory is None:
+            known = ", ".join(sorted(registered)) or "none (plugins add them)"
+            raise DarchError(f"unknown evaluator `{spec}`",
+                             help=did_you_mean(spec, registered)
+                             or f"registered evaluators: {known}; or give MODULE:NAME")
+        return factory()
+    module_name, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # any import failure is the user's to fix, said plainly
+        raise DarchError(f"cannot import `{module_name}` for --evaluator: "
+                         f"{type(exc).__name__}: {exc}") from None
+    target = getattr(module, attr, None)
+    if target is None:
+        raise DarchError(f"`{module_name}` has no `{attr}`",
+                         help=did_you_mean(attr, [n for n in dir(module) if not n.startswith("_")]))
+    evaluator = target() if isinstance(target, type) else target
+    if not callable(evaluator) and not callable(getattr(evaluator, "evaluate", None)):
+        raise DarchError(f"`{spec}` is not an evaluator: it must be callable with an "
+                         "architecture or have an `evaluate` method")
+    return evaluator
 
 
 class _Reporter:

@@ -14,7 +14,9 @@ from darchlang.search.base import (
     Candidate,
     Searcher,
     make_searcher,
+    mutate,
     register_searcher,
+    score_of,
     searcher_class,
     searcher_names,
     searcher_options,
@@ -30,7 +32,7 @@ from darchlang.search.results import (
     top,
     write_csv,
 )
-from darchlang.search.runner import SearchEvent, run_search, space_fingerprint
+from darchlang.search.runner import SearchEvent, SearchSession, run_search, space_fingerprint
 
 __all__ = [
     "Candidate",
@@ -38,14 +40,17 @@ __all__ = [
     "Journal",
     "SearchEvent",
     "SearchResult",
+    "SearchSession",
     "Searcher",
     "choice_stats",
     "make_searcher",
+    "mutate",
     "plot",
     "register_searcher",
     "report_json",
     "run_search",
     "running_best",
+    "score_of",
     "searcher_class",
     "searcher_names",
     "searcher_options",

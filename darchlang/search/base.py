@@ -60,7 +60,10 @@ class Searcher(ABC):
 
     Subclasses implement `propose(rng)` (pick the next architecture, or None when
     exhausted) and `learn(candidate, result)`; they may override `on_pending` and
-    `on_settled` to react to candidates going out and coming back.
+    `on_settled` to react to candidates going out and coming back. A searcher's
+    options are its constructor's keyword-only arguments, each stored on the instance
+    under its own name: `make_searcher` fills them by name (converting command-line
+    strings) and `config` records them in the journal.
     """
 
     name: ClassVar[str] = ""
@@ -136,6 +139,12 @@ class Searcher(ABC):
         self._seen.add(candidate.decisions)
         self.on_pending(candidate)
         return candidate
+
+
+def check_option(searcher: str, name: str, value: float, ok: bool, expected: str) -> None:
+    """Refuse a bad searcher option with the same error wherever it came from."""
+    if not ok:
+        raise DarchError(f"option `{name}` of searcher `{searcher}` must be {expected}, got {value}")
 
 
 def score_of(result: EvalResult) -> float | None:
@@ -260,5 +269,7 @@ def _convert(searcher: str, key: str, value: Any, default: Any) -> Any:
 
 
 def _load_builtin() -> None:
-    # Importing the modules registers the built-in searchers.
-    from darchlang.search import evolution, mcts, simple, smbo, tpe  # noqa: F401
+    # Importing the modules registers the built-in searchers: the baselines first, so
+    # listings read from simplest to most elaborate.
+    from darchlang.search import simple  # noqa: F401, I001
+    from darchlang.search import evolution, mcts, smbo, tpe  # noqa: F401

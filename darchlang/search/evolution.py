@@ -18,7 +18,14 @@ from collections import deque
 from dataclasses import dataclass
 
 from darchlang.arch.graph import Architecture
-from darchlang.search.base import Candidate, Searcher, mutate, register_searcher, score_of
+from darchlang.search.base import (
+    Candidate,
+    Searcher,
+    check_option,
+    mutate,
+    register_searcher,
+    score_of,
+)
 from darchlang.space.space import Space
 from darchlang.train.result import EvalResult
 
@@ -50,8 +57,9 @@ class EvolutionSearcher(Searcher):
         retries: int = 20,
     ):
         super().__init__(space, seed)
-        if population < 1 or sample < 1:
-            raise ValueError("evolution needs population >= 1 and sample >= 1")
+        check_option(self.name, "population", population, population >= 1, "at least 1")
+        check_option(self.name, "sample", sample, sample >= 1, "at least 1")
+        check_option(self.name, "retries", retries, retries >= 0, "at least 0")
         self.population = population
         self.sample = sample
         self.retries = retries

@@ -156,13 +156,17 @@ class Journal:
         if self.path is not None and create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         target = ":memory:" if self.path is None else str(self.path)
+        self.db = sqlite3.connect(target, isolation_level=None, timeout=30.0)
         try:
-            self.db = sqlite3.connect(target, isolation_level=None, timeout=30.0)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
             self._init_schema(create)
         except sqlite3.DatabaseError as exc:
+            self.db.close()
             raise DarchError(f"{target} is not a darchlang journal ({exc})") from None
+        except BaseException:
+            self.db.close()
+            raise
         self._lock_fd: int | None = None
         row = self.db.execute(
             "SELECT MAX(COALESCE(told_at, asked_at)), MAX(asked_at), MAX(idx) FROM evaluations"
@@ -173,7 +177,7 @@ class Journal:
     def _init_schema(self, create: bool) -> None:
         have = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if "evaluations" not in have:
-            if not create:
+            if not create or have:  # never write into someone else's database
                 raise DarchError(f"{self.path} is not a darchlang journal (no evaluations table)")
             self.db.executescript(_SCHEMA)
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (str(FORMAT),))

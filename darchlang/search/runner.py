@@ -56,6 +56,123 @@ class SearchEvent:
 Progress = Callable[[SearchEvent], None]
 
 
+class SearchSession:
+    """One search's bookkeeping between a searcher and its journal, for any runner.
+
+    The session resumes the journal when opened, hands out the candidates to evaluate
+    (unfinished ones from a killed run first, then the searcher's asks, answering
+    repeats from the journal at once), and records each start and result. It keeps
+    no evaluation loop of its own: `run_search` drives it one evaluation at a time,
+    and a parallel runner can keep several candidates in flight, calling `finish` in
+    whatever order results arrive.
+    """
+
+    def __init__(
+        self,
+        space: Space,
+        searcher: Searcher,
+        budget: int,
+        journal: Journal | str | Path | None = None,
+        *,
+        settings: dict[str, Any] | None = None,
+        space_text: str | None = None,
+        progress: Progress | None = None,
+        reuse: bool = True,
+    ):
+        if budget < 0:
+            raise DarchError(f"the budget must be at least 0, got {budget}")
+        self.space, self.searcher, self.budget = space, searcher, budget
+        self.progress, self.reuse = progress, reuse
+        self._own = not isinstance(journal, Journal)
+        self.journal = Journal(journal) if self._own else journal
+        self.in_flight: dict[int, Candidate] = {}
+        self.exhausted = False
+        try:
+            self.journal.acquire()
+            self.config = search_config(space, searcher, settings)
+            self.journal.check_config(self.config)
+            if space_text is not None and self.journal.meta("space_text") is None:
+                self.journal.set_meta("space_text", space_text)
+            if self.journal.meta("options") is None:
+                self.journal.set_meta("options", dumps(option_labels(space)))
+            finished, self._rerun = _replay(space, searcher, self.journal)
+            self.done = len(finished)
+            self.best = best_of(finished)
+            self._emit("resumed")
+        except BaseException:
+            self.close()
+            raise
+
+    # -- what a runner calls -------------------------------------------------------------
+    def next(self) -> Candidate | None:
+        """The next candidate to evaluate, already journaled as running; None when the
+        budget is covered (finished plus in flight) or the searcher has nothing left."""
+        while self.done + len(self.in_flight) < self.budget:
+            if self._rerun:
+                candidate = self._rerun.pop(0)
+                self.journal.restart(candidate.index)
+                return self._launch(candidate)
+            candidate = self.searcher.ask()
+            if candidate is None:
+                self.exhausted = True
+                return None
+            source = self.journal.lookup(candidate.arch.identity) if self.reuse else None
+            if source is None:
+                self.journal.start(candidate.index, candidate.arch)
+                return self._launch(candidate)
+            self.journal.reuse(candidate.index, candidate.arch, source)
+            self._settle(candidate, source.result())
+        return None
+
+    def finish(self, candidate: Candidate, result: EvalResult, detail: str | None = None
+               ) -> Evaluation:
+        """Record a result and tell the searcher."""
+        self.journal.finish(candidate.index, result, detail)
+        return self._settle(candidate, result)
+
+    def interrupt(self, candidate: Candidate) -> None:
+        """The evaluation was stopped (Ctrl-C); a resumed search runs it again."""
+        self.journal.interrupt(candidate.index)
+        self.in_flight.pop(candidate.index, None)
+
+    def result(self) -> SearchResult:
+        return SearchResult(self.journal.finished(), self.budget, self.exhausted,
+                            self.journal.path, self.config)
+
+    def close(self) -> None:
+        if self._own:
+            self.journal.close()
+        else:
+            self.journal.release()
+
+    def __enter__(self) -> SearchSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- inside -------------------------------------------------------------------------
+    def _launch(self, candidate: Candidate) -> Candidate:
+        self.in_flight[candidate.index] = candidate
+        self._emit("started", arch=candidate.arch, index=candidate.index)
+        return candidate
+
+    def _settle(self, candidate: Candidate, result: EvalResult) -> Evaluation:
+        self.in_flight.pop(candidate.index, None)
+        evaluation = self.journal.get(candidate.index)
+        self.searcher.tell(candidate, result)
+        self.done += 1
+        self.best = best_of([self.best, evaluation] if self.best is not None else [evaluation])
+        self._emit("finished", evaluation, candidate.arch, candidate.index)
+        return evaluation
+
+    def _emit(self, kind: str, evaluation: Evaluation | None = None,
+              arch: Architecture | None = None, index: int | None = None) -> None:
+        if self.progress is not None:
+            self.progress(SearchEvent(kind, self.done, self.budget, self.best, evaluation, arch,
+                                      index))
+
+
 def run_search(
     space: Space,
     searcher: Searcher,
@@ -79,68 +196,17 @@ def run_search(
     in memory. Ctrl-C marks the running evaluation interrupted, leaves the journal
     consistent and re-raises `KeyboardInterrupt`.
     """
-    if budget < 0:
-        raise DarchError(f"the budget must be at least 0, got {budget}")
     evaluate = as_evaluate(evaluator)
-    own = not isinstance(journal, Journal)
-    store = Journal(journal) if own else journal
-    try:
-        store.acquire()
-        config = search_config(space, searcher, settings)
-        store.check_config(config)
-        if space_text is not None and store.meta("space_text") is None:
-            store.set_meta("space_text", space_text)
-        if store.meta("options") is None:
-            store.set_meta("options", dumps(option_labels(space)))
-        finished, rerun = _replay(space, searcher, store)
-        best = best_of(finished)
-        done = len(finished)
-        if progress:
-            progress(SearchEvent("resumed", done, budget, best))
-        exhausted = False
-        while done < budget:
-            if rerun:
-                candidate = rerun.pop(0)
-                store.restart(candidate.index)
-            else:
-                candidate = searcher.ask()
-                if candidate is None:
-                    exhausted = True
-                    break
-                source = store.lookup(candidate.arch.identity) if reuse else None
-                if source is not None:
-                    store.reuse(candidate.index, candidate.arch, source)
-                    evaluation = store.get(candidate.index)
-                    searcher.tell(candidate, evaluation.result())
-                    done += 1
-                    best = _better(best, evaluation)
-                    if progress:
-                        progress(SearchEvent("finished", done, budget, best, evaluation,
-                                             candidate.arch, candidate.index))
-                    continue
-                store.start(candidate.index, candidate.arch)
-            if progress:
-                progress(SearchEvent("started", done, budget, best, None, candidate.arch,
-                                     candidate.index))
+    with SearchSession(space, searcher, budget, journal, settings=settings,
+                       space_text=space_text, progress=progress, reuse=reuse) as session:
+        while (candidate := session.next()) is not None:
             try:
                 result, detail = evaluate_safely(evaluate, candidate.arch)
             except KeyboardInterrupt:
-                store.interrupt(candidate.index)
+                session.interrupt(candidate)
                 raise
-            store.finish(candidate.index, result, detail)
-            evaluation = store.get(candidate.index)
-            searcher.tell(candidate, result)
-            done += 1
-            best = _better(best, evaluation)
-            if progress:
-                progress(SearchEvent("finished", done, budget, best, evaluation, candidate.arch,
-                                     candidate.index))
-        return SearchResult(store.finished(), budget, exhausted, store.path, config)
-    finally:
-        if own:
-            store.close()
-        else:
-            store.release()
+            session.finish(candidate, result, detail)
+        return session.result()
 
 
 def as_evaluate(evaluator: Evaluator) -> Callable[[Architecture], Any]:
@@ -296,9 +362,5 @@ def _changed(store: Journal, row: Evaluation, why: str) -> DarchError:
         f"the space has changed since the journal {store.path} was written: "
         f"evaluation #{row.index}: {why}",
         help="resume with the program the journal was written with "
-        "(`darch report` shows it), or start a new journal",
+        "(`darch report --json` includes its text), or start a new journal",
     )
-
-
-def _better(best: Evaluation | None, evaluation: Evaluation) -> Evaluation | None:
-    return best_of([best, evaluation] if best is not None else [evaluation])

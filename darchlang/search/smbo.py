@@ -22,7 +22,14 @@ import random
 import numpy as np
 
 from darchlang.arch.graph import Architecture
-from darchlang.search.base import Candidate, Searcher, mutate, register_searcher, score_of
+from darchlang.search.base import (
+    Candidate,
+    Searcher,
+    check_option,
+    mutate,
+    register_searcher,
+    score_of,
+)
 from darchlang.space.space import Space
 from darchlang.train.result import EvalResult
 
@@ -38,13 +45,18 @@ class SMBOSearcher(Searcher):
         space: Space,
         seed: int | None = None,
         *,
-        candidates: int = 256,
+        candidates: int = 128,
         epsilon: float = 0.1,
         startup: int = 10,
         local: float = 0.5,
-        trees: int = 30,
+        trees: int = 20,
     ):
         super().__init__(space, seed)
+        check_option(self.name, "candidates", candidates, candidates >= 1, "at least 1")
+        check_option(self.name, "epsilon", epsilon, 0 <= epsilon <= 1, "between 0 and 1")
+        check_option(self.name, "startup", startup, startup >= 0, "at least 0")
+        check_option(self.name, "local", local, 0 <= local <= 1, "between 0 and 1")
+        check_option(self.name, "trees", trees, trees >= 1, "at least 1")
         self.candidates = candidates
         self.epsilon = epsilon
         self.startup = startup

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from darchlang.arch.graph import Architecture
-from darchlang.search.base import Candidate, Searcher, register_searcher, score_of
+from darchlang.search.base import Candidate, Searcher, check_option, register_searcher, score_of
 from darchlang.space.nodes import Choice
 from darchlang.space.space import Space
 from darchlang.train.result import EvalResult
@@ -42,6 +42,8 @@ class TPESearcher(Searcher):
         multivariate: bool = True,
     ):
         super().__init__(space, seed)
+        check_option(self.name, "startup", startup, startup >= 0, "at least 0")
+        check_option(self.name, "candidates", candidates, candidates >= 1, "at least 1")
         import optuna
 
         # Optuna logs a line per trial; the runner reports progress itself.
