@@ -76,7 +76,7 @@ def pick(args: argparse.Namespace, program: Any) -> Any:
 def run(args: argparse.Namespace) -> int:
     from darchlang.train.data import load_dataset
     from darchlang.train.evaluator import ClassifierEvaluator
-    from darchlang.train.progress import format_seconds
+    from darchlang.train.progress import result_text
 
     overrides = overrides_from_args(args)
     dataset = load_dataset(args.dataset, args.data_dir)
@@ -96,26 +96,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json({**result.to_json(), "decisions": list(architecture.decisions)})
         return 0 if result.ok else 1
-    m = result.metrics
-    rows = [
-        ("architecture", f"{result.identity}  decisions: {','.join(map(str, architecture.decisions))}"),
-        ("dataset", dataset.describe()),
-    ]
-    if m.get("parameters") is not None:
-        rows.append(("parameters", f"{m['parameters']:,}"))
-    if result.ok:
-        rows.append(("epochs", f"{m['epochs']} (stopped by {m['stop_reason']})"))
-        rows.append(("val accuracy", f"{m['val_accuracy']:.4f} (best, at epoch {m['best_epoch']})"))
-        if m.get("test_accuracy") is not None:
-            rows.append(("test accuracy", f"{m['test_accuracy']:.4f} (best checkpoint)"))
-    else:
-        rows.append(("epochs", str(m["epochs"])))
-    rows.append(("time", format_seconds(result.seconds)))
-    if result.ok and args.model_path:
-        rows.append(("saved", args.model_path))
-    for label, text in rows:
-        print(f"{label:<14}{text}")
-    if not result.ok:
-        print(f"training failed: {result.reason}")
-        return 1
-    return 0
+    print(result_text(result, architecture.decisions, dataset.describe(), args.model_path))
+    return 0 if result.ok else 1

@@ -456,7 +456,9 @@ class Session:
             result = evaluator.evaluate(arch)
         except KeyboardInterrupt:
             return Reply("training cancelled", ok=False)
-        return Reply(_train_report(result, arch), ok=result.ok)
+        from darchlang.train.progress import result_text
+
+        return Reply(result_text(result, arch.decisions), ok=result.ok)
 
     def _evaluator(self, seed: int) -> Any:
         from darchlang.train.data import load_dataset
@@ -618,20 +620,3 @@ def _at_most_one(name: str, args: list[str]) -> str | None:
     return args[0] if args else None
 
 
-def _train_report(result: Any, arch: Architecture) -> str:
-    from darchlang.train.progress import format_seconds
-
-    m = result.metrics
-    rows = [("architecture", f"{result.identity}  decisions: {','.join(map(str, arch.decisions))}")]
-    if m.get("parameters") is not None:
-        rows.append(("parameters", f"{m['parameters']:,}"))
-    if result.ok:
-        rows.append(("epochs", f"{m['epochs']} (stopped by {m['stop_reason']})"))
-        rows.append(("val accuracy", f"{m['val_accuracy']:.4f} (best, at epoch {m['best_epoch']})"))
-        if m.get("test_accuracy") is not None:
-            rows.append(("test accuracy", f"{m['test_accuracy']:.4f} (best checkpoint)"))
-    rows.append(("time", format_seconds(result.seconds)))
-    lines = [f"{label:<14}{text}" for label, text in rows]
-    if not result.ok:
-        lines.append(f"training failed: {result.reason}")
-    return "\n".join(lines)

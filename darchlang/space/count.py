@@ -131,12 +131,9 @@ class Counter:
                 return _INACTIVE_HIT
             return self._known(node.options[index], env)
         if t is Derived:
-            args = []
-            for a in node.args:
-                v = self._known(a, env)
-                if isinstance(v, _Undecided) or v is _INACTIVE_HIT:
-                    return v
-                args.append(v)
+            args = self._known_all(node.args, env)
+            if not isinstance(args, list):
+                return args
             try:
                 return node.fn(*args)
             except (ArithmeticError, TypeError, ValueError):
@@ -147,14 +144,18 @@ class Counter:
                 return pred
             return self._known(node.then if pred else node.orelse, env)
         if t is ListNode:
-            out = []
-            for a in node.items:
-                v = self._known(a, env)
-                if isinstance(v, _Undecided) or v is _INACTIVE_HIT:
-                    return v
-                out.append(v)
-            return out
+            return self._known_all(node.items, env)
         return None
+
+    def _known_all(self, nodes: tuple[SNode, ...], env: dict[int, int]) -> Any:
+        """The values of several nodes as a list, or the first reason one is unknown."""
+        out = []
+        for a in nodes:
+            v = self._known(a, env)
+            if isinstance(v, _Undecided) or v is _INACTIVE_HIT:
+                return v
+            out.append(v)
+        return out
 
 
 class _Undecided:

@@ -109,3 +109,33 @@ class ProgressBar:
     def finish(self, total_steps: int, note: str) -> None:
         """Close the bar at the steps actually run, saying why training stopped."""
         self.progress.update(self.task, total=max(1, total_steps), completed=total_steps, left=note)
+
+
+def result_rows(result: Any, decisions: list[int], dataset: str | None = None,
+                saved: str | None = None) -> list[tuple[str, str]]:
+    """What `darch train` and the REPL's `:train` print about one trained architecture."""
+    m = result.metrics
+    rows = [("architecture", f"{result.identity}  decisions: {','.join(map(str, decisions))}")]
+    if dataset:
+        rows.append(("dataset", dataset))
+    if m.get("parameters") is not None:
+        rows.append(("parameters", f"{m['parameters']:,}"))
+    if result.ok:
+        rows.append(("epochs", f"{m['epochs']} (stopped by {m['stop_reason']})"))
+        rows.append(("val accuracy", f"{m['val_accuracy']:.4f} (best, at epoch {m['best_epoch']})"))
+        if m.get("test_accuracy") is not None:
+            rows.append(("test accuracy", f"{m['test_accuracy']:.4f} (best checkpoint)"))
+    elif m.get("epochs") is not None:
+        rows.append(("epochs", str(m["epochs"])))
+    rows.append(("time", format_seconds(result.seconds)))
+    if result.ok and saved:
+        rows.append(("saved", saved))
+    return rows
+
+
+def result_text(result: Any, decisions: list[int], dataset: str | None = None,
+                saved: str | None = None) -> str:
+    lines = [f"{label:<14}{text}" for label, text in result_rows(result, decisions, dataset, saved)]
+    if not result.ok:
+        lines.append(f"training failed: {result.reason}")
+    return "\n".join(lines)
