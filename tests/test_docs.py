@@ -34,5 +34,5 @@ def test_darch_examples_load_and_count(page, code, expected):
 @pytest.mark.parametrize(("page", "code", "expected"), blocks("darch-error"))
 def test_error_examples_render_as_shown(page, code, expected):
     with pytest.raises(DarchError) as info:
-        darchlang.load_string(code, "example.darch").space
+        _ = darchlang.load_string(code, "example.darch").space
     assert info.value.render() + "\n" == expected

@@ -91,7 +91,7 @@ CASES = [
 @pytest.mark.parametrize(("source", "first", "help_text"), CASES)
 def test_error_message(source, first, help_text):
     with pytest.raises(DarchError) as info:
-        darchlang.load_string(source, "t.darch").space
+        _ = darchlang.load_string(source, "t.darch").space
     text = info.value.render()
     assert text.splitlines()[0].startswith(first), text
     if help_text is not None:

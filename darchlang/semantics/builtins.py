@@ -15,7 +15,15 @@ import numpy as np
 
 from darchlang.arch.graph import Init
 from darchlang.errors import DarchError, Span
-from darchlang.layers.registry import REQUIRED, Float, InitType, LayerDef, ParamType, Registry, describe
+from darchlang.layers.registry import (
+    REQUIRED,
+    Float,
+    InitType,
+    LayerDef,
+    ParamType,
+    Registry,
+    describe,
+)
 from darchlang.semantics.interpreter import MAX_LIST, Interpreter, Scope, is_space
 from darchlang.semantics.values import Arg, Builtin, Call, bind, expect_int, expect_number
 from darchlang.space.nodes import (

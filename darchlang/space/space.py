@@ -120,7 +120,7 @@ class Space:
         while True:
             sizes: list[int] = []
 
-            def decide(choice: Choice, sizes=sizes) -> int:
+            def decide(choice: Choice, sizes=sizes, prefix=prefix) -> int:
                 step = len(sizes)
                 sizes.append(len(choice.options))
                 return prefix[step] if step < len(prefix) else 0
