@@ -43,11 +43,16 @@ class Counter:
     def __init__(self, choices: dict[int, Choice]):
         self.choices = choices
         self.memo: dict[tuple, int] = {}
+        self.sure_memo: dict[int, frozenset[int]] = {}
 
     def count(self, node: SNode, env: dict[int, int]) -> int:
         if not node.vars:
             return 1
         if env:
+            decided = [env[u] for u in node.vars if u in env]
+            if len(decided) == len(node.vars) and INACTIVE not in decided:
+                # every choice inside is decided and none is ruled out: one way, consistent
+                return 1
             key = (id(node), tuple(sorted((u, env[u]) for u in node.vars if u in env)))
         else:
             key = (id(node), ())
@@ -102,6 +107,13 @@ class Counter:
             free = it.vars.difference(env) if env else it.vars
             shared |= seen & free
             seen |= free
+        if shared and self._all_sure(live, seen, env):
+            # every undecided choice is visited in every world and none is ruled out:
+            # the worlds are exactly the combinations of their options
+            total = 1
+            for uid in seen:
+                total *= len(self.choices[uid].options)
+            return total
         if not shared:
             total = 1
             for it in live:
@@ -112,11 +124,46 @@ class Counter:
         return self._condition(live, min(shared), env, self.count_items)
 
     def _condition(self, target: Any, uid: int, env: dict[int, int], fn) -> int:
-        none = fn(target, {**env, uid: INACTIVE})
+        items = target if isinstance(target, list) else [target]
+        if any(uid in self.sure(it) for it in items):
+            none = 0  # the choice is visited whenever these parts are: it cannot stay inactive
+        else:
+            none = fn(target, {**env, uid: INACTIVE})
         total = none
         for i in range(len(self.choices[uid].options)):
             total += fn(target, {**env, uid: i}) - none
         return total
+
+    def _all_sure(self, items: list[SNode], free: set[int], env: dict[int, int]) -> bool:
+        if env and any(env.get(u) == INACTIVE for it in items for u in it.vars):
+            return False
+        sure: set[int] = set()
+        for it in items:
+            sure |= self.sure(it)
+        return free <= sure
+
+    def sure(self, node: SNode) -> frozenset[int]:
+        """Choices visited whenever `node` is: on paths that no decision can skip."""
+        got = self.sure_memo.get(id(node))
+        if got is not None:
+            return got
+        t = type(node)
+        if t is Choice:
+            inner = [self.sure(o) for o in node.options]
+            out = frozenset({node.uid}).union(frozenset.intersection(*inner) if inner else ())
+        elif t is Cond:
+            out = self.sure(node.pred) | (self.sure(node.then) & self.sure(node.orelse))
+        elif t is RepeatNode:
+            out = self.sure(node.times)
+            fixed = node.times.value if type(node.times) is Const else 0
+            for copy in node.copies[: (1 if node.tied else fixed)] if fixed else ():
+                out = out | self.sure(copy)
+        elif t is Const or not node.vars:
+            out = frozenset()
+        else:
+            out = frozenset().union(*(self.sure(p) for p in _parts(node)))
+        self.sure_memo[id(node)] = out
+        return out
 
     def _known(self, node: SNode, env: dict[int, int]) -> Any:
         """The value of a value node under `env`, or which choice must be decided first."""
