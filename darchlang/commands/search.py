@@ -7,6 +7,12 @@ extends it. Without `--journal` the results live only as long as the command.
 `--synthetic K` scores architectures with a synthetic NK landscape of interaction
 order K instead of training them: a way to try searchers and budgets on the shape of
 your own space in seconds.
+
+`--workers N` keeps N evaluations running at once, each in its own process (or, with
+`--executor ray`, as tasks on a Ray cluster); the searcher and the journal stay in
+this process. `--sync` tells results in batches of N, in ask order, which makes the
+model-based searchers reproducible too; `--retries R` runs an evaluation whose worker
+died up to R more times before recording it failed.
 """
 
 from __future__ import annotations
@@ -56,6 +62,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override any training setting, e.g. --set learning_rate_init=0.001")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
     parser.add_argument("--threads", type=int, metavar="N", help="torch CPU threads")
+    parallel = parser.add_argument_group("parallel and distributed search")
+    parallel.add_argument("--workers", type=int, metavar="N",
+                          help="evaluations running at once (default 1; with --executor ray, "
+                          "as many as the cluster's resources allow)")
+    parallel.add_argument("--executor", choices=("local", "ray"), default="local",
+                          help="local: worker processes on this machine (the default); "
+                          "ray: tasks on a Ray cluster")
+    parallel.add_argument("--ray-address", metavar="auto|HOST:PORT",
+                          help="the Ray cluster to use (default: start a local one)")
+    parallel.add_argument("--cpus-per-eval", type=float, default=None, metavar="C",
+                          help="Ray CPUs each evaluation reserves (default 1)")
+    parallel.add_argument("--gpus-per-eval", type=float, default=0, metavar="G",
+                          help="Ray GPUs each evaluation reserves (default 0)")
+    parallel.add_argument("--threads-per-eval", type=int, default=None, metavar="N",
+                          help="torch threads in each worker (default 1; with Ray, "
+                          "--cpus-per-eval)")
+    parallel.add_argument("--sync", action="store_true",
+                          help="evaluate in batches of --workers and tell results in ask "
+                          "order: reproducible with model-based searchers too")
+    parallel.add_argument("--retries", type=int, default=0, metavar="R",
+                          help="run an evaluation whose worker died up to R more times "
+                          "(default 0: record it failed)")
     parser.add_argument("--top", type=int, default=5, metavar="K",
                         help="how many of the best architectures to list (default 5)")
     parser.add_argument("--csv", metavar="PATH", help="also write every evaluation as CSV")
@@ -71,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.budget < 0:
         raise UsageError("--budget must be at least 0")
+    _check_parallel_flags(args)
     options = _parse_options(args.option)
     recorded: dict[str, Any] = {}
     if args.journal and Path(args.journal).exists():
@@ -85,16 +114,26 @@ def run(args: argparse.Namespace) -> int:
     evaluator, settings, program = _evaluator(args, seed, recorded)
     space = program.space
     searcher = make_searcher(name, space, seed, **options)
+    parallel = _parallel(args)
+    if parallel:
+        evaluator = _recipe(args, evaluator, settings)
     journal = Journal(args.journal) if args.journal else Journal(None)
     try:
         reporter = _Reporter(args, name)
         previous = _install_sigterm()
         try:
             with reporter:
-                result = run_search(
-                    space, searcher, evaluator, args.budget, journal,
-                    settings=settings, space_text=program.source.text, progress=reporter,
-                )
+                executor = _executor(args) if parallel else None
+                try:
+                    result = run_search(
+                        space, searcher, evaluator, args.budget, journal,
+                        settings=settings, space_text=program.source.text, progress=reporter,
+                        workers=args.workers, executor=executor, sync=args.sync,
+                        retries=args.retries, threads_per_eval=_threads_per_eval(args),
+                    )
+                finally:
+                    if executor is not None:
+                        executor.shutdown()
         except KeyboardInterrupt:
             done = journal.count_finished()
             where = f"; run the same command again to resume ({args.journal})" \
@@ -112,6 +151,58 @@ def run(args: argparse.Namespace) -> int:
         return 0
     finally:
         journal.close()
+
+
+def _check_parallel_flags(args: argparse.Namespace) -> None:
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    if args.retries < 0:
+        raise UsageError("--retries must be at least 0")
+    if args.threads_per_eval is not None and args.threads_per_eval < 1:
+        raise UsageError("--threads-per-eval must be at least 1")
+    ray_only = [flag for flag, value in (("--ray-address", args.ray_address),
+                                         ("--cpus-per-eval", args.cpus_per_eval),
+                                         ("--gpus-per-eval", args.gpus_per_eval or None))
+                if value is not None]
+    if ray_only and args.executor != "ray":
+        raise UsageError(f"{ray_only[0]} needs --executor ray")
+
+
+def _parallel(args: argparse.Namespace) -> bool:
+    """Whether evaluations leave this process: more than one worker, Ray, or --sync."""
+    return args.executor == "ray" or (args.workers or 1) > 1 or args.sync
+
+
+def _threads_per_eval(args: argparse.Namespace) -> int:
+    if args.threads_per_eval is not None:
+        return args.threads_per_eval
+    if args.executor == "ray":
+        return max(1, int(args.cpus_per_eval or 1))
+    return 1
+
+
+def _executor(args: argparse.Namespace) -> Any:
+    """The Ray executor; None for the local pool, which `run_search` makes itself."""
+    if args.executor != "ray":
+        return None
+    from darchlang.search import RayExecutor
+
+    cpus = 1 if args.cpus_per_eval is None else args.cpus_per_eval
+    return RayExecutor(args.ray_address, cpus_per_eval=cpus, gpus_per_eval=args.gpus_per_eval)
+
+
+def _recipe(args: argparse.Namespace, evaluator: Any, settings: dict[str, Any]) -> Any:
+    """How the workers rebuild the evaluator: the dataset is loaded in each worker once,
+    a named evaluator is imported there, the synthetic landscape travels as it is."""
+    from darchlang.search import ClassifierRecipe, ImportedEvaluator
+
+    if settings["evaluator"] == "classifier":
+        return ClassifierRecipe(args.dataset, args.data_dir, overrides=settings["overrides"],
+                                seed=settings["train_seed"], device=args.device,
+                                threads=_threads_per_eval(args))
+    if args.evaluator is not None:
+        return ImportedEvaluator(args.evaluator)
+    return evaluator
 
 
 def _parse_options(items: list[str]) -> dict[str, str]:
@@ -169,37 +260,10 @@ def _evaluator(args: argparse.Namespace, seed: int | None, recorded: dict[str, A
 
 
 def custom_evaluator(spec: str) -> Any:
-    """The evaluator `--evaluator` names: a registered one (its factory is called with no
-    arguments) or `MODULE:NAME` (a class is instantiated, anything else used as is)."""
-    import importlib
+    """The evaluator `--evaluator` names (see `darchlang.search.workers.load_evaluator`)."""
+    from darchlang.search.workers import load_evaluator
 
-    from darchlang.errors import DarchError, did_you_mean
-    from darchlang.layers.registry import default_registry
-
-    registered = default_registry().evaluators
-    if ":" not in spec:
-        factory = registered.get(spec)
-        if factory is None:
-            known = ", ".join(sorted(registered)) or "none (plugins add them)"
-            raise DarchError(f"unknown evaluator `{spec}`",
-                             help=did_you_mean(spec, registered)
-                             or f"registered evaluators: {known}; or give MODULE:NAME")
-        return factory()
-    module_name, _, attr = spec.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:  # any import failure is the user's to fix, said plainly
-        raise DarchError(f"cannot import `{module_name}` for --evaluator: "
-                         f"{type(exc).__name__}: {exc}") from None
-    target = getattr(module, attr, None)
-    if target is None:
-        raise DarchError(f"`{module_name}` has no `{attr}`",
-                         help=did_you_mean(attr, [n for n in dir(module) if not n.startswith("_")]))
-    evaluator = target() if isinstance(target, type) else target
-    if not callable(evaluator) and not callable(getattr(evaluator, "evaluate", None)):
-        raise DarchError(f"`{spec}` is not an evaluator: it must be callable with an "
-                         "architecture or have an `evaluate` method")
-    return evaluator
+    return load_evaluator(spec)
 
 
 class _Reporter:

@@ -7,7 +7,9 @@
 
 Every searcher implements one ask/tell interface (`Searcher`), works on decision
 sequences and choice names only (so any searcher fits any space), and is
-reproducible from its seed; `run_search` alone drives it.
+reproducible from its seed; `run_search` alone drives it, one evaluation at a time or,
+with `workers=N` or an `executor` (`LocalPool`, `RayExecutor`, any
+`concurrent.futures.Executor`), several at once in worker processes.
 """
 
 from darchlang.search.base import (
@@ -21,6 +23,7 @@ from darchlang.search.base import (
     searcher_names,
     searcher_options,
 )
+from darchlang.search.executors import LocalPool, RayExecutor, WorkerDied
 from darchlang.search.journal import Evaluation, Journal
 from darchlang.search.results import (
     SearchResult,
@@ -33,15 +36,23 @@ from darchlang.search.results import (
     write_csv,
 )
 from darchlang.search.runner import SearchEvent, SearchSession, run_search, space_fingerprint
+from darchlang.search.workers import ClassifierRecipe, EvaluatorRecipe, ImportedEvaluator, Shipped
 
 __all__ = [
     "Candidate",
+    "ClassifierRecipe",
     "Evaluation",
+    "EvaluatorRecipe",
+    "ImportedEvaluator",
     "Journal",
+    "LocalPool",
+    "RayExecutor",
     "SearchEvent",
     "SearchResult",
     "SearchSession",
     "Searcher",
+    "Shipped",
+    "WorkerDied",
     "choice_stats",
     "make_searcher",
     "mutate",

@@ -287,10 +287,13 @@ class Journal:
         ).fetchone()[0]
 
     def lookup(self, identity: str) -> Evaluation | None:
-        """The first finished, freshly run evaluation of an architecture, if any."""
+        """The first finished, freshly run evaluation of an architecture, if any.
+
+        A result not yet told to the searcher (a synchronous batch still open) does
+        not count: until it is told, the architecture is still in flight."""
         row = self.db.execute(
             f"SELECT {_COLUMNS} FROM evaluations WHERE identity=? AND status IN ('ok', 'failed') "
-            "AND reused IS NULL ORDER BY idx LIMIT 1",
+            "AND reused IS NULL AND told_at IS NOT NULL ORDER BY idx LIMIT 1",
             (identity,),
         ).fetchone()
         return None if row is None else self._row(row)
@@ -311,21 +314,42 @@ class Journal:
         self._next_index = max(self._next_index, index + 1)
 
     def restart(self, index: int, now: float | None = None) -> None:
-        """An unfinished evaluation (the search was killed) is about to run again."""
+        """An unfinished evaluation (the search was killed, or its worker died) is about
+        to run again."""
         self.db.execute(
             "UPDATE evaluations SET status='running', attempts=attempts+1, started=? WHERE idx=?",
             (now if now is not None else time.time(), index),
         )
 
     def finish(self, index: int, result: EvalResult, detail: str | None = None,
-               now: float | None = None) -> None:
-        """Record the result of evaluation `index` (one transaction)."""
+               now: float | None = None, *, told: bool = True) -> None:
+        """Record the result of evaluation `index` (one transaction).
+
+        `told=False` keeps the result without numbering its telling yet (a synchronous
+        batch tells its results in ask order once all are in; `told` numbers it then),
+        so a search killed mid-batch keeps the result and still replays in order."""
         now = now if now is not None else time.time()
         self.db.execute(
             "UPDATE evaluations SET status=?, score=?, metrics=?, reason=?, detail=?, settings=?, "
             "told_at=?, finished=?, seconds=COALESCE(?, ? - started) WHERE idx=?",
             (result.status, _score(result.score), dumps(result.metrics), result.reason, detail,
-             dumps(result.settings), self._tick(), now, result.seconds or None, now, index),
+             dumps(result.settings), self._tick() if told else None, now, result.seconds or None,
+             now, index),
+        )
+
+    def told(self, index: int) -> None:
+        """Number the telling of a result recorded with `finish(..., told=False)`."""
+        self.db.execute("UPDATE evaluations SET told_at=? WHERE idx=?", (self._tick(), index))
+
+    def resolve(self, index: int, source: Evaluation, now: float | None = None) -> None:
+        """A started row (a twin of an architecture that was in flight) takes `source`'s
+        result without training, as `reuse` does for a new row."""
+        now = now if now is not None else time.time()
+        self.db.execute(
+            "UPDATE evaluations SET status=?, score=?, metrics=?, reason=?, settings=?, reused=?, "
+            "told_at=?, finished=?, seconds=0 WHERE idx=?",
+            (source.status, source.score, dumps(source.metrics), source.reason,
+             dumps(source.settings), source.index, self._tick(), now, index),
         )
 
     def interrupt(self, index: int) -> None:

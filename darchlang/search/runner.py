@@ -12,7 +12,12 @@ on exactly as it would have without the interruption.
 
 An architecture evaluated before (same identity) is not trained again: its recorded
 result is reused, journaled as a new row that points at the original, told to the
-searcher and counted against the budget.
+searcher and counted against the budget. One asked again while an identical one is
+still running (parallel search) waits for that one's result instead of running too.
+
+With `workers=N` or an `executor`, up to N evaluations run at once in worker
+processes (or on a Ray cluster) while the searcher and the journal stay here; see
+`darchlang.search.parallel`.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import math
 import time
 import traceback
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,8 +69,14 @@ class SearchSession:
     (unfinished ones from a killed run first, then the searcher's asks, answering
     repeats from the journal at once), and records each start and result. It keeps
     no evaluation loop of its own: `run_search` drives it one evaluation at a time,
-    and a parallel runner can keep several candidates in flight, calling `finish` in
+    and the parallel runner keeps several candidates in flight, calling `finish` in
     whatever order results arrive.
+
+    A candidate identical to one still in flight is journaled as started but not
+    handed out: it is a *twin*, and takes its source's result when that one is told.
+    `finish(..., tell=False)` records a result without telling the searcher yet (a
+    synchronous batch); `tell` tells it later. Results a killed synchronous search
+    recorded but never told come back in `held`, for the runner to tell.
     """
 
     def __init__(
@@ -87,6 +99,9 @@ class SearchSession:
         self.journal = Journal(journal) if self._own else journal
         self.in_flight: dict[int, Candidate] = {}
         self.exhausted = False
+        self._running: dict[str, int] = {}  # identity -> index of the one being evaluated
+        self._twins: dict[int, list[Candidate]] = {}  # source index -> identical asks waiting
+        self._results: dict[int, EvalResult] = {}  # recorded, not yet told
         try:
             self.journal.acquire()
             self.config = search_config(space, searcher, settings)
@@ -95,7 +110,9 @@ class SearchSession:
                 self.journal.set_meta("space_text", space_text)
             if self.journal.meta("options") is None:
                 self.journal.set_meta("options", dumps(option_labels(space)))
-            finished, self._rerun = _replay(space, searcher, self.journal)
+            finished, self._rerun, held = _replay(space, searcher, self.journal)
+            for candidate, result in held:
+                self._hold(candidate, result)
             self.done = len(finished)
             self.best = best_of(finished)
             self._emit("resumed")
@@ -109,31 +126,53 @@ class SearchSession:
         budget is covered (finished plus in flight) or the searcher has nothing left."""
         while self.done + len(self.in_flight) < self.budget:
             if self._rerun:
-                candidate = self._rerun.pop(0)
-                self.journal.restart(candidate.index)
-                return self._launch(candidate)
-            candidate = self.searcher.ask()
-            if candidate is None:
-                self.exhausted = True
-                return None
-            source = self.journal.lookup(candidate.arch.identity) if self.reuse else None
-            if source is None:
-                self.journal.start(candidate.index, candidate.arch)
-                return self._launch(candidate)
-            self.journal.reuse(candidate.index, candidate.arch, source)
-            self._settle(candidate, source.result())
+                candidate, fresh = self._rerun.pop(0), False
+            else:
+                candidate, fresh = self.searcher.ask(), True
+                if candidate is None:
+                    self.exhausted = True
+                    return None
+            if self._dispatch(candidate, fresh):
+                return candidate
         return None
 
-    def finish(self, candidate: Candidate, result: EvalResult, detail: str | None = None
-               ) -> Evaluation:
-        """Record a result and tell the searcher."""
-        self.journal.finish(candidate.index, result, detail)
-        return self._settle(candidate, result)
+    def finish(self, candidate: Candidate, result: EvalResult, detail: str | None = None,
+               *, tell: bool = True) -> Evaluation | None:
+        """Record a result and tell the searcher (with `tell=False`: only record it, and
+        return None; `tell` tells it later)."""
+        if self._running.get(candidate.arch.identity) == candidate.index:
+            del self._running[candidate.arch.identity]
+        if not tell:
+            self.journal.finish(candidate.index, result, detail, told=False)
+            self._hold(candidate, result)
+            return None
+        return self._conclude(candidate, result,
+                              lambda: self.journal.finish(candidate.index, result, detail))
+
+    def tell(self, candidate: Candidate) -> Evaluation:
+        """Tell the searcher a result recorded with `finish(..., tell=False)`."""
+        result = self._results.pop(candidate.index)
+        if self._running.get(candidate.arch.identity) == candidate.index:
+            del self._running[candidate.arch.identity]
+        return self._conclude(candidate, result, lambda: self.journal.told(candidate.index))
+
+    @property
+    def held(self) -> list[Candidate]:
+        """Candidates whose results are recorded but not yet told, in ask order."""
+        return [self.in_flight[index] for index in sorted(self._results)]
+
+    def retry(self, candidate: Candidate) -> None:
+        """Its worker died: the evaluation runs again (one more attempt in the journal)."""
+        self.journal.restart(candidate.index)
 
     def interrupt(self, candidate: Candidate) -> None:
-        """The evaluation was stopped (Ctrl-C); a resumed search runs it again."""
-        self.journal.interrupt(candidate.index)
-        self.in_flight.pop(candidate.index, None)
+        """The evaluation was stopped (Ctrl-C); a resumed search runs it again, and so
+        every twin waiting on it."""
+        for waiting in [candidate, *self._twins.pop(candidate.index, [])]:
+            self.journal.interrupt(waiting.index)
+            self.in_flight.pop(waiting.index, None)
+        if self._running.get(candidate.arch.identity) == candidate.index:
+            del self._running[candidate.arch.identity]
 
     def result(self) -> SearchResult:
         return SearchResult(self.journal.finished(), self.budget, self.exhausted,
@@ -152,10 +191,51 @@ class SearchSession:
         self.close()
 
     # -- inside -------------------------------------------------------------------------
-    def _launch(self, candidate: Candidate) -> Candidate:
+    def _dispatch(self, candidate: Candidate, fresh: bool) -> bool:
+        """Journal a candidate and say whether it must be evaluated: not when its
+        result is known (reused at once) nor when an identical one is in flight."""
+        identity = candidate.arch.identity
+        source = self.journal.lookup(identity) if self.reuse else None
+        if source is not None:
+            if fresh:
+                self.journal.reuse(candidate.index, candidate.arch, source)
+            else:  # a twin cut off by a kill: its source has finished since
+                self.journal.resolve(candidate.index, source)
+            self._settle(candidate, source.result())
+            return False
+        if fresh:
+            self.journal.start(candidate.index, candidate.arch)
+        else:
+            self.journal.restart(candidate.index)
         self.in_flight[candidate.index] = candidate
+        twin_of = self._running.get(identity) if self.reuse else None
+        if twin_of is not None:
+            self._twins.setdefault(twin_of, []).append(candidate)
+            return False
+        self._running[identity] = candidate.index
         self._emit("started", arch=candidate.arch, index=candidate.index)
-        return candidate
+        return True
+
+    def _hold(self, candidate: Candidate, result: EvalResult) -> None:
+        # Recorded but untold: still in flight for the budget and for twins.
+        self.in_flight[candidate.index] = candidate
+        self._results[candidate.index] = result
+        self._running.setdefault(candidate.arch.identity, candidate.index)
+
+    def _conclude(self, candidate: Candidate, result: EvalResult,
+                  record: Callable[[], None]) -> Evaluation:
+        # The result and every twin's copy of it are one transaction, so a kill never
+        # leaves a twin without the result its source already has.
+        twins = self._twins.pop(candidate.index, [])
+        with self.journal.batch():
+            record()
+            source = self.journal.get(candidate.index)
+            for twin in twins:
+                self.journal.resolve(twin.index, source)
+        evaluation = self._settle(candidate, result)
+        for twin in twins:
+            self._settle(twin, source.result())
+        return evaluation
 
     def _settle(self, candidate: Candidate, result: EvalResult) -> Evaluation:
         self.in_flight.pop(candidate.index, None)
@@ -184,6 +264,11 @@ def run_search(
     space_text: str | None = None,
     progress: Progress | None = None,
     reuse: bool = True,
+    workers: int | None = None,
+    executor: Executor | None = None,
+    sync: bool = False,
+    retries: int = 0,
+    threads_per_eval: int = 1,
 ) -> SearchResult:
     """Search until `budget` evaluations have finished (or the searcher is exhausted).
 
@@ -195,10 +280,31 @@ def run_search(
     `journal` is a path (created or resumed), an open `Journal`, or None for one kept
     in memory. Ctrl-C marks the running evaluation interrupted, leaves the journal
     consistent and re-raises `KeyboardInterrupt`.
+
+    With `workers` above 1 or an `executor` (any `concurrent.futures.Executor`, e.g.
+    `LocalPool` or `RayExecutor`), up to `workers` evaluations run at once: a new one
+    is asked for as soon as one ends, results are told in the order they arrive (with
+    `sync`, in batches of `workers` told in ask order, so model-based searchers are
+    reproducible too), and a worker that dies is retried `retries` times before its
+    evaluation is recorded failed. The evaluator must then be picklable or an
+    `EvaluatorRecipe`; `threads_per_eval` is each worker's torch thread count (for the
+    local pool made here). See `darchlang.search.parallel`.
     """
+    if executor is not None or (workers or 1) > 1 or sync:
+        from darchlang.search.parallel import run_parallel
+
+        if retries < 0:
+            raise DarchError(f"retries must be at least 0, got {retries}")
+        with SearchSession(space, searcher, budget, journal, settings=settings,
+                           space_text=space_text, progress=progress, reuse=reuse) as session:
+            run_parallel(session, evaluator, executor=executor, workers=workers, sync=sync,
+                         retries=retries, threads_per_eval=threads_per_eval)
+            return session.result()
     evaluate = as_evaluate(evaluator)
     with SearchSession(space, searcher, budget, journal, settings=settings,
                        space_text=space_text, progress=progress, reuse=reuse) as session:
+        for candidate in list(session.held):  # results a killed synchronous search kept
+            session.tell(candidate)
         while (candidate := session.next()) is not None:
             try:
                 result, detail = evaluate_safely(evaluate, candidate.arch)
@@ -317,9 +423,10 @@ def search_config(space: Space, searcher: Searcher, settings: dict[str, Any] | N
 
 
 def _replay(space: Space, searcher: Searcher, store: Journal
-            ) -> tuple[list[Evaluation], list[Candidate]]:
-    """Tell the searcher the journal's history; return the finished rows and the
-    candidates that must run again."""
+            ) -> tuple[list[Evaluation], list[Candidate], list[tuple[Candidate, EvalResult]]]:
+    """Tell the searcher the journal's history; return the finished rows, the
+    candidates that must run again, and those whose result was recorded but not told
+    (a synchronous batch cut off), with their results."""
     rows = store.evaluations()
     if searcher.asked:
         raise ValueError("resume needs a fresh searcher (this one has asked already)")
@@ -345,7 +452,8 @@ def _replay(space: Space, searcher: Searcher, store: Journal
             searcher.tell(candidates[row.index], row.result())
             finished.append(row)
     rerun = [candidates[r.index] for r in rows if not r.done]
-    return finished, rerun
+    held = [(candidates[r.index], r.result()) for r in rows if r.done and r.told_at is None]
+    return finished, rerun, held
 
 
 def _spot_checks(rows: list[Evaluation]) -> set[int]:
