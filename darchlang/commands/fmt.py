@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from darchlang.errors import DarchError
+from darchlang.semantics.program import read_source
 from darchlang.syntax.formatter import format_source
 
 HELP = "format a program in the canonical layout"
@@ -26,12 +26,7 @@ def run(args: argparse.Namespace) -> int:
     status = 0
     for name in args.files:
         path = Path(name)
-        try:
-            text = path.read_text("utf-8")
-        except FileNotFoundError:
-            raise DarchError(f"no such file: {name}") from None
-        except UnicodeDecodeError:
-            raise DarchError(f"{name} is not UTF-8 text") from None
+        text = read_source(path)
         pretty = format_source(text, name)
         if args.check:
             if pretty != text:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from darchlang.commands.common import UsageError, add_program_arguments, print_json
+from darchlang.commands.train import add_training_arguments
 
 HELP = "search a space for the best architecture (resumable)"
 ORDER = 80
@@ -42,10 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int,
                         help="makes the search reproducible (default: drawn, and recorded "
                         "in the journal)")
-    parser.add_argument("--dataset", default="digits", metavar="NAME",
-                        help="digits (built in, the default), cifar10, mnist, fashion-mnist "
-                        "or npz:PATH")
-    parser.add_argument("--data-dir", metavar="DIR", help="the folder holding the dataset's files")
+    add_training_arguments(parser)
     other = parser.add_mutually_exclusive_group()
     other.add_argument("--evaluator", metavar="NAME|MODULE:NAME",
                        help="evaluate with a plugin's registered evaluator, or one named by "
@@ -54,14 +52,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     other.add_argument("--synthetic", type=int, metavar="K",
                        help="score with a synthetic NK landscape (interaction order K) "
                        "instead of training")
-    parser.add_argument("--max-epochs", type=int, metavar="N", help="override max_epochs")
-    parser.add_argument("--time-minutes-max", type=float, metavar="X",
-                        help="override the time budget of one evaluation, in minutes")
-    parser.add_argument("--batch-size", type=int, metavar="N", help="override batch_size")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="override any training setting, e.g. --set learning_rate_init=0.001")
-    parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
-    parser.add_argument("--threads", type=int, metavar="N", help="torch CPU threads")
     parallel = parser.add_argument_group("parallel and distributed search")
     parallel.add_argument("--workers", type=int, metavar="N",
                           help="evaluations running at once (default 1; with --executor ray, "

@@ -24,25 +24,30 @@ HELP = "train a picked architecture on a dataset and report its accuracy"
 ORDER = 70
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_program_arguments(parser)
-    parser.add_argument("--seed", type=int, default=0,
-                        help="picks the architecture and seeds its training (default 0)")
-    add_decision_arguments(parser)
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """The dataset and the command-line overrides of training settings (train, search)."""
     parser.add_argument("--dataset", default="digits", metavar="NAME",
                         help="digits (built in, the default), cifar10, mnist, fashion-mnist "
                         "or npz:PATH")
     parser.add_argument("--data-dir", metavar="DIR", help="the folder holding the dataset's files")
     parser.add_argument("--max-epochs", type=int, metavar="N", help="override max_epochs")
     parser.add_argument("--time-minutes-max", type=float, metavar="X",
-                        help="override the time budget, in minutes")
+                        help="override the time budget of one training run, in minutes")
     parser.add_argument("--batch-size", type=int, metavar="N", help="override batch_size")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override any training setting, e.g. --set learning_rate_init=0.001")
-    parser.add_argument("--model-path", metavar="PATH",
-                        help="save the best checkpoint, its architecture text and settings here")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
     parser.add_argument("--threads", type=int, metavar="N", help="torch CPU threads")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_program_arguments(parser)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="picks the architecture and seeds its training (default 0)")
+    add_decision_arguments(parser)
+    add_training_arguments(parser)
+    parser.add_argument("--model-path", metavar="PATH",
+                        help="save the best checkpoint, its architecture text and settings here")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="show the live progress bar (default: only on a terminal)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")

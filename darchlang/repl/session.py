@@ -32,7 +32,7 @@ from darchlang.repl.completer import kind_label
 from darchlang.repl.reader import kind_of, offset_of
 from darchlang.semantics.builtins import possible_values
 from darchlang.semantics.interpreter import Interpreter, Scope, is_space
-from darchlang.semantics.program import Loader, Module
+from darchlang.semantics.program import Loader, Module, read_source
 from darchlang.semantics.values import Builtin, Closure
 from darchlang.space.nodes import Choice, RecordNode, SNode
 from darchlang.space.show import describe_value, render_tree
@@ -179,16 +179,7 @@ class Session:
     def load(self, path: str) -> Reply:
         """Interpret a file as a program of its own and add its names to the session."""
         file = Path(path).expanduser()
-        try:
-            text = file.read_text("utf-8")
-        except FileNotFoundError:
-            raise DarchError(f"no such file: {path}") from None
-        except IsADirectoryError:
-            raise DarchError(f"{path} is a directory, not a .darch file") from None
-        except UnicodeDecodeError:
-            raise DarchError(f"{path} is not UTF-8 text", help="save the file as UTF-8") from None
-        except OSError as exc:
-            raise DarchError(f"cannot read {path}: {exc.strerror}") from None
+        text = read_source(file)
         module = self.loader.load_module(text, str(file), parent=self.loader.prelude, main=True)
         exports = {k: v for k, v in module.scope.names.items() if not k.startswith("_")}
         scope = self._next_scope()

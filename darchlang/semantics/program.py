@@ -275,22 +275,27 @@ def load_file(
     optional_defines: dict[str, Any] | None = None,
 ) -> Program:
     """Load a `.darch` file (imports resolve relative to it, then to the stdlib)."""
-    p = Path(path)
+    text = read_source(path)
+    return load_string(text, str(path), defines, registry, network, optional_defines)
+
+
+def read_source(path: str | Path) -> str:
+    """A program file's text; a missing, unreadable or non-UTF-8 file is a DarchError."""
+    p = Path(path).expanduser()
     try:
         data = p.read_bytes()
     except FileNotFoundError:
-        raise DarchError(f"no such file: {p}") from None
+        raise DarchError(f"no such file: {path}") from None
     except IsADirectoryError:
-        raise DarchError(f"{p} is a directory, not a .darch file") from None
+        raise DarchError(f"{path} is a directory, not a .darch file") from None
     except OSError as exc:
-        raise DarchError(f"cannot read {p}: {exc.strerror}") from None
+        raise DarchError(f"cannot read {path}: {exc.strerror}") from None
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        src = Source(str(p), data.decode("utf-8", errors="replace"))
+        src = Source(str(path), data.decode("utf-8", errors="replace"))
         raise DarchError(f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x})",
                          Span(src, line, col, line, col + 1),
                          help="save the file as UTF-8") from None
-    return load_string(text, str(p), defines, registry, network, optional_defines)
