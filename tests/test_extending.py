@@ -1,5 +1,6 @@
 """docs/extending.md runs as written; the example plugin installs and works from the CLI."""
 
+import json
 import os
 import re
 import subprocess
@@ -97,3 +98,17 @@ def test_installed_plugin_from_the_cli(plugin_path):
                      "--input", "3x8x8")
     assert compiled.returncode == 0, compiled.stderr
     assert "sepconv2d" in compiled.stdout
+
+
+def test_search_with_the_plugins_evaluator_from_the_cli(plugin_path, tmp_path):
+    journal = tmp_path / "plugin.db"
+    done = darch(plugin_path, "search", "examples/plugin/sepconv.darch", "--evaluator",
+                 "toy_regression", "--budget", "2", "--seed", "0", "--journal", str(journal),
+                 "--no-progress")
+    assert done.returncode == 0, done.stderr
+    assert "best architecture" in done.stdout
+    report = darch(plugin_path, "report", str(journal), "--json")
+    assert report.returncode == 0, report.stderr
+    data = json.loads(report.stdout)
+    assert len(data["evaluations"]) == 2
+    assert all(e["status"] == "ok" and e["score"] <= 0 for e in data["evaluations"])
