@@ -510,7 +510,7 @@ ALIASES = {"q": "quit", "exit": "quit", "h": "help", "?": "help"}
 
 # ---- helpers ------------------------------------------------------------------------------
 class _Missing:
-    pass
+    """Stands for "not defined before this input" when finding what an input changed."""
 
 
 _MISSING = _Missing()

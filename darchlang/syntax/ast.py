@@ -13,7 +13,7 @@ from darchlang.errors import Span
 
 @dataclass(eq=True)
 class Node:
-    pass
+    """Base of AST nodes; equality ignores spans (see the module docstring)."""
 
 
 def _span() -> Span | None:

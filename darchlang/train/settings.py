@@ -125,12 +125,11 @@ class Settings:
 def _coerce(name: str, value: Any, meta: Mapping[str, Any], origin: str) -> Any:
     """The value as its setting's kind (any integer may stand for a float), or a clear error."""
     kind = meta["kind"]
-    if isinstance(value, bool):
-        pass
-    elif kind is int and isinstance(value, numbers.Integral):
-        value = int(value)
-    elif kind is float and isinstance(value, numbers.Real) and math.isfinite(value):
-        value = float(value)
+    if not isinstance(value, bool):  # a boolean never stands for a number
+        if kind is int and isinstance(value, numbers.Integral):
+            value = int(value)
+        elif kind is float and isinstance(value, numbers.Real) and math.isfinite(value):
+            value = float(value)
     right_kind = isinstance(value, kind) and not isinstance(value, bool)
     if not right_kind or not meta["ok"](value):
         hint = None
