@@ -14,6 +14,8 @@ from darchlang.space.naming import name_choices
 from darchlang.space.nodes import Choice, RecordNode, SNode
 from darchlang.space.walk import Walk
 
+_NAMING = [0]  # how many namings have happened in this process
+
 
 @dataclass
 class Space:
@@ -27,10 +29,23 @@ class Space:
     env: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        self.choices: list[Choice] = name_choices(self._roots())
+        self.choices: list[Choice] = self._name()
         self.by_uid = {c.uid: c for c in self.choices}
         self.by_name = {c.name: c for c in self.choices}
         self._counter = Counter(self.by_uid)
+
+    def _name(self) -> list[Choice]:
+        """Name the choices as this space sees them. Two spaces built from one program
+        (the REPL's `:sample other`) may reach a choice by different paths, so a space
+        renames its choices again when another space has named some since."""
+        choices = name_choices(self._roots())
+        _NAMING[0] += 1
+        self._naming = _NAMING[0]
+        return choices
+
+    def _own_names(self) -> None:
+        if self._naming != _NAMING[0]:
+            self._name()
 
     def _roots(self) -> list[tuple[str, SNode]]:
         roots = []
@@ -56,6 +71,7 @@ class Space:
     # -- picking ----------------------------------------------------------------------
     def walk(self, decide: Callable[[Choice], int]) -> Architecture:
         """Build the architecture that `decide` picks, choice by choice, in visiting order."""
+        self._own_names()
         w = Walk(decide)
         network = w.run(self.network) if self.network is not None else None
         hyper = w.run(self.hyperparams) if self.hyperparams is not None else {}
