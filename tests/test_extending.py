@@ -98,6 +98,10 @@ def test_installed_plugin_from_the_cli(plugin_path):
                      "--input", "3x8x8")
     assert compiled.returncode == 0, compiled.stderr
     assert "sepconv2d" in compiled.stdout
+    checked = darch(plugin_path, "check", "--shapes", "--input", "3x8x8",
+                    "examples/plugin/sepconv.darch")
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.startswith("all 8 architectures compile for input 3x8x8")
 
 
 def test_search_with_the_plugins_evaluator_from_the_cli(plugin_path, tmp_path):

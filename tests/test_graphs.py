@@ -121,3 +121,24 @@ def test_graph_architectures_export_to_standalone_python():
         x = torch.randn(2, 3, 16, 16)
         with torch.no_grad():
             assert torch.allclose(model(x), standalone(x), atol=1e-5)
+
+
+def test_graph_blocks_repeat_and_sit_inside_residuals():
+    import torch
+
+    from darchlang.backends.torch import compile_architecture
+
+    text = """
+def cell(c) = graph(x) {
+    a = conv2d(filters: c, size: one_of(1, 3))(x)
+    y = add(a, x)
+    return y
+}
+space = concat [conv2d(filters: 8, size: 3), residual(cell(8)), repeat(cell(8), times: one_of(1, 2))]
+"""
+    space = darchlang.load_string(text).space
+    assert space.count() == 2 * (2 + 4)
+    for arch in space.enumerate():
+        model = compile_architecture(arch, (3, 8, 8))
+        out = model(torch.randn(2, 3, 8, 8))
+        assert out.shape == (2, 8, 8, 8)
