@@ -34,6 +34,12 @@ CASES = [
     ("space = conv2d(filters: one_of(3, -1), size: 3)",
      "t.darch:1:25: error: argument `filters` of `conv2d` (option 2 of the choice): "
      "expected a positive integer, got -1", None),
+    ("space = conv2d(filters: 1e999, size: 3)",
+     "t.darch:1:25: error: the number `1e999` is too large for a float",
+     "write a number below 1.8e308"),
+    ("space = relu()\ntrain = hyperparams { lr: one_of(logspace(0, 400, 2)) }",
+     "t.darch:2:34: error: `logspace` gives a non-finite number",
+     "keep the values within the range of a float (about 1.8e308)"),
     ("space = conv2d(filter: 3, size: 3)",
      "t.darch:1:24: error: `conv2d` has no parameter `filter`", "did you mean `filters`?"),
     ("space = conv2d(size: 3)", "t.darch:1:9: error: `conv2d` is missing its argument `filters`",

@@ -59,3 +59,22 @@ def test_long_lines_break_and_short_ones_stay():
     out = format_source(long)
     assert out.splitlines()[0] == "space = concat [" and out.count("conv2d") == 4
     assert all(len(line) <= 88 for line in out.splitlines())
+
+
+@pytest.mark.parametrize("text", [
+    "s = if c then x  # why\n else y\n",
+    "s = if a # c\n then b else c\n",
+    "s = if a then b  # c\n else if d then e  # d\n # dd\n else c  # e\n",
+    "s = if a then b else if f(a,  # c\n b) then e else c\n",
+    "x = let a = 1  # c\n in a\n",
+    "x = let a = 1 in  # c\n a\n",
+    "x = let  # c0\n a = 1  # c1\n # c2\n b = f(1,  # c3\n 2) in a\n",
+])
+def test_comments_inside_if_and_let_stay_inside(text):
+    # A comment that breaks an `if` or a `let` across lines is kept inside it, so a
+    # second pass does not join the lines again.
+    once = format_source(text)
+    assert format_source(once) == once
+    assert parse(once) == parse(text)
+    assert once.count("#") == text.count("#")
+    assert once.rstrip().splitlines()[-1].lstrip()[0] != "#"  # none pushed past the end

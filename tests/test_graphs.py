@@ -71,6 +71,9 @@ def test_graph_formatting_is_stable():
     ("space = graph(x) { y = relu()(x) y = tanh()(x) return y }", "`y` is bound twice in this graph"),
     ("space = graph(x) { y = relu()(x) return 3 }", "the graph's result must be a value of the graph block"),
     ("space = graph(x) { y = choose(4, x) return x }", "`choose` needs 1 <= k <= 1, got 4"),
+    ("space = graph(x) { a = relu()(x) return relu()(choose(2, x, a)) }", "this takes 1 input, got 2"),
+    ("space = graph(x) { a = relu()(x) return choose(2, x, a) }", "a graph returns one value"),
+    ("space = graph(x) { a = relu()(x) return one_of(x, choose(2, x, a)) }", "a graph returns one value"),
     ("def f() = graph(x) { return x }\nspace = graph(x) { y = relu()(z) return y }", "unknown name `z`"),
 ])
 def test_graph_errors(source, message):
@@ -142,3 +145,21 @@ space = concat [conv2d(filters: 8, size: 3), residual(cell(8)), repeat(cell(8), 
         model = compile_architecture(arch, (3, 8, 8))
         out = model(torch.randn(2, 3, 8, 8))
         assert out.shape == (2, 8, 8, 8)
+
+
+def test_choose_passes_k_values():
+    # `choose(2, ...)` fills a block of two inputs; `choose(1, ...)` is one value, also as
+    # a graph's result.
+    text = """
+def two() = graph(p, q) { return add(p, q) }
+space = graph(x) {
+    a = relu()(x)
+    b = two()(choose(2, x, a, a))
+    c = relu()(choose(1, x, a))
+    return one_of(add(b, c), choose(1, b, c))
+}
+"""
+    space = darchlang.load_string(text).space
+    assert space.count() == len(list(space.enumerate())) == 18
+    for arch in space.enumerate():
+        assert darchlang.load_string(arch.text).space.sample(0).identity == arch.identity

@@ -85,3 +85,14 @@ def test_cli_states_what_it_proved(tmp_path):
     assert f"{bad}:4:24: error: `conv2d` cannot take a 8x32x32 input" in fail.stderr
     assert "a failing architecture: decisions" in fail.stderr
     assert cli("--shapes", "--input", "3xfoo", str(bad)).returncode == 2
+
+
+def test_cli_prints_input_choices_by_name(tmp_path):
+    # the failing architecture's graph values read as darchlang names, not Python reprs
+    bad = tmp_path / "bad.darch"
+    bad.write_text("space = concat [conv2d(filters: 4, size: 3), graph(x) {\n"
+                   "    a = conv2d(filters: 2, size: 3)(x)\n"
+                   "    return add(choose(2, x, a, x))\n}]\n")
+    fail = cli("--shapes", "--input", "3x8x8", str(bad))
+    assert fail.returncode == 1
+    assert "space/1/graph/_2.in0 = [x, a]" in fail.stderr and "Ref(" not in fail.stderr

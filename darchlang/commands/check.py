@@ -54,5 +54,19 @@ def run(args: argparse.Namespace) -> int:
         arch = report.architecture
         notes.append(f"a failing architecture: decisions {','.join(map(str, arch.decisions))}"
                      f" (replay with --decisions)")
-        notes.extend(f"  {n} = {v}" for n, v in zip(arch.names, arch.values, strict=True))
+        notes.extend(f"  {n} = {_value_text(v)}"
+                     for n, v in zip(arch.names, arch.values, strict=True))
     raise DarchError(err.message, err.span, err.help, notes)
+
+
+def _value_text(value) -> str:
+    """A decided value as darchlang spells it (graph values by name); labels such as
+    `option 1` as they are."""
+    from darchlang.arch.printer import format_value
+
+    if isinstance(value, str):
+        return value
+    try:
+        return format_value(value)
+    except (TypeError, ValueError):
+        return str(value)

@@ -8,6 +8,7 @@ register through the same `Registry.add` that plugins use.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -119,6 +120,8 @@ def describe(value: Any) -> str:
 
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{type_name(value)} {value}"
     if isinstance(value, int | float | str | Init):
         return f"{type_name(value)} {format_value(value)}"
     return type_name(value)

@@ -307,7 +307,12 @@ def _spaced(fname: str, fn: Callable[[float, float, int], Any]) -> Callable[[Cal
         if not 1 <= num <= MAX_LIST:
             raise DarchError(f"`{fname}` needs between 1 and {MAX_LIST:,} values, got {num}",
                              bound["num"].span)
-        return [float(v) for v in fn(start, stop, num)]
+        with np.errstate(all="ignore"):
+            values = [float(v) for v in fn(start, stop, num)]
+        if not all(math.isfinite(v) for v in values):
+            raise DarchError(f"`{fname}` gives a non-finite number", call.span,
+                             help="keep the values within the range of a float (about 1.8e308)")
+        return values
 
     return make
 

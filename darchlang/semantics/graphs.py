@@ -64,6 +64,23 @@ def arity(value: Any) -> int:
     return 1
 
 
+def width(value: Any) -> int:
+    """How many graph values an argument passes: a `choose(k, ...)` passes k, a value
+    one; -1 when the options of an input choice pass different numbers."""
+    if isinstance(value, list):
+        return len(value)
+    t = type(value)
+    if t is Const:
+        return width(value.value)
+    if t is Choice:
+        counts = {width(o) for o in value.options}
+        return counts.pop() if len(counts) == 1 else -1
+    if t is Cond:
+        a, b = width(value.then), width(value.orelse)
+        return a if a == b else -1
+    return 1
+
+
 def refs_in(node: SNode) -> set[int]:
     """Graph ids of the references a value node may evaluate to (empty if none)."""
     t = type(node)
@@ -112,8 +129,9 @@ class GraphSupport:
         finally:
             builder.open = False
         output = self.value_arg(Arg(None, out, node.output.span), builder, "the graph's result")
-        if isinstance(output, Const) and isinstance(output.value, list):
-            raise DarchError("a graph returns one value", node.output.span)
+        if width(output) != 1:
+            raise DarchError("a graph returns one value", node.output.span,
+                             help="merge the values with `add(...)` or `cat(...)` first")
         self.interp.made(node.span, len(builder.steps) + 1)
         return GraphNode(builder.inputs, tuple(builder.steps), output, node.span, tuple(labels))
 
@@ -162,10 +180,13 @@ class GraphSupport:
         want = arity(func)
         if want < 0:
             raise DarchError("the options of this choice take different numbers of inputs", span)
-        if len(args) != want:
-            raise DarchError(f"this takes {want} input{'s' if want != 1 else ''}, got {len(args)}",
-                             span)
         nodes = tuple(self.value_arg(a, builder, "an input") for a in args)
+        widths = [width(n) for n in nodes]
+        given = -1 if -1 in widths else sum(widths)
+        if given >= 0 and given != want:  # when a choice decides, `check --shapes` tells
+            raise DarchError(f"this takes {want} input{'s' if want != 1 else ''}, got {given}",
+                             span, help="pass one value per input of the block "
+                             "(`choose(k, ...)` passes k)")
         return builder.add("apply", func, nodes, span)
 
     def merge(self, kind: str, call: Call) -> Ref:

@@ -136,6 +136,8 @@ class Walk:
                     inputs.append(value.index)
             steps.append(arch.GraphStep(st.name, st.kind, op, tuple(inputs), st.span))
         out = self.run(node.output)
+        if isinstance(out, list):  # `choose(1, ...)`: one value
+            (out,) = out
         return arch.Graph(node.inputs, tuple(steps), out.index, node.path, node.span)
 
     def _record(self, node: RecordNode) -> dict[str, Any]:

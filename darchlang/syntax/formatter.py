@@ -56,6 +56,21 @@ class Formatter:
                 break
         return ""
 
+    def _trailing_after(self, e: ast.Node, nxt: ast.Node) -> str:
+        """The comment that ends the last line of `e`, if any, when it comes before `nxt`
+        (what follows on the line belongs to `nxt`)."""
+        if e.span is None or nxt.span is None:
+            return ""
+        line = e.span.end_line
+        for c in self.pending:
+            if c.line == line and (line, c.col) < (nxt.span.line, nxt.span.col):
+                return self.take_trailing(line)
+        return ""
+
+    def _comments_before(self, e: ast.Node, indent: str) -> list[str]:
+        """Comments written before `e` (kept inside a broken `if` or `let`), indented."""
+        return [indent + c for c in self.take_before(e.span.line)] if e.span is not None else []
+
     def has_comment(self, span: Span | None) -> bool:
         if span is None:
             return False
@@ -169,23 +184,27 @@ class Formatter:
         inner = INDENT * (depth + 1)
         cond = self.expr(e.cond, depth + 1, col + 3)
         then = self.expr(e.then, depth + 1, col + len(cond) + 9)
-        lines = [f"if {cond} then {then}"]
+        lines = [f"if {cond} then {then}{self._trailing_after(e.then, e.orelse)}"]
         rest = e.orelse
-        while isinstance(rest, ast.If) and not self.has_comment(rest.span):
+        while isinstance(rest, ast.If):
+            lines.extend(self._comments_before(rest, inner))
             cond = self.expr(rest.cond, depth + 1, len(inner) + 8)
             then = self.expr(rest.then, depth + 1, len(inner) + len(cond) + 14)
-            lines.append(f"{inner}else if {cond} then {then}")
+            lines.append(f"{inner}else if {cond} then {then}{self._trailing_after(rest.then, rest.orelse)}")
             rest = rest.orelse
+        lines.extend(self._comments_before(rest, inner))
         lines.append(f"{inner}else {self.expr(rest, depth + 1, len(inner) + 5)}")
         return "\n".join(lines)
 
     def break_Let(self, e: ast.Let, depth: int, col: int) -> str:
         inner = INDENT * (depth + 1)
         lines = ["let"]
-        for b in e.bindings:
+        for b, nxt in zip(e.bindings, [*e.bindings[1:], e.body], strict=True):
             if b.span is not None:
                 lines.extend(inner + c for c in self.take_before(b.span.line))
-            lines.append(f"{inner}{b.name} = {self.expr(b.value, depth + 1, len(inner) + len(b.name) + 3)}")
+            value = self.expr(b.value, depth + 1, len(inner) + len(b.name) + 3)
+            lines.append(f"{inner}{b.name} = {value}{self._trailing_after(b, nxt)}")
+        lines.extend(self._comments_before(e.body, inner))
         body = self.expr(e.body, depth, len(INDENT * depth) + 3)
         lines.append(f"{INDENT * depth}in {body}")
         return "\n".join(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast as pyast
+import math
 from functools import lru_cache
 from pathlib import Path
 
@@ -197,6 +198,9 @@ class _ToAst(Transformer):
         text = str(items[0])
         if any(c in text for c in ".eE"):
             value: int | float = float(text)
+            if math.isinf(value):
+                raise DarchError(f"the number `{text}` is too large for a float", self._s(meta),
+                                 help="write a number below 1.8e308")
         else:
             value = int(text)
         return ast.Number(value, text, self._s(meta))
