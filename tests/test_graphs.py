@@ -71,6 +71,8 @@ def test_graph_formatting_is_stable():
     ("space = graph(x) { y = relu()(x) y = tanh()(x) return y }", "`y` is bound twice in this graph"),
     ("space = graph(x) { y = relu()(x) return 3 }", "the graph's result must be a value of the graph block"),
     ("space = graph(x) { y = choose(4, x) return x }", "`choose` needs 1 <= k <= 1, got 4"),
+    ("space = graph(x) { a = relu()(x) y = add(choose(2, x, a, a)) return y }",
+     "`a` is listed twice in `choose`"),
     ("space = graph(x) { a = relu()(x) return relu()(choose(2, x, a)) }", "this takes 1 input, got 2"),
     ("space = graph(x) { a = relu()(x) return choose(2, x, a) }", "a graph returns one value"),
     ("space = graph(x) { a = relu()(x) return one_of(x, choose(2, x, a)) }", "a graph returns one value"),
@@ -154,7 +156,7 @@ def test_choose_passes_k_values():
 def two() = graph(p, q) { return add(p, q) }
 space = graph(x) {
     a = relu()(x)
-    b = two()(choose(2, x, a, a))
+    b = two()(choose(2, x, a, tanh()(x)))
     c = relu()(choose(1, x, a))
     return one_of(add(b, c), choose(1, b, c))
 }

@@ -203,16 +203,18 @@ class GraphSupport:
         if not call.args or call.args[0].name is not None:
             raise DarchError("`choose` needs k first, as in `choose(2, a, b, c)`", call.span)
         k = expect_int(call.args[0], "the k of `choose`")
-        values = [a for a in call.args[1:]]
-        builder = self.builder_of(values, call.span, "`choose`")
-        refs = []
+        values = call.args[1:]
+        self.builder_of(values, call.span, "`choose`")  # checks they belong to an open graph
+        refs: list[Ref] = []
         for a in values:
             if not isinstance(a.value, Ref):
                 raise DarchError("`choose` picks among named graph values", a.span)
+            if any(r.index == a.value.index for r in refs):
+                raise DarchError(f"`{a.value.name}` is listed twice in `choose`", a.span,
+                                 help="list each value once: the choice is among distinct values")
             refs.append(a.value)
         if not 1 <= k <= len(refs):
             raise DarchError(f"`choose` needs 1 <= k <= {len(refs)}, got {k}", call.args[0].span)
-        del builder
         options = tuple(Const(list(c)) for c in itertools.combinations(refs, k))
         self.interp.made(call.span)
         return Choice(options, self.interp.where(call.span), None)
