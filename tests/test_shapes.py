@@ -92,7 +92,8 @@ def test_cli_prints_input_choices_by_name(tmp_path):
     bad = tmp_path / "bad.darch"
     bad.write_text("space = concat [conv2d(filters: 4, size: 3), graph(x) {\n"
                    "    a = conv2d(filters: 2, size: 3)(x)\n"
-                   "    return add(choose(2, x, a, x))\n}]\n")
+                   "    b = relu()(x)\n"
+                   "    return add(choose(2, x, a, b))\n}]\n")
     fail = cli("--shapes", "--input", "3x8x8", str(bad))
     assert fail.returncode == 1
-    assert "space/1/graph/_2.in0 = [x, a]" in fail.stderr and "Ref(" not in fail.stderr
+    assert "space/1/graph/_3.in0 = [x, a]" in fail.stderr and "Ref(" not in fail.stderr
