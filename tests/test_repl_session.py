@@ -5,6 +5,7 @@ The first group drives `Session` directly; the second drives the real prompt
 """
 
 import os
+import random
 import signal
 
 import pytest
@@ -135,6 +136,17 @@ def test_commands_refuse_what_is_not_a_space(session):
     assert "no `space` is defined yet" in failing(Session(), ":sample")
     assert "SEED and N are integers" in failing(session, ":sample space x")
     assert "between 1 and 100" in failing(session, ":sample space 1 0")
+
+
+def test_sample_of_a_choice_of_values_prints_it(session):
+    # used to crash the session: the identity hashed `arch.text`, which has no printer
+    # for a network that is a plain value
+    text = ok(session, ":sample w 3 2")
+    header, body = text.split("\n\n")[0].split("\n", 1)
+    assert header.startswith("# architecture ") and body in ("w = 32", "w = 64")
+    arch = session.space_named("space").sample(random.Random(1))  # layers: the usual identity
+    assert ok(session, ":sample space 1").split("\n")[0] == \
+        f"# architecture {arch.identity}  decisions: {','.join(map(str, arch.decisions))}"
 
 
 def test_unknown_commands_get_a_suggestion(session):

@@ -194,6 +194,20 @@ def test_not_a_journal(tmp_path):
             Journal(other, create=create)
     with pytest.raises(DarchError, match="no journal at"):
         Journal(tmp_path / "missing.db", create=False)
+    for create in (False, True):  # a folder: was sqlite3.OperationalError
+        with pytest.raises(DarchError, match="cannot open the journal"):
+            Journal(tmp_path, create=create)
+
+
+def test_exports_to_an_unwritable_place_are_errors(tmp_path, small):
+    result = run_search(small, searcher("grid", small), lambda a: 1.0, 2)
+    with pytest.raises(DarchError, match="cannot write the CSV to"):
+        result.to_csv(tmp_path)
+    with pytest.raises(DarchError, match="cannot write the plot to"):
+        plot(result.evaluations, tmp_path)
+    # no extension: the file asked for is written (matplotlib used to add ".png")
+    assert plot(result.evaluations, tmp_path / "scores").read_bytes()[:4] == b"\x89PNG"
+    assert not (tmp_path / "scores.png").exists()
 
 
 def test_evaluator_objects_and_plain_functions_both_work(medium):

@@ -122,3 +122,10 @@ def test_command_line_errors(program, capsys, extra, message):
     assert main(["train", str(program), *extra]) == 1
     err = capsys.readouterr().err
     assert err.startswith(message) and "Traceback" not in err
+
+
+def test_an_unwritable_model_path_is_an_error_not_a_traceback(program, tmp_path, capsys):
+    # torch.save raised a RuntimeError for a folder, which escaped as a traceback
+    assert main(["train", str(program), "--max-epochs", "1", "--no-progress",
+                 "--model-path", str(tmp_path)]) == 1
+    assert capsys.readouterr().err.startswith(f"error: cannot write the model to {tmp_path}")

@@ -16,6 +16,7 @@ over the whole session. An expression's value is also bound to `it`.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import random
 import shlex
 from collections.abc import Callable
@@ -394,8 +395,10 @@ class Session:
         parts = [] if args else [f"# seed {seed}"]
         for _ in range(n):
             arch = space.sample(rng)
-            parts.append(f"# architecture {arch.identity}  decisions: "
-                         f"{','.join(map(str, arch.decisions))}\n{_architecture_text(arch)}")
+            text = _architecture_text(arch)
+            identity = hashlib.sha256(text.encode()).hexdigest()[:16]  # arch.identity, for values too
+            parts.append(f"# architecture {identity}  decisions: "
+                         f"{','.join(map(str, arch.decisions))}\n{text}")
         return Reply("\n".join(parts).rstrip("\n"), darch=True)
 
     def cmd_fmt(self, args: list[str]) -> Reply:

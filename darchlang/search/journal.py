@@ -156,7 +156,10 @@ class Journal:
         if self.path is not None and create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         target = ":memory:" if self.path is None else str(self.path)
-        self.db = sqlite3.connect(target, isolation_level=None, timeout=30.0)
+        try:
+            self.db = sqlite3.connect(target, isolation_level=None, timeout=30.0)
+        except sqlite3.Error as exc:
+            raise DarchError(f"cannot open the journal {target} ({exc})") from None
         try:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")

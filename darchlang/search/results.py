@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from darchlang.errors import DarchError
 from darchlang.search.journal import Evaluation, dumps
 
 
@@ -219,8 +220,11 @@ def write_csv(evaluations: list[Evaluation], target: str | Path | IO[str]) -> No
             ]
 
     if isinstance(target, str | Path):
-        with open(target, "w", newline="", encoding="utf-8") as f:
-            csv.writer(f).writerows(rows())
+        try:
+            with open(target, "w", newline="", encoding="utf-8") as f:
+                csv.writer(f).writerows(rows())
+        except OSError as err:
+            raise DarchError(f"cannot write the CSV to {target}: {err.strerror or err}") from None
     else:
         csv.writer(target).writerows(rows())
 
@@ -263,9 +267,14 @@ def plot(evaluations: list[Evaluation], path: str | Path, title: str | None = No
     if ok or failed:
         ax.legend(loc="lower right")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # format="png": without it, a path with no extension would get ".png" appended,
+        # and the file written would not be the one asked for
+        fig.savefig(path, format="png")
+    except OSError as err:
+        raise DarchError(f"cannot write the plot to {path}: {err.strerror or err}") from None
     return path
 
 

@@ -474,6 +474,7 @@ class _Run:
         }
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            torch.save(payload, path)
+            with open(path, "wb") as file:  # an OSError, not torch's RuntimeError
+                torch.save(payload, file)
         except OSError as err:
             raise DarchError(f"cannot write the model to {path}: {err.strerror or err}") from None
