@@ -98,6 +98,25 @@ def _neg(a: Any) -> Any:
     return -a
 
 
+MAX_INT_BITS = 4096
+
+
+def _too_big(label: str, args: list[Any]) -> str | None:
+    """Refuse, before computing it, a result that would eat the memory or the time."""
+    if label == "*" and len(args) == 2:
+        for seq, n in (args, args[::-1]):
+            if isinstance(seq, list | str) and isinstance(n, int) and not isinstance(n, bool):
+                if len(seq) * n > MAX_LIST:
+                    kind = "string" if isinstance(seq, str) else "list"
+                    return f"`*` would make a {kind} of {len(seq) * n:,} items"
+    if label == "**" and len(args) == 2:
+        base, exp = args
+        if isinstance(base, int) and isinstance(exp, int) and not isinstance(base, bool) \
+                and abs(base) > 1 and exp > 0 and exp * abs(base).bit_length() > MAX_INT_BITS:
+            return f"`**` would make an integer of over {MAX_INT_BITS} bits"
+    return None
+
+
 def _truth(v: Any) -> bool:
     if not isinstance(v, bool):
         raise TypeError(f"expected true or false, got {describe(v)}")
@@ -238,6 +257,9 @@ class Interpreter:
             if isinstance(a, Closure | Builtin):
                 raise DarchError(f"`{label}` cannot be applied to a function", s,
                                  help=f"call it: `{a.name}(...)`")
+        too_big = _too_big(label, args)
+        if too_big:
+            raise DarchError(too_big, span)
         try:
             result = fn(*args)
         except ZeroDivisionError:
