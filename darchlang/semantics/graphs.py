@@ -50,18 +50,26 @@ class GraphBuilder:
         return ref
 
 
+def _agreed(value: Any, measure) -> int | None:
+    """For a choice or an `if`, the measure all its options share (-1 if they differ);
+    None for anything else."""
+    t = type(value)
+    if t is Choice:
+        options = value.options
+    elif t is Cond:
+        options = (value.then, value.orelse)
+    else:
+        return None
+    counts = {measure(o) for o in options}
+    return counts.pop() if len(counts) == 1 else -1
+
+
 def arity(value: Any) -> int:
     """How many inputs a sub-space takes: a graph block its inputs, anything else one."""
-    t = type(value)
-    if t is GraphNode:
+    if type(value) is GraphNode:
         return len(value.inputs)
-    if t is Choice:
-        counts = {arity(o) for o in value.options}
-        return counts.pop() if len(counts) == 1 else -1
-    if t is Cond:
-        a, b = arity(value.then), arity(value.orelse)
-        return a if a == b else -1
-    return 1
+    agreed = _agreed(value, arity)
+    return 1 if agreed is None else agreed
 
 
 def width(value: Any) -> int:
@@ -69,16 +77,10 @@ def width(value: Any) -> int:
     one; -1 when the options of an input choice pass different numbers."""
     if isinstance(value, list):
         return len(value)
-    t = type(value)
-    if t is Const:
+    if type(value) is Const:
         return width(value.value)
-    if t is Choice:
-        counts = {width(o) for o in value.options}
-        return counts.pop() if len(counts) == 1 else -1
-    if t is Cond:
-        a, b = width(value.then), width(value.orelse)
-        return a if a == b else -1
-    return 1
+    agreed = _agreed(value, width)
+    return 1 if agreed is None else agreed
 
 
 def refs_in(node: SNode) -> set[int]:
