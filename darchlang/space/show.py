@@ -178,8 +178,10 @@ class _Tree:
 def render_tree(space: Space, counts: bool = True) -> str:
     """The whole space as an indented tree, with sizes when `counts` is set."""
     tree = _Tree(space, counts)
-    total = f"{space.count():,} architectures" if counts else ""
-    tree.lines.append(f"{total}, {len(space.choices)} choices".lstrip(", "))
+    n = space.count()
+    total = f"{n:,} architecture{'' if n == 1 else 's'}" if counts else ""
+    k = len(space.choices)
+    tree.lines.append(f"{total}, {k} choice{'' if k == 1 else 's'}".lstrip(", "))
     roots: list[tuple[str, Any]] = []
     if space.network is not None:
         roots.append((space.network_name, space.network))
