@@ -65,15 +65,28 @@ def layer_text(layer: Layer) -> str:
     return f"{layer.kind}({args})"
 
 
+def flat_items(seq: Seq) -> list[Node]:
+    """A sequence's items with nested sequences spliced in: `concat [concat [a, b], c]`
+    means `concat [a, b, c]`, and prints that way."""
+    out: list[Node] = []
+    for item in seq.items:
+        if isinstance(item, Seq):
+            out.extend(flat_items(item))
+        else:
+            out.append(item)
+    return out
+
+
 def node_text(node: Node, depth: int) -> str:
     """Text of one node; sequences break over lines, one item per line."""
     if isinstance(node, Layer):
         return layer_text(node)
     if isinstance(node, Seq):
-        if not node.items:
+        items = flat_items(node)
+        if not items:
             return "concat []"
         inner = INDENT * (depth + 1)
-        lines = [f"{inner}{node_text(item, depth + 1)}," for item in node.items]
+        lines = [f"{inner}{node_text(item, depth + 1)}," for item in items]
         return "concat [\n" + "\n".join(lines) + "\n" + INDENT * depth + "]"
     if isinstance(node, Residual):
         body = node_text(node.body, depth)
