@@ -20,7 +20,7 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion, Path
 from prompt_toolkit.document import Document
 
 from darchlang.arch.printer import format_value
-from darchlang.layers.registry import REQUIRED, Registry
+from darchlang.layers.registry import REQUIRED, Registry, type_name
 from darchlang.repl.reader import accepts_at_end
 from darchlang.semantics.interpreter import is_space
 from darchlang.semantics.values import Builtin, Closure
@@ -153,17 +153,9 @@ def kind_label(value: Any, registry: Registry) -> str:
         return "choice"
     if isinstance(value, SNode):
         return "derived value"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "list"
     if isinstance(value, dict):
         return "record"
-    return type(value).__name__
+    return type_name(value)
 
 
 def complete_code(text: str, names: Mapping[str, Any], registry: Registry,
