@@ -130,7 +130,7 @@ def test_show_count_and_sample_default_to_space_with_train(session):
 
 
 def test_commands_refuse_what_is_not_a_space(session):
-    assert "`it` is a number, not a space" in (ok(session, "3") and failing(session, ":count it"))
+    assert "`it` is an integer, not a space" in (ok(session, "3") and failing(session, ":count it"))
     assert "unknown name `spcae`" in failing(session, ":count spcae")
     assert "did you mean `space`?" in failing(session, ":count spcae")
     assert "no `space` is defined yet" in failing(Session(), ":sample")
