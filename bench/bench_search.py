@@ -31,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -100,31 +101,35 @@ def journal_throughput(n: int) -> None:
           f"target >= 500/s: {'met' if ours >= 500 else 'NOT met'}\n")
 
 
+def median_table(marks: list[int], names: list[str], seeds: int,
+                 run: Callable[[str, int], list[float | None]]) -> None:
+    """One row per searcher: the median over seeds of the running best at each mark."""
+    print("| searcher | " + " | ".join(f"{b} evals" for b in marks) + " | s/run |")
+    print("| --- | " + " | ".join("---:" for _ in marks) + " | ---: |")
+    for name in names:
+        start = time.perf_counter()
+        curves = [[b if b is not None else 0.0 for b in run(name, seed)] for seed in range(seeds)]
+        per_run = (time.perf_counter() - start) / seeds
+        cells = [f"{statistics.median(c[min(b, len(c)) - 1] for c in curves):.4f}" for b in marks]
+        print(f"| {name} | " + " | ".join(cells) + f" | {per_run:.2f} |")
+    print()
+
+
 def searcher_table(title: str, program: str | Path, k: int, seeds: int, budgets: list[int],
                    names: list[str]) -> None:
     if isinstance(program, Path):
         space = darchlang.load_file(program).space
     else:
         space = darchlang.load_string(program).space
-    top = max(budgets)
     print(f"## {title}: NK landscape k={k}, {space.count():,} architectures, "
           f"{len(space.choices)} choices; median best of {seeds} seeds\n")
-    print("| searcher | " + " | ".join(f"{b} evals" for b in budgets) + " | s/run |")
-    print("| --- | " + " | ".join("---:" for _ in budgets) + " | ---: |")
-    for name in names:
-        curves = []
-        start = time.perf_counter()
-        for seed in range(seeds):
-            objective = NKObjective(space, k=k, seed=10_000 + seed)
-            result = run_search(space, make_searcher(name, space, seed), objective, top)
-            curves.append(result.running_best())
-        per_run = (time.perf_counter() - start) / seeds
-        cells = []
-        for b in budgets:
-            values = [c[min(b, len(c)) - 1] for c in curves]
-            cells.append(f"{statistics.median(values):.4f}")
-        print(f"| {name} | " + " | ".join(cells) + f" | {per_run:.2f} |")
-    print()
+
+    def run(name: str, seed: int) -> list[float | None]:
+        objective = NKObjective(space, k=k, seed=10_000 + seed)
+        return run_search(space, make_searcher(name, space, seed), objective,
+                          max(budgets)).running_best()
+
+    median_table(budgets, names, seeds, run)
 
 
 def digits_table(seeds: int, budget: int, epochs: int, names: list[str]) -> None:
@@ -135,21 +140,14 @@ def digits_table(seeds: int, budget: int, epochs: int, names: list[str]) -> None
     dataset = load_dataset("digits")
     evaluator = ClassifierEvaluator(dataset, overrides={"max_epochs": epochs}, seed=0,
                                     threads=1, progress=False)
-    marks = sorted({max(1, budget // 4), budget // 2, budget})
     print(f"## digits: {space.count():,} architectures, {epochs} epochs each; median best "
           f"validation accuracy of {seeds} seeds\n")
-    print("| searcher | " + " | ".join(f"{b} evals" for b in marks) + " | s/run |")
-    print("| --- | " + " | ".join("---:" for _ in marks) + " | ---: |")
-    for name in names:
-        curves = []
-        start = time.perf_counter()
-        for seed in range(seeds):
-            result = run_search(space, make_searcher(name, space, seed), evaluator, budget)
-            curves.append([b if b is not None else 0.0 for b in result.running_best()])
-        per_run = (time.perf_counter() - start) / seeds
-        cells = [f"{statistics.median(c[min(b, len(c)) - 1] for c in curves):.4f}" for b in marks]
-        print(f"| {name} | " + " | ".join(cells) + f" | {per_run:.1f} |")
-    print()
+
+    def run(name: str, seed: int) -> list[float | None]:
+        return run_search(space, make_searcher(name, space, seed), evaluator,
+                          budget).running_best()
+
+    median_table(sorted({max(1, budget // 4), budget // 2, budget}), names, seeds, run)
 
 
 def main() -> None:
