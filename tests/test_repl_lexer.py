@@ -9,7 +9,7 @@ from pygments.token import Comment, Error, Keyword, Name, Number, Operator, Punc
 from darchlang.repl.lexer import DarchLexer, DarchReplLexer, builtin_names
 
 ROOT = Path(__file__).resolve().parent.parent
-SHIPPED = sorted(ROOT.glob("examples/**/*.darch")) + sorted(ROOT.glob("darchlang/stdlib/*.darch"))
+SHIPPED = sorted(ROOT.glob("examples/**/*.darch")) + sorted(ROOT.glob("stdlib/*.darch"))
 
 
 def tokens(text, lexer=DarchLexer):

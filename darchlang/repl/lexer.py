@@ -9,7 +9,6 @@ scope and the prelude), so a new primitive is highlighted without touching this 
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
 
 from pygments.lexer import RegexLexer, bygroups, include, words
 from pygments.token import (
@@ -38,17 +37,16 @@ def builtin_names() -> tuple[str, ...]:
     The prelude is parsed, not interpreted: highlighting needs its names only.
     """
     from darchlang.layers.registry import default_registry
+    from darchlang.resources import prelude_files
     from darchlang.semantics.builtins import base_scope
     from darchlang.syntax import ast
     from darchlang.syntax.parser import parse
 
     names = set(base_scope(default_registry()).names)
-    stdlib = resources.files("darchlang").joinpath("stdlib")
-    for entry in stdlib.iterdir():
-        if entry.name.startswith("prelude") and entry.name.endswith(".darch"):
-            program = parse(entry.read_text("utf-8"), entry.name)
-            names.update(st.name for st in program.statements
-                         if isinstance(st, ast.Def | ast.Bind) and not st.name.startswith("_"))
+    for entry in prelude_files():
+        program = parse(entry.read_text("utf-8"), entry.name)
+        names.update(st.name for st in program.statements
+                     if isinstance(st, ast.Def | ast.Bind) and not st.name.startswith("_"))
     return tuple(sorted(names))
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from darchlang.errors import DarchError, Source, Span
 from darchlang.layers.registry import Registry, default_registry
+from darchlang.resources import prelude_files, stdlib_dir
 from darchlang.semantics.builtins import base_scope
 from darchlang.semantics.interpreter import Interpreter, Scope, deep_recursion_guard, is_space
 from darchlang.semantics.values import Builtin, Closure
@@ -21,12 +22,6 @@ from darchlang.space.nodes import Choice, RecordNode
 from darchlang.space.space import Space
 from darchlang.syntax import ast
 from darchlang.syntax.parser import parse, parse_expression
-
-STDLIB = "stdlib"
-
-
-def stdlib_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / STDLIB
 
 
 @dataclass
@@ -57,7 +52,7 @@ class Loader:
 
     def _load_prelude(self) -> Scope:
         scope = Scope(self.builtins)
-        for path in sorted(stdlib_dir().glob("prelude*.darch")):
+        for path in prelude_files():
             module = self.load_module(path.read_text("utf-8"), str(path), parent=self.builtins,
                                       main=False)
             scope.names.update(_exports(module.scope))

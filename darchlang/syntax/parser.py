@@ -5,12 +5,12 @@ from __future__ import annotations
 import ast as pyast
 import math
 from functools import lru_cache
-from pathlib import Path
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
 from darchlang.errors import DarchError, Source, Span
+from darchlang.resources import grammar_text
 from darchlang.syntax import ast
 
 _COMMENTS: list[Token] = []
@@ -33,9 +33,8 @@ _OPEN = {"(": ")", "[": "]", "{": "}"}
 
 @lru_cache(maxsize=2)
 def _lark(start: str = "start") -> Lark:
-    grammar = (Path(__file__).resolve().parent.parent / "grammar" / "darch.lark").read_text("utf-8")
     return Lark(
-        grammar,
+        grammar_text(),
         parser="lalr",
         propagate_positions=True,
         maybe_placeholders=True,
