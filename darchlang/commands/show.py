@@ -28,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
                     "name": c.name,
                     "options": [describe_value(o) for o in c.options],
                     "where": c.span.where if c.span else None,
+                    **({"weights": list(c.weights)} if c.weights else {}),
                 }
                 for c in space.choices
             ],

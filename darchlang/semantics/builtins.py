@@ -119,12 +119,16 @@ def make_layer(layer: LayerDef, call: Call) -> LayerNode:
 def one_of(call: Call) -> Choice:
     options = [a for a in call.args if a.name is None]
     name = None
+    weights_arg: Arg | None = None
     for a in call.args:
         if a.name is None:
             continue
+        if a.name == "weights":
+            weights_arg = a
+            continue
         if a.name != "name":
             raise DarchError(f"`one_of` has no parameter `{a.name}`", a.span,
-                             help="options are positional; the only keyword is `name`")
+                             help="options are positional; the keywords are `name` and `weights`")
         if not isinstance(a.value, str) or not a.value:
             raise DarchError(f"a choice's name must be a non-empty string, got {describe(a.value)}",
                              a.span)
@@ -141,8 +145,41 @@ def one_of(call: Call) -> Choice:
         raise DarchError("`one_of` mixes layers and plain values", call.span,
                          help="a choice picks either among sub-spaces or among values")
     nodes = tuple(call.interp.to_node(o.value, o.span, "a choice option") for o in options)
+    weights = _weights(weights_arg, len(nodes)) if weights_arg is not None else None
     call.interp.made(call.span)
-    return Choice(nodes, call.interp.where(call.span), name)
+    return Choice(nodes, call.interp.where(call.span), name, weights)
+
+
+def _weights(arg: Arg, n: int) -> tuple[float, ...]:
+    """`weights: [...]` of a choice, checked and normalised to sum to 1 (einspace's
+    probabilistic grammar): fixed, finite, non-negative numbers, one per option."""
+    values = arg.value
+    if not isinstance(values, list):
+        raise DarchError(f"`weights` must be a list of numbers, got {describe(values)}", arg.span,
+                         help="write one fixed number per option, as in `weights: [0.7, 0.3]`")
+    if len(values) != n:
+        raise DarchError(f"`weights` has {len(values)} number{'s' if len(values) != 1 else ''} "
+                         f"for {n} option{'s' if n != 1 else ''}", arg.span,
+                         help="give one weight per option, in the same order")
+    floats = []
+    for i, w in enumerate(values):
+        if isinstance(w, bool) or not isinstance(w, int | float):
+            raise DarchError(f"weight {i + 1} must be a fixed number, got {describe(w)}", arg.span,
+                             help="weights cannot depend on choices")
+        try:
+            f = float(w)
+        except OverflowError:
+            f = math.inf
+        if not math.isfinite(f) or f < 0:
+            raise DarchError(f"weight {i + 1} must be a finite number >= 0, got {w}", arg.span)
+        floats.append(f)
+    top = max(floats)
+    if top == 0:
+        raise DarchError("the weights are all zero", arg.span,
+                         help="give at least one option a positive weight")
+    scaled = [f / top for f in floats]  # dividing by the largest first cannot overflow
+    total = math.fsum(scaled)
+    return tuple(f / total for f in scaled)
 
 
 def _space_items(call: Call, fname: str) -> list[Arg]:
@@ -333,7 +370,7 @@ def register_functions(registry: Registry) -> None:
     """The built-in functions and combinators, registered like a plugin's."""
     entries = [
         Builtin("one_of", one_of, (), "Pick one of the options (values or sub-spaces); "
-                "`name:` names the choice.", variadic=True),
+                "`name:` names the choice, `weights:` biases random sampling.", variadic=True),
         Builtin("concat", concat, (), "Apply sub-spaces one after the other.", variadic=True),
         Builtin("residual", residual, ("body", "join"),
                 'Add the body\'s output to its input; join "pad" (zero-pad) or "project" (1x1 conv).'),

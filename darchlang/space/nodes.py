@@ -46,14 +46,20 @@ class Const(SNode):
 
 
 class Choice(SNode):
-    """One hyperparameter: pick one of `options` (values or whole sub-spaces)."""
+    """One hyperparameter: pick one of `options` (values or whole sub-spaces).
 
-    __slots__ = ("uid", "options", "span", "name", "user_named", "bound_name")
+    `weights` (normalised, one per option) bias random sampling only; counting,
+    replay and uniform sampling ignore them.
+    """
+
+    __slots__ = ("uid", "options", "span", "name", "user_named", "bound_name", "weights")
     type_label = "choice"
 
-    def __init__(self, options: tuple[SNode, ...], span: Span | None, name: str | None = None):
+    def __init__(self, options: tuple[SNode, ...], span: Span | None, name: str | None = None,
+                 weights: tuple[float, ...] | None = None):
         self.uid = next(_uids)
         self.options = options
+        self.weights = weights
         self.span = span
         self.name = name or ""
         self.user_named = name is not None

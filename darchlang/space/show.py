@@ -35,7 +35,7 @@ def describe_value(node: SNode) -> str:
         if node.user_named or node.bound_name:
             return node.name
         opts = ", ".join(describe_value(o) for o in node.options)
-        return f"one_of({opts})"
+        return f"one_of({opts}{weights_text(node, ', ')})"
     if t is Derived:
         args = [describe_value(a) for a in node.args]
         if len(args) == 2 and not node.label.isidentifier():
@@ -53,6 +53,13 @@ def describe_value(node: SNode) -> str:
     if t is LayerNode:
         return f"{node.layer.name}(...)"
     return type(node).__name__
+
+
+def weights_text(choice: Choice, sep: str = "  ") -> str:
+    """`weights: [0.5, 0.3, 0.2]` (normalised) for a weighted choice, else nothing."""
+    if choice.weights is None:
+        return ""
+    return f"{sep}weights: [{', '.join(f'{w:.3g}' for w in choice.weights)}]"
 
 
 def _top_level_in(choice: Choice, node: SNode) -> bool:
@@ -107,8 +114,8 @@ class _Tree:
                 text = f"{label} = {self.choice_label(node)}"
             self.add(prefix, last, text)
         elif t is Choice:
-            inner = self.add(prefix, last, f"{label} = one of {len(node.options)}  "
-                             f"{self.choice_label(node)}")
+            inner = self.add(prefix, last, f"{label} = one of {len(node.options)}"
+                             f"{weights_text(node)}  {self.choice_label(node)}")
             for i, o in enumerate(node.options):
                 self.value(inner, i == len(node.options) - 1, f"option {i}", o)
         else:
@@ -146,8 +153,8 @@ class _Tree:
                 for i, c in enumerate(node.copies):
                     self.node(inner, i == len(node.copies) - 1, f"copy {i}", c)
         elif t is Choice:
-            inner = self.add(prefix, last, f"{head}one of {len(node.options)}  "
-                             f"{self.choice_label(node)}{self.size(node)}")
+            inner = self.add(prefix, last, f"{head}one of {len(node.options)}"
+                             f"{weights_text(node)}  {self.choice_label(node)}{self.size(node)}")
             for i, o in enumerate(node.options):
                 self.node(inner, i == len(node.options) - 1, f"option {i}", o)
         elif t is Cond:

@@ -12,7 +12,7 @@ from darchlang.errors import DarchError
 from darchlang.space.count import Counter
 from darchlang.space.naming import name_choices
 from darchlang.space.nodes import Choice, RecordNode, SNode
-from darchlang.space.walk import Walk
+from darchlang.space.walk import Walk, draw
 
 _NAMING = [0]  # how many namings have happened in this process
 
@@ -80,9 +80,10 @@ class Space:
         )
 
     def sample(self, seed: int | random.Random | None = None) -> Architecture:
-        """Each active decision uniform over its options (DeepArchitect's random search)."""
+        """Each active decision uniform over its options (DeepArchitect's random search),
+        or drawn by the choice's `weights:` when it has them."""
         rng = seed if isinstance(seed, random.Random) else random.Random(seed)
-        return self.walk(lambda c: rng.randrange(len(c.options)))
+        return self.walk(lambda c: draw(c, rng))
 
     def sample_uniform(self, seed: int | random.Random | None = None) -> Architecture:
         """Every architecture equally likely: options weighted by their exact completions."""

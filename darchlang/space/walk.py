@@ -7,6 +7,7 @@ so the visiting order and the architectures built are the same for all of them.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,13 @@ from darchlang.space.nodes import (
 )
 
 Decide = Callable[[Choice], int]
+
+
+def draw(choice: Choice, rng: random.Random) -> int:
+    """A random option of `choice`: uniform, or by its `weights` when it has them."""
+    if choice.weights is None:
+        return rng.randrange(len(choice.options))
+    return rng.choices(range(len(choice.options)), weights=choice.weights)[0]
 
 
 class Walk:
