@@ -24,6 +24,7 @@ from darchlang.search.base import (
     searcher_options,
 )
 from darchlang.search.executors import LocalPool, RayExecutor, WorkerDied
+from darchlang.search.fingerprint import space_fingerprint
 from darchlang.search.journal import Evaluation, Journal
 from darchlang.search.results import (
     SearchResult,
@@ -35,7 +36,8 @@ from darchlang.search.results import (
     top,
     write_csv,
 )
-from darchlang.search.runner import SearchEvent, SearchSession, run_search, space_fingerprint
+from darchlang.search.runner import run_search
+from darchlang.search.session import SearchEvent, SearchSession
 from darchlang.search.workers import ClassifierRecipe, EvaluatorRecipe, ImportedEvaluator, Shipped
 
 __all__ = [

@@ -42,7 +42,7 @@ from typing import Any
 from darchlang.errors import DarchError
 from darchlang.search.base import Candidate
 from darchlang.search.executors import LocalPool
-from darchlang.search.runner import SearchSession
+from darchlang.search.session import SearchSession
 from darchlang.search.workers import EvaluatorRecipe, as_recipe, evaluate_in_worker
 from darchlang.train.result import EvalResult
 

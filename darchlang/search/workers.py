@@ -184,7 +184,7 @@ def evaluate_in_worker(recipe: EvaluatorRecipe, arch: Architecture, threads: int
                        ) -> tuple[EvalResult, str | None]:
     """The task every executor runs: evaluate one architecture with the recipe's
     evaluator (built once per process); any failure is a failed result."""
-    from darchlang.search.runner import as_evaluate, evaluate_safely
+    from darchlang.search.outcome import as_evaluate, evaluate_safely
 
     _set_threads(threads)
     try:

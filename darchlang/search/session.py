@@ -1,0 +1,233 @@
+"""The session: one search's bookkeeping between a searcher and its journal.
+
+Every runner (one evaluation at a time, or many in worker processes) needs the same
+rules for what to evaluate next, what a repeat or a twin takes, and what the journal
+records when; keeping them in one class means the runners differ only in how they
+wait for results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from darchlang.arch.graph import Architecture
+from darchlang.errors import DarchError
+from darchlang.search.base import Candidate, Searcher
+from darchlang.search.fingerprint import search_config
+from darchlang.search.journal import Evaluation, Journal, dumps
+from darchlang.search.labels import option_labels
+from darchlang.search.results import SearchResult, best_of
+from darchlang.search.resume import replay
+from darchlang.space.space import Space
+from darchlang.train.result import EvalResult
+
+
+@dataclass
+class SearchEvent:
+    """What a progress callback hears: `resumed` once, then `started`/`finished` per
+    evaluation (`finished` also for a reused result), with the totals so far."""
+
+    kind: str
+    done: int
+    budget: int
+    best: Evaluation | None = None
+    evaluation: Evaluation | None = None
+    arch: Architecture | None = None
+    index: int | None = None
+
+
+Progress = Callable[[SearchEvent], None]
+
+
+class SearchSession:
+    """One search's bookkeeping between a searcher and its journal, for any runner.
+
+    The session resumes the journal when opened, hands out the candidates to evaluate
+    (unfinished ones from a killed run first, then the searcher's asks, answering
+    repeats from the journal at once), and records each start and result. It keeps
+    no evaluation loop of its own: `run_search` drives it one evaluation at a time,
+    and the parallel runner keeps several candidates in flight, calling `finish` in
+    whatever order results arrive.
+
+    A candidate identical to one still in flight is journaled as started but not
+    handed out: it is a *twin*, and takes its source's result when that one is told.
+    `finish(..., tell=False)` records a result without telling the searcher yet (a
+    synchronous batch); `tell` tells it later. Results a killed synchronous search
+    recorded but never told come back in `held`, for the runner to tell.
+    """
+
+    def __init__(
+        self,
+        space: Space,
+        searcher: Searcher,
+        budget: int,
+        journal: Journal | str | Path | None = None,
+        *,
+        settings: dict[str, Any] | None = None,
+        space_text: str | None = None,
+        progress: Progress | None = None,
+        reuse: bool = True,
+    ):
+        if budget < 0:
+            raise DarchError(f"the budget must be at least 0, got {budget}")
+        self.space, self.searcher, self.budget = space, searcher, budget
+        self.progress, self.reuse = progress, reuse
+        self._own = not isinstance(journal, Journal)
+        self.journal = Journal(journal) if self._own else journal
+        self.in_flight: dict[int, Candidate] = {}
+        self.exhausted = False
+        self._running: dict[str, int] = {}  # identity -> index of the one being evaluated
+        self._twins: dict[int, list[Candidate]] = {}  # source index -> identical asks waiting
+        self._results: dict[int, EvalResult] = {}  # recorded, not yet told
+        try:
+            self.journal.acquire()
+            self.config = search_config(space, searcher, settings)
+            self.journal.check_config(self.config)
+            if space_text is not None and self.journal.meta("space_text") is None:
+                self.journal.set_meta("space_text", space_text)
+            if self.journal.meta("options") is None:
+                self.journal.set_meta("options", dumps(option_labels(space)))
+            finished, self._rerun, held = replay(space, searcher, self.journal)
+            for candidate, result in held:
+                self._hold(candidate, result)
+            self.done = len(finished)
+            self.best = best_of(finished)
+            self._emit("resumed")
+        except BaseException:
+            self.close()
+            raise
+
+    # -- what a runner calls -------------------------------------------------------------
+    def next(self) -> Candidate | None:
+        """The next candidate to evaluate, already journaled as running; None when the
+        budget is covered (finished plus in flight) or the searcher has nothing left."""
+        while self.done + len(self.in_flight) < self.budget:
+            if self._rerun:
+                candidate, fresh = self._rerun.pop(0), False
+            else:
+                candidate, fresh = self.searcher.ask(), True
+                if candidate is None:
+                    self.exhausted = True
+                    return None
+            if self._dispatch(candidate, fresh):
+                return candidate
+        return None
+
+    def finish(self, candidate: Candidate, result: EvalResult, detail: str | None = None,
+               *, tell: bool = True) -> Evaluation | None:
+        """Record a result and tell the searcher (with `tell=False`: only record it, and
+        return None; `tell` tells it later)."""
+        if self._running.get(candidate.arch.identity) == candidate.index:
+            del self._running[candidate.arch.identity]
+        if not tell:
+            self.journal.finish(candidate.index, result, detail, told=False)
+            self._hold(candidate, result)
+            return None
+        return self._conclude(candidate, result,
+                              lambda: self.journal.finish(candidate.index, result, detail))
+
+    def tell(self, candidate: Candidate) -> Evaluation:
+        """Tell the searcher a result recorded with `finish(..., tell=False)`."""
+        result = self._results.pop(candidate.index)
+        if self._running.get(candidate.arch.identity) == candidate.index:
+            del self._running[candidate.arch.identity]
+        return self._conclude(candidate, result, lambda: self.journal.told(candidate.index))
+
+    @property
+    def held(self) -> list[Candidate]:
+        """Candidates whose results are recorded but not yet told, in ask order."""
+        return [self.in_flight[index] for index in sorted(self._results)]
+
+    def retry(self, candidate: Candidate) -> None:
+        """Its worker died: the evaluation runs again (one more attempt in the journal)."""
+        self.journal.restart(candidate.index)
+
+    def interrupt(self, candidate: Candidate) -> None:
+        """The evaluation was stopped (Ctrl-C); a resumed search runs it again, and so
+        every twin waiting on it."""
+        for waiting in [candidate, *self._twins.pop(candidate.index, [])]:
+            self.journal.interrupt(waiting.index)
+            self.in_flight.pop(waiting.index, None)
+        if self._running.get(candidate.arch.identity) == candidate.index:
+            del self._running[candidate.arch.identity]
+
+    def result(self) -> SearchResult:
+        return SearchResult(self.journal.finished(), self.budget, self.exhausted,
+                            self.journal.path, self.config)
+
+    def close(self) -> None:
+        if self._own:
+            self.journal.close()
+        else:
+            self.journal.release()
+
+    def __enter__(self) -> SearchSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- inside -------------------------------------------------------------------------
+    def _dispatch(self, candidate: Candidate, fresh: bool) -> bool:
+        """Journal a candidate and say whether it must be evaluated: not when its
+        result is known (reused at once) nor when an identical one is in flight."""
+        identity = candidate.arch.identity
+        source = self.journal.lookup(identity) if self.reuse else None
+        if source is not None:
+            if fresh:
+                self.journal.reuse(candidate.index, candidate.arch, source)
+            else:  # a twin cut off by a kill: its source has finished since
+                self.journal.resolve(candidate.index, source)
+            self._settle(candidate, source.result())
+            return False
+        if fresh:
+            self.journal.start(candidate.index, candidate.arch)
+        else:
+            self.journal.restart(candidate.index)
+        self.in_flight[candidate.index] = candidate
+        twin_of = self._running.get(identity) if self.reuse else None
+        if twin_of is not None:
+            self._twins.setdefault(twin_of, []).append(candidate)
+            return False
+        self._running[identity] = candidate.index
+        self._emit("started", arch=candidate.arch, index=candidate.index)
+        return True
+
+    def _hold(self, candidate: Candidate, result: EvalResult) -> None:
+        # Recorded but untold: still in flight for the budget and for twins.
+        self.in_flight[candidate.index] = candidate
+        self._results[candidate.index] = result
+        self._running.setdefault(candidate.arch.identity, candidate.index)
+
+    def _conclude(self, candidate: Candidate, result: EvalResult,
+                  record: Callable[[], None]) -> Evaluation:
+        # The result and every twin's copy of it are one transaction, so a kill never
+        # leaves a twin without the result its source already has.
+        twins = self._twins.pop(candidate.index, [])
+        with self.journal.batch():
+            record()
+            source = self.journal.get(candidate.index)
+            for twin in twins:
+                self.journal.resolve(twin.index, source)
+        evaluation = self._settle(candidate, result)
+        for twin in twins:
+            self._settle(twin, source.result())
+        return evaluation
+
+    def _settle(self, candidate: Candidate, result: EvalResult) -> Evaluation:
+        self.in_flight.pop(candidate.index, None)
+        evaluation = self.journal.get(candidate.index)
+        self.searcher.tell(candidate, result)
+        self.done += 1
+        self.best = best_of([self.best, evaluation] if self.best is not None else [evaluation])
+        self._emit("finished", evaluation, candidate.arch, candidate.index)
+        return evaluation
+
+    def _emit(self, kind: str, evaluation: Evaluation | None = None,
+              arch: Architecture | None = None, index: int | None = None) -> None:
+        if self.progress is not None:
+            self.progress(SearchEvent(kind, self.done, self.budget, self.best, evaluation, arch,
+                                      index))
