@@ -3,7 +3,8 @@
     python bench/bench_language.py [--file examples/cifar10_complex.darch] [--seconds 2]
 
 Targets (DESIGN.md): parse + build < 20 ms warm, exact count < 5 ms, >= 5,000 random
-architectures per second on one core (sample + build the architecture graph). The
+architectures per second on one core (sample + build the architecture graph), and
+sampling two spaces of one program in turn as fast as one alone (a ratio). The
 baseline row times plain `random.randrange` calls, one per decision, in the same run:
 it shows how close sampling gets to the cost of drawing the numbers alone.
 """
@@ -40,6 +41,24 @@ def rate(fn, seconds: float) -> float:
     return n / (time.perf_counter() - start)
 
 
+def alternating(text: str, file: str, rounds: int = 5, samples: int = 400) -> float:
+    """Seconds per sample when two spaces of one program are sampled in turn, over
+    seconds per sample of one space alone, timed in interleaved rounds: a space's
+    names are its own, so taking turns should cost nothing (issue 12, item 4)."""
+    one = darchlang.load_string(text, file).space
+    two = [one, darchlang.load_string(text, file).space]
+    ratios = []
+    for _ in range(rounds):
+        times = []
+        for spaces in ([one], two):
+            t = time.perf_counter()
+            for i in range(samples):
+                spaces[i % len(spaces)].sample(i)
+            times.append(time.perf_counter() - t)
+        ratios.append(times[1] / times[0])
+    return statistics.median(ratios)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--file", default="examples/cifar10_complex.darch")
@@ -64,6 +83,8 @@ def main() -> None:
         ("baseline: bare random draws", f"{draws:,.0f} / s", "", True),
         ("sampling vs bare draws", f"{samples / draws:.3f} x", "", True),
     ]
+    turns = alternating(text, args.file)
+    rows.append(("two spaces in turn vs one", f"{turns:.2f} x", "<= 1.1 x", turns <= 1.1))
     print(f"{args.file}: {space.count():,} architectures, "
           f"{mean_decisions:.1f} decisions per architecture on average")
     print(f"{'measure':<30}{'value':>16}  {'target':<14}ok")

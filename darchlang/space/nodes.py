@@ -116,11 +116,10 @@ class InitNode(SNode):
 class LayerNode(SNode):
     """A layer primitive with its parameters (in signature order)."""
 
-    __slots__ = ("layer", "params", "span", "path")
+    __slots__ = ("layer", "params", "span")
 
     def __init__(self, layer: LayerDef, params: tuple[tuple[str, SNode], ...], span: Span | None):
         self.layer, self.params, self.span = layer, params, span
-        self.path = ""
         self.vars = _union(p for _, p in params)
 
 
@@ -137,11 +136,10 @@ class SeqNode(SNode):
 class ResidualNode(SNode):
     """`residual(body)`: the body's output added to its input."""
 
-    __slots__ = ("body", "join", "span", "path")
+    __slots__ = ("body", "join", "span")
 
     def __init__(self, body: SNode, join: SNode, span: Span | None):
         self.body, self.join, self.span = body, join, span
-        self.path = ""
         self.vars = _union((body, join))
 
 
@@ -152,11 +150,10 @@ class RepeatNode(SNode):
     when the count exceeds k.
     """
 
-    __slots__ = ("copies", "times", "tied", "span", "path")
+    __slots__ = ("copies", "times", "tied", "span")
 
     def __init__(self, copies: tuple[SNode, ...], times: SNode, tied: bool, span: Span | None):
         self.copies, self.times, self.tied, self.span = copies, times, tied, span
-        self.path = ""
         self.vars = _union((times, *copies))
 
 
@@ -188,13 +185,12 @@ class GraphStepNode:
 class GraphNode(SNode):
     """A dataflow block with named inputs, steps in order and one output."""
 
-    __slots__ = ("inputs", "steps", "output", "span", "path", "labels")
+    __slots__ = ("inputs", "steps", "output", "span", "labels")
 
     def __init__(self, inputs: tuple[str, ...], steps: tuple[GraphStepNode, ...], output: SNode,
                  span: Span | None, labels: tuple[tuple[str, Choice], ...] = ()):
         self.inputs, self.steps, self.output, self.span = inputs, steps, output, span
         self.labels = labels  # choices bound to a name inside the block, named after it
-        self.path = ""
         parts = [output]
         for st in steps:
             parts.extend(st.args)

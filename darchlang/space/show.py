@@ -3,9 +3,11 @@ with the number of architectures under it (`darch show`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from darchlang.arch.printer import format_value
+from darchlang.space.naming import NamedChoice
 from darchlang.space.nodes import (
     Choice,
     Cond,
@@ -24,32 +26,36 @@ from darchlang.space.nodes import (
 from darchlang.space.space import Space
 
 
-def describe_value(node: SNode) -> str:
-    """Short text for a value node: a constant, a choice's options, a derived formula."""
+def describe_value(node: SNode, names: Mapping[int, NamedChoice] | None = None) -> str:
+    """Short text for a value node: a constant, a choice's options, a derived formula.
+    A choice named by the user or a binding reads by its name (as `names` names it)."""
     t = type(node)
     if t is Const:
         if isinstance(node.value, list) and node.value and hasattr(node.value[0], "graph"):
             return "(" + ", ".join(r.name for r in node.value) + ")"
         return format_value(node.value)
     if t is Choice:
+        named = names.get(node.uid) if names else None
+        if named is not None and named.given:
+            return named.name
         if node.user_named or node.bound_name:
-            return node.name
-        opts = ", ".join(describe_value(o) for o in node.options)
+            return node.name if node.user_named else node.bound_name
+        opts = ", ".join(describe_value(o, names) for o in node.options)
         return f"one_of({opts}{weights_text(node, ', ')})"
     if t is Derived:
-        args = [describe_value(a) for a in node.args]
+        args = [describe_value(a, names) for a in node.args]
         if len(args) == 2 and not node.label.isidentifier():
             return f"({args[0]} {node.label} {args[1]})"
         if node.label in ("not", "-"):
             return f"{node.label} {args[0]}" if node.label == "not" else f"-{args[0]}"
         return f"{node.label}({', '.join(args)})"
     if t is Cond:
-        return (f"if {describe_value(node.pred)} then {describe_value(node.then)} "
-                f"else {describe_value(node.orelse)}")
+        return (f"if {describe_value(node.pred, names)} then {describe_value(node.then, names)} "
+                f"else {describe_value(node.orelse, names)}")
     if t is InitNode:
-        return f"{node.kind}({describe_value(node.gain)})"
+        return f"{node.kind}({describe_value(node.gain, names)})"
     if t is ListNode:
-        return "[" + ", ".join(describe_value(i) for i in node.items) + "]"
+        return "[" + ", ".join(describe_value(i, names) for i in node.items) + "]"
     if t is LayerNode:
         return f"{node.layer.name}(...)"
     return type(node).__name__
@@ -89,6 +95,9 @@ class _Tree:
         self.lines: list[str] = []
         self.named: set[int] = set()
 
+    def describe(self, node: SNode) -> str:
+        return describe_value(node, self.space.by_uid)
+
     def size(self, node: SNode) -> str:
         if not self.counts or not node.vars:
             return ""
@@ -100,16 +109,16 @@ class _Tree:
 
     def choice_label(self, c: Choice) -> str:
         if c.uid in self.named:
-            return f"`{c.name}` (shared, decided above)"
+            return f"`{self.space.by_uid[c.uid].name}` (shared, decided above)"
         self.named.add(c.uid)
         where = f"  {c.span.where.rsplit('/', 1)[-1]}" if c.span else ""
-        return f"`{c.name}`{where}"
+        return f"`{self.space.by_uid[c.uid].name}`{where}"
 
     def value(self, prefix: str, last: bool, label: str, node: SNode) -> None:
         t = type(node)
         if t is Choice and all(type(o) is Const for o in node.options):
             fresh = node.uid not in self.named
-            text = f"{label} = {describe_value(node)}  {self.choice_label(node)}"
+            text = f"{label} = {self.describe(node)}  {self.choice_label(node)}"
             if not fresh:
                 text = f"{label} = {self.choice_label(node)}"
             self.add(prefix, last, text)
@@ -119,8 +128,8 @@ class _Tree:
             for i, o in enumerate(node.options):
                 self.value(inner, i == len(node.options) - 1, f"option {i}", o)
         else:
-            inner = self.add(prefix, last, f"{label} = {describe_value(node)}")
-            inside = [self.space.by_uid[u] for u in sorted(node.vars) if u in self.space.by_uid]
+            inner = self.add(prefix, last, f"{label} = {self.describe(node)}")
+            inside = [self.space.by_uid[u].node for u in sorted(node.vars) if u in self.space.by_uid]
             inside = [c for c in inside if _top_level_in(c, node)]
             for i, c in enumerate(inside):
                 self.value(inner, i == len(inside) - 1, "choice", c)
@@ -129,7 +138,7 @@ class _Tree:
         t = type(node)
         head = f"{label}: " if label else ""
         if t is LayerNode:
-            fixed = [f"{n}: {describe_value(v)}" for n, v in node.params if not v.vars]
+            fixed = [f"{n}: {self.describe(v)}" for n, v in node.params if not v.vars]
             chosen = [(n, v) for n, v in node.params if v.vars]
             inner = self.add(prefix, last, f"{head}{node.layer.name}({', '.join(fixed)})"
                              f"{self.size(node)}")
@@ -140,7 +149,7 @@ class _Tree:
             for i, item in enumerate(node.items):
                 self.node(inner, i == len(node.items) - 1, str(i), item)
         elif t is ResidualNode:
-            join = describe_value(node.join)
+            join = self.describe(node.join)
             inner = self.add(prefix, last, f"{head}residual(join: {join}){self.size(node)}")
             self.node(inner, True, "body", node.body)
         elif t is RepeatNode:
@@ -158,18 +167,18 @@ class _Tree:
             for i, o in enumerate(node.options):
                 self.node(inner, i == len(node.options) - 1, f"option {i}", o)
         elif t is Cond:
-            inner = self.add(prefix, last, f"{head}if {describe_value(node.pred)}{self.size(node)}")
+            inner = self.add(prefix, last, f"{head}if {self.describe(node.pred)}{self.size(node)}")
             self.node(inner, False, "then", node.then)
             self.node(inner, True, "else", node.orelse)
         elif t is GraphNode:
             inner = self.add(prefix, last, f"{head}graph({', '.join(node.inputs)}){self.size(node)}")
             for st in node.steps:
                 if st.kind == "apply":
-                    args = ", ".join(describe_value(a) for a in st.args)
+                    args = ", ".join(self.describe(a) for a in st.args)
                     self.node(inner, False, f"{st.name} = apply to ({args})", st.op)
                 else:
                     self.add(inner, False, f"{st.name} = {st.kind}("
-                             + ", ".join(describe_value(a) for a in st.args) + ")")
+                             + ", ".join(self.describe(a) for a in st.args) + ")")
                 for a in st.args:
                     if type(a) is Choice:
                         self.value(inner, False, f"{st.name} input", a)
@@ -179,7 +188,7 @@ class _Tree:
             for i, (n, v) in enumerate(node.fields):
                 self.value(inner, i == len(node.fields) - 1, n, v)
         else:
-            self.add(prefix, last, f"{head}{describe_value(node)}")
+            self.add(prefix, last, f"{head}{self.describe(node)}")
 
 
 def render_tree(space: Space, counts: bool = True) -> str:

@@ -10,11 +10,9 @@ from typing import Any
 from darchlang.arch.graph import Architecture
 from darchlang.errors import DarchError
 from darchlang.space.count import Counter
-from darchlang.space.naming import name_choices
-from darchlang.space.nodes import Choice, RecordNode, SNode
+from darchlang.space.naming import NamedChoice, name_choices
+from darchlang.space.nodes import RecordNode, SNode
 from darchlang.space.walk import Walk, draw
-
-_NAMING = [0]  # how many namings have happened in this process
 
 
 @dataclass
@@ -29,23 +27,14 @@ class Space:
     env: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        self.choices: list[Choice] = self._name()
+        # Names belong to the space, not to the nodes: two spaces built from one program
+        # (the REPL's `:sample other`) may reach a choice by different paths.
+        naming = name_choices(self._roots())
+        self.choices: list[NamedChoice] = list(naming.choices)
+        self.paths: dict[int, str] = naming.paths
         self.by_uid = {c.uid: c for c in self.choices}
         self.by_name = {c.name: c for c in self.choices}
         self._counter = Counter(self.by_uid)
-
-    def _name(self) -> list[Choice]:
-        """Name the choices as this space sees them. Two spaces built from one program
-        (the REPL's `:sample other`) may reach a choice by different paths, so a space
-        renames its choices again when another space has named some since."""
-        choices = name_choices(self._roots())
-        _NAMING[0] += 1
-        self._naming = _NAMING[0]
-        return choices
-
-    def _own_names(self) -> None:
-        if self._naming != _NAMING[0]:
-            self._name()
 
     def _roots(self) -> list[tuple[str, SNode]]:
         roots = []
@@ -69,10 +58,9 @@ class Space:
         return self._counter.count(node, {})
 
     # -- picking ----------------------------------------------------------------------
-    def walk(self, decide: Callable[[Choice], int]) -> Architecture:
+    def walk(self, decide: Callable[[NamedChoice], int]) -> Architecture:
         """Build the architecture that `decide` picks, choice by choice, in visiting order."""
-        self._own_names()
-        w = Walk(decide)
+        w = Walk(decide, self.by_uid, self.paths)
         network = w.run(self.network) if self.network is not None else None
         hyper = w.run(self.hyperparams) if self.hyperparams is not None else {}
         return Architecture(
@@ -90,7 +78,7 @@ class Space:
         rng = seed if isinstance(seed, random.Random) else random.Random(seed)
         decided: dict[int, int] = {}
 
-        def decide(choice: Choice) -> int:
+        def decide(choice: NamedChoice) -> int:
             weights = [
                 self.count_given({**decided, choice.uid: i}) for i in range(len(choice.options))
             ]
@@ -109,7 +97,7 @@ class Space:
         """Rebuild the architecture of a decision sequence; it must fit exactly."""
         it = iter(enumerate(decisions))
 
-        def decide(choice: Choice) -> int:
+        def decide(choice: NamedChoice) -> int:
             step = next(it, None)
             if step is None:
                 raise DarchError(
@@ -137,7 +125,7 @@ class Space:
         while True:
             sizes: list[int] = []
 
-            def decide(choice: Choice, sizes=sizes, prefix=prefix) -> int:
+            def decide(choice: NamedChoice, sizes=sizes, prefix=prefix) -> int:
                 step = len(sizes)
                 sizes.append(len(choice.options))
                 return prefix[step] if step < len(prefix) else 0

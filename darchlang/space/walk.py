@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from darchlang import arch
 from darchlang.errors import DarchError
@@ -30,10 +30,13 @@ from darchlang.space.nodes import (
     SNode,
 )
 
-Decide = Callable[[Choice], int]
+if TYPE_CHECKING:
+    from darchlang.space.naming import NamedChoice
+
+Decide = Callable[["NamedChoice"], int]
 
 
-def draw(choice: Choice, rng: random.Random) -> int:
+def draw(choice: Choice | NamedChoice, rng: random.Random) -> int:
     """A random option of `choice`: uniform, or by its `weights` when it has them."""
     if choice.weights is None:
         return rng.randrange(len(choice.options))
@@ -43,10 +46,12 @@ def draw(choice: Choice, rng: random.Random) -> int:
 class Walk:
     """One pass over a space; collects the decisions it made and what they chose."""
 
-    __slots__ = ("decide", "decided", "decisions", "names", "values")
+    __slots__ = ("decide", "named", "paths", "decided", "decisions", "names", "values")
 
-    def __init__(self, decide: Decide):
+    def __init__(self, decide: Decide, named: dict[int, NamedChoice], paths: dict[int, str]):
         self.decide = decide
+        self.named = named  # choice uid -> the choice as the space names it
+        self.paths = paths  # id of a structural node -> its path
         self.decided: dict[int, int] = {}
         self.decisions: list[int] = []
         self.names: list[str] = []
@@ -61,16 +66,17 @@ class Walk:
     def _choice(self, node: Choice) -> Any:
         index = self.decided.get(node.uid)
         if index is None:
-            index = self.decide(node)
+            named = self.named[node.uid]
+            index = self.decide(named)
             if not 0 <= index < len(node.options):
                 raise DarchError(
-                    f"decision {index} is out of range for choice `{node.name}` "
+                    f"decision {index} is out of range for choice `{named.name}` "
                     f"with {len(node.options)} options",
                     node.span,
                 )
             self.decided[node.uid] = index
             self.decisions.append(index)
-            self.names.append(node.name)
+            self.names.append(named.name)
             option = node.options[index]
             self.values.append(option.value if type(option) is Const else f"option {index}")
             return self.run(option)
@@ -106,14 +112,14 @@ class Walk:
                         f"argument `{name}` of `{node.layer.name}`: {problem}", node.span
                     )
             attrs[name] = v
-        return arch.Layer(node.layer.name, attrs, node.path, node.span, node.layer)
+        return arch.Layer(node.layer.name, attrs, self.paths.get(id(node), ""), node.span, node.layer)
 
     def _seq(self, node: SeqNode) -> arch.Seq:
         return arch.Seq(tuple([self.run(i) for i in node.items]))
 
     def _residual(self, node: ResidualNode) -> arch.Residual:
         body = self.run(node.body)
-        return arch.Residual(body, self.run(node.join), node.path, node.span)
+        return arch.Residual(body, self.run(node.join), self.paths.get(id(node), ""), node.span)
 
     def _repeat(self, node: RepeatNode) -> arch.Node:
         times = self.run(node.times)
@@ -124,7 +130,7 @@ class Walk:
         if node.tied:
             if times == 0:
                 return arch.Seq(())
-            return arch.Repeat(self.run(node.copies[0]), times, node.path)
+            return arch.Repeat(self.run(node.copies[0]), times, self.paths.get(id(node), ""))
         if times > len(node.copies):
             raise DarchError(
                 f"repeat count {times} exceeds the {len(node.copies)} copies built", node.span
@@ -146,7 +152,7 @@ class Walk:
         out = self.run(node.output)
         if isinstance(out, list):  # `choose(1, ...)`: one value
             (out,) = out
-        return arch.Graph(node.inputs, tuple(steps), out.index, node.path, node.span)
+        return arch.Graph(node.inputs, tuple(steps), out.index, self.paths.get(id(node), ""), node.span)
 
     def _record(self, node: RecordNode) -> dict[str, Any]:
         return {name: self.run(v) for name, v in node.fields}
