@@ -1,0 +1,105 @@
+"""One document's text as the toolchain sees it: its AST, its program, its errors.
+
+This is `darch check` run on text held in memory: parse, interpret with imports,
+build, name and count the space. A file without a `space` binding is checked as a
+library (every binding is built, none is required), so an imported helper file or a
+new empty buffer is not flagged for lacking a network. While the user is half-way
+through a statement the text does not parse; `statements_before` gives the complete
+statements above the cursor, whose names completion can still offer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from darchlang.errors import DarchError
+from darchlang.layers.registry import Registry, default_registry
+from darchlang.semantics.program import Loader, Program, load_string
+from darchlang.space.nodes import Choice
+from darchlang.syntax import ast
+from darchlang.syntax.parser import parse
+
+_STATEMENT_START = re.compile(r"^(?:(?:def|param|import)\b|[A-Za-z_]\w*[ \t]*=(?!=))",
+                              re.MULTILINE)
+_INPUT_LINE = re.compile(r"^[ \t]*#[ \t]*darch:[ \t]*input[ \t]+(\S+)", re.MULTILINE)
+
+
+@dataclass
+class Analysis:
+    """A document's text, what it parses to (None when it does not), the program it
+    builds (None when it does not) and the errors in source order."""
+
+    name: str
+    text: str
+    tree: ast.Program | None
+    program: Program | None
+    errors: list[DarchError] = field(default_factory=list)
+    choices: list[tuple[Choice, str]] = field(default_factory=list)
+
+    @property
+    def directory(self) -> Path:
+        """Where the document's imports are looked up first."""
+        if self.name.startswith("<"):
+            return Path.cwd()
+        return Path(self.name).resolve().parent
+
+
+def analyse(text: str, name: str, registry: Registry | None = None) -> Analysis:
+    """Check `text` as the file `name` (imports resolve beside it, then in the stdlib)."""
+    registry = registry or default_registry()
+    try:
+        program = load_string(text, name, registry=registry)
+        network = program.network_name if program.network_name in program.scope.names else None
+        space = program.space_of(network, program.hyperparams_name)
+        space.count()
+    except DarchError as err:
+        return Analysis(name, text, _tree_or_none(text, name), None, errors_of(err))
+    except RecursionError:
+        error = DarchError("the program nests too deeply to check",
+                           help="split the deepest expression into named bindings")
+        return Analysis(name, text, _tree_or_none(text, name), None, [error])
+    # names as this space gave them (another space built from a binding may rename)
+    return Analysis(name, text, program.ast, program, [],
+                    [(c, c.name) for c in space.choices])
+
+
+def errors_of(err: DarchError) -> list[DarchError]:
+    """Every error a DarchError reports: itself, or the independent errors it groups."""
+    grouped = getattr(err, "errors", None)
+    return list(grouped) if grouped else [err]
+
+
+def _tree_or_none(text: str, name: str) -> ast.Program | None:
+    try:
+        return parse(text, name)
+    except (DarchError, RecursionError):
+        return None
+
+
+def statements_before(text: str, offset: int) -> str:
+    """The text of the statements that start before the one the cursor is in (a
+    statement starts at column 0 with `def`, `param`, `import` or `NAME =`)."""
+    start = 0
+    for match in _STATEMENT_START.finditer(text, 0, offset):
+        start = match.start()
+    return text[:start]
+
+
+def declared_input(text: str) -> str | None:
+    """The input shape a `# darch: input 3x32x32` line declares, if any."""
+    match = _INPUT_LINE.search(text)
+    return match.group(1) if match else None
+
+
+_LOADERS: dict[int, Loader] = {}
+
+
+def shared_loader(registry: Registry) -> Loader:
+    """A loader kept for what does not change between edits: the builtins and the
+    prelude every program sees, and how imports resolve."""
+    key = id(registry)
+    if key not in _LOADERS:
+        _LOADERS[key] = Loader(registry)
+    return _LOADERS[key]

@@ -1,0 +1,84 @@
+"""Completion: the REPL's completer over the document's text, plus import paths.
+
+`darchlang.repl.completer.complete_code` decides what may come next (names where an
+expression may start, keywords where the grammar takes them, a call's parameters
+not given yet); this module only turns its answers into LSP items, and completes the
+path inside `import "..."` from the files beside the document and in the stdlib.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+
+from darchlang.layers.registry import Registry
+from darchlang.lsp.positions import Lines
+from darchlang.repl.completer import complete_code
+
+_IMPORT = re.compile(r"""\bimport\s+(["'])([^"'\n]*)\Z""")
+_KINDS = {
+    "layer": types.CompletionItemKind.Class,
+    "builtin": types.CompletionItemKind.Function,
+    "function": types.CompletionItemKind.Function,
+    "keyword": types.CompletionItemKind.Keyword,
+    "choice": types.CompletionItemKind.EnumMember,
+    "sub-space": types.CompletionItemKind.Module,
+    "hyperparams": types.CompletionItemKind.Struct,
+}
+
+
+def complete(lines: Lines, offset: int, names: dict[str, Any], registry: Registry,
+             user_names: Iterable[str], bases: list[Path]) -> list[types.CompletionItem]:
+    """Items for the cursor at `offset` in the document's `lines`."""
+    before = lines.text[:offset]
+    cursor = lines.position_at(offset)
+    match = _IMPORT.search(before[before.rfind("\n") + 1:])
+    if match:
+        typed = match.group(2)
+        start = lines.position_at(offset - len(typed.rpartition("/")[2]))
+        return import_paths(typed, bases, types.Range(start, cursor))
+    items = []
+    for c in complete_code(before, names, registry, user_names):
+        meta = c.display_meta_text
+        start = lines.position_at(offset + c.start_position)
+        kind = _KINDS.get(meta, types.CompletionItemKind.Variable)
+        if c.text.endswith(": "):
+            kind = types.CompletionItemKind.Property
+        items.append(types.CompletionItem(
+            label=c.display_text, kind=kind, detail=meta,
+            text_edit=types.TextEdit(types.Range(start, cursor), c.text)))
+    return items
+
+
+def import_paths(typed: str, bases: list[Path], replace: types.Range
+                 ) -> list[types.CompletionItem]:
+    """`.darch` files and folders under the typed directory, in each base folder;
+    each item replaces the last path segment typed (`replace`)."""
+    folder, _, stem = typed.rpartition("/")
+    seen: set[str] = set()
+    items = []
+    for base in bases:
+        where = (base / folder) if folder else base
+        try:
+            entries = sorted(where.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            if not entry.name.startswith(stem) or entry.name.startswith((".", "_")):
+                continue
+            if entry.is_dir():
+                label, kind = entry.name + "/", types.CompletionItemKind.Folder
+            elif entry.suffix == ".darch":
+                label, kind = entry.name, types.CompletionItemKind.File
+            else:
+                continue
+            if label in seen:
+                continue
+            seen.add(label)
+            items.append(types.CompletionItem(label=label, kind=kind, detail=str(where),
+                                              text_edit=types.TextEdit(replace, label)))
+    return items

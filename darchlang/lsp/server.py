@@ -1,0 +1,350 @@
+"""The language server: each document's analysis, and each LSP request answered from it.
+
+Every change is checked at once (`darch check` on the text in memory; about 10 ms for
+the complex CIFAR-10 space) and its diagnostics published; on save, when an input
+shape is known (a `# darch: input 3x32x32` line, or the client setting
+`darch.input`), the shape check of `darch check --shapes` runs too. A request never
+fails with a traceback: an error inside a handler is written to the log (`--log`) and
+to the client's log, and the request answers with nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from darchlang import __version__
+from darchlang.errors import DarchError
+from darchlang.layers.registry import Registry, default_registry
+from darchlang.lsp import actions, navigation, tokens
+from darchlang.lsp.analysis import (
+    Analysis,
+    analyse,
+    declared_input,
+    shared_loader,
+    statements_before,
+)
+from darchlang.lsp.completion import complete
+from darchlang.lsp.diagnostics import same_file, to_diagnostic
+from darchlang.lsp.hover import Hover
+from darchlang.lsp.index import Index, Use, build_index
+from darchlang.lsp.positions import Lines
+from darchlang.semantics.program import stdlib_dir
+
+log = logging.getLogger("darchlang.lsp")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Document:
+    """An open document: its latest analysis and index, and the last analysis whose
+    program built (what completion and hover fall back on mid-edit)."""
+
+    uri: str
+    name: str
+    version: int | None
+    analysis: Analysis
+    index: Index | None
+    good: Analysis | None
+    shape_errors: list[DarchError]
+    before: Analysis | None = None  # the statements above the cursor, for completion
+
+
+class DarchServer(LanguageServer):
+    """pygls server holding the open documents and the client's settings."""
+
+    def __init__(self, registry: Registry | None = None):
+        super().__init__("darch", __version__)
+        self.registry = registry or default_registry()
+        self.documents: dict[str, Document] = {}
+        self.input_shape: str | None = None
+        self._session = None
+
+    @property
+    def session(self):
+        """The REPL session whose wording hover reuses (made on first use)."""
+        if self._session is None:
+            from darchlang.repl.session import Session
+
+            self._session = Session(self.registry)
+        return self._session
+
+    def lines(self, text: str) -> Lines:
+        return Lines(text, self.workspace.position_codec)
+
+    # ---- documents -----------------------------------------------------------------
+    def update(self, uri: str, text: str, version: int | None) -> Document:
+        old = self.documents.get(uri)
+        name = document_name(uri)
+        analysis = analyse(text, name, self.registry)
+        good = analysis if analysis.program is not None else (old.good if old else None)
+        index = build_index(analysis.tree) if analysis.tree is not None else None
+        doc = Document(uri, name, version, analysis, index, good, [])
+        self.documents[uri] = doc
+        return doc
+
+    def publish(self, doc: Document) -> None:
+        lines = self.lines(doc.analysis.text)
+        imports = doc.index.imports if doc.index is not None else []
+        diagnostics = [to_diagnostic(e, lines, doc.name, imports)
+                       for e in [*doc.analysis.errors, *doc.shape_errors]]
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(doc.uri, diagnostics, doc.version))
+
+    def check_shapes(self, doc: Document) -> None:
+        """The shape check of `darch check --shapes`, for the declared input shape."""
+        shape_text = declared_input(doc.analysis.text) or self.input_shape
+        program = doc.analysis.program
+        doc.shape_errors = []
+        if shape_text is None or program is None \
+                or program.network_name not in program.scope.names:
+            return
+        from darchlang.backends.torch import parse_shape
+        from darchlang.backends.torch.shape_rules import torch_shape_rules
+        from darchlang.space.shapes import check_shapes
+
+        try:
+            shape = parse_shape(shape_text)
+            report = check_shapes(program.space, shape, torch_shape_rules())
+        except DarchError as err:
+            doc.shape_errors = [err]
+            return
+        if report.failure is not None:
+            how = ("found by enumerating the space" if report.method == "enumerated"
+                   else "found by shape analysis over each choice's options")
+            err = report.failure
+            doc.shape_errors = [DarchError(err.message, err.span, err.help,
+                                           [*err.notes, f"input {shape_text}: {how}"])]
+
+    def names(self, doc: Document, offset: int | None = None) -> dict[str, Any]:
+        """Every name visible in the document: those of the last text that built and,
+        when the text does not build now, those of the statements above `offset`."""
+        loader = shared_loader(self.registry)
+        names = {**loader.builtins.names, **loader.prelude.names}
+        if doc.good is not None and doc.good.program is not None:
+            names.update(doc.good.program.scope.names)
+        if offset is not None and doc.analysis.program is None:
+            before = statements_before(doc.analysis.text, offset)
+            if doc.before is None or doc.before.text != before:
+                doc.before = analyse(before, doc.name, self.registry)
+            if doc.before.program is not None:
+                names.update(doc.before.program.scope.names)
+        return names
+
+
+def document_name(uri: str) -> str:
+    """The file name a document's errors and imports use (`<uri>` when not a file)."""
+    path = to_fs_path(uri) if uri.startswith("file:") else None
+    return path if path else f"<{uri}>"
+
+
+def guarded(fn: F) -> F:
+    """A handler that logs an unexpected exception and answers None instead."""
+
+    @functools.wraps(fn)
+    def wrapper(ls: DarchServer, params: Any) -> Any:
+        try:
+            return fn(ls, params)
+        except Exception as exc:  # a bug must not take the editor's session down
+            log.error("%s failed:\n%s", fn.__name__, traceback.format_exc())
+            ls.window_log_message(types.LogMessageParams(
+                types.MessageType.Error, f"darch lsp: {fn.__name__} failed: {exc!r}"))
+            return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def create_server(registry: Registry | None = None) -> DarchServer:
+    """A server with every feature registered."""
+    server = DarchServer(registry)
+
+    @server.feature(types.INITIALIZE)
+    @guarded
+    def initialize(ls: DarchServer, params: types.InitializeParams) -> None:
+        ls.input_shape = _input_setting(params.initialization_options)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    @guarded
+    def configuration(ls: DarchServer, params: types.DidChangeConfigurationParams) -> None:
+        ls.input_shape = _input_setting(params.settings)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    @guarded
+    def did_open(ls: DarchServer, params: types.DidOpenTextDocumentParams) -> None:
+        d = params.text_document
+        doc = ls.update(d.uri, d.text, d.version)
+        ls.check_shapes(doc)
+        ls.publish(doc)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    @guarded
+    def did_change(ls: DarchServer, params: types.DidChangeTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        text = ls.workspace.get_text_document(uri).source
+        ls.publish(ls.update(uri, text, params.text_document.version))
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=True))
+    @guarded
+    def did_save(ls: DarchServer, params: types.DidSaveTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        doc = ls.documents.get(uri)
+        if doc is None:
+            return
+        if params.text is not None and params.text != doc.analysis.text:
+            doc = ls.update(uri, params.text, doc.version)
+        ls.check_shapes(doc)
+        ls.publish(doc)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    @guarded
+    def did_close(ls: DarchServer, params: types.DidCloseTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        ls.documents.pop(uri, None)
+        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri, []))
+
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    @guarded
+    def hover(ls: DarchServer, params: types.HoverParams) -> types.Hover | None:
+        found = _at(ls, params.text_document.uri, params.position)
+        if found is None:
+            return None
+        doc, lines, item = found
+        call = doc.index.call_named_at(item.span) if isinstance(item, Use) else None
+        names = ls.names(doc)
+        choices = doc.good.choices if doc.good is not None else []
+        text = Hover(ls.session, names, doc.analysis.tree, choices).text(item, call)
+        if text is None:
+            return None
+        return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, text),
+                           lines.range(item.span))
+
+    @server.feature(types.TEXT_DOCUMENT_COMPLETION,
+                    types.CompletionOptions(trigger_characters=["(", ",", '"', "/"]))
+    @guarded
+    def completion(ls: DarchServer, params: types.CompletionParams) -> types.CompletionList | None:
+        doc = ls.documents.get(params.text_document.uri)
+        if doc is None:
+            return None
+        lines = ls.lines(doc.analysis.text)
+        offset = lines.offset(params.position)
+        names = ls.names(doc, offset)
+        user = [d.name for d in doc.index.top_level()] if doc.index is not None else \
+            list(doc.before.program.scope.names) if doc.before and doc.before.program else []
+        items = complete(lines, offset, names, ls.registry, user,
+                         [doc.analysis.directory, stdlib_dir()])
+        return types.CompletionList(is_incomplete=False, items=items)
+
+    @server.feature(types.TEXT_DOCUMENT_DEFINITION)
+    @guarded
+    def definition(ls: DarchServer, params: types.DefinitionParams) -> types.Location | None:
+        doc = ls.documents.get(params.text_document.uri)
+        if doc is None or doc.index is None:
+            return None
+        lines = ls.lines(doc.analysis.text)
+        line, col = lines.line_col(params.position)
+        loader = shared_loader(ls.registry)
+        st = navigation.import_at(doc.index, line, col)
+        if st is not None:
+            path = navigation.import_path(loader, st, doc.name)
+            if path is None:
+                return None
+            start = types.Position(0, 0)
+            return types.Location(path.as_uri(), types.Range(start, start))
+        item = doc.index.at(line, col)
+        if item is None:
+            return None
+        span = navigation.definition_of(item, doc.index, doc.name, loader)
+        if span is None:
+            return None
+        if same_file(span.source.name, doc.name):
+            return types.Location(doc.uri, lines.range(span))
+        target = ls.lines(span.source.text)
+        return types.Location(_uri_of(span.source.name), target.range(span))
+
+    @server.feature(types.TEXT_DOCUMENT_REFERENCES)
+    @guarded
+    def references(ls: DarchServer, params: types.ReferenceParams) -> list[types.Location] | None:
+        found = _at(ls, params.text_document.uri, params.position)
+        if found is None:
+            return None
+        doc, lines, item = found
+        spans = navigation.references_of(item, doc.index, params.context.include_declaration)
+        return [types.Location(doc.uri, lines.range(s)) for s in spans]
+
+    @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+    @guarded
+    def document_symbols(ls: DarchServer, params: types.DocumentSymbolParams
+                         ) -> list[types.DocumentSymbol] | None:
+        doc = ls.documents.get(params.text_document.uri)
+        if doc is None or doc.index is None:
+            return []
+        return navigation.symbols(doc.index, ls.lines(doc.analysis.text).range)
+
+    @server.feature(types.TEXT_DOCUMENT_FORMATTING)
+    @guarded
+    def formatting(ls: DarchServer, params: types.DocumentFormattingParams
+                   ) -> list[types.TextEdit] | None:
+        doc = ls.documents.get(params.text_document.uri)
+        if doc is None:
+            return None
+        return actions.formatting(ls.lines(doc.analysis.text), doc.name)
+
+    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
+                    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
+    @guarded
+    def code_action(ls: DarchServer, params: types.CodeActionParams
+                    ) -> list[types.CodeAction] | None:
+        doc = ls.documents.get(params.text_document.uri)
+        if doc is None:
+            return None
+        local = [e for e in doc.analysis.errors
+                 if e.span is not None and same_file(e.span.source.name, doc.name)]
+        return actions.code_actions(local, ls.lines(doc.analysis.text), doc.uri, params.range)
+
+    @server.feature(types.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL,
+                    types.SemanticTokensLegend(tokens.TOKEN_TYPES, tokens.TOKEN_MODIFIERS))
+    @guarded
+    def semantic_tokens(ls: DarchServer, params: types.SemanticTokensParams
+                        ) -> types.SemanticTokens | None:
+        doc = ls.documents.get(params.text_document.uri)
+        if doc is None:
+            return None
+        lines = ls.lines(doc.analysis.text)
+        return types.SemanticTokens(data=tokens.semantic_tokens(lines, doc.index))
+
+    return server
+
+
+def _at(ls: DarchServer, uri: str, position: types.Position):
+    """The document, its lines and the indexed item at `position`, or None."""
+    doc = ls.documents.get(uri)
+    if doc is None or doc.index is None:
+        return None
+    lines = ls.lines(doc.analysis.text)
+    item = doc.index.at(*lines.line_col(position))
+    return None if item is None else (doc, lines, item)
+
+
+def _uri_of(path: str) -> str:
+    return Path(path).resolve().as_uri()
+
+
+def _input_setting(settings: Any) -> str | None:
+    """`input` from initialization options or settings: `{"input": ...}` or
+    `{"darch": {"input": ...}}`."""
+    if not isinstance(settings, dict):
+        return None
+    inner = settings.get("darch")
+    if isinstance(inner, dict):
+        settings = inner
+    value = settings.get("input")
+    return value if isinstance(value, str) and value.strip() else None

@@ -1,0 +1,436 @@
+"""`darch lsp` through the protocol: a real LSP client (pygls's) drives the server in a
+subprocess, as an editor would, and checks what comes back.
+
+One server serves the whole module (its start-up is the slow part); the tests that
+break the connection on purpose start their own. Every server's stderr must stay
+empty: the protocol owns stdout, and nothing may print a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+
+from darchlang.errors import DarchError
+from darchlang.semantics.program import load_file, load_string, stdlib_dir
+from darchlang.syntax.formatter import format_source
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+SERVER = [sys.executable, "-m", "darchlang.cli", "lsp"]
+
+
+def server_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+class Client:
+    """pygls's LanguageClient on an event loop in a background thread, so that each
+    test makes its requests as plain calls; diagnostics are kept per document."""
+
+    def __init__(self, initialization_options: Any = None):
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.lsp = LanguageClient("darch-tests", "1")
+        self.published: dict[str, list[types.PublishDiagnosticsParams]] = {}
+        self.logs: list[str] = []
+        self.changed = threading.Condition()
+        self.versions: dict[str, int] = {}
+
+        @self.lsp.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        def on_diagnostics(ls, params: types.PublishDiagnosticsParams) -> None:
+            with self.changed:
+                self.published.setdefault(params.uri, []).append(params)
+                self.changed.notify_all()
+
+        @self.lsp.feature(types.WINDOW_LOG_MESSAGE)
+        def on_log(ls, params: types.LogMessageParams) -> None:
+            self.logs.append(params.message)
+
+        self.call(self.lsp.start_io(*SERVER, env=server_env(), cwd=str(ROOT)))
+        self.init = self.call(self.lsp.initialize_async(types.InitializeParams(
+            capabilities=types.ClientCapabilities(),
+            initialization_options=initialization_options)))
+        self.notify(self.lsp.initialized, types.InitializedParams())
+
+    @property
+    def process(self) -> asyncio.subprocess.Process:
+        return self.lsp._server
+
+    def call(self, coroutine, timeout: float = 30) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def notify(self, method, params: Any) -> None:
+        async def send() -> None:
+            method(params)
+
+        self.call(send())
+
+    # ---- documents -------------------------------------------------------------------
+    def open(self, path: Path, text: str | None = None) -> str:
+        uri = path.resolve().as_uri()
+        self.versions[uri] = 1
+        self.notify(self.lsp.text_document_did_open, types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri, "darch", 1, path.read_text() if text is None else text)))
+        return uri
+
+    def change(self, uri: str, text: str) -> None:
+        self.versions[uri] += 1
+        self.notify(self.lsp.text_document_did_change, types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(version=self.versions[uri], uri=uri),
+            [types.TextDocumentContentChangeWholeDocument(text)]))
+
+    def save(self, uri: str) -> None:
+        self.notify(self.lsp.text_document_did_save,
+                    types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(uri)))
+
+    def diagnostics(self, uri: str, count: int | None = None, timeout: float = 20
+                    ) -> list[types.Diagnostic]:
+        """The diagnostics published for the document's latest version (or, with
+        `count`, the `count`-th publication for the document)."""
+        version = self.versions.get(uri)
+
+        def ready() -> bool:
+            got = self.published.get(uri, [])
+            if count is not None:
+                return len(got) >= count
+            return bool(got) and got[-1].version == version
+
+        with self.changed:
+            assert self.changed.wait_for(ready, timeout), f"no diagnostics for {uri}"
+            got = self.published[uri]
+            return list((got[count - 1] if count is not None else got[-1]).diagnostics)
+
+    def close(self) -> tuple[int | None, bytes]:
+        """Shut down and exit as an editor does; the exit code and stderr."""
+        self.call(self.lsp.shutdown_async(None))
+        self.notify(self.lsp.exit, None)
+        return self.finish()
+
+    def finish(self) -> tuple[int | None, bytes]:
+        self.call(self.lsp.stop(), timeout=20)
+        err = self.call(self.process.stderr.read())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        return self.process.returncode, err
+
+
+def doc(uri: str) -> types.TextDocumentIdentifier:
+    return types.TextDocumentIdentifier(uri)
+
+
+def pos(line: int, character: int) -> types.Position:
+    return types.Position(line, character)
+
+
+def where(text: str, needle: str, offset: int = 0) -> types.Position:
+    """The 0-based position of `needle` (plus `offset` characters) in `text`."""
+    index = text.index(needle) + offset
+    line = text.count("\n", 0, index)
+    return pos(line, index - (text.rfind("\n", 0, index) + 1))
+
+
+@pytest.fixture(scope="module")
+def client():
+    c = Client()
+    yield c
+    code, err = c.close()
+    assert err == b"", err.decode("utf-8", "replace")
+    assert code == 0
+    assert c.logs == []
+
+
+# ---- diagnostics ----------------------------------------------------------------------
+BROKEN = """\
+space = concat [
+    conv2(filters: 32, size: 3),
+    relu(),
+]
+"""
+
+
+def test_a_broken_file_gets_its_error_at_the_right_range_and_none_once_fixed(client, tmp_path):
+    uri = client.open(tmp_path / "broken.darch", BROKEN)
+    [d] = client.diagnostics(uri)
+    assert d.range == types.Range(pos(1, 4), pos(1, 9))  # `conv2` on the second line
+    assert d.message == "unknown name `conv2`\nhelp: did you mean `conv2d`?"
+    assert d.severity == types.DiagnosticSeverity.Error and d.source == "darch"
+    client.change(uri, BROKEN.replace("conv2(", "conv2d("))
+    assert client.diagnostics(uri) == []
+
+
+def test_syntax_errors_show_where_the_text_stops_making_sense(client, tmp_path):
+    text = "space = concat [\n    relu()\n    relu(),\n]\n"
+    uri = client.open(tmp_path / "syntax.darch", text)
+    [d] = client.diagnostics(uri)
+    assert d.range.start == pos(2, 4)
+    assert d.message.startswith("unexpected name `relu`")
+    assert "is a `,` missing before this?" in d.message
+
+
+def test_an_error_in_an_imported_file_shows_on_the_import(client, tmp_path):
+    (tmp_path / "lib.darch").write_text("def block(n) = relu(units: n)\n")
+    text = 'import "lib.darch"\n\nspace = block(3)\n'
+    (tmp_path / "main.darch").write_text(text)
+    uri = client.open(tmp_path / "main.darch")
+    [d] = client.diagnostics(uri)
+    assert d.range == types.Range(pos(0, 0), pos(0, 18))
+    assert d.message.startswith(f"{tmp_path / 'lib.darch'}:1:")
+    assert "`relu` has no parameter `units`" in d.message
+    with pytest.raises(DarchError) as cli:  # the position `darch check` reports
+        load_file(tmp_path / "main.darch")
+    [related] = d.related_information
+    assert related.location.uri == (tmp_path / "lib.darch").as_uri()
+    assert related.location.range.start == pos(0, cli.value.span.col - 1)
+
+
+def test_a_library_without_a_space_is_not_an_error(client):
+    uri = client.open(EXAMPLES / "lib" / "blocks.darch")
+    assert client.diagnostics(uri) == []
+
+
+@pytest.mark.slow  # the shape check imports torch in the server
+def test_the_shape_check_runs_on_save_for_a_declared_input(client, tmp_path):
+    text = ("# darch: input 3x4x4\n"
+            "space = concat [conv2d(filters: 8, size: one_of(3, 5), padding: \"valid\"),\n"
+            "                relu()]\n")
+    path = tmp_path / "shapes.darch"
+    path.write_text(text)
+    uri = client.open(path)
+    [d] = client.diagnostics(uri)  # opening a file checks it as saved
+    assert d.range == types.Range(where(text, "conv2d"), where(text, ",\n"))
+    assert d.message.startswith("`conv2d` cannot take a 3x4x4 input: its 5x5 window")
+    assert "note: input 3x4x4: found by enumerating the space" in d.message
+    fixed = text.replace("one_of(3, 5)", "3")
+    client.change(uri, fixed)
+    assert client.diagnostics(uri) == []
+    client.change(uri, text)
+    assert client.diagnostics(uri) == []  # as typed: only the checks of `darch check`
+    published = len(client.published[uri])
+    client.save(uri)
+    [d] = client.diagnostics(uri, count=published + 1)
+    assert d.message.startswith("`conv2d` cannot take a 3x4x4 input")
+
+
+# ---- hover ----------------------------------------------------------------------------
+SPACE = """\
+# the stem, shared by every block
+def stem(width) = conv2d(filters: width, size: one_of(1, 3, 5, 7, 9))
+
+w = one_of(8, 16, 24, 32, 40)
+
+space = concat [
+    stem(w),
+    conv2d(filters: 64, size: one_of(1, 3, 5, 7, 9, 11, 13, 15, 17)),
+    relu(),
+    dropout(keep: one_of(0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 0.4, 0.3, 0.2)),
+]
+"""
+
+
+@pytest.fixture(scope="module")
+def space_uri(client, tmp_path_factory):
+    path = tmp_path_factory.mktemp("hover") / "space.darch"
+    path.write_text(SPACE)
+    uri = client.open(path)
+    assert client.diagnostics(uri) == []
+    return uri
+
+
+def hover(client, uri: str, at: types.Position) -> str:
+    answer = client.call(client.lsp.text_document_hover_async(types.HoverParams(doc(uri), at)))
+    assert answer is not None
+    return answer.contents.value
+
+
+def test_hover_on_a_layer_shows_its_signature_and_docs(client, space_uri):
+    text = hover(client, space_uri, where(SPACE, "conv2d(filters: 64"))
+    assert text.startswith("```darch\nconv2d(filters: positive integer")
+    assert "filters: positive integer, required" in text
+
+
+def test_hover_on_a_binding_counts_its_architectures(client, space_uri):
+    count = load_string(SPACE).space.count()
+    assert count == 2025
+    assert hover(client, space_uri, where(SPACE, "space =")) == \
+        "`space`: sub-space, 2,025 architectures"
+
+
+def test_hover_on_a_choice_names_it_and_lists_its_options(client, space_uri):
+    assert hover(client, space_uri, where(SPACE, "w =")) == \
+        "choice `w`: 5 options: 8 | 16 | 24 | 32 | 40"
+    text = hover(client, space_uri, where(SPACE, "one_of(0.5"))
+    assert text == ("choice `space/3/dropout/keep`: 9 options: "
+                    "0.5 | 0.6 | 0.7 | 0.8 | 0.9 | 1.0 | 0.4 | 0.3 | 0.2")
+
+
+def test_hover_on_a_function_shows_its_signature_and_comment(client, space_uri):
+    text = hover(client, space_uri, where(SPACE, "stem(w)"))
+    assert text == "```darch\ndef stem(width)\n```\n\nthe stem, shared by every block"
+    assert hover(client, space_uri, where(SPACE, "width)", 1)) == \
+        "`width`: parameter of `stem`"
+
+
+def test_hover_on_a_keyword_argument_shows_the_parameter(client, space_uri):
+    text = hover(client, space_uri, where(SPACE, "keep:"))
+    assert text.startswith("`keep` of `dropout`: ")
+
+
+# ---- completion -----------------------------------------------------------------------
+def complete(client, uri: str, at: types.Position) -> dict[str, types.CompletionItem]:
+    answer = client.call(client.lsp.text_document_completion_async(
+        types.CompletionParams(doc(uri), at)))
+    return {item.label: item for item in answer.items}
+
+
+def test_completion_offers_keyword_arguments_names_and_layers(client, tmp_path):
+    text = "w = one_of(8, 16)\n\nspace = concat [conv2d(fi"  # still being typed
+    uri = client.open(tmp_path / "complete.darch", text)
+    items = complete(client, uri, where(text, "fi", 2))
+    assert "filters:" in items
+    edit = items["filters:"].text_edit
+    assert edit.new_text == "filters: " and edit.range.start == where(text, "fi")
+    text2 = "w = one_of(8, 16)\n\nspace = concat [co"
+    client.change(uri, text2)
+    items = complete(client, uri, where(text2, "co", 2))
+    assert {"conv2d", "concat"} <= set(items)
+    assert items["conv2d"].kind == types.CompletionItemKind.Class
+    text3 = "w = one_of(8, 16)\n\nspace = concat [conv2d(filters: "
+    client.change(uri, text3)
+    items = complete(client, uri, where(text3, "filters: ", 9))
+    assert "w" in items and items["w"].detail == "choice"  # a name of the file itself
+
+
+def test_completion_of_import_paths(client, tmp_path):
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "blocks.darch").write_text("def b() = relu()\n")
+    (tmp_path / "notes.txt").write_text("not darchlang\n")
+    text = 'import "'
+    uri = client.open(tmp_path / "imports.darch", text)
+    items = complete(client, uri, pos(0, len(text)))
+    assert "lib/" in items and "notes.txt" not in items
+    assert {p.name for p in stdlib_dir().glob("*.darch")} <= set(items)
+    text = 'import "lib/bl'
+    client.change(uri, text)
+    items = complete(client, uri, pos(0, len(text)))
+    assert list(items) == ["blocks.darch"]
+    assert items["blocks.darch"].text_edit.range.start == pos(0, len('import "lib/'))
+
+
+# ---- navigation -----------------------------------------------------------------------
+def definition(client, uri: str, at: types.Position) -> types.Location:
+    answer = client.call(client.lsp.text_document_definition_async(
+        types.DefinitionParams(doc(uri), at)))
+    assert isinstance(answer, types.Location), answer
+    return answer
+
+
+def test_go_to_definition_across_an_import_and_into_the_stdlib(client):
+    path = EXAMPLES / "imports.darch"
+    text = path.read_text()
+    uri = client.open(path)
+    found = definition(client, uri, where(text, "conv_block"))
+    blocks = EXAMPLES / "lib" / "blocks.darch"
+    assert found.uri == blocks.resolve().as_uri()
+    assert found.range.start == where(blocks.read_text(), "conv_block")
+    found = definition(client, uri, where(text, '"lib/blocks.darch"'))
+    assert found.uri == blocks.resolve().as_uri()
+    assert definition(client, uri, where(text, "num_classes)")).range.start == \
+        where(text, "num_classes")
+
+    complex_path = EXAMPLES / "cifar10_complex.darch"
+    complex_text = complex_path.read_text()
+    complex_uri = client.open(complex_path)
+    found = definition(client, complex_uri, where(complex_text, "optional("))
+    [prelude] = [p for p in stdlib_dir().glob("prelude*.darch")
+                 if "def optional(" in p.read_text()]
+    assert found.uri == prelude.resolve().as_uri()
+    assert found.range.start == where(prelude.read_text(), "optional")
+    # a function's parameter, from its use in the body
+    found = definition(client, complex_uri, where(complex_text, "one_of(sizes)", 7))
+    assert found.range.start == where(complex_text, "sizes")
+
+
+def test_references_of_a_binding_and_document_symbols(client, space_uri):
+    answer = client.call(client.lsp.text_document_references_async(types.ReferenceParams(
+        text_document=doc(space_uri), position=where(SPACE, "w ="),
+        context=types.ReferenceContext(include_declaration=True))))
+    assert [loc.range.start for loc in answer] == [where(SPACE, "w ="), where(SPACE, "w)")]
+    symbols = client.call(client.lsp.text_document_document_symbol_async(
+        types.DocumentSymbolParams(doc(space_uri))))
+    assert [(s.name, s.kind) for s in symbols] == [
+        ("stem", types.SymbolKind.Function), ("w", types.SymbolKind.Variable),
+        ("space", types.SymbolKind.Variable)]
+    assert [c.name for c in symbols[0].children] == ["width"]
+
+
+# ---- edits ----------------------------------------------------------------------------
+def test_formatting_gives_the_formatters_layout(client, tmp_path):
+    messy = "space=concat[ relu( ),\n  batch_norm()  ]  # end\n"
+    uri = client.open(tmp_path / "messy.darch", messy)
+    edits = client.call(client.lsp.text_document_formatting_async(
+        types.DocumentFormattingParams(doc(uri), types.FormattingOptions(4, True))))
+    [edit] = edits
+    assert edit.range.start == pos(0, 0) and edit.range.end == pos(2, 0)
+    assert edit.new_text == format_source(messy) == "space = concat [relu(), batch_norm()]  # end\n"
+    client.change(uri, edit.new_text)
+    assert not client.call(client.lsp.text_document_formatting_async(
+        types.DocumentFormattingParams(doc(uri), types.FormattingOptions(4, True))))
+
+
+def test_code_actions_apply_did_you_mean_and_colon_fixes(client, tmp_path):
+    text = "space = concat [conv2d(fliters: 32, size: 3), relu()]\n"
+    uri = client.open(tmp_path / "fix.darch", text)
+    [d] = client.diagnostics(uri)
+    answer = client.call(client.lsp.text_document_code_action_async(types.CodeActionParams(
+        doc(uri), d.range, types.CodeActionContext([d]))))
+    [action] = answer
+    assert action.title == "Change `fliters` to `filters`"
+    [edit] = action.edit.changes[uri]
+    assert edit.range == types.Range(where(text, "fliters"), where(text, "fliters", 7))
+    assert edit.new_text == "filters"
+
+    text = "space = concat [conv2d(filters = 32, size: 3), relu()]\n"
+    client.change(uri, text)
+    [d] = client.diagnostics(uri)
+    [action] = client.call(client.lsp.text_document_code_action_async(types.CodeActionParams(
+        doc(uri), d.range, types.CodeActionContext([d]))))
+    [edit] = action.edit.changes[uri]
+    assert edit.new_text == ":" and edit.range.start == where(text, "= 32")
+
+
+# ---- highlighting ---------------------------------------------------------------------
+def test_semantic_tokens_tell_functions_parameters_and_bindings_apart(client, space_uri):
+    legend = client.init.capabilities.semantic_tokens_provider.legend
+    answer = client.call(client.lsp.text_document_semantic_tokens_full_async(
+        types.SemanticTokensParams(doc(space_uri))))
+    lines = SPACE.split("\n")
+    line = start = 0
+    found = {}
+    data = list(answer.data)
+    for i in range(0, len(data), 5):
+        dl, ds, length, kind, mods = data[i:i + 5]
+        line += dl
+        start = start + ds if dl == 0 else ds
+        word = lines[line][start:start + length]
+        found.setdefault(word, (legend.token_types[kind],
+                                [m for b, m in enumerate(legend.token_modifiers) if mods >> b & 1]))
+    assert found["def"] == ("keyword", [])
+    assert found["stem"] == ("function", ["declaration"])
+    assert found["width"] == ("parameter", ["declaration"])
+    assert found["w"] == ("variable", ["declaration"])
+    assert found["conv2d"] == ("function", ["defaultLibrary"])
+    assert found["filters"] == ("parameter", [])
+    assert found["8"] == ("number", [])
+    assert found["# the stem, shared by every block"] == ("comment", [])
