@@ -60,9 +60,8 @@ def analyse(text: str, name: str, registry: Registry | None = None) -> Analysis:
         error = DarchError("the program nests too deeply to check",
                            help="split the deepest expression into named bindings")
         return Analysis(name, text, _tree_or_none(text, name), None, [error])
-    # names as this space gave them (another space built from a binding may rename)
     return Analysis(name, text, program.ast, program, [],
-                    [(c, c.name) for c in space.choices])
+                    [(c.node, c.name) for c in space.choices])
 
 
 def errors_of(err: DarchError) -> list[DarchError]:
