@@ -48,7 +48,11 @@ def test_nasbench201_counts_and_enumerates_15625_distinct():
 
 
 def test_concrete_graph_structure():
-    arch = darchlang.load_string(CELL).space.replay([0, 2, 1, 0, 0, 0])
+    # by name: the walk decides a graph's input choices (from the output back) before
+    # the ops of the steps they leave in use
+    arch = darchlang.load_string(CELL).space.replay_names(
+        {"space/0/graph/n1": 0, "space/0/graph/n3": 2, "space/0/graph/y.in0": 1})
+    assert arch.decisions == [1, 2, 0, 0, 0, 0]
     graph = arch.network.items[0]
     assert isinstance(graph, Graph)
     assert graph.inputs == ("x",)
@@ -162,6 +166,9 @@ space = graph(x) {
 }
 """
     space = darchlang.load_string(text).space
-    assert space.count() == len(list(space.enumerate())) == 18
+    # returning add(b, c): 3 picks for b times 2 for c; returning b alone: 3 (c is unused,
+    # so its choice is not decided); returning c alone: 2
+    assert space.count() == len(list(space.enumerate())) == 3 * 2 + 3 + 2
+    assert len({a.identity for a in space.enumerate()}) == 11
     for arch in space.enumerate():
         assert darchlang.load_string(arch.text).space.sample(0).identity == arch.identity

@@ -31,6 +31,7 @@ from darchlang.space.nodes import (
     ResidualNode,
     SeqNode,
     SNode,
+    ref_indices,
 )
 
 INACTIVE = -1
@@ -88,7 +89,37 @@ class Counter:
                 return 1
             body = node.copies[:1] if node.tied else node.copies[:times]
             return self.count_items(body, env)
+        if t is GraphNode:
+            live = self._live(node, env)
+            if isinstance(live, _Undecided):
+                return self._condition(node, live.uid, env, self.count)
+            if live is _INACTIVE_HIT:
+                return 0
+            return self.count_items(live, env)
         return self.count_items(_parts(node), env)
+
+    def _live(self, node: GraphNode, env: dict[int, int]) -> Any:
+        """The parts of a graph that are active under `env`: the output, and the args and
+        op of each step whose value reaches it; or the input choice to decide first."""
+        n = len(node.inputs)
+        out = self._known(node.output, env)
+        if isinstance(out, _Undecided) or out is _INACTIVE_HIT:
+            return out
+        live = set(ref_indices(out))
+        parts: list[SNode] = [node.output]
+        for k in range(len(node.steps) - 1, -1, -1):
+            if k + n not in live:
+                continue
+            st = node.steps[k]
+            for a in st.args:
+                value = self._known(a, env)
+                if isinstance(value, _Undecided) or value is _INACTIVE_HIT:
+                    return value
+                live.update(ref_indices(value))
+                parts.append(a)
+            if st.op is not None:
+                parts.append(st.op)
+        return parts
 
     def count_items(self, items, env: dict[int, int]) -> int:
         live = []
@@ -160,6 +191,8 @@ class Counter:
                 out = out | self.sure(copy)
         elif t is Const or not node.vars:
             out = frozenset()
+        elif t is GraphNode:
+            out = frozenset().union(*(self.sure(p) for p in _always_live(node)))
         else:
             out = frozenset().union(*(self.sure(p) for p in _parts(node)))
         self.sure_memo[id(node)] = out
@@ -215,6 +248,24 @@ class _Undecided:
 _INACTIVE_HIT = object()
 
 
+def _always_live(node: GraphNode) -> list[SNode]:
+    """The parts of a graph active in every world: reached from the output through
+    fixed arguments only (an input choice may leave the others unused)."""
+    n = len(node.inputs)
+    parts: list[SNode] = [node.output]
+    live = set(ref_indices(node.output.value)) if type(node.output) is Const else set()
+    for k in range(len(node.steps) - 1, -1, -1):
+        if k + n in live:
+            st = node.steps[k]
+            parts.extend(st.args)
+            if st.op is not None:
+                parts.append(st.op)
+            for a in st.args:
+                if type(a) is Const:
+                    live.update(ref_indices(a.value))
+    return parts
+
+
 def _parts(node: SNode) -> tuple[SNode, ...]:
     t = type(node)
     if t is SeqNode or t is ListNode:
@@ -229,6 +280,4 @@ def _parts(node: SNode) -> tuple[SNode, ...]:
         return (node.gain,)
     if t is Derived:
         return node.args
-    if t is GraphNode:
-        return node.parts()
     return ()

@@ -198,14 +198,12 @@ class GraphNode(SNode):
                 parts.append(st.op)
         self.vars = _union(parts)
 
-    def parts(self) -> tuple[SNode, ...]:
-        out: list[SNode] = []
-        for st in self.steps:
-            if st.op is not None:
-                out.append(st.op)
-            out.extend(st.args)
-        out.append(self.output)
-        return tuple(out)
+
+def ref_indices(value: Any) -> list[int]:
+    """The value indices a graph argument refers to (one `Ref`, or a list of them)."""
+    if isinstance(value, list):
+        return [r.index for r in value]
+    return [value.index]
 
 
 STRUCTURAL = (LayerNode, SeqNode, ResidualNode, RepeatNode, GraphNode)

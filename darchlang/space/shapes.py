@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from darchlang.arch.graph import Architecture, Init, Ref
+from darchlang.arch.graph import Architecture, Init
 from darchlang.errors import DarchError, Span
 from darchlang.space.nodes import (
     Choice,
@@ -34,6 +34,7 @@ from darchlang.space.nodes import (
     ResidualNode,
     SeqNode,
     SNode,
+    ref_indices,
 )
 from darchlang.space.space import Space
 
@@ -215,49 +216,60 @@ class _Analysis:
         return out
 
     def graph(self, node: GraphNode, states: dict[Shape, Witness]) -> dict[Shape, Witness]:
+        """Each value of the block gets its set of shapes; a step whose shapes break
+        holds its failure instead of raising it, because the input choices may leave
+        the step unused. The failure counts only when it reaches the block's output,
+        and its witness then includes the input choices that put the step in use."""
         if len(node.inputs) != 1:
             raise _Failure(f"a graph with {len(node.inputs)} inputs cannot take one input",
                            node.span, {})
-        values: list[dict[Shape, Witness]] = [states]
+        values: list[dict[Any, Any]] = [states]
 
         def inputs_of(arg: SNode) -> list[tuple[list[int], Witness]]:
-            out = []
-            for v, w in self.values(arg):
-                refs = v if isinstance(v, list) else [v]
-                out.append(([r.index for r in refs if isinstance(r, Ref)], w))
-            return out
+            return [(ref_indices(v), w) for v, w in self.values(arg)]
 
         for st in node.steps:
-            result: dict[Shape, Witness] = {}
-            arg_options = [inputs_of(a) for a in st.args]
-            for combo in itertools.product(*arg_options):
+            result: dict[Any, Any] = {}
+            for combo in itertools.product(*[inputs_of(a) for a in st.args]):
                 idx = [i for ids, _ in combo for i in ids]
                 aw: Witness = {}
                 for _, w in combo:
                     aw = _merge(aw, w)
                 for shapes in itertools.product(*[list(values[i].items()) for i in idx]):
                     sw = aw
-                    for _, w in shapes:
-                        sw = _merge(sw, w)
-                    in_shapes = [s for s, _ in shapes]
-                    if st.kind == "apply":
-                        if len(in_shapes) != 1:
-                            raise _Failure("a layer inside a graph takes one input", st.span, sw)
-                        for s, w in self.run(st.op, {in_shapes[0]: sw}).items():
-                            result.setdefault(s, w)
-                    else:
-                        self.checks += 1
-                        try:
-                            merged = self.rules.merge(st.kind, in_shapes)
-                        except ValueError as exc:
-                            raise _Failure(f"`{st.kind}`: {exc}", st.span, sw) from None
-                        result.setdefault(merged, sw)
+                    for s, w in shapes:
+                        sw = _merge(sw, w.witness if s is _BROKEN else w)
+                    try:
+                        broken = [w for s, w in shapes if s is _BROKEN]
+                        if broken:
+                            raise _Failure(broken[0].message, broken[0].span, sw)
+                        in_shapes = [s for s, _ in shapes]
+                        if st.kind == "apply":
+                            if len(in_shapes) != 1:
+                                raise _Failure("a layer inside a graph takes one input",
+                                               st.span, sw)
+                            for s, w in self.run(st.op, {in_shapes[0]: sw}).items():
+                                result.setdefault(s, w)
+                        else:
+                            self.checks += 1
+                            try:
+                                merged = self.rules.merge(st.kind, in_shapes)
+                            except ValueError as exc:
+                                raise _Failure(f"`{st.kind}`: {exc}", st.span, sw) from None
+                            result.setdefault(merged, sw)
+                    except _Failure as fail:
+                        result.setdefault(_BROKEN, fail)
             values.append(result)
         out: dict[Shape, Witness] = {}
         for v, w in self.values(node.output):
-            for s, sw in values[v.index].items():
+            for s, sw in values[ref_indices(v)[0]].items():
+                if s is _BROKEN:
+                    raise _Failure(sw.message, sw.span, _merge(sw.witness, w))
                 out.setdefault(s, _merge(sw, w))
         return out
+
+
+_BROKEN = object()  # in a graph value's shapes: the value cannot be computed (a _Failure)
 
 
 def _dedupe(pairs: list[tuple[Any, Witness]]) -> list[tuple[Any, Witness]]:

@@ -28,6 +28,7 @@ from darchlang.space.nodes import (
     ResidualNode,
     SeqNode,
     SNode,
+    ref_indices,
 )
 
 if TYPE_CHECKING:
@@ -138,21 +139,28 @@ class Walk:
         return arch.Seq(tuple([self.run(c) for c in node.copies[:times]]))
 
     def _graph(self, node: GraphNode) -> arch.Graph:
+        """Only the steps whose value reaches the output are active: the input choices
+        are decided first, from the output back, then the ops of the live steps in
+        order. A step that is not used is neither decided nor built."""
+        n = len(node.inputs)
+        out = ref_indices(self.run(node.output))[0]
+        live = {out}
+        inputs: dict[int, list[int]] = {}
+        for k in range(len(node.steps) - 1, -1, -1):
+            if k + n in live:
+                ids = [i for a in node.steps[k].args for i in ref_indices(self.run(a))]
+                inputs[k] = ids
+                live.update(ids)
+        renumber = {i: i for i in range(n)}
         steps = []
-        for st in node.steps:
-            op = self.run(st.op) if st.op is not None else None
-            inputs: list[int] = []
-            for a in st.args:
-                value = self.run(a)
-                if isinstance(value, list):
-                    inputs.extend(r.index for r in value)
-                else:
-                    inputs.append(value.index)
-            steps.append(arch.GraphStep(st.name, st.kind, op, tuple(inputs), st.span))
-        out = self.run(node.output)
-        if isinstance(out, list):  # `choose(1, ...)`: one value
-            (out,) = out
-        return arch.Graph(node.inputs, tuple(steps), out.index, self.paths.get(id(node), ""), node.span)
+        for k, st in enumerate(node.steps):
+            if k + n in live:
+                renumber[k + n] = n + len(steps)
+                op = self.run(st.op) if st.op is not None else None
+                ids = tuple(renumber[i] for i in inputs[k])
+                steps.append(arch.GraphStep(st.name, st.kind, op, ids, st.span))
+        return arch.Graph(node.inputs, tuple(steps), renumber[out], self.paths.get(id(node), ""),
+                          node.span)
 
     def _record(self, node: RecordNode) -> dict[str, Any]:
         return {name: self.run(v) for name, v in node.fields}

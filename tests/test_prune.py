@@ -1,0 +1,112 @@
+"""Unused graph steps are inactive: an input choice that leaves a step unused also
+leaves its choices undecided, uncounted, unprinted and uncompiled (issue 13.2)."""
+
+import subprocess
+import sys
+
+import darchlang
+from darchlang.backends.torch.shape_rules import torch_shape_rules
+from darchlang.space.shapes import check_shapes
+
+EITHER = """
+space = concat [conv2d(filters: 8, size: 3), graph(x) {
+    a = conv2d(filters: one_of(8, 16), size: 3)(x)
+    b = conv2d(filters: 8, size: one_of(1, 3, 5))(x)
+    return one_of(a, b)
+}]
+"""
+
+# a DARTS-style node: two of three incoming edges, each with its own operation
+EDGES = """
+def op() = one_of(conv2d(filters: 4, size: 1), conv2d(filters: 4, size: 3), max_pool2d(size: 3, stride: 1, padding: "same"),
+                  identity(), avg_pool2d(size: 3, stride: 1), relu(), tanh())
+space = graph(x) {
+    p = conv2d(filters: 4, size: 1)(x)
+    q = conv2d(filters: 4, size: 3)(x)
+    r = relu()(q)
+    n = add(choose(2, op()(p), op()(q), op()(r)))
+    return n
+}
+"""
+
+
+def test_an_unused_step_is_neither_counted_nor_decided():
+    space = darchlang.load_string(EITHER).space
+    # returning `a`: its 2 widths; returning `b`: its 3 sizes; never both
+    assert space.count() == 2 + 3
+    archs = list(space.enumerate())
+    assert len(archs) == len({a.identity for a in archs}) == 5
+    for arch in archs:
+        assert len(arch.decisions) == 2  # the output's choice and the used step's choice
+        graph = arch.network.items[1]
+        assert len(graph.steps) == 1
+
+
+def test_an_unused_step_is_not_printed():
+    space = darchlang.load_string(EITHER).space
+    arch = space.replay_names({"space/1/graph/return": 0, "space/1/graph/a/conv2d/filters": 1})
+    assert "a = conv2d(filters: 16" in arch.text
+    assert "b =" not in arch.text and "return a" in arch.text
+    again = darchlang.load_string(arch.text).space
+    assert again.count() == 1 and again.sample(0).identity == arch.identity
+
+
+def test_choose_counts_combinations_and_prunes_the_edge_left_out():
+    space = darchlang.load_string(EDGES).space
+    # 3 pairs of edges (not 6 ordered picks), 7 operations on each of the two edges;
+    # the third edge's operation is not decided
+    assert space.count() == 3 * 7 * 7
+    assert space.count() == len(list(space.enumerate()))
+    for seed in range(20):
+        arch = space.sample(seed)
+        assert len(arch.decisions) == 3
+        assert space.replay(arch.decisions).identity == arch.identity
+
+
+def test_uniform_sampling_weighs_the_pruned_worlds_exactly():
+    space = darchlang.load_string(EITHER).space
+    seen = {space.sample_uniform(seed).identity for seed in range(200)}
+    assert len(seen) == 5
+
+
+def test_a_shape_error_in_an_unused_step_is_no_error():
+    text = """
+space = graph(x) {
+    a = conv2d(filters: 8, size: 3)(x)
+    bad = conv2d(filters: 8, size: 40, padding: "valid")(x)
+    return one_of(a, relu()(a))
+}
+"""
+    space = darchlang.load_string(text).space
+    for limit in (0, 10):
+        report = check_shapes(space, (3, 16, 16), torch_shape_rules(), enumerate_up_to=limit)
+        assert report.ok, report.failure
+
+
+def test_a_shape_error_in_a_step_that_some_world_uses_is_found():
+    text = """
+space = graph(x) {
+    a = conv2d(filters: 8, size: one_of(1, 3))(x)
+    bad = conv2d(filters: 8, size: 40, padding: "valid")(x)
+    return one_of(a, bad, relu()(a))
+}
+"""
+    space = darchlang.load_string(text).space
+    report = check_shapes(space, (3, 16, 16), torch_shape_rules(), enumerate_up_to=0)
+    assert not report.ok and not report.spurious
+    assert report.architecture is not None and "bad = conv2d" in report.architecture.text
+
+
+def test_cli_count_and_sample_leave_the_unused_step_out(tmp_path):
+    path = tmp_path / "either.darch"
+    path.write_text(EITHER)
+    run = [sys.executable, "-m", "darchlang.cli"]
+    count = subprocess.run([*run, "count", str(path)], capture_output=True, text=True, check=True)
+    assert count.stdout.split()[0] == "5"
+    texts = set()
+    for seed in range(8):
+        out = subprocess.run([*run, "sample", str(path), "--seed", str(seed)],
+                             capture_output=True, text=True, check=True).stdout
+        assert ("a = conv2d" in out) != ("b = conv2d" in out)
+        texts.add(out)
+    assert len(texts) > 1
