@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from lsprotocol import types
+from pygls.exceptions import FeatureRequestError, JsonRpcException
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from darchlang import __version__
@@ -59,11 +61,29 @@ class Document:
     before: Analysis | None = None  # the statements above the cursor, for completion
 
 
+class _Answered(Exception):
+    """A malformed request that has been answered with an error already."""
+
+
+class _Protocol(LanguageServerProtocol):
+    """pygls's protocol, except that a request whose parameters do not fit its method
+    gets an error response (pygls only logs it, and the client would wait forever)."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if "method" in data and isinstance(data.get("id"), int | str):
+                self._send_response(data["id"], error=exc.to_response_error())
+                raise _Answered() from None
+            raise
+
+
 class DarchServer(LanguageServer):
     """pygls server holding the open documents and the client's settings."""
 
     def __init__(self, registry: Registry | None = None):
-        super().__init__("darch", __version__)
+        super().__init__("darch", __version__, protocol_cls=_Protocol)
         self.registry = registry or default_registry()
         self.documents: dict[str, Document] = {}
         self.input_shape: str | None = None
@@ -77,6 +97,14 @@ class DarchServer(LanguageServer):
 
             self._session = Session(self.registry)
         return self._session
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """A message that cannot be read (not JSON, not UTF-8) goes to the client's log
+        as one sentence, not to a pop-up; the server reads on."""
+        if isinstance(error, _Answered) or source is FeatureRequestError:
+            return
+        self.window_log_message(types.LogMessageParams(
+            types.MessageType.Error, f"darch lsp: ignored a message it could not read: {error}"))
 
     def lines(self, text: str) -> Lines:
         return Lines(text, self.workspace.position_codec)
