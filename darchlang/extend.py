@@ -1,14 +1,15 @@
-"""The public API for extending darchlang from Python: layers, functions, evaluators.
+"""The public API for extending darchlang from Python: layers, functions, evaluators,
+searchers, datasets.
 
-Built-in primitives are registered through exactly these names, so a plugin's layer
+Built-in primitives are added through exactly these names, so a plugin's layer
 is counted, sampled, shown, formatted, completed, compiled, shape-checked and exported
 like a built-in one.
 
-    from darchlang.extend import LayerDef, Param, Int, REQUIRED, default_registry
+    from darchlang.extend import LayerDef, Param, Int, REQUIRED, default_environment
 
-    registry = default_registry().copy()          # one session only
-    registry.add(LayerDef("swish", (), "x * sigmoid(x)", shape=..., build=...))
-    program = darchlang.load_string(text, registry=registry)
+    env = default_environment().copy()          # one session only
+    env.add_layer(LayerDef("swish", (), "x * sigmoid(x)", shape=...))
+    program = darchlang.load_string(text, env=env)
 """
 
 from __future__ import annotations
@@ -17,8 +18,14 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from darchlang.arch.graph import Init
+from darchlang.environment import (
+    Environment,
+    PluginInfo,
+    builtin_environment,
+    default_environment,
+)
 from darchlang.errors import DarchError, Span
-from darchlang.layers.registry import (
+from darchlang.layers.defs import (
     REQUIRED,
     Bool,
     Enum,
@@ -28,10 +35,6 @@ from darchlang.layers.registry import (
     LayerDef,
     Param,
     ParamType,
-    PluginInfo,
-    Registry,
-    builtin_registry,
-    default_registry,
 )
 from darchlang.semantics.interpreter import is_space
 from darchlang.semantics.values import Arg, Call, bind
@@ -70,10 +73,10 @@ def function(
 
 
 __all__ = [
-    "REQUIRED", "Arg", "Bool", "Call", "Choice", "Const", "DarchError", "Enum", "Float", "Function",
-    "Init", "InitType", "Int", "LayerDef", "LayerNode", "Param", "ParamType", "PluginInfo",
-    "Registry", "RepeatNode", "ResidualNode", "SNode", "SeqNode", "Span", "bind",
-    "builtin_registry", "default_registry", "function", "is_space", "layer",
+    "REQUIRED", "Arg", "Bool", "Call", "Choice", "Const", "DarchError", "Enum", "Environment",
+    "Float", "Function", "Init", "InitType", "Int", "LayerDef", "LayerNode", "Param", "ParamType",
+    "PluginInfo", "RepeatNode", "ResidualNode", "SNode", "SeqNode", "Span", "bind",
+    "builtin_environment", "default_environment", "function", "is_space", "layer",
 ]
 
 
@@ -81,7 +84,7 @@ def layer(call: Call, name: str, **params: Any) -> LayerNode:
     """A layer node made inside a Python function, checked as if the program called it."""
     from darchlang.semantics.builtins import make_layer
 
-    ldef = call.interp.registry.layers.get(name)
+    ldef = call.interp.env.layers.get(name)
     if ldef is None:
         raise DarchError(f"unknown layer `{name}`", call.span)
     args = [Arg(k, v, call.span) for k, v in params.items()]

@@ -13,7 +13,7 @@ from torch import nn
 from darchlang.arch.graph import Init, Layer, Seq
 from darchlang.backends.torch import compile_architecture
 from darchlang.backends.torch.ops import same_padding
-from darchlang.layers.registry import default_registry
+from darchlang.environment import default_environment
 
 torch.set_num_threads(1)
 
@@ -175,7 +175,7 @@ CASES = {
 
 def test_every_builtin_layer_has_a_case():
     covered = {name.split()[0] for name in CASES}
-    assert covered == set(default_registry().layers)
+    assert covered == set(default_environment().layers)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

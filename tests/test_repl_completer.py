@@ -19,7 +19,7 @@ def session():
 
 
 def complete(session, text, cursor=None):
-    completer = DarchCompleter(session.visible, session.registry,
+    completer = DarchCompleter(session.visible, session.env,
                                {c.name: c.summary for c in COMMANDS.values()},
                                session.user_names)
     doc = Document(text, len(text) if cursor is None else cursor)

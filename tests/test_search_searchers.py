@@ -1,5 +1,5 @@
 """The searcher interface: every searcher's candidates are valid, reproducible and
-tolerate several pending asks; uniform is uniform, grid is exhaustive; the registry
+tolerate several pending asks; uniform is uniform, grid is exhaustive; the environment
 gives clear errors."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from scipy.stats import chisquare
 from search_spaces import MEDIUM, SMALL
 
 import darchlang
+from darchlang.environment import builtin_environment
 from darchlang.errors import DarchError
-from darchlang.search import Searcher, make_searcher, register_searcher, run_search, searcher_names
+from darchlang.search import Searcher, make_searcher, run_search, searcher_names
 from darchlang.search.synthetic import NKObjective
 from darchlang.train.result import EvalResult
 
@@ -190,11 +191,13 @@ def test_a_new_searcher_registers_by_name(small):
         def propose(self, rng):
             return self.space.walk(lambda choice: 0)
 
-    register_searcher(FirstOption)
-    searcher = make_searcher("first-option-test", small, 0)
+    env = builtin_environment()
+    env.add_searcher(FirstOption, origin="this test")
+    searcher = make_searcher("first-option-test", small, 0, env=env)
     assert searcher.ask().decisions == (0,)
-    with pytest.raises(ValueError, match="already registered"):
-        register_searcher(type("Other", (FirstOption,), {"name": "first-option-test"}))
+    assert "first-option-test" not in searcher_names()  # only `env` has it
+    with pytest.raises(ValueError, match=r"already registered \(from this test\); darchlang cannot"):
+        env.add_searcher(type("Other", (FirstOption,), {"name": "first-option-test"}))
 
 
 def test_mcts_never_proposes_an_architecture_twice(small):

@@ -31,7 +31,7 @@ class Node:
 @dataclass(eq=False, slots=True)
 class Layer(Node):
     """A concrete layer; `definition` is the primitive it came from (its LayerDef), so
-    backends need no registry to find a plugin's or a session's layers."""
+    backends need no environment to find a plugin's or a session's layers."""
 
     kind: str
     attrs: dict[str, Any]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from darchlang.commands.common import print_json
-from darchlang.layers.registry import default_registry
+from darchlang.environment import default_environment
 
 HELP = "list installed plugins and what they provide"
 ORDER = 95
@@ -17,14 +17,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    registry = default_registry()
+    env = default_environment()
     if args.json:
-        print_json([vars(p) for p in registry.plugins])
+        print_json([vars(p) for p in env.plugins])
         return 0
-    if not registry.plugins:
+    if not env.plugins:
         print("no plugins installed (entry point group: darchlang.plugins)")
         return 0
-    for p in registry.plugins:
+    for p in env.plugins:
         where = f"{p.source}" + (f"  [{p.distribution}]" if p.distribution else "")
         if p.error:
             print(f"{p.name}: FAILED  {where}\n    {p.error}")

@@ -1,6 +1,6 @@
-"""Layer primitives: one registration API shared by the built-ins and by plugins."""
+"""Layer primitives apart from any backend: typed signatures, docs and shape rules."""
 
-from darchlang.layers.registry import (
+from darchlang.layers.defs import (
     REQUIRED,
     Bool,
     Enum,
@@ -9,8 +9,6 @@ from darchlang.layers.registry import (
     Int,
     LayerDef,
     Param,
-    Registry,
-    default_registry,
 )
 
 __all__ = [
@@ -22,6 +20,4 @@ __all__ = [
     "Int",
     "LayerDef",
     "Param",
-    "Registry",
-    "default_registry",
 ]

@@ -1,16 +1,18 @@
 """The built-in layer vocabulary: DeepArchitect's layers plus what modern nets expect.
 
-Each entry is registered through the public `Registry.add`, exactly as a plugin's
+Each entry is added through the public `Environment.add_layer`, exactly as a plugin's
 layers are. The shape rules, torch builders and export hooks live in
 `darchlang.backends.torch.ops` (which imports torch only when a module is built) and are
-attached here, so every registry that holds the built-ins can compile them.
+attached here, so every environment that holds the built-ins can compile them.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from darchlang.arch.graph import Init
 from darchlang.backends.torch.ops import attach
-from darchlang.layers.registry import (
+from darchlang.layers.defs import (
     REQUIRED,
     Enum,
     Float,
@@ -18,8 +20,10 @@ from darchlang.layers.registry import (
     Int,
     LayerDef,
     Param,
-    Registry,
 )
+
+if TYPE_CHECKING:
+    from darchlang.environment import Environment
 
 POSITIVE = Int(min=1)
 PADDING = Enum(("same", "valid"))
@@ -87,6 +91,7 @@ def builtin_layers() -> list[LayerDef]:
     ]
 
 
-def register_builtins(registry: Registry) -> None:
+def register_layers(env: Environment) -> None:
+    """Add the built-in layers to `env`."""
     for layer in builtin_layers():
-        registry.add(attach(layer))
+        env.add_layer(attach(layer))

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from darchlang.environment import Environment, default_environment
 from darchlang.errors import DarchError
-from darchlang.layers.registry import Registry, default_registry
 from darchlang.semantics.program import Loader, Program, load_string
 from darchlang.space.nodes import Choice
 from darchlang.syntax import ast
@@ -46,11 +46,11 @@ class Analysis:
         return Path(self.name).resolve().parent
 
 
-def analyse(text: str, name: str, registry: Registry | None = None) -> Analysis:
+def analyse(text: str, name: str, env: Environment | None = None) -> Analysis:
     """Check `text` as the file `name` (imports resolve beside it, then in the stdlib)."""
-    registry = registry or default_registry()
+    env = env or default_environment()
     try:
-        program = load_string(text, name, registry=registry)
+        program = load_string(text, name, env=env)
         network = program.network_name if program.network_name in program.scope.names else None
         space = program.space_of(network, program.hyperparams_name)
         space.count()
@@ -95,10 +95,10 @@ def declared_input(text: str) -> str | None:
 _LOADERS: dict[int, Loader] = {}
 
 
-def shared_loader(registry: Registry) -> Loader:
+def shared_loader(env: Environment) -> Loader:
     """A loader kept for what does not change between edits: the builtins and the
     prelude every program sees, and how imports resolve."""
-    key = id(registry)
+    key = id(env)
     if key not in _LOADERS:
-        _LOADERS[key] = Loader(registry)
+        _LOADERS[key] = Loader(env)
     return _LOADERS[key]

@@ -15,7 +15,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from darchlang.layers.registry import Registry
+from darchlang.environment import Environment
 from darchlang.lsp.positions import Lines
 from darchlang.repl.completer import complete_code
 
@@ -31,7 +31,7 @@ _KINDS = {
 }
 
 
-def complete(lines: Lines, offset: int, names: dict[str, Any], registry: Registry,
+def complete(lines: Lines, offset: int, names: dict[str, Any], env: Environment,
              user_names: Iterable[str], bases: list[Path]) -> list[types.CompletionItem]:
     """Items for the cursor at `offset` in the document's `lines`."""
     before = lines.text[:offset]
@@ -42,7 +42,7 @@ def complete(lines: Lines, offset: int, names: dict[str, Any], registry: Registr
         start = lines.position_at(offset - len(typed.rpartition("/")[2]))
         return import_paths(typed, bases, types.Range(start, cursor))
     items = []
-    for c in complete_code(before, names, registry, user_names):
+    for c in complete_code(before, names, env, user_names):
         meta = c.display_meta_text
         start = lines.position_at(offset + c.start_position)
         kind = _KINDS.get(meta, types.CompletionItemKind.Variable)

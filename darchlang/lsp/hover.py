@@ -97,7 +97,7 @@ class Hover:
 
     def keyword(self, item: Keyword) -> str | None:
         callee = self.names.get(item.callee) if item.callee else None
-        for p in parameters(callee, self.session.registry):
+        for p in parameters(callee, self.session.env):
             if p.name == item.name:
                 return f"`{item.name}` of `{item.callee}`: {p.meta}"
         return None

@@ -25,8 +25,8 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from darchlang import __version__
+from darchlang.environment import Environment, default_environment
 from darchlang.errors import DarchError
-from darchlang.layers.registry import Registry, default_registry
 from darchlang.lsp import actions, navigation, tokens
 from darchlang.lsp.analysis import (
     Analysis,
@@ -82,9 +82,9 @@ class _Protocol(LanguageServerProtocol):
 class DarchServer(LanguageServer):
     """pygls server holding the open documents and the client's settings."""
 
-    def __init__(self, registry: Registry | None = None):
+    def __init__(self, env: Environment | None = None):
         super().__init__("darch", __version__, protocol_cls=_Protocol)
-        self.registry = registry or default_registry()
+        self.env = env or default_environment()
         self.documents: dict[str, Document] = {}
         self.input_shape: str | None = None
         self._session = None
@@ -95,7 +95,7 @@ class DarchServer(LanguageServer):
         if self._session is None:
             from darchlang.repl.session import Session
 
-            self._session = Session(self.registry)
+            self._session = Session(self.env)
         return self._session
 
     def report_server_error(self, error: Exception, source: Any) -> None:
@@ -113,7 +113,7 @@ class DarchServer(LanguageServer):
     def update(self, uri: str, text: str, version: int | None) -> Document:
         old = self.documents.get(uri)
         name = document_name(uri)
-        analysis = analyse(text, name, self.registry)
+        analysis = analyse(text, name, self.env)
         good = analysis if analysis.program is not None else (old.good if old else None)
         index = build_index(analysis.tree) if analysis.tree is not None else None
         doc = Document(uri, name, version, analysis, index, good, [])
@@ -156,14 +156,14 @@ class DarchServer(LanguageServer):
     def names(self, doc: Document, offset: int | None = None) -> dict[str, Any]:
         """Every name visible in the document: those of the last text that built and,
         when the text does not build now, those of the statements above `offset`."""
-        loader = shared_loader(self.registry)
+        loader = shared_loader(self.env)
         names = {**loader.builtins.names, **loader.prelude.names}
         if doc.good is not None and doc.good.program is not None:
             names.update(doc.good.program.scope.names)
         if offset is not None and doc.analysis.program is None:
             before = statements_before(doc.analysis.text, offset)
             if doc.before is None or doc.before.text != before:
-                doc.before = analyse(before, doc.name, self.registry)
+                doc.before = analyse(before, doc.name, self.env)
             if doc.before.program is not None:
                 names.update(doc.before.program.scope.names)
         return names
@@ -191,9 +191,9 @@ def guarded(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def create_server(registry: Registry | None = None) -> DarchServer:
+def create_server(env: Environment | None = None) -> DarchServer:
     """A server with every feature registered."""
-    server = DarchServer(registry)
+    server = DarchServer(env)
 
     @server.feature(types.INITIALIZE)
     @guarded
@@ -267,7 +267,7 @@ def create_server(registry: Registry | None = None) -> DarchServer:
         names = ls.names(doc, offset)
         user = [d.name for d in doc.index.top_level()] if doc.index is not None else \
             list(doc.before.program.scope.names) if doc.before and doc.before.program else []
-        items = complete(lines, offset, names, ls.registry, user,
+        items = complete(lines, offset, names, ls.env, user,
                          [doc.analysis.directory, stdlib_dir()])
         return types.CompletionList(is_incomplete=False, items=items)
 
@@ -279,7 +279,7 @@ def create_server(registry: Registry | None = None) -> DarchServer:
             return None
         lines = ls.lines(doc.analysis.text)
         line, col = lines.line_col(params.position)
-        loader = shared_loader(ls.registry)
+        loader = shared_loader(ls.env)
         st = navigation.import_at(doc.index, line, col)
         if st is not None:
             path = navigation.import_path(loader, st, doc.name)

@@ -95,7 +95,7 @@ class Repl:
             PROMPT,
             multiline=True,
             lexer=PygmentsLexer(DarchReplLexer, sync_from_start=True),
-            completer=DarchCompleter(self.session.visible, self.session.registry,
+            completer=DarchCompleter(self.session.visible, self.session.env,
                                      {c.name: c.summary for c in COMMANDS.values()},
                                      self.session.user_names),
             complete_while_typing=True,

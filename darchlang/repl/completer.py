@@ -4,7 +4,7 @@ What may come next is asked of the LALR parser (`accepts()` after the text befor
 the cursor), so names are offered where an expression may start and keywords only
 where the grammar takes them (`then` after `if x`). Inside an open call, at the start
 of an argument, the callee's parameters not given yet are offered first, as
-`size: ` — read from the layer registry (with types and docs), a builtin's
+`size: ` — read from the environment's layers (with types and docs), a builtin's
 parameter list, or a `def`'s parameters.
 """
 
@@ -20,7 +20,8 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion, Path
 from prompt_toolkit.document import Document
 
 from darchlang.arch.printer import format_value
-from darchlang.layers.registry import REQUIRED, Registry, type_name
+from darchlang.environment import Environment
+from darchlang.layers.defs import REQUIRED, type_name
 from darchlang.repl.reader import accepts_at_end
 from darchlang.semantics.interpreter import is_space
 from darchlang.semantics.values import Builtin, Closure
@@ -122,10 +123,10 @@ class ParamInfo:
     meta: str
 
 
-def parameters(value: Any, registry: Registry) -> list[ParamInfo]:
+def parameters(value: Any, env: Environment) -> list[ParamInfo]:
     """The parameters of a callable value, documented where the definition says more."""
     if isinstance(value, Builtin):
-        layer = registry.layers.get(value.name)
+        layer = env.layers.get(value.name)
         if layer is not None:
             out = []
             for p in layer.params:
@@ -139,10 +140,10 @@ def parameters(value: Any, registry: Registry) -> list[ParamInfo]:
     return []
 
 
-def kind_label(value: Any, registry: Registry) -> str:
+def kind_label(value: Any, env: Environment) -> str:
     """A one-word description of a value, shown beside its name in the menu."""
     if isinstance(value, Builtin):
-        return "layer" if value.name in registry.layers else "builtin"
+        return "layer" if value.name in env.layers else "builtin"
     if isinstance(value, Closure):
         return "function"
     if isinstance(value, RecordNode):
@@ -158,7 +159,7 @@ def kind_label(value: Any, registry: Registry) -> str:
     return type_name(value)
 
 
-def complete_code(text: str, names: Mapping[str, Any], registry: Registry,
+def complete_code(text: str, names: Mapping[str, Any], env: Environment,
                   user_names: Iterable[str] = ()) -> list[Completion]:
     """Completions for darchlang code, given the text before the cursor."""
     match = _WORD.search(text)
@@ -180,7 +181,7 @@ def complete_code(text: str, names: Mapping[str, Any], registry: Registry,
 
     frame = context.frame
     if frame is not None and frame.bracket == "(" and frame.callee and context.at_arg_start:
-        params = parameters(names.get(frame.callee), registry)
+        params = parameters(names.get(frame.callee), env)
         for i, p in enumerate(params):
             if p.name not in frame.keywords and i >= frame.positional:
                 add(f"{p.name}:", f"{p.name}: ", p.meta)
@@ -188,7 +189,7 @@ def complete_code(text: str, names: Mapping[str, Any], registry: Registry,
         user = [n for n in user_names if n in names]
         for name in sorted(user) + sorted(set(names) - set(user)):
             if not name.startswith("_"):
-                add(name, name, kind_label(names[name], registry))
+                add(name, name, kind_label(names[name], env))
     for keyword, terminal in keyword_terminals().items():
         if accepts is None or terminal in accepts:
             add(keyword, keyword, "keyword")
@@ -203,10 +204,10 @@ class DarchCompleter(Completer):
     command to a one-line description.
     """
 
-    def __init__(self, names: Callable[[], Mapping[str, Any]], registry: Registry,
+    def __init__(self, names: Callable[[], Mapping[str, Any]], env: Environment,
                  commands: Mapping[str, str], user_names: Callable[[], Iterable[str]] = tuple):
         self.names = names
-        self.registry = registry
+        self.env = env
         self.commands = commands
         self.user_names = user_names
         self.paths = PathCompleter(expanduser=True)
@@ -218,7 +219,7 @@ class DarchCompleter(Completer):
         if command:
             yield from self._command(command, complete_event)
             return
-        yield from complete_code(text, self.names(), self.registry, self.user_names())
+        yield from complete_code(text, self.names(), self.env, self.user_names())
 
     def _command(self, match: re.Match[str], event: CompleteEvent) -> Iterable[Completion]:
         name, rest = match.group(1), match.group(3)

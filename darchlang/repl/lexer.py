@@ -36,13 +36,13 @@ def builtin_names() -> tuple[str, ...]:
 
     The prelude is parsed, not interpreted: highlighting needs its names only.
     """
-    from darchlang.layers.registry import default_registry
+    from darchlang.environment import default_environment
     from darchlang.resources import prelude_files
     from darchlang.semantics.builtins import base_scope
     from darchlang.syntax import ast
     from darchlang.syntax.parser import parse
 
-    names = set(base_scope(default_registry()).names)
+    names = set(base_scope(default_environment()).names)
     for entry in prelude_files():
         program = parse(entry.read_text("utf-8"), entry.name)
         names.update(st.name for st in program.statements

@@ -27,8 +27,9 @@ from typing import Any
 
 from darchlang.arch.graph import Architecture, Node
 from darchlang.arch.printer import format_value
+from darchlang.environment import Environment, default_environment
 from darchlang.errors import DarchError, Span, did_you_mean
-from darchlang.layers.registry import REQUIRED, Registry, default_registry, describe
+from darchlang.layers.defs import REQUIRED, describe
 from darchlang.repl.completer import kind_label
 from darchlang.repl.reader import kind_of, offset_of
 from darchlang.semantics.builtins import possible_values
@@ -82,9 +83,9 @@ class Session:
     the final result still comes back as the command's reply.
     """
 
-    def __init__(self, registry: Registry | None = None,
+    def __init__(self, env: Environment | None = None,
                  progress: Callable[[str], None] | None = None):
-        self.registry = registry or default_registry()
+        self.env = env or default_environment()
         self.progress = progress or (lambda line: None)
         self.quit_requested = False
         # What `:reload` replays: ("load", path) and ("code", text) in the order they ran.
@@ -94,7 +95,7 @@ class Session:
         self._fresh()
 
     def _fresh(self) -> None:
-        self.loader = Loader(self.registry)
+        self.loader = Loader(self.env)
         self.scope = Scope(self.loader.prelude)
         # The source of each name's latest definition, in the order they were made
         # (`:fmt`); a loaded file is one `import "PATH"` entry.
@@ -134,7 +135,7 @@ class Session:
             return Reply(err.render(), ok=False)
 
     def _interpreter(self) -> Interpreter:
-        interp = Interpreter(self.registry)
+        interp = Interpreter(self.env)
         interp.main_source = SOURCE
         self.loader.interp = interp
         return interp
@@ -220,9 +221,9 @@ class Session:
         if isinstance(value, Closure):
             return f"function {_signature(value)}"
         if isinstance(value, Builtin):
-            return f"{kind_label(value, self.registry)} {value.name}"
+            return f"{kind_label(value, self.env)} {value.name}"
         if is_space(value) or isinstance(value, RecordNode):
-            kind = kind_label(value, self.registry)
+            kind = kind_label(value, self.env)
             try:
                 n = _space_of(value, name).count()
             except DarchError as err:
@@ -239,7 +240,7 @@ class Session:
         if isinstance(value, Closure):
             span = value.defn.span
             return _span_text(span) if span is not None else f"def {_signature(value)}"
-        layer = self.registry.layers.get(value.name)
+        layer = self.env.layers.get(value.name)
         if layer is None:
             params = "..." if value.variadic else ", ".join(value.params)
             return f"{value.name}({params})\n  {value.doc}"
@@ -265,7 +266,7 @@ class Session:
                 raise DarchError(f"no `{NETWORK}` is defined yet",
                                  help=f"define `{NETWORK} = concat [...]`, or name a binding")
             if net is not None and not is_space(net):
-                raise DarchError(f"`{NETWORK}` is {_what(net, self.registry)}, not layers",
+                raise DarchError(f"`{NETWORK}` is {_what(net, self.env)}, not layers",
                                  help="name the binding to use")
             return Space(net, hyper, NETWORK, HYPERPARAMS, env=names)
         value = self.lookup(name)
@@ -274,7 +275,7 @@ class Session:
                          env=names)
         if is_space(value) or isinstance(value, SNode):
             return _space_of(value, name)
-        raise DarchError(f"`{name}` is {_what(value, self.registry)}, not a space",
+        raise DarchError(f"`{name}` is {_what(value, self.env)}, not a space",
                          help="spaces are layers, sub-spaces, choices and hyperparams blocks")
 
     def network_named(self, name: str | None) -> tuple[Space, str]:
@@ -282,7 +283,7 @@ class Session:
         target = name or NETWORK
         value = self.lookup(target)
         if not is_space(value):
-            raise DarchError(f"`{target}` is {_what(value, self.registry)}, not layers",
+            raise DarchError(f"`{target}` is {_what(value, self.env)}, not layers",
                              help="compile and train need a network: layers or a sub-space")
         return self.space_named(target, with_train=True), target
 
@@ -431,7 +432,7 @@ class Session:
         arch = space.sample(0)
         note = (f"# `{target}`" if space.count() == 1 else
                 f"# `{target}`, the architecture of seed 0 (`:sample {target} 0` shows it)")
-        summary = summarize(arch.network, shape, registry=self.registry)
+        summary = summarize(arch.network, shape, env=self.env)
         return Reply(f"{note}\n{summary.render()}")
 
     def cmd_train(self, args: list[str]) -> Reply:
@@ -558,8 +559,8 @@ def _depends(node: SNode) -> str:
     return f"depends on choices: {shown}{more}"
 
 
-def _what(value: Any, registry: Registry) -> str:
-    label = kind_label(value, registry)
+def _what(value: Any, env: Environment) -> str:
+    label = kind_label(value, env)
     return f"a {label}" if label[0] not in "aeiou" else f"an {label}"
 
 

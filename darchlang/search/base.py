@@ -1,4 +1,4 @@
-"""The one searcher interface (ask and tell) and the registry of searchers by name.
+"""The one searcher interface (ask and tell), and finding searchers by name.
 
 A searcher proposes architectures of a `Space` as decision sequences and learns from
 their results. The runner alone drives it:
@@ -28,13 +28,16 @@ import random
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from darchlang.arch.graph import Architecture
 from darchlang.errors import DarchError, did_you_mean
 from darchlang.space.nodes import Choice
 from darchlang.space.space import Space
 from darchlang.train.result import EvalResult
+
+if TYPE_CHECKING:
+    from darchlang.environment import Environment
 
 
 @dataclass(eq=False)
@@ -191,47 +194,28 @@ def mutate(space: Space, arch: Architecture, rng: random.Random) -> Architecture
     return walk_names(space, values, lambda c: rng.randrange(len(c.options)))
 
 
-# -- registry ---------------------------------------------------------------------
-_SEARCHERS: dict[str, type[Searcher]] = {}
+# -- by name (the searchers live in an Environment) -------------------------------
 
 
-def register_searcher(cls: type[Searcher]) -> type[Searcher]:
-    """Class decorator adding a searcher under its `name`; a duplicate name is refused."""
-    if not cls.name:
-        raise ValueError(f"{cls.__name__} has no `name`")
-    other = _SEARCHERS.get(cls.name)
-    if other is not None and other is not cls:
-        raise ValueError(f"a searcher named `{cls.name}` is already registered ({other.__module__})")
-    _SEARCHERS[cls.name] = cls
-    return cls
-
-
-def searcher_names() -> list[str]:
+def searcher_names(env: Environment | None = None) -> list[str]:
     """Registered searcher names, in registration order."""
-    _load_builtin()
-    return list(_SEARCHERS)
+    return list(_env(env).searchers)
 
 
-def searcher_class(name: str) -> type[Searcher]:
-    _load_builtin()
-    cls = _SEARCHERS.get(name)
-    if cls is None:
-        raise DarchError(
-            f"unknown searcher `{name}`",
-            help=did_you_mean(name, _SEARCHERS) or f"searchers: {', '.join(_SEARCHERS)}",
-        )
-    return cls
+def searcher_class(name: str, env: Environment | None = None) -> type[Searcher]:
+    return _env(env).searcher(name)
 
 
-def searcher_options(name: str) -> dict[str, Any]:
+def searcher_options(name: str, env: Environment | None = None) -> dict[str, Any]:
     """A searcher's options with their defaults (for help texts and docs)."""
-    return {p.name: p.default for p in _option_params(searcher_class(name))}
+    return {p.name: p.default for p in _option_params(searcher_class(name, env))}
 
 
-def make_searcher(name: str, space: Space, seed: int | None = None, **options: Any) -> Searcher:
+def make_searcher(name: str, space: Space, seed: int | None = None,
+                  env: Environment | None = None, **options: Any) -> Searcher:
     """Build a registered searcher; string option values (from a command line) are
     converted to the type of the option's default."""
-    cls = searcher_class(name)
+    cls = searcher_class(name, env)
     params = {p.name: p for p in _option_params(cls)}
     converted = {}
     for key, value in options.items():
@@ -268,8 +252,7 @@ def _convert(searcher: str, key: str, value: Any, default: Any) -> Any:
         ) from None
 
 
-def _load_builtin() -> None:
-    # Importing the modules registers the built-in searchers: the baselines first, so
-    # listings read from simplest to most elaborate.
-    from darchlang.search import simple  # noqa: F401, I001
-    from darchlang.search import evolution, mcts, smbo, tpe  # noqa: F401
+def _env(env: Environment | None) -> Environment:
+    from darchlang.environment import default_environment
+
+    return env or default_environment()

@@ -23,7 +23,6 @@ from darchlang.search.base import (
     Searcher,
     check_option,
     mutate,
-    register_searcher,
     score_of,
 )
 from darchlang.space.space import Space
@@ -36,7 +35,6 @@ class _Member:
     arch: Architecture
 
 
-@register_searcher
 class EvolutionSearcher(Searcher):
     """Aging evolution: `population` members, tournaments of `sample`, one mutation each.
 

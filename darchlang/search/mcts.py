@@ -25,7 +25,7 @@ import math
 import random
 
 from darchlang.arch.graph import Architecture
-from darchlang.search.base import Candidate, Searcher, check_option, register_searcher, score_of
+from darchlang.search.base import Candidate, Searcher, check_option, score_of
 from darchlang.space.nodes import Choice
 from darchlang.space.space import Space
 from darchlang.train.result import EvalResult
@@ -47,7 +47,6 @@ class _Stats:
         return self.ok + self.failed + self.virtual
 
 
-@register_searcher
 class MCTSSearcher(Searcher):
     """UCT with exploration constant `exploration` on min-max normalised scores."""
 

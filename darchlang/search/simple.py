@@ -11,11 +11,10 @@ import random
 from collections.abc import Iterator
 
 from darchlang.arch.graph import Architecture
-from darchlang.search.base import Searcher, register_searcher
+from darchlang.search.base import Searcher
 from darchlang.space.space import Space
 
 
-@register_searcher
 class RandomSearcher(Searcher):
     """Each active decision uniform over its options, as DeepArchitect's random search.
 
@@ -30,7 +29,6 @@ class RandomSearcher(Searcher):
         return self.space.sample(rng)
 
 
-@register_searcher
 class UniformSearcher(Searcher):
     """Every architecture of the space equally likely, from the exact subtree counts."""
 
@@ -40,7 +38,6 @@ class UniformSearcher(Searcher):
         return self.space.sample_uniform(rng)
 
 
-@register_searcher
 class GridSearcher(Searcher):
     """Every architecture once, in lexicographic order of decision sequences.
 

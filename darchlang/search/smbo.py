@@ -27,14 +27,12 @@ from darchlang.search.base import (
     Searcher,
     check_option,
     mutate,
-    register_searcher,
     score_of,
 )
 from darchlang.space.space import Space
 from darchlang.train.result import EvalResult
 
 
-@register_searcher
 class SMBOSearcher(Searcher):
     """Random-forest surrogate over decision features; best predicted of a candidate pool."""
 

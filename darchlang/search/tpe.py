@@ -20,13 +20,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from darchlang.arch.graph import Architecture
-from darchlang.search.base import Candidate, Searcher, check_option, register_searcher, score_of
+from darchlang.search.base import Candidate, Searcher, check_option, score_of
 from darchlang.space.nodes import Choice
 from darchlang.space.space import Space
 from darchlang.train.result import EvalResult
 
 
-@register_searcher
 class TPESearcher(Searcher):
     """TPE with `startup` random trials first; `multivariate` models choices jointly."""
 

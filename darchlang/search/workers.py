@@ -112,10 +112,10 @@ def load_evaluator(spec: str) -> Any:
     arguments) or `MODULE:NAME` (a class is instantiated, anything else used as is)."""
     import importlib
 
+    from darchlang.environment import default_environment, resolve
     from darchlang.errors import did_you_mean
-    from darchlang.layers.registry import default_registry
 
-    registered = default_registry().evaluators
+    registered = default_environment().evaluators
     if ":" not in spec:
         factory = registered.get(spec)
         if factory is None:
@@ -123,7 +123,7 @@ def load_evaluator(spec: str) -> Any:
             raise DarchError(f"unknown evaluator `{spec}`",
                              help=did_you_mean(spec, registered)
                              or f"registered evaluators: {known}; or give MODULE:NAME")
-        return factory()
+        return resolve(factory)()
     module_name, _, attr = spec.partition(":")
     try:
         module = importlib.import_module(module_name)

@@ -1,7 +1,7 @@
 """Primitives written in Python: layers, choices, combinators, initializers and math.
 
-Everything here is reached by name from programs; `base_scope(registry)` builds the
-outermost scope, so a registry with extra layers gives a program extra primitives.
+Everything here is reached by name from programs; `base_scope(env)` builds the
+outermost scope, so an environment with extra layers gives a program extra primitives.
 """
 
 from __future__ import annotations
@@ -9,19 +9,18 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from darchlang.arch.graph import Init
 from darchlang.errors import DarchError, Span
-from darchlang.layers.registry import (
+from darchlang.layers.defs import (
     REQUIRED,
     Float,
     InitType,
     LayerDef,
     ParamType,
-    Registry,
     describe,
 )
 from darchlang.semantics.interpreter import MAX_LIST, Interpreter, Scope, is_space
@@ -40,6 +39,9 @@ from darchlang.space.nodes import (
     SeqNode,
     SNode,
 )
+
+if TYPE_CHECKING:
+    from darchlang.environment import Environment
 
 GAIN = Float(0.0, None, min_open=True)
 INIT_KINDS = ("kaiming", "xavier", "invsqrt_gaussian")
@@ -221,7 +223,7 @@ def residual(call: Call) -> ResidualNode:
     if "join" in bound:
         j = bound["join"]
         join = call.interp.to_node(j.value, j.span, "`join`")
-        from darchlang.layers.registry import Enum
+        from darchlang.layers.defs import Enum
 
         check_static(join, Enum(("pad", "project")), j.span, "argument `join` of `residual`")
     call.interp.made(call.span)
@@ -366,8 +368,8 @@ def _extreme(fname: str, pick: Callable[..., Any]) -> Callable[[Call], Any]:
     return apply
 
 
-def register_functions(registry: Registry) -> None:
-    """The built-in functions and combinators, registered like a plugin's."""
+def register_functions(env: Environment) -> None:
+    """The built-in functions and combinators, added like a plugin's."""
     entries = [
         Builtin("one_of", one_of, (), "Pick one of the options (values or sub-spaces); "
                 "`name:` names the choice, `weights:` biases random sampling.", variadic=True),
@@ -406,14 +408,14 @@ def register_functions(registry: Registry) -> None:
     ), strict=True):
         entries.append(Builtin(kind, _initializer(kind), ("gain",), f"Initializer: {doc}."))
     for b in entries:
-        registry.add_function(b)
+        env.add_function(b)
 
 
-def base_scope(registry: Registry) -> Scope:
-    """The outermost scope: the registry's functions and layers."""
+def base_scope(env: Environment) -> Scope:
+    """The outermost scope: the environment's functions and layers."""
     scope = Scope()
-    scope.names.update(registry.functions)
-    for layer in registry.layers.values():
+    scope.names.update(env.functions)
+    for layer in env.layers.values():
         scope.names[layer.name] = Builtin(layer.name, _layer_builtin(layer),
                                           tuple(p.name for p in layer.params), layer.doc,
                                           origin=layer.origin)

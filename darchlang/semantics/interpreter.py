@@ -12,11 +12,11 @@ import math
 import operator
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from darchlang.arch.graph import Init, Ref
 from darchlang.errors import DarchError, Span, did_you_mean
-from darchlang.layers.registry import describe
+from darchlang.layers.defs import describe
 from darchlang.semantics.values import Arg, Builtin, Call, Closure, bind
 from darchlang.space.nodes import (
     Choice,
@@ -33,8 +33,9 @@ from darchlang.space.nodes import (
 )
 from darchlang.syntax import ast
 
-MAX_CALL_DEPTH = 200
-MAX_NODES = 200_000
+if TYPE_CHECKING:
+    from darchlang.environment import Environment
+
 MAX_LIST = 100_000
 
 
@@ -138,8 +139,9 @@ def is_space(value: Any) -> bool:
 class Interpreter:
     """Evaluates AST nodes; one instance per program load (it counts built nodes)."""
 
-    def __init__(self, registry):
-        self.registry = registry
+    def __init__(self, env: Environment):
+        self.env = env
+        self.limits = env.limits
         self.depth = 0
         self.nodes = 0
         self.call_stack: list[str] = []
@@ -156,9 +158,9 @@ class Interpreter:
 
     def made(self, span: Span | None, n: int = 1) -> None:
         self.nodes += n
-        if self.nodes > MAX_NODES:
+        if self.nodes > self.limits.nodes:
             raise DarchError(
-                f"the space is too large to build: more than {MAX_NODES:,} nodes",
+                f"the space is too large to build: more than {self.limits.nodes:,} nodes",
                 span,
                 help="lower the largest repeat count, or use repeat_tied so copies share one body",
             )
@@ -337,9 +339,9 @@ class Interpreter:
             else:
                 break
         bound = bind(Call(defn.name, args, span, self), params, required)
-        if self.depth >= MAX_CALL_DEPTH:
+        if self.depth >= self.limits.call_depth:
             raise DarchError(
-                f"recursion too deep: `{defn.name}` was called {MAX_CALL_DEPTH} times "
+                f"recursion too deep: `{defn.name}` was called {self.limits.call_depth} times "
                 "without returning",
                 span,
                 help="make sure a recursive function reaches a case that does not call itself",
@@ -387,7 +389,7 @@ _EVAL: dict[type, Callable[[Interpreter, Any, Scope], Any]] = {
 
 
 def deep_recursion_guard() -> None:
-    """Nested expressions recurse in Python; leave room for MAX_CALL_DEPTH user calls."""
+    """Nested expressions recurse in Python; leave room for `Limits.call_depth` user calls."""
     if sys.getrecursionlimit() < 20_000:
         sys.setrecursionlimit(20_000)
 

@@ -12,8 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from darchlang.environment import Environment, default_environment
 from darchlang.errors import DarchError, Source, Span
-from darchlang.layers.registry import Registry, default_registry
 from darchlang.resources import prelude_files, stdlib_dir
 from darchlang.semantics.builtins import base_scope
 from darchlang.semantics.interpreter import Interpreter, Scope, deep_recursion_guard, is_space
@@ -37,15 +37,15 @@ class Module:
 class Loader:
     """Interprets a program and its imports once each; reports import cycles."""
 
-    def __init__(self, registry: Registry, defines: dict[str, Any] | None = None,
+    def __init__(self, env: Environment, defines: dict[str, Any] | None = None,
                  optional_defines: dict[str, Any] | None = None):
         deep_recursion_guard()
-        self.registry = registry
+        self.env = env
         self.defines = {**(optional_defines or {}), **(defines or {})}
         self.optional = set(optional_defines or {}) - set(defines or {})
         self.used_defines: set[str] = set()
-        self.interp = Interpreter(registry)
-        self.builtins = base_scope(registry)
+        self.interp = Interpreter(env)
+        self.builtins = base_scope(env)
         self.modules: dict[str, Module] = {}
         self.loading: list[str] = []
         self.prelude = self._load_prelude()
@@ -177,7 +177,7 @@ class Program:
     ast: ast.Program
     scope: Scope
     params: dict[str, Any]
-    registry: Registry
+    env: Environment
     network_name: str = "space"
     hyperparams_name: str = "train"
     _space: Space | None = field(default=None, repr=False)
@@ -231,7 +231,7 @@ class Program:
 def _kind(value: Any) -> str:
     if isinstance(value, Closure | Builtin):
         return f"a function (`{value.name}`)"
-    from darchlang.layers.registry import describe
+    from darchlang.layers.defs import describe
 
     return describe(value)
 
@@ -240,14 +240,14 @@ def load_string(
     text: str,
     name: str = "<string>",
     defines: dict[str, Any] | None = None,
-    registry: Registry | None = None,
+    env: Environment | None = None,
     network: str = "space",
     optional_defines: dict[str, Any] | None = None,
 ) -> Program:
     """Parse and interpret program text. `defines` override `param` values by name (a
     name the program does not declare is an error); `optional_defines` apply only where
     declared (a dataset's number of classes, say)."""
-    loader = Loader(registry or default_registry(), defines, optional_defines)
+    loader = Loader(env or default_environment(), defines, optional_defines)
     if not name.startswith("<"):
         loader.loading.append(str(Path(name).resolve()))
     module = loader.load_module(text, name, parent=loader.prelude, main=True)
@@ -259,19 +259,19 @@ def load_string(
             help=f"its parameters are: {known}",
         )
     return Program(Source(name, text), module.program, module.scope, module.params,
-                   loader.registry, network_name=network)
+                   loader.env, network_name=network)
 
 
 def load_file(
     path: str | Path,
     defines: dict[str, Any] | None = None,
-    registry: Registry | None = None,
+    env: Environment | None = None,
     network: str = "space",
     optional_defines: dict[str, Any] | None = None,
 ) -> Program:
     """Load a `.darch` file (imports resolve relative to it, then to the stdlib)."""
     text = read_source(path)
-    return load_string(text, str(path), defines, registry, network, optional_defines)
+    return load_string(text, str(path), defines, env, network, optional_defines)
 
 
 def read_source(path: str | Path) -> str:

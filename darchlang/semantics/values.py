@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from darchlang.errors import DarchError, Span, did_you_mean
-from darchlang.layers.registry import describe
+from darchlang.layers.defs import describe
 from darchlang.space.nodes import SNode
 from darchlang.syntax import ast
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from darchlang.errors import Span
-from darchlang.layers.registry import LayerDef
+from darchlang.layers.defs import LayerDef
 
 _EMPTY: frozenset[int] = frozenset()
 _uids = itertools.count(1)

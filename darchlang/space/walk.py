@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from darchlang import arch
 from darchlang.errors import DarchError
-from darchlang.layers.registry import describe
+from darchlang.layers.defs import describe
 from darchlang.space.nodes import (
     Choice,
     Cond,

@@ -27,7 +27,6 @@ _EXPORTS = {
     "build_dataset": "data",
     "list_datasets": "data",
     "load_dataset": "data",
-    "register_dataset": "data",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import difflib
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from darchlang.environment import DatasetDef, Environment, resolve
 from darchlang.errors import DarchError
 from darchlang.train import formats
 from darchlang.train.augment import NO_AUGMENT, Augment
@@ -158,54 +158,37 @@ def build_dataset(
     )
 
 
-# -- the registry ----------------------------------------------------------------------------------
-Loader = Callable[[Path | None], Dataset]
+# -- by name (the datasets live in an Environment) ------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DatasetDef:
-    """A named dataset: how to load it, what it is, and whether it needs `--data-dir`."""
-
-    name: str
-    load: Loader
-    doc: str
-    needs_dir: bool
-
-
-_DATASETS: dict[str, DatasetDef] = {}
-
-
-def register_dataset(name: str, doc: str, *, needs_dir: bool) -> Callable[[Loader], Loader]:
-    """Add a loader under `name`; a second loader for the same name is refused."""
-
-    def add(load: Loader) -> Loader:
-        if name in _DATASETS:
-            raise ValueError(f"dataset `{name}` is already registered")
-        _DATASETS[name] = DatasetDef(name, load, doc, needs_dir)
-        return load
-
-    return add
-
-
-def list_datasets() -> list[DatasetDef]:
+def list_datasets(env: Environment | None = None) -> list[DatasetDef]:
     """Every registered dataset, by name (the `npz:PATH` form is not a registered name)."""
-    return [_DATASETS[k] for k in sorted(_DATASETS)]
+    datasets = _env(env).datasets
+    return [datasets[k] for k in sorted(datasets)]
 
 
-def load_dataset(spec: str, data_dir: str | Path | None = None) -> Dataset:
+def _env(env: Environment | None) -> Environment:
+    from darchlang.environment import default_environment
+
+    return env or default_environment()
+
+
+def load_dataset(spec: str, data_dir: str | Path | None = None,
+                 env: Environment | None = None) -> Dataset:
     """Read the dataset a spec names: a registered NAME, or `npz:PATH` for any arrays."""
     if spec.startswith("npz:"):
         path = Path(spec[4:]).expanduser()
         if not path.is_absolute() and data_dir is not None:
             path = Path(data_dir).expanduser() / path
         return load_npz(path)
-    found = _DATASETS.get(spec)
+    datasets = _env(env).datasets
+    found = datasets.get(spec)
     if found is None:
-        close = difflib.get_close_matches(spec, list(_DATASETS), n=1, cutoff=0.5)
+        close = difflib.get_close_matches(spec, list(datasets), n=1, cutoff=0.5)
         raise DarchError(
             f"unknown dataset `{spec}`",
             help=f"did you mean `{close[0]}`?" if close else None,
-            notes=["known datasets: " + ", ".join(sorted(_DATASETS)) + ", and npz:PATH"],
+            notes=["known datasets: " + ", ".join(sorted(datasets)) + ", and npz:PATH"],
         )
     if found.needs_dir:
         if data_dir is None:
@@ -219,17 +202,11 @@ def load_dataset(spec: str, data_dir: str | Path | None = None) -> Dataset:
                 f"data folder {directory} does not exist",
                 notes=[f"expected the `{spec}` files in it"],
             )
-        return found.load(directory)
-    return found.load(None if data_dir is None else Path(data_dir).expanduser())
+        return resolve(found.load)(directory)
+    return resolve(found.load)(None if data_dir is None else Path(data_dir).expanduser())
 
 
 # -- the datasets ------------------------------------------------------------------------------------
-@register_dataset(
-    "digits",
-    "scikit-learn's bundled 8x8 handwritten digits (1797 images, 10 classes); "
-    "fixed 60/20/20 train/validation/test split",
-    needs_dir=False,
-)
 def load_digits(data_dir: Path | None = None) -> Dataset:
     """The built-in default: ships with scikit-learn, so a first run needs no download."""
     from sklearn.datasets import load_digits as sklearn_digits
@@ -253,12 +230,6 @@ def load_digits(data_dir: Path | None = None) -> Dataset:
 CIFAR_AUGMENT = Augment(pad=4, p_flip=0.5)
 
 
-@register_dataset(
-    "cifar10",
-    "CIFAR-10 from the binary (data_batch_1.bin ...) or python (data_batch_1 ...) files; "
-    "32x32 colour images, 10 classes; 45000/5000/10000 split; pad-4 crop and flip",
-    needs_dir=True,
-)
 def load_cifar10(data_dir: Path) -> Dataset:
     """CIFAR-10 with DeepArchitect's augmentation (pad 4, random crop, flip p=0.5)."""
     train_files, test_file, version = formats.find_cifar10(data_dir)
@@ -287,21 +258,10 @@ def _load_idx_dataset(name: str, data_dir: Path, torchvision_folder: str) -> Dat
     )
 
 
-@register_dataset(
-    "mnist",
-    "MNIST from the four IDX files (train-images-idx3-ubyte ..., gzip or not); "
-    "28x28 greyscale, 10 classes; 54000/6000/10000 split",
-    needs_dir=True,
-)
 def load_mnist(data_dir: Path) -> Dataset:
     return _load_idx_dataset("mnist", data_dir, "MNIST")
 
 
-@register_dataset(
-    "fashion-mnist",
-    "Fashion-MNIST from its four IDX files (same names and layout as MNIST)",
-    needs_dir=True,
-)
 def load_fashion_mnist(data_dir: Path) -> Dataset:
     return _load_idx_dataset("fashion-mnist", data_dir, "FashionMNIST")
 

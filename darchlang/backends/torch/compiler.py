@@ -38,8 +38,8 @@ from darchlang.backends.torch.plan import (
     plan_network,
 )
 from darchlang.backends.torch.runtime import kaiming_
+from darchlang.environment import Environment
 from darchlang.errors import DarchError, Span
-from darchlang.layers.registry import Registry
 
 
 def source_where(span: Span | None) -> str:
@@ -235,7 +235,7 @@ def compile_architecture(
     source: Architecture | Node,
     input_shape: Any,
     device: str | torch.device = "cpu",
-    registry: Registry | None = None,
+    env: Environment | None = None,
 ) -> CompiledModel:
     """Compile an architecture (or a node of one) for inputs of `input_shape`.
 
@@ -243,7 +243,7 @@ def compile_architecture(
     (features,). Every shape is inferred first; a shape that cannot work raises a
     DarchError at the offending `.darch` line before any tensor is made.
     """
-    return compile_plan(plan_network(source, input_shape, registry), device)
+    return compile_plan(plan_network(source, input_shape, env), device)
 
 
 def resolve_device(device: str | torch.device) -> torch.device:

@@ -36,8 +36,8 @@ from darchlang.backends.torch.plan import (
     network_of,
     plan_network,
 )
+from darchlang.environment import Environment
 from darchlang.errors import DarchError
-from darchlang.layers.registry import Registry
 
 INDENT = "    "
 
@@ -46,7 +46,7 @@ def emit_python(
     source: Architecture | Node | CompiledModel,
     input_shape: Any = None,
     class_name: str = "Model",
-    registry: Registry | None = None,
+    env: Environment | None = None,
 ) -> str:
     """Python source of a standalone module equivalent to the compiled model.
 
@@ -59,7 +59,7 @@ def emit_python(
     if isinstance(source, CompiledModel):
         plan = source.plan
     else:
-        plan = plan_network(source, input_shape, registry)
+        plan = plan_network(source, input_shape, env)
         text = source.text if isinstance(source, Architecture) else _node_text(network_of(source))
     init = _init_lines(plan)
     forward = [INDENT + line if line else line for line in forward_lines(plan)]

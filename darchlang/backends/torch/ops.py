@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from darchlang.layers.registry import LayerDef
+from darchlang.layers.defs import LayerDef
 
 Shape = tuple[int, ...]
 Attrs = dict[str, Any]

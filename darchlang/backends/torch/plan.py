@@ -32,8 +32,9 @@ from typing import Any
 
 from darchlang.arch.graph import Architecture, Graph, Layer, Node, Repeat, Residual, Seq
 from darchlang.backends.torch.ops import describe_shape, shape_text
+from darchlang.environment import Environment, default_environment
 from darchlang.errors import DarchError, Span
-from darchlang.layers.registry import REQUIRED, LayerDef, Registry, default_registry
+from darchlang.layers.defs import REQUIRED, LayerDef
 
 Shape = tuple[int, ...]
 
@@ -206,20 +207,20 @@ def parse_shape(text: str) -> Shape:
 
 
 def plan_network(
-    source: Architecture | Node, input_shape: Any, registry: Registry | None = None
+    source: Architecture | Node, input_shape: Any, env: Environment | None = None
 ) -> Plan:
     """Infer every shape and name every module; raise DarchError where a shape fails."""
     shape = check_input_shape(input_shape)
-    planner = _Planner(registry or default_registry())
+    planner = _Planner(env or default_environment())
     out = planner.node(network_of(source), shape, 0)
     return Plan(shape, out, planner.steps)
 
 
 class _Planner:
-    __slots__ = ("registry", "steps", "used", "rewrites", "pending", "live")
+    __slots__ = ("env", "steps", "used", "rewrites", "pending", "live")
 
-    def __init__(self, registry: Registry):
-        self.registry = registry
+    def __init__(self, env: Environment):
+        self.env = env
         self.steps: list[Step] = []
         self.used: set[str] = set()
         # The graph value the next layer reads instead of `x` (set when a chain is applied
@@ -284,7 +285,7 @@ class _Planner:
         return name
 
     def layer(self, layer: Layer, shape: Shape, depth: int) -> Shape:
-        ldef = layer.definition or self.registry.layers.get(layer.kind)
+        ldef = layer.definition or self.env.layers.get(layer.kind)
         if ldef is None or ldef.shape is None or (ldef.build is None and ldef.call is None):
             what = "is not a known layer" if ldef is None else "has no PyTorch implementation"
             raise DarchError(f"`{layer.kind}` {what}", layer.span)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from darchlang.errors import DarchError
-from darchlang.layers.registry import REQUIRED
+from darchlang.layers.defs import REQUIRED
 from darchlang.space.shapes import Shape, ShapeRules
 
 

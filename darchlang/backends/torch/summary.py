@@ -17,7 +17,7 @@ from darchlang.arch.graph import Architecture, Node
 from darchlang.backends.torch.compiler import CompiledModel, compile_architecture, source_where
 from darchlang.backends.torch.ops import shape_text
 from darchlang.backends.torch.plan import GraphOpenStep, JoinStep, LayerStep, MergeStep, OpenStep
-from darchlang.layers.registry import Registry
+from darchlang.environment import Environment
 
 
 @dataclass
@@ -72,12 +72,12 @@ def _count(module: nn.Module | None) -> int:
 def summarize(
     model: CompiledModel | Architecture | Node,
     input_shape: Any = None,
-    registry: Registry | None = None,
+    env: Environment | None = None,
 ) -> Summary:
     """The table for a compiled model, or for an architecture (built on the meta device,
     so nothing is allocated; `input_shape` is then required)."""
     if not isinstance(model, CompiledModel):
-        model = compile_architecture(model, input_shape, device="meta", registry=registry)
+        model = compile_architecture(model, input_shape, device="meta", env=env)
     plan = model.plan
     modules = dict(model.named_children())
     summary = Summary(plan.input_shape, plan.output_shape)

@@ -1,15 +1,21 @@
-"""A darchlang plugin: `sepconv2d` and the `toy_regression` evaluator.
+"""A darchlang plugin: the `sepconv2d` layer (with its torch lowering), the
+`toy_regression` evaluator, the `hill_climb` searcher and the `stripes` dataset.
 
-darchlang calls `register(registry)` once per process, through the entry point
-declared in this package's pyproject.toml.
+darchlang calls `register(env)` once per process, through the entry point declared in
+this package's pyproject.toml; `env` is the `darchlang.environment.Environment` that
+every program, search and backend looks names up in.
 """
 
 from __future__ import annotations
 
+from darch_sepconv.dataset import load_stripes
 from darch_sepconv.evaluator import ToyRegression
 from darch_sepconv.layer import SEPCONV2D
+from darch_sepconv.searcher import HillClimb
 
 
-def register(registry) -> None:
-    registry.add(SEPCONV2D)
-    registry.add_evaluator("toy_regression", ToyRegression)
+def register(env) -> None:
+    env.add_layer(SEPCONV2D)
+    env.add_evaluator("toy_regression", ToyRegression)
+    env.add_searcher(HillClimb)
+    env.add_dataset("stripes", load_stripes, "horizontal or vertical stripes, 3x8x8, 2 classes")

@@ -1,9 +1,9 @@
-"""Typed, documented signatures for layer primitives, and the registry that holds them.
+"""Typed, documented signatures for layer primitives.
 
-A `LayerDef` is everything darchlang needs to know about a layer: its parameters
-(checked when a program is built, so a negative filter count is an error at its
-`.darch` line), its shape rule and how it becomes a torch module. Built-in layers
-register through the same `Registry.add` that plugins use.
+A `LayerDef` is what darchlang knows about a layer apart from any backend: its
+parameters (checked when a program is built, so a negative filter count is an error at
+its `.darch` line), its docs, and its shape rule. Built-in layers are added to an
+`Environment` through the same `add_layer` that plugins use.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from darchlang.arch.graph import Init
@@ -197,102 +197,3 @@ class LayerDef:
 
                 parts.append(f"{p.name} = {format_value(p.default)}")
         return f"{self.name}({', '.join(parts)})"
-
-
-@dataclass
-class PluginInfo:
-    """What `darch plugins` reports about one installed plugin."""
-
-    name: str
-    source: str  # "module:attr" of the entry point, or the module given
-    distribution: str = ""
-    provides: list[str] = field(default_factory=list)
-    error: str | None = None
-
-
-@dataclass
-class Registry:
-    """Everything a program can call by name and every evaluator a search can use.
-
-    `layers` hold layer primitives, `functions` Python-written functions and
-    combinators (`one_of`, `concat`, `repeat`, ... are registered here too), and
-    `evaluators` factories of evaluators by name. Copy a registry to add primitives
-    for one session without touching the global one.
-    """
-
-    layers: dict[str, LayerDef] = field(default_factory=dict)
-    functions: dict[str, Any] = field(default_factory=dict)
-    evaluators: dict[str, Any] = field(default_factory=dict)
-    plugins: list[PluginInfo] = field(default_factory=list)
-    origin: str = "darchlang"
-
-    def _check_free(self, name: str, what: str) -> None:
-        if not isinstance(name, str) or not name.isidentifier():
-            raise ValueError(f"{what} name {name!r} is not a valid darchlang name")
-        for table, kind in ((self.layers, "layer"), (self.functions, "function")):
-            if name in table:
-                other = getattr(table[name], "origin", "darchlang")
-                raise ValueError(f"a {kind} named `{name}` is already registered (from {other})")
-
-    def add(self, layer: LayerDef) -> LayerDef:
-        """Register a layer primitive; names are unique across layers and functions."""
-        if not isinstance(layer, LayerDef):
-            raise TypeError(f"Registry.add takes a LayerDef, got {type(layer).__name__}")
-        self._check_free(layer.name, "layer")
-        for p in layer.params:
-            if not isinstance(p, Param) or not isinstance(p.type, ParamType):
-                raise TypeError(f"layer `{layer.name}`: parameter {p!r} needs a Param with a type")
-        names = [p.name for p in layer.params]
-        if len(set(names)) != len(names):
-            raise ValueError(f"layer `{layer.name}` lists a parameter twice")
-        for p in layer.params:
-            if p.default is not REQUIRED and p.type.check(p.default):
-                raise ValueError(f"layer `{layer.name}`: the default of `{p.name}` is invalid: "
-                                 f"{p.type.check(p.default)}")
-        self.layers[layer.name] = layer
-        return layer
-
-    def add_function(self, function: Any) -> Any:
-        """Register a function or combinator (a `darchlang.extend.Function`)."""
-        self._check_free(function.name, "function")
-        self.functions[function.name] = function
-        return function
-
-    def add_evaluator(self, name: str, factory: Callable[..., Any], origin: str = "darchlang") -> None:
-        """Register an evaluator factory under a name usable as `--evaluator NAME`."""
-        if name in self.evaluators:
-            raise ValueError(f"an evaluator named `{name}` is already registered")
-        self.evaluators[name] = factory
-
-    def names(self) -> set[str]:
-        return set(self.layers) | set(self.functions)
-
-    def copy(self) -> Registry:
-        return Registry(dict(self.layers), dict(self.functions), dict(self.evaluators),
-                        list(self.plugins), self.origin)
-
-
-_DEFAULT: Registry | None = None
-
-
-def builtin_registry() -> Registry:
-    """A fresh registry of the built-ins alone (no plugins)."""
-    from darchlang.layers.builtin import register_builtins
-    from darchlang.semantics.builtins import register_functions
-
-    registry = Registry()
-    register_builtins(registry)
-    register_functions(registry)
-    return registry
-
-
-def default_registry() -> Registry:
-    """The built-ins plus the installed plugins (loaded once per process)."""
-    global _DEFAULT
-    if _DEFAULT is None:
-        from darchlang.plugins import load_plugins
-
-        registry = builtin_registry()
-        load_plugins(registry)
-        _DEFAULT = registry
-    return _DEFAULT
