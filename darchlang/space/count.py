@@ -17,36 +17,50 @@ from __future__ import annotations
 
 from typing import Any
 
+from darchlang.space.naming import NamedChoice
 from darchlang.space.nodes import (
     Choice,
     Cond,
     Const,
     Derived,
     GraphNode,
-    InitNode,
-    LayerNode,
     ListNode,
-    RecordNode,
     RepeatNode,
-    ResidualNode,
-    SeqNode,
     SNode,
     ref_indices,
 )
+from darchlang.space.visitor import Visitor
 
 INACTIVE = -1
-_UNKNOWN = object()
+Env = dict[int, int]  # choice uid -> option index, or INACTIVE
 
 
-class Counter:
+class _Undecided:
+    """A value that needs choice `uid` decided first."""
+
+    __slots__ = ("uid",)
+
+    def __init__(self, uid: int):
+        self.uid = uid
+
+
+_INACTIVE_HIT = object()  # the value needs a choice that `env` rules out
+
+
+def _pending(value: Any) -> bool:
+    return value is _INACTIVE_HIT or isinstance(value, _Undecided)
+
+
+class Counter(Visitor):
     """Counts a space's architectures, optionally with some choices already decided."""
 
-    def __init__(self, choices: dict[int, Choice]):
+    def __init__(self, choices: dict[int, Choice] | dict[int, NamedChoice]):
         self.choices = choices
         self.memo: dict[tuple, int] = {}
-        self.sure_memo: dict[int, frozenset[int]] = {}
+        self.sure = _Sure().sure
+        self.known = _Known().visit
 
-    def count(self, node: SNode, env: dict[int, int]) -> int:
+    def count(self, node: SNode, env: Env) -> int:
         if not node.vars:
             return 1
         if env:
@@ -59,69 +73,67 @@ class Counter:
             key = (id(node), ())
         hit = self.memo.get(key)
         if hit is None:
-            hit = self._count(node, env)
+            hit = self.visit(node, env)
             self.memo[key] = hit
         return hit
 
-    def _count(self, node: SNode, env: dict[int, int]) -> int:
-        t = type(node)
-        if t is Choice:
-            index = env.get(node.uid)
-            if index is None:
-                return sum(self.count(o, env) for o in node.options)
-            if index == INACTIVE:
-                return 0
-            return self.count(node.options[index], env)
-        if t is Cond:
-            pred = self._known(node.pred, env)
-            if isinstance(pred, _Undecided):
-                return self._condition(node, pred.uid, env, self.count)
-            if pred is _INACTIVE_HIT:
-                return 0
-            return self.count(node.then if pred else node.orelse, env)
-        if t is RepeatNode:
-            times = self._known(node.times, env)
-            if isinstance(times, _Undecided):
-                return self._condition(node, times.uid, env, self.count)
-            if times is _INACTIVE_HIT:
-                return 0
-            if not isinstance(times, int) or times <= 0:
-                return 1
-            body = node.copies[:1] if node.tied else node.copies[:times]
-            return self.count_items(body, env)
-        if t is GraphNode:
-            live = self._live(node, env)
-            if isinstance(live, _Undecided):
-                return self._condition(node, live.uid, env, self.count)
-            if live is _INACTIVE_HIT:
-                return 0
-            return self.count_items(live, env)
-        return self.count_items(_parts(node), env)
+    # -- the kinds that decide what is active ---------------------------------------
+    def visit_SNode(self, node: SNode, env: Env) -> int:
+        return self.count_items(node.parts(), env)
 
-    def _live(self, node: GraphNode, env: dict[int, int]) -> Any:
-        """The parts of a graph that are active under `env`: the output, and the args and
-        op of each step whose value reaches it; or the input choice to decide first."""
-        n = len(node.inputs)
-        out = self._known(node.output, env)
-        if isinstance(out, _Undecided) or out is _INACTIVE_HIT:
-            return out
-        live = set(ref_indices(out))
-        parts: list[SNode] = [node.output]
-        for k in range(len(node.steps) - 1, -1, -1):
-            if k + n not in live:
-                continue
-            st = node.steps[k]
-            for a in st.args:
-                value = self._known(a, env)
-                if isinstance(value, _Undecided) or value is _INACTIVE_HIT:
-                    return value
-                live.update(ref_indices(value))
-                parts.append(a)
-            if st.op is not None:
-                parts.append(st.op)
-        return parts
+    def visit_Choice(self, node: Choice, env: Env) -> int:
+        index = env.get(node.uid)
+        if index is None:
+            return sum(self.count(o, env) for o in node.options)
+        if index == INACTIVE:
+            return 0
+        return self.count(node.options[index], env)
 
-    def count_items(self, items, env: dict[int, int]) -> int:
+    def visit_Cond(self, node: Cond, env: Env) -> int:
+        pred = self.known(node.pred, env)
+        if _pending(pred):
+            return self._pending(node, pred, env)
+        return self.count(node.then if pred else node.orelse, env)
+
+    def visit_RepeatNode(self, node: RepeatNode, env: Env) -> int:
+        times = self.known(node.times, env)
+        if _pending(times):
+            return self._pending(node, times, env)
+        if not isinstance(times, int) or times <= 0:
+            return 1
+        body = node.copies[:1] if node.tied else node.copies[:times]
+        return self.count_items(body, env)
+
+    def visit_GraphNode(self, node: GraphNode, env: Env) -> int:
+        """Only the steps that reach the output count: condition on the input choices
+        until the live steps are known, then count the live parts."""
+        pending: list[Any] = []
+
+        def refs_of(arg: SNode) -> list[int] | None:
+            value = self.known(arg, env)
+            if _pending(value):
+                pending.append(value)
+                return None
+            parts.append(arg)
+            return ref_indices(value)
+
+        parts: list[SNode] = []
+        live = node.live_steps(refs_of)
+        if live is None:
+            return self._pending(node, pending[0], env)
+        for k in live[1]:
+            op = node.steps[k].op
+            if op is not None:
+                parts.append(op)
+        return self.count_items(parts, env)
+
+    def _pending(self, node: SNode, value: Any, env: Env) -> int:
+        if value is _INACTIVE_HIT:
+            return 0
+        return self._condition(node, value.uid, env, self.count)
+
+    # -- independent parts multiply; shared choices are conditioned on ---------------
+    def count_items(self, items, env: Env) -> int:
         live = []
         seen_ids = set()
         for it in items:
@@ -154,7 +166,7 @@ class Counter:
             return total
         return self._condition(live, min(shared), env, self.count_items)
 
-    def _condition(self, target: Any, uid: int, env: dict[int, int], fn) -> int:
+    def _condition(self, target: Any, uid: int, env: Env, fn) -> int:
         items = target if isinstance(target, list) else [target]
         if any(uid in self.sure(it) for it in items):
             none = 0  # the choice is visited whenever these parts are: it cannot stay inactive
@@ -165,7 +177,7 @@ class Counter:
             total += fn(target, {**env, uid: i}) - none
         return total
 
-    def _all_sure(self, items: list[SNode], free: set[int], env: dict[int, int]) -> bool:
+    def _all_sure(self, items: list[SNode], free: set[int], env: Env) -> bool:
         if env and any(env.get(u) == INACTIVE for it in items for u in it.vars):
             return False
         sure: set[int] = set()
@@ -173,111 +185,95 @@ class Counter:
             sure |= self.sure(it)
         return free <= sure
 
+
+class _Sure(Visitor):
+    """Choices visited whenever a node is: on paths that no decision can skip."""
+
+    def __init__(self) -> None:
+        self.memo: dict[int, frozenset[int]] = {}
+
     def sure(self, node: SNode) -> frozenset[int]:
-        """Choices visited whenever `node` is: on paths that no decision can skip."""
-        got = self.sure_memo.get(id(node))
-        if got is not None:
-            return got
-        t = type(node)
-        if t is Choice:
-            inner = [self.sure(o) for o in node.options]
-            out = frozenset({node.uid}).union(frozenset.intersection(*inner) if inner else ())
-        elif t is Cond:
-            out = self.sure(node.pred) | (self.sure(node.then) & self.sure(node.orelse))
-        elif t is RepeatNode:
-            out = self.sure(node.times)
-            fixed = node.times.value if type(node.times) is Const else 0
-            for copy in node.copies[: (1 if node.tied else fixed)] if fixed else ():
-                out = out | self.sure(copy)
-        elif t is Const or not node.vars:
-            out = frozenset()
-        elif t is GraphNode:
-            out = frozenset().union(*(self.sure(p) for p in _always_live(node)))
-        else:
-            out = frozenset().union(*(self.sure(p) for p in _parts(node)))
-        self.sure_memo[id(node)] = out
+        got = self.memo.get(id(node))
+        if got is None:
+            got = self.visit(node) if node.vars else frozenset()
+            self.memo[id(node)] = got
+        return got
+
+    def visit_SNode(self, node: SNode) -> frozenset[int]:
+        return frozenset().union(*(self.sure(p) for p in node.parts()))
+
+    def visit_Choice(self, node: Choice) -> frozenset[int]:
+        inner = [self.sure(o) for o in node.options]
+        return frozenset({node.uid}).union(frozenset.intersection(*inner) if inner else ())
+
+    def visit_Cond(self, node: Cond) -> frozenset[int]:
+        return self.sure(node.pred) | (self.sure(node.then) & self.sure(node.orelse))
+
+    def visit_RepeatNode(self, node: RepeatNode) -> frozenset[int]:
+        out = self.sure(node.times)
+        fixed = node.times.value if type(node.times) is Const else 0
+        for copy in node.copies[: (1 if node.tied else fixed)] if fixed else ():
+            out = out | self.sure(copy)
         return out
 
-    def _known(self, node: SNode, env: dict[int, int]) -> Any:
-        """The value of a value node under `env`, or which choice must be decided first."""
-        t = type(node)
-        if t is Const:
-            return node.value
-        if t is Choice:
-            index = env.get(node.uid)
-            if index is None:
-                return _Undecided(node.uid)
-            if index == INACTIVE:
-                return _INACTIVE_HIT
-            return self._known(node.options[index], env)
-        if t is Derived:
-            args = self._known_all(node.args, env)
-            if not isinstance(args, list):
-                return args
-            try:
-                return node.fn(*args)
-            except (ArithmeticError, TypeError, ValueError):
-                return None
-        if t is Cond:
-            pred = self._known(node.pred, env)
-            if isinstance(pred, _Undecided) or pred is _INACTIVE_HIT:
-                return pred
-            return self._known(node.then if pred else node.orelse, env)
-        if t is ListNode:
-            return self._known_all(node.items, env)
+    def visit_GraphNode(self, node: GraphNode) -> frozenset[int]:
+        """The parts reached from the output through fixed arguments only (an input
+        choice may leave the other steps unused)."""
+        parts: list[SNode] = []
+
+        def refs_of(arg: SNode) -> list[int]:
+            parts.append(arg)
+            return ref_indices(arg.value) if type(arg) is Const else []
+
+        _, inputs = node.live_steps(refs_of)  # type: ignore[misc]
+        for k in inputs:
+            op = node.steps[k].op
+            if op is not None:
+                parts.append(op)
+        return frozenset().union(*(self.sure(p) for p in parts))
+
+
+class _Known(Visitor):
+    """The value of a value node under `env`, or which choice must be decided first."""
+
+    def visit_SNode(self, node: SNode, env: Env) -> Any:
         return None
 
-    def _known_all(self, nodes: tuple[SNode, ...], env: dict[int, int]) -> Any:
+    def visit_Const(self, node: Const, env: Env) -> Any:
+        return node.value
+
+    def visit_Choice(self, node: Choice, env: Env) -> Any:
+        index = env.get(node.uid)
+        if index is None:
+            return _Undecided(node.uid)
+        if index == INACTIVE:
+            return _INACTIVE_HIT
+        return self.visit(node.options[index], env)
+
+    def visit_Derived(self, node: Derived, env: Env) -> Any:
+        args = self.all(node.args, env)
+        if not isinstance(args, list):
+            return args
+        try:
+            return node.fn(*args)
+        except (ArithmeticError, TypeError, ValueError):
+            return None
+
+    def visit_Cond(self, node: Cond, env: Env) -> Any:
+        pred = self.visit(node.pred, env)
+        if _pending(pred):
+            return pred
+        return self.visit(node.then if pred else node.orelse, env)
+
+    def visit_ListNode(self, node: ListNode, env: Env) -> Any:
+        return self.all(node.items, env)
+
+    def all(self, nodes: tuple[SNode, ...], env: Env) -> Any:
         """The values of several nodes as a list, or the first reason one is unknown."""
         out = []
         for a in nodes:
-            v = self._known(a, env)
-            if isinstance(v, _Undecided) or v is _INACTIVE_HIT:
+            v = self.visit(a, env)
+            if _pending(v):
                 return v
             out.append(v)
         return out
-
-
-class _Undecided:
-    __slots__ = ("uid",)
-
-    def __init__(self, uid: int):
-        self.uid = uid
-
-
-_INACTIVE_HIT = object()
-
-
-def _always_live(node: GraphNode) -> list[SNode]:
-    """The parts of a graph active in every world: reached from the output through
-    fixed arguments only (an input choice may leave the others unused)."""
-    n = len(node.inputs)
-    parts: list[SNode] = [node.output]
-    live = set(ref_indices(node.output.value)) if type(node.output) is Const else set()
-    for k in range(len(node.steps) - 1, -1, -1):
-        if k + n in live:
-            st = node.steps[k]
-            parts.extend(st.args)
-            if st.op is not None:
-                parts.append(st.op)
-            for a in st.args:
-                if type(a) is Const:
-                    live.update(ref_indices(a.value))
-    return parts
-
-
-def _parts(node: SNode) -> tuple[SNode, ...]:
-    t = type(node)
-    if t is SeqNode or t is ListNode:
-        return node.items
-    if t is LayerNode:
-        return tuple(p for _, p in node.params)
-    if t is RecordNode:
-        return tuple(v for _, v in node.fields)
-    if t is ResidualNode:
-        return (node.body, node.join)
-    if t is InitNode:
-        return (node.gain,)
-    if t is Derived:
-        return node.args
-    return ()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from darchlang.errors import DarchError, Span
-from darchlang.space.nodes import Choice, GraphNode, SNode, children, segment
+from darchlang.space.nodes import Choice, GraphNode, SNode
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -64,7 +64,7 @@ def name_choices(roots: list[tuple[str, SNode]]) -> Naming:
         if id(node) in seen:
             continue
         seen.add(id(node))
-        own = segment(node)
+        own = node.segment
         if own:
             path = f"{path}/{own}"
             paths[id(node)] = path
@@ -86,6 +86,6 @@ def name_choices(roots: list[tuple[str, SNode]]) -> Naming:
                 )
             owners[name] = node
             order.append(NamedChoice(node, name, bool(given)))
-        kids = children(node)
+        kids = node.children()
         stack.extend((f"{path}/{seg}", kid) for seg, kid in reversed(kids))
     return Naming(tuple(order), paths)

@@ -28,11 +28,30 @@ def _union(nodes) -> frozenset[int]:
     return out
 
 
+Child = tuple[str, "SNode"]  # a child node with the path segment that leads to it
+
+
 class SNode:
-    """Base of space nodes; `vars` is the set of choice ids reachable from the node."""
+    """Base of space nodes; `vars` is the set of choice ids reachable from the node.
+
+    Each kind declares its children (`children()`, in visiting order, each with the
+    path segment that leads to it) and the segment it adds itself (`segment`), so the
+    passes over a space need cases only for the kinds they treat specially.
+    """
 
     __slots__ = ("vars",)
     type_label = "space"
+    segment = ""
+
+    def children(self) -> tuple[Child, ...]:
+        return ()
+
+    def parts(self) -> tuple[SNode, ...]:
+        """The children without their labels."""
+        return tuple(c for _, c in self.children())
+
+    def _seal(self) -> None:
+        self.vars = _union(self.parts())
 
 
 class Const(SNode):
@@ -66,6 +85,9 @@ class Choice(SNode):
         self.bound_name: str | None = None
         self.vars = _union(options) | {self.uid}
 
+    def children(self) -> tuple[Child, ...]:
+        return tuple((f"or{i}", o) for i, o in enumerate(self.options))
+
 
 class Derived(SNode):
     """A value computed from other nodes (`2 * w`, `w == 64`): no decision of its own."""
@@ -78,7 +100,10 @@ class Derived(SNode):
         self.args = args
         self.label = label
         self.span = span
-        self.vars = _union(args)
+        self._seal()
+
+    def children(self) -> tuple[Child, ...]:
+        return tuple((str(i), a) for i, a in enumerate(self.args))
 
 
 class Cond(SNode):
@@ -88,7 +113,10 @@ class Cond(SNode):
 
     def __init__(self, pred: SNode, then: SNode, orelse: SNode, span: Span | None):
         self.pred, self.then, self.orelse, self.span = pred, then, orelse, span
-        self.vars = _union((pred, then, orelse))
+        self._seal()
+
+    def children(self) -> tuple[Child, ...]:
+        return (("if", self.pred), ("then", self.then), ("else", self.orelse))
 
 
 class ListNode(SNode):
@@ -99,7 +127,10 @@ class ListNode(SNode):
 
     def __init__(self, items: tuple[SNode, ...]):
         self.items = items
-        self.vars = _union(items)
+        self._seal()
+
+    def children(self) -> tuple[Child, ...]:
+        return tuple((str(i), a) for i, a in enumerate(self.items))
 
 
 class InitNode(SNode):
@@ -110,7 +141,10 @@ class InitNode(SNode):
 
     def __init__(self, kind: str, gain: SNode):
         self.kind, self.gain = kind, gain
-        self.vars = gain.vars
+        self._seal()
+
+    def children(self) -> tuple[Child, ...]:
+        return ((f"{self.kind}.gain", self.gain),)
 
 
 class LayerNode(SNode):
@@ -120,7 +154,14 @@ class LayerNode(SNode):
 
     def __init__(self, layer: LayerDef, params: tuple[tuple[str, SNode], ...], span: Span | None):
         self.layer, self.params, self.span = layer, params, span
-        self.vars = _union(p for _, p in params)
+        self._seal()
+
+    @property
+    def segment(self) -> str:  # type: ignore[override]
+        return self.layer.name
+
+    def children(self) -> tuple[Child, ...]:
+        return self.params
 
 
 class SeqNode(SNode):
@@ -130,31 +171,47 @@ class SeqNode(SNode):
 
     def __init__(self, items: tuple[SNode, ...], span: Span | None):
         self.items, self.span = items, span
-        self.vars = _union(items)
+        self._seal()
+
+    def children(self) -> tuple[Child, ...]:
+        return tuple((str(i), a) for i, a in enumerate(self.items))
 
 
 class ResidualNode(SNode):
     """`residual(body)`: the body's output added to its input."""
 
     __slots__ = ("body", "join", "span")
+    segment = "residual"
 
     def __init__(self, body: SNode, join: SNode, span: Span | None):
         self.body, self.join, self.span = body, join, span
-        self.vars = _union((body, join))
+        self._seal()
+
+    def children(self) -> tuple[Child, ...]:
+        return (("body", self.body), ("join", self.join))
 
 
 class RepeatNode(SNode):
     """A body stacked `times` times; `tied` copies share one body (and its choices).
 
     Untied copies are built in full up to the largest count; copy k is active only
-    when the count exceeds k.
+    when the count exceeds k. A tied repeat holds its one body as its only copy.
     """
 
     __slots__ = ("copies", "times", "tied", "span")
 
     def __init__(self, copies: tuple[SNode, ...], times: SNode, tied: bool, span: Span | None):
         self.copies, self.times, self.tied, self.span = copies, times, tied, span
-        self.vars = _union((times, *copies))
+        self._seal()
+
+    @property
+    def segment(self) -> str:  # type: ignore[override]
+        return "repeat_tied" if self.tied else "repeat"
+
+    def children(self) -> tuple[Child, ...]:
+        if self.tied:
+            return (("times", self.times), ("body", self.copies[0]))
+        return (("times", self.times), *((str(i), c) for i, c in enumerate(self.copies)))
 
 
 class RecordNode(SNode):
@@ -165,7 +222,10 @@ class RecordNode(SNode):
 
     def __init__(self, fields: tuple[tuple[str, SNode], ...], span: Span | None):
         self.fields, self.span = fields, span
-        self.vars = _union(v for _, v in fields)
+        self._seal()
+
+    def children(self) -> tuple[Child, ...]:
+        return self.fields
 
 
 class GraphStepNode:
@@ -181,22 +241,62 @@ class GraphStepNode:
                  span: Span | None):
         self.name, self.kind, self.op, self.args, self.span = name, kind, op, args, span
 
+    def parts(self) -> tuple[SNode, ...]:
+        """The op (if any), then the args."""
+        return self.args if self.op is None else (self.op, *self.args)
+
 
 class GraphNode(SNode):
-    """A dataflow block with named inputs, steps in order and one output."""
+    """A dataflow block with named inputs, steps in order and one output.
+
+    Value i < len(inputs) is an input, then one value per step. A step is active in
+    an architecture only when its value reaches the output (`live_steps`).
+    """
 
     __slots__ = ("inputs", "steps", "output", "span", "labels")
+    segment = "graph"
 
     def __init__(self, inputs: tuple[str, ...], steps: tuple[GraphStepNode, ...], output: SNode,
                  span: Span | None, labels: tuple[tuple[str, Choice], ...] = ()):
         self.inputs, self.steps, self.output, self.span = inputs, steps, output, span
         self.labels = labels  # choices bound to a name inside the block, named after it
-        parts = [output]
-        for st in steps:
-            parts.extend(st.args)
+        self._seal()
+
+    def children(self) -> tuple[Child, ...]:
+        out: list[Child] = []
+        for st in self.steps:
             if st.op is not None:
-                parts.append(st.op)
-        self.vars = _union(parts)
+                out.append((st.name, st.op))
+            out.extend((f"{st.name}.in{j}", a) for j, a in enumerate(st.args))
+        out.append(("return", self.output))
+        return tuple(out)
+
+    def live_steps(self, refs_of: Callable[[SNode], list[int] | None]
+                   ) -> tuple[list[int], dict[int, list[int]]] | None:
+        """The value indices of the output, and for each step whose value reaches it the value
+        indices of its inputs (last step first).
+
+        `refs_of(arg)` gives the value indices an argument refers to (it may decide
+        the argument's choices), or None to stop: the liveness depends on something
+        the caller cannot tell yet. Arguments are asked from the output back.
+        """
+        n = len(self.inputs)
+        out = refs_of(self.output)
+        if out is None:
+            return None
+        live = set(out)
+        inputs: dict[int, list[int]] = {}
+        for k in range(len(self.steps) - 1, -1, -1):
+            if k + n in live:
+                ids: list[int] = []
+                for a in self.steps[k].args:
+                    got = refs_of(a)
+                    if got is None:
+                        return None
+                    ids.extend(got)
+                inputs[k] = ids
+                live.update(ids)
+        return out, inputs
 
 
 def ref_indices(value: Any) -> list[int]:
@@ -204,56 +304,3 @@ def ref_indices(value: Any) -> list[int]:
     if isinstance(value, list):
         return [r.index for r in value]
     return [value.index]
-
-
-STRUCTURAL = (LayerNode, SeqNode, ResidualNode, RepeatNode, GraphNode)
-
-
-def children(node: SNode) -> list[tuple[str, SNode]]:
-    """Each child with the path segment that leads to it, in visiting order."""
-    t = type(node)
-    if t is Choice:
-        return [(f"or{i}", o) for i, o in enumerate(node.options)]
-    if t is Derived:
-        return [(str(i), a) for i, a in enumerate(node.args)]
-    if t is Cond:
-        return [("if", node.pred), ("then", node.then), ("else", node.orelse)]
-    if t is ListNode:
-        return [(str(i), a) for i, a in enumerate(node.items)]
-    if t is InitNode:
-        return [(f"{node.kind}.gain", node.gain)]
-    if t is LayerNode:
-        return [(name, p) for name, p in node.params]
-    if t is SeqNode:
-        return [(str(i), a) for i, a in enumerate(node.items)]
-    if t is ResidualNode:
-        return [("body", node.body), ("join", node.join)]
-    if t is RepeatNode:
-        if node.tied:
-            return [("times", node.times), ("body", node.copies[0])]
-        return [("times", node.times)] + [(str(i), c) for i, c in enumerate(node.copies)]
-    if t is RecordNode:
-        return list(node.fields)
-    if t is GraphNode:
-        out: list[tuple[str, SNode]] = []
-        for st in node.steps:
-            if st.op is not None:
-                out.append((st.name, st.op))
-            out.extend((f"{st.name}.in{j}", a) for j, a in enumerate(st.args))
-        out.append(("return", node.output))
-        return out
-    return []
-
-
-def segment(node: SNode) -> str:
-    """The path segment a node adds for its own kind (a layer adds its name)."""
-    t = type(node)
-    if t is LayerNode:
-        return node.layer.name
-    if t is RepeatNode:
-        return "repeat_tied" if node.tied else "repeat"
-    if t is ResidualNode:
-        return "residual"
-    if t is GraphNode:
-        return "graph"
-    return ""

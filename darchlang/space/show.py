@@ -24,41 +24,58 @@ from darchlang.space.nodes import (
     SNode,
 )
 from darchlang.space.space import Space
+from darchlang.space.visitor import Visitor
 
 
-def describe_value(node: SNode, names: Mapping[int, NamedChoice] | None = None) -> str:
-    """Short text for a value node: a constant, a choice's options, a derived formula.
-    A choice named by the user or a binding reads by its name (as `names` names it)."""
-    t = type(node)
-    if t is Const:
+class _Describe(Visitor):
+    """Short text for a value node (see `describe_value`)."""
+
+    def __init__(self, names: Mapping[int, NamedChoice] | None):
+        self.names = names
+
+    def visit_SNode(self, node: SNode) -> str:
+        return type(node).__name__
+
+    def visit_Const(self, node: Const) -> str:
         if isinstance(node.value, list) and node.value and hasattr(node.value[0], "graph"):
             return "(" + ", ".join(r.name for r in node.value) + ")"
         return format_value(node.value)
-    if t is Choice:
-        named = names.get(node.uid) if names else None
+
+    def visit_Choice(self, node: Choice) -> str:
+        named = self.names.get(node.uid) if self.names else None
         if named is not None and named.given:
             return named.name
         if node.user_named or node.bound_name:
             return node.name if node.user_named else node.bound_name
-        opts = ", ".join(describe_value(o, names) for o in node.options)
+        opts = ", ".join(self.visit(o) for o in node.options)
         return f"one_of({opts}{weights_text(node, ', ')})"
-    if t is Derived:
-        args = [describe_value(a, names) for a in node.args]
+
+    def visit_Derived(self, node: Derived) -> str:
+        args = [self.visit(a) for a in node.args]
         if len(args) == 2 and not node.label.isidentifier():
             return f"({args[0]} {node.label} {args[1]})"
         if node.label in ("not", "-"):
             return f"{node.label} {args[0]}" if node.label == "not" else f"-{args[0]}"
         return f"{node.label}({', '.join(args)})"
-    if t is Cond:
-        return (f"if {describe_value(node.pred, names)} then {describe_value(node.then, names)} "
-                f"else {describe_value(node.orelse, names)}")
-    if t is InitNode:
-        return f"{node.kind}({describe_value(node.gain, names)})"
-    if t is ListNode:
-        return "[" + ", ".join(describe_value(i, names) for i in node.items) + "]"
-    if t is LayerNode:
+
+    def visit_Cond(self, node: Cond) -> str:
+        return (f"if {self.visit(node.pred)} then {self.visit(node.then)} "
+                f"else {self.visit(node.orelse)}")
+
+    def visit_InitNode(self, node: InitNode) -> str:
+        return f"{node.kind}({self.visit(node.gain)})"
+
+    def visit_ListNode(self, node: ListNode) -> str:
+        return "[" + ", ".join(self.visit(i) for i in node.items) + "]"
+
+    def visit_LayerNode(self, node: LayerNode) -> str:
         return f"{node.layer.name}(...)"
-    return type(node).__name__
+
+
+def describe_value(node: SNode, names: Mapping[int, NamedChoice] | None = None) -> str:
+    """Short text for a value node: a constant, a choice's options, a derived formula.
+    A choice named by the user or a binding reads by its name (as `names` names it)."""
+    return _Describe(names).visit(node)
 
 
 def weights_text(choice: Choice, sep: str = "  ") -> str:
@@ -75,20 +92,14 @@ def _top_level_in(choice: Choice, node: SNode) -> bool:
         n = stack.pop()
         if n is choice:
             return True
-        if type(n) is Choice:
-            continue
-        if type(n) is Derived:
-            stack.extend(n.args)
-        elif type(n) is ListNode:
-            stack.extend(n.items)
-        elif type(n) is InitNode:
-            stack.append(n.gain)
-        elif type(n) is Cond:
-            stack.extend((n.pred, n.then, n.orelse))
+        if type(n) is not Choice:
+            stack.extend(n.parts())
     return False
 
 
-class _Tree:
+class _Tree(Visitor):
+    """Draws each sub-space node as a line and its children below it."""
+
     def __init__(self, space: Space, show_counts: bool):
         self.space = space
         self.counts = show_counts
@@ -115,14 +126,14 @@ class _Tree:
         return f"`{self.space.by_uid[c.uid].name}`{where}"
 
     def value(self, prefix: str, last: bool, label: str, node: SNode) -> None:
-        t = type(node)
-        if t is Choice and all(type(o) is Const for o in node.options):
+        """A value node: a choice with its options, or a formula and the choices in it."""
+        if type(node) is Choice and all(type(o) is Const for o in node.options):
             fresh = node.uid not in self.named
             text = f"{label} = {self.describe(node)}  {self.choice_label(node)}"
             if not fresh:
                 text = f"{label} = {self.choice_label(node)}"
             self.add(prefix, last, text)
-        elif t is Choice:
+        elif type(node) is Choice:
             inner = self.add(prefix, last, f"{label} = one of {len(node.options)}"
                              f"{weights_text(node)}  {self.choice_label(node)}")
             for i, o in enumerate(node.options):
@@ -135,60 +146,68 @@ class _Tree:
                 self.value(inner, i == len(inside) - 1, "choice", c)
 
     def node(self, prefix: str, last: bool, label: str, node: SNode) -> None:
-        t = type(node)
-        head = f"{label}: " if label else ""
-        if t is LayerNode:
-            fixed = [f"{n}: {self.describe(v)}" for n, v in node.params if not v.vars]
-            chosen = [(n, v) for n, v in node.params if v.vars]
-            inner = self.add(prefix, last, f"{head}{node.layer.name}({', '.join(fixed)})"
-                             f"{self.size(node)}")
-            for i, (n, v) in enumerate(chosen):
-                self.value(inner, i == len(chosen) - 1, n, v)
-        elif t is SeqNode:
-            inner = self.add(prefix, last, f"{head}concat{self.size(node)}")
-            for i, item in enumerate(node.items):
-                self.node(inner, i == len(node.items) - 1, str(i), item)
-        elif t is ResidualNode:
-            join = self.describe(node.join)
-            inner = self.add(prefix, last, f"{head}residual(join: {join}){self.size(node)}")
-            self.node(inner, True, "body", node.body)
-        elif t is RepeatNode:
-            kind = "repeat_tied" if node.tied else "repeat"
-            inner = self.add(prefix, last, f"{head}{kind}{self.size(node)}")
-            self.value(inner, False, "times", node.times)
-            if node.tied:
-                self.node(inner, True, "body", node.copies[0])
-            else:
-                for i, c in enumerate(node.copies):
-                    self.node(inner, i == len(node.copies) - 1, f"copy {i}", c)
-        elif t is Choice:
-            inner = self.add(prefix, last, f"{head}one of {len(node.options)}"
-                             f"{weights_text(node)}  {self.choice_label(node)}{self.size(node)}")
-            for i, o in enumerate(node.options):
-                self.node(inner, i == len(node.options) - 1, f"option {i}", o)
-        elif t is Cond:
-            inner = self.add(prefix, last, f"{head}if {self.describe(node.pred)}{self.size(node)}")
-            self.node(inner, False, "then", node.then)
-            self.node(inner, True, "else", node.orelse)
-        elif t is GraphNode:
-            inner = self.add(prefix, last, f"{head}graph({', '.join(node.inputs)}){self.size(node)}")
-            for st in node.steps:
-                if st.kind == "apply":
-                    args = ", ".join(self.describe(a) for a in st.args)
-                    self.node(inner, False, f"{st.name} = apply to ({args})", st.op)
-                else:
-                    self.add(inner, False, f"{st.name} = {st.kind}("
-                             + ", ".join(self.describe(a) for a in st.args) + ")")
-                for a in st.args:
-                    if type(a) is Choice:
-                        self.value(inner, False, f"{st.name} input", a)
-            self.value(inner, True, "return", node.output)
-        elif t is RecordNode:
-            inner = self.add(prefix, last, f"{head}hyperparams{self.size(node)}")
-            for i, (n, v) in enumerate(node.fields):
-                self.value(inner, i == len(node.fields) - 1, n, v)
+        """A sub-space node under `label`."""
+        self.visit(node, prefix, last, f"{label}: " if label else "")
+
+    def visit_SNode(self, node: SNode, prefix: str, last: bool, head: str) -> None:
+        self.add(prefix, last, f"{head}{self.describe(node)}")
+
+    def visit_LayerNode(self, node: LayerNode, prefix: str, last: bool, head: str) -> None:
+        fixed = [f"{n}: {self.describe(v)}" for n, v in node.params if not v.vars]
+        chosen = [(n, v) for n, v in node.params if v.vars]
+        inner = self.add(prefix, last, f"{head}{node.layer.name}({', '.join(fixed)})"
+                         f"{self.size(node)}")
+        for i, (n, v) in enumerate(chosen):
+            self.value(inner, i == len(chosen) - 1, n, v)
+
+    def visit_SeqNode(self, node: SeqNode, prefix: str, last: bool, head: str) -> None:
+        inner = self.add(prefix, last, f"{head}concat{self.size(node)}")
+        for i, item in enumerate(node.items):
+            self.node(inner, i == len(node.items) - 1, str(i), item)
+
+    def visit_ResidualNode(self, node: ResidualNode, prefix: str, last: bool, head: str) -> None:
+        join = self.describe(node.join)
+        inner = self.add(prefix, last, f"{head}residual(join: {join}){self.size(node)}")
+        self.node(inner, True, "body", node.body)
+
+    def visit_RepeatNode(self, node: RepeatNode, prefix: str, last: bool, head: str) -> None:
+        inner = self.add(prefix, last, f"{head}{node.segment}{self.size(node)}")
+        self.value(inner, False, "times", node.times)
+        if node.tied:
+            self.node(inner, True, "body", node.copies[0])
         else:
-            self.add(prefix, last, f"{head}{self.describe(node)}")
+            for i, c in enumerate(node.copies):
+                self.node(inner, i == len(node.copies) - 1, f"copy {i}", c)
+
+    def visit_Choice(self, node: Choice, prefix: str, last: bool, head: str) -> None:
+        inner = self.add(prefix, last, f"{head}one of {len(node.options)}"
+                         f"{weights_text(node)}  {self.choice_label(node)}{self.size(node)}")
+        for i, o in enumerate(node.options):
+            self.node(inner, i == len(node.options) - 1, f"option {i}", o)
+
+    def visit_Cond(self, node: Cond, prefix: str, last: bool, head: str) -> None:
+        inner = self.add(prefix, last, f"{head}if {self.describe(node.pred)}{self.size(node)}")
+        self.node(inner, False, "then", node.then)
+        self.node(inner, True, "else", node.orelse)
+
+    def visit_GraphNode(self, node: GraphNode, prefix: str, last: bool, head: str) -> None:
+        inner = self.add(prefix, last, f"{head}graph({', '.join(node.inputs)}){self.size(node)}")
+        for st in node.steps:
+            if st.kind == "apply":
+                args = ", ".join(self.describe(a) for a in st.args)
+                self.node(inner, False, f"{st.name} = apply to ({args})", st.op)
+            else:
+                self.add(inner, False, f"{st.name} = {st.kind}("
+                         + ", ".join(self.describe(a) for a in st.args) + ")")
+            for a in st.args:
+                if type(a) is Choice:
+                    self.value(inner, False, f"{st.name} input", a)
+        self.value(inner, True, "return", node.output)
+
+    def visit_RecordNode(self, node: RecordNode, prefix: str, last: bool, head: str) -> None:
+        inner = self.add(prefix, last, f"{head}hyperparams{self.size(node)}")
+        for i, (n, v) in enumerate(node.fields):
+            self.value(inner, i == len(node.fields) - 1, n, v)
 
 
 def render_tree(space: Space, counts: bool = True) -> str:

@@ -61,8 +61,8 @@ class Space:
     def walk(self, decide: Callable[[NamedChoice], int]) -> Architecture:
         """Build the architecture that `decide` picks, choice by choice, in visiting order."""
         w = Walk(decide, self.by_uid, self.paths)
-        network = w.run(self.network) if self.network is not None else None
-        hyper = w.run(self.hyperparams) if self.hyperparams is not None else {}
+        network = w.visit(self.network) if self.network is not None else None
+        hyper = w.visit(self.hyperparams) if self.hyperparams is not None else {}
         return Architecture(
             network, hyper, w.decisions, w.names, w.values, self.network_name, self.hyperparams_name
         )
