@@ -222,12 +222,23 @@ def test_the_shape_check_runs_on_save_for_a_declared_input(client, tmp_path):
     [d] = client.diagnostics(uri, count=published + 1)
     assert d.message.startswith("`conv2d` cannot take a 3x4x4 input")
 
+    # without the `# darch: input` line, the client's setting gives the shape
+    client.notify(client.lsp.workspace_did_change_configuration,
+                  types.DidChangeConfigurationParams({"darch": {"input": "3x4x4"}}))
+    path = tmp_path / "undeclared.darch"
+    path.write_text(text.split("\n", 1)[1])
+    [d] = client.diagnostics(client.open(path))
+    assert "note: input 3x4x4" in d.message
+    client.notify(client.lsp.workspace_did_change_configuration,
+                  types.DidChangeConfigurationParams({"darch": {}}))
+
 
 # ---- hover ----------------------------------------------------------------------------
 SPACE = """\
 # the stem, shared by every block
 def stem(width) = conv2d(filters: width, size: one_of(1, 3, 5, 7, 9))
 
+param classes = 10
 w = one_of(8, 16, 24, 32, 40)
 
 space = concat [
@@ -235,6 +246,7 @@ space = concat [
     conv2d(filters: 64, size: one_of(1, 3, 5, 7, 9, 11, 13, 15, 17)),
     relu(),
     dropout(keep: one_of(0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 0.4, 0.3, 0.2)),
+    affine(units: classes),
 ]
 """
 
@@ -280,6 +292,10 @@ def test_hover_on_a_function_shows_its_signature_and_comment(client, space_uri):
     assert text == "```darch\ndef stem(width)\n```\n\nthe stem, shared by every block"
     assert hover(client, space_uri, where(SPACE, "width)", 1)) == \
         "`width`: parameter of `stem`"
+
+
+def test_hover_on_a_param_shows_its_value(client, space_uri):
+    assert hover(client, space_uri, where(SPACE, "classes =")) == "`classes`: 10"
 
 
 def test_hover_on_a_keyword_argument_shows_the_parameter(client, space_uri):
@@ -370,8 +386,8 @@ def test_references_of_a_binding_and_document_symbols(client, space_uri):
     symbols = client.call(client.lsp.text_document_document_symbol_async(
         types.DocumentSymbolParams(doc(space_uri))))
     assert [(s.name, s.kind) for s in symbols] == [
-        ("stem", types.SymbolKind.Function), ("w", types.SymbolKind.Variable),
-        ("space", types.SymbolKind.Variable)]
+        ("stem", types.SymbolKind.Function), ("classes", types.SymbolKind.Constant),
+        ("w", types.SymbolKind.Variable), ("space", types.SymbolKind.Variable)]
     assert [c.name for c in symbols[0].children] == ["width"]
 
 
@@ -433,4 +449,6 @@ def test_semantic_tokens_tell_functions_parameters_and_bindings_apart(client, sp
     assert found["conv2d"] == ("function", ["defaultLibrary"])
     assert found["filters"] == ("parameter", [])
     assert found["8"] == ("number", [])
+    assert found["classes"] == ("variable", ["declaration", "readonly"])
+    assert found["param"] == ("keyword", [])
     assert found["# the stem, shared by every block"] == ("comment", [])

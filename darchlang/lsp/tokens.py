@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pygments.token import Comment, Keyword, Name, Number, Operator, String, _TokenType
 
-from darchlang.lsp.index import ARGUMENT, DEF, Index
+from darchlang.lsp.index import ARGUMENT, DEF, PARAM, Index
 from darchlang.lsp.positions import Lines
 from darchlang.repl.lexer import DarchLexer
 
@@ -45,16 +45,21 @@ def _pygments_kind(token: _TokenType) -> tuple[str, int] | None:
     return None
 
 
+def _kind(definition: str, modifiers: int) -> tuple[str, int]:
+    """A name's token type by what defines it; a program `param` is read-only."""
+    return _BY_KIND.get(definition, "variable"), modifiers | (_READONLY if definition == PARAM else 0)
+
+
 def _name_kinds(index: Index | None) -> dict[tuple[int, int], tuple[str, int]]:
     """The token kind of each name the index knows, by its 1-based line and column."""
     if index is None:
         return {}
     out: dict[tuple[int, int], tuple[str, int]] = {}
     for d in index.definitions:
-        out[(d.span.line, d.span.col)] = (_BY_KIND.get(d.kind, "variable"), _DECLARATION)
+        out[(d.span.line, d.span.col)] = _kind(d.kind, _DECLARATION)
     for u in index.uses:
         if u.target is not None:
-            out[(u.span.line, u.span.col)] = (_BY_KIND.get(u.target.kind, "variable"), 0)
+            out[(u.span.line, u.span.col)] = _kind(u.target.kind, 0)
     for k in index.keywords:
         out[(k.span.line, k.span.col)] = ("parameter", 0)
     return out
