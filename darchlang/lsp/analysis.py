@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from darchlang.environment import Environment, default_environment
@@ -28,15 +29,25 @@ _INPUT_LINE = re.compile(r"^[ \t]*#[ \t]*darch:[ \t]*input[ \t]+(\S+)", re.MULTI
 
 @dataclass
 class Analysis:
-    """A document's text, what it parses to (None when it does not), the program it
-    builds (None when it does not) and the errors in source order."""
+    """A document's text, the program it builds (None when it does not), the errors in
+    source order, and the choices of its space as the space names them."""
 
     name: str
     text: str
-    tree: ast.Program | None
     program: Program | None
     errors: list[DarchError] = field(default_factory=list)
     choices: list[tuple[Choice, str]] = field(default_factory=list)
+
+    @cached_property
+    def tree(self) -> ast.Program | None:
+        """What the text parses to (None when it does not). A text that failed to build
+        is parsed again only when a feature asks, so its diagnostics need not wait."""
+        if self.program is not None:
+            return self.program.ast
+        try:
+            return parse(self.text, self.name)
+        except (DarchError, RecursionError):
+            return None
 
     @property
     def directory(self) -> Path:
@@ -55,26 +66,18 @@ def analyse(text: str, name: str, env: Environment | None = None) -> Analysis:
         space = program.space_of(network, program.hyperparams_name)
         space.count()
     except DarchError as err:
-        return Analysis(name, text, _tree_or_none(text, name), None, errors_of(err))
+        return Analysis(name, text, None, errors_of(err))
     except RecursionError:
         error = DarchError("the program nests too deeply to check",
                            help="split the deepest expression into named bindings")
-        return Analysis(name, text, _tree_or_none(text, name), None, [error])
-    return Analysis(name, text, program.ast, program, [],
-                    [(c.node, c.name) for c in space.choices])
+        return Analysis(name, text, None, [error])
+    return Analysis(name, text, program, [], [(c.node, c.name) for c in space.choices])
 
 
 def errors_of(err: DarchError) -> list[DarchError]:
     """Every error a DarchError reports: itself, or the independent errors it groups."""
     grouped = getattr(err, "errors", None)
     return list(grouped) if grouped else [err]
-
-
-def _tree_or_none(text: str, name: str) -> ast.Program | None:
-    try:
-        return parse(text, name)
-    except (DarchError, RecursionError):
-        return None
 
 
 def statements_before(text: str, offset: int) -> str:

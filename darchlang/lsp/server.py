@@ -14,7 +14,8 @@ import functools
 import logging
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -48,17 +49,25 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass
 class Document:
-    """An open document: its latest analysis and index, and the last analysis whose
-    program built (what completion and hover fall back on mid-edit)."""
+    """An open document: its latest analysis, the last analysis whose program built
+    (what completion and hover fall back on mid-edit), and its shape errors."""
 
     uri: str
     name: str
     version: int | None
     analysis: Analysis
-    index: Index | None
     good: Analysis | None
-    shape_errors: list[DarchError]
+    shape_errors: list[DarchError] = field(default_factory=list)
     before: Analysis | None = None  # the statements above the cursor, for completion
+
+    @cached_property
+    def index(self) -> Index | None:
+        """The names of the text, indexed when a feature first asks."""
+        tree = self.analysis.tree
+        try:
+            return build_index(tree) if tree is not None else None
+        except RecursionError:
+            return None
 
 
 class _Answered(Exception):
@@ -115,16 +124,17 @@ class DarchServer(LanguageServer):
         name = document_name(uri)
         analysis = analyse(text, name, self.env)
         good = analysis if analysis.program is not None else (old.good if old else None)
-        index = build_index(analysis.tree) if analysis.tree is not None else None
-        doc = Document(uri, name, version, analysis, index, good, [])
+        doc = Document(uri, name, version, analysis, good)
         self.documents[uri] = doc
         return doc
 
     def publish(self, doc: Document) -> None:
         lines = self.lines(doc.analysis.text)
-        imports = doc.index.imports if doc.index is not None else []
-        diagnostics = [to_diagnostic(e, lines, doc.name, imports)
-                       for e in [*doc.analysis.errors, *doc.shape_errors]]
+        errors = [*doc.analysis.errors, *doc.shape_errors]
+        elsewhere = any(e.span is not None and not same_file(e.span.source.name, doc.name)
+                        for e in errors)
+        imports = doc.index.imports if elsewhere and doc.index is not None else []
+        diagnostics = [to_diagnostic(e, lines, doc.name, imports) for e in errors]
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(doc.uri, diagnostics, doc.version))
 
