@@ -44,10 +44,27 @@ def resolve(ref: Ref) -> Any:
 
 @dataclass(frozen=True)
 class Limits:
-    """How much work building one space may do; each limit trips with a clear error."""
+    """How much loading one program may build and compute; the interpreter checks every
+    one, and each trips in well under a second with an error at the spot that passed it
+    (docs/language.md, "Limits and errors", lists them). They are far above what the
+    literature's spaces need: the largest stdlib space builds about 1,500 nodes in about
+    5,000 steps."""
 
-    nodes: int = 200_000  # space nodes built for one program
-    call_depth: int = 200  # nested calls of darchlang functions
+    call_depth: int = 200
+    """Nested calls of darchlang functions (recursion without end)."""
+    steps: int = 100_000
+    """Evaluation steps of one load (an expression evaluated, or 25 items of a list or
+    string made); a function that calls itself twice per call passes it quickly."""
+    nodes: int = 50_000
+    """Nodes of the space: layers, choices, combinators and values over choices."""
+    repeat: int = 10_000
+    """The largest count of `repeat` and `repeat_tied`."""
+    value_size: int = 100_000
+    """Items of a list (nested lists count their items) or characters of a string."""
+    int_bits: int = 4096
+    """Bits of an integer (about 1,233 decimal digits)."""
+    combinations: int = 10_000
+    """Combinations tried to find the values a repeat count over choices can take."""
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from darchlang.layers.defs import (
     ParamType,
     describe,
 )
-from darchlang.semantics.interpreter import MAX_LIST, Interpreter, Scope, is_space
+from darchlang.semantics.arithmetic import brief
+from darchlang.semantics.interpreter import Scope, is_space
 from darchlang.semantics.values import Arg, Builtin, Call, bind, expect_int, expect_number
 from darchlang.space.nodes import (
     Choice,
@@ -67,10 +68,12 @@ def check_static(node: SNode, ptype: ParamType, span: Span | None, what: str) ->
 
 
 def possible_values(node: SNode, limit: int = 10_000) -> set:
-    """Every value a value node may take (a superset when choices are shared)."""
+    """Every value a value node may take (a superset when choices are shared); lists
+    come as tuples. Combinations that cannot be computed are left out; when none can
+    be, the first one's DarchError is raised."""
     t = type(node)
     if t is Const:
-        return {node.value} if not isinstance(node.value, list) else {tuple(node.value)}
+        return {_frozen(node.value)}
     if t is Choice:
         out: set = set()
         for o in node.options:
@@ -83,13 +86,26 @@ def possible_values(node: SNode, limit: int = 10_000) -> set:
         if math.prod(len(p) for p in pools) > limit:
             raise ValueError("too many combinations")
         out = set()
+        failed: DarchError | None = None
         for combo in itertools.product(*pools):
             try:
-                out.add(node.fn(*combo))
+                out.add(_frozen(node.fn(*(_thawed(v) for v in combo))))
+            except DarchError as err:
+                failed = failed or err
             except (ArithmeticError, TypeError, ValueError):
                 continue
+        if not out and failed is not None:
+            raise failed
         return out
     raise ValueError("not a value")
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(_frozen(v) for v in value) if isinstance(value, list) else value
+
+
+def _thawed(value: Any) -> Any:
+    return [_thawed(v) for v in value] if isinstance(value, tuple) else value
 
 
 # ---- layers ---------------------------------------------------------------------------
@@ -234,28 +250,37 @@ def _repeat(call: Call, tied: bool) -> RepeatNode:
     fname = "repeat_tied" if tied else "repeat"
     bound = bind(call, ("body", "times"), 2)
     times_arg = bound["times"]
-    times = call.interp.to_node(times_arg.value, times_arg.span, "a repeat count")
+    interp = call.interp
+    times = interp.to_node(times_arg.value, times_arg.span, "a repeat count")
     if is_space(times):
         raise DarchError("a repeat count cannot be a layer", times_arg.span)
     try:
-        counts = possible_values(times)
+        counts = possible_values(times, interp.limits.combinations)
     except ValueError:
         raise DarchError("cannot tell the largest value of this repeat count", times_arg.span,
                          help="use a choice of integers, as in `one_of(1, 2, 4)`") from None
     for c in counts:
         if isinstance(c, bool) or not isinstance(c, int) or c < 0:
-            raise DarchError(f"a repeat count must be a non-negative integer, got {describe(c)}",
+            raise DarchError(f"a repeat count must be a non-negative integer, got {brief(_thawed(c))}",
                              times_arg.span)
     most = max(counts) if counts else 0
+    if most > interp.limits.repeat:
+        raise DarchError(f"a repeat count of {most:,} is over the limit of "
+                         f"{interp.limits.repeat:,}", times_arg.span,
+                         help="the limits are listed in the language reference under "
+                         "\"Limits and errors\"")
     thunk = bound["body"].thunk
     assert thunk is not None
     copies = []
-    for _ in range(1 if tied else most):
+    for k in range(1 if tied else most):
+        before = interp.nodes
         body = thunk()
         if not is_space(body):
             raise DarchError(f"`{fname}` repeats layers; got {describe(body)}", bound["body"].span)
         copies.append(body)
-        call.interp.made(call.span)
+        interp.made(call.span)
+        if k == 0 and interp.nodes + (interp.nodes - before) * (most - 1) > interp.limits.nodes:
+            raise interp.too_large(call.span)  # the other copies would pass the limit
     return RepeatNode(tuple(copies), times, tied, call.span)
 
 
@@ -310,13 +335,9 @@ def _numeric(fname: str, fn: Callable[[float], float]) -> Callable[[Call], Any]:
     def apply(call: Call) -> Any:
         bound = bind(call, ("x",), 1)
         arg = bound["x"]
-        if isinstance(arg.value, SNode):
-            return call.interp.apply(fn, [arg.value], fname, call.span, (arg.span,))
-        x = expect_number(arg, f"the argument of `{fname}`")
-        try:
-            return fn(x)
-        except ValueError:
-            raise DarchError(f"`{fname}` is not defined for {x}", arg.span) from None
+        if not isinstance(arg.value, SNode):
+            expect_number(arg, f"the argument of `{fname}`")
+        return call.interp.apply(fn, [arg.value], fname, arg.span, (arg.span,))
 
     return apply
 
@@ -331,29 +352,42 @@ def _range(call: Call) -> list[int]:
     step = expect_int(bound["step"], "`range` step") if "step" in bound else 1
     if step == 0:
         raise DarchError("`range` step cannot be zero", bound["step"].span)
-    out = range(start, stop, step)
-    if len(out) > MAX_LIST:
-        raise DarchError(f"`range` gives too many values ({len(out):,})", call.span)
-    return list(out)
+    # Python's len(range) overflows past 2**63; the arithmetic does not
+    length = max(0, (stop - start + step - (1 if step > 0 else -1)) // step)
+    most = call.interp.limits.value_size
+    if length > most:
+        raise DarchError(f"`range` gives more than {most:,} values", call.span)
+    return call.interp.admit(list(range(start, stop, step)), call.span)
 
 
 def _spaced(fname: str, fn: Callable[[float, float, int], Any]) -> Callable[[Call], Any]:
     def make(call: Call) -> list[float]:
         bound = bind(call, ("start", "stop", "num"), 3)
-        start = expect_number(bound["start"], f"`{fname}` start")
-        stop = expect_number(bound["stop"], f"`{fname}` stop")
+        start = _float(bound["start"], f"`{fname}` start")
+        stop = _float(bound["stop"], f"`{fname}` stop")
         num = expect_int(bound["num"], f"`{fname}` num")
-        if not 1 <= num <= MAX_LIST:
-            raise DarchError(f"`{fname}` needs between 1 and {MAX_LIST:,} values, got {num}",
+        most = call.interp.limits.value_size
+        if not 1 <= num <= most:
+            raise DarchError(f"`{fname}` needs between 1 and {most:,} values, got {brief(num)}",
                              bound["num"].span)
         with np.errstate(all="ignore"):
             values = [float(v) for v in fn(start, stop, num)]
         if not all(math.isfinite(v) for v in values):
             raise DarchError(f"`{fname}` gives a non-finite number", call.span,
                              help="keep the values within the range of a float (about 1.8e308)")
-        return values
+        return call.interp.admit(values, call.span)
 
     return make
+
+
+def _float(arg: Arg, what: str) -> float:
+    """A number as a float for NumPy; an integer beyond a float's range is an error."""
+    x = expect_number(arg, what)
+    try:
+        return float(x)
+    except OverflowError:
+        raise DarchError(f"{what} is too large for a float", arg.span,
+                         help="keep numbers below about 1.8e308") from None
 
 
 def _extreme(fname: str, pick: Callable[..., Any]) -> Callable[[Call], Any]:
@@ -426,4 +460,4 @@ def _layer_builtin(layer: LayerDef) -> Callable[[Call], LayerNode]:
     return lambda call: make_layer(layer, call)
 
 
-__all__ = ["base_scope", "make_layer", "possible_values", "Interpreter"]
+__all__ = ["base_scope", "make_layer", "possible_values"]

@@ -8,8 +8,6 @@ builds both branches into a `Cond` node.
 
 from __future__ import annotations
 
-import math
-import operator
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -17,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from darchlang.arch.graph import Init, Ref
 from darchlang.errors import DarchError, Span, did_you_mean
 from darchlang.layers.defs import describe
+from darchlang.semantics.arithmetic import OPERATORS, UNARY, Operation, compute, size, unholdable
 from darchlang.semantics.values import Arg, Builtin, Call, Closure, bind
 from darchlang.space.nodes import (
     Choice,
@@ -36,7 +35,9 @@ from darchlang.syntax import ast
 if TYPE_CHECKING:
     from darchlang.environment import Environment
 
-MAX_LIST = 100_000
+LIMITS_HELP = "the limits are listed in the language reference under \"Limits and errors\""
+STEP_ITEMS = 25
+"""Items of a list or string made (or compared) that cost one evaluation step."""
 
 
 class Scope:
@@ -66,64 +67,6 @@ class Scope:
         return out
 
 
-_ARITH: dict[str, Callable[[Any, Any], Any]] = {
-    "+": operator.add,
-    "-": operator.sub,
-    "*": operator.mul,
-    "/": operator.truediv,
-    "//": operator.floordiv,
-    "%": operator.mod,
-    "**": operator.pow,
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
-
-
-def _and(a: Any, b: Any) -> bool:
-    return _truth(a) and _truth(b)
-
-
-def _or(a: Any, b: Any) -> bool:
-    return _truth(a) or _truth(b)
-
-
-def _not(a: Any) -> bool:
-    return not _truth(a)
-
-
-def _neg(a: Any) -> Any:
-    return -a
-
-
-MAX_INT_BITS = 4096
-
-
-def _too_big(label: str, args: list[Any]) -> str | None:
-    """Refuse, before computing it, a result that would eat the memory or the time."""
-    if label == "*" and len(args) == 2:
-        for seq, n in (args, args[::-1]):
-            if isinstance(seq, list | str) and isinstance(n, int) and not isinstance(n, bool):
-                if len(seq) * n > MAX_LIST:
-                    kind = "string" if isinstance(seq, str) else "list"
-                    return f"`*` would make a {kind} of {len(seq) * n:,} items"
-    if label == "**" and len(args) == 2:
-        base, exp = args
-        if isinstance(base, int) and isinstance(exp, int) and not isinstance(base, bool) \
-                and abs(base) > 1 and exp > 0 and exp * abs(base).bit_length() > MAX_INT_BITS:
-            return f"`**` would make an integer of over {MAX_INT_BITS} bits"
-    return None
-
-
-def _truth(v: Any) -> bool:
-    if not isinstance(v, bool):
-        raise TypeError(f"expected true or false, got {describe(v)}")
-    return v
-
-
 def is_space(value: Any) -> bool:
     """True for sub-spaces of layers (as opposed to values such as numbers)."""
     t = type(value)
@@ -144,6 +87,8 @@ class Interpreter:
         self.limits = env.limits
         self.depth = 0
         self.nodes = 0
+        self.steps = 0
+        self.extents: dict[int, tuple[SNode, tuple[int, bool]]] = {}
         self.call_stack: list[str] = []
         self.main_source: str | None = None
         from darchlang.semantics.graphs import GraphSupport
@@ -159,11 +104,57 @@ class Interpreter:
     def made(self, span: Span | None, n: int = 1) -> None:
         self.nodes += n
         if self.nodes > self.limits.nodes:
+            raise self.too_large(span)
+
+    def too_large(self, span: Span | None) -> DarchError:
+        return DarchError(
+            f"the space is too large to build: more than {self.limits.nodes:,} nodes",
+            span,
+            help="lower the largest repeat count, or use repeat_tied so copies share one body",
+        )
+
+    def spend(self, steps: int, span: Span | None) -> None:
+        """Count work done; past `limits.steps` the program is stopped where it is."""
+        self.steps += steps
+        if self.steps > self.limits.steps:
             raise DarchError(
-                f"the space is too large to build: more than {self.limits.nodes:,} nodes",
+                f"the program does too much work: more than {self.limits.steps:,} steps",
                 span,
-                help="lower the largest repeat count, or use repeat_tied so copies share one body",
+                help="a function that calls itself more than once per call does exponential "
+                "work; " + LIMITS_HELP,
             )
+
+    def admit(self, value: Any, span: Span | None) -> Any:
+        """A list or string made now: refused past `limits.value_size`, its making counted."""
+        made = size(value, self.limits.value_size)
+        if made > self.limits.value_size:
+            kind = "string" if isinstance(value, str) else "list"
+            raise DarchError(f"a {kind} of over {self.limits.value_size:,} items", span,
+                             help=LIMITS_HELP)
+        self.spend(made // STEP_ITEMS, span)
+        return value
+
+    def extent(self, node: SNode) -> tuple[int, bool]:
+        """An upper bound on the size of the values a value node can take, and whether
+        they may be lists or strings: what computing over it at sample time can cost."""
+        t = type(node)
+        if t is Derived and isinstance(node.fn, Operation):
+            return node.fn.extent
+        known = self.extents.get(id(node))
+        if known is not None:
+            return known[1]
+        if t is Const:
+            v = node.value
+            out = (size(v, self.limits.value_size), isinstance(v, list | str))
+        elif t is Choice or t is Cond:
+            parts = [self.extent(o) for o in (node.options if t is Choice else (node.then, node.orelse))]
+            out = (max(b for b, _ in parts), any(q for _, q in parts))
+        elif t is ListNode:
+            out = (min(sum(self.extent(i)[0] for i in node.items), self.limits.value_size), True)
+        else:
+            out = (1, False)
+        self.extents[id(node)] = (node, out)  # holding the node keeps its id unique
+        return out
 
     def to_node(self, value: Any, span: Span | None, what: str) -> SNode:
         """A value as a space node; functions and records are not values a space can hold."""
@@ -185,16 +176,22 @@ class Interpreter:
 
     # ---- expressions ------------------------------------------------------------------
     def eval(self, node: ast.Node, scope: Scope) -> Any:
+        self.steps += 1
+        if self.steps > self.limits.steps:
+            self.spend(0, getattr(node, "span", None))
         method = _EVAL.get(type(node))
         if method is None:
             raise DarchError(f"cannot evaluate {type(node).__name__}", getattr(node, "span", None))
         return method(self, node, scope)
 
     def _number(self, node: ast.Number, scope: Scope) -> Any:
+        problem = unholdable(node.value, self.limits)
+        if problem:
+            raise DarchError(f"this number is {problem}", node.span, help=LIMITS_HELP)
         return node.value
 
     def _string(self, node: ast.String, scope: Scope) -> Any:
-        return node.value
+        return self.admit(node.value, node.span)
 
     def _bool(self, node: ast.Bool, scope: Scope) -> Any:
         return node.value
@@ -224,7 +221,7 @@ class Interpreter:
         )
 
     def _list(self, node: ast.ListExpr, scope: Scope) -> Any:
-        return [self.eval(i, scope) for i in node.items]
+        return self.admit([self.eval(i, scope) for i in node.items], node.span)
 
     def _record(self, node: ast.Record, scope: Scope) -> Any:
         return {f.name: (self.eval(f.value, scope), f.span) for f in node.fields}
@@ -237,43 +234,42 @@ class Interpreter:
             if (node.op == "and" and not left) or (node.op == "or" and left):
                 return left
         right = self.eval(node.right, scope)
-        fn = _and if node.op == "and" else _or if node.op == "or" else _ARITH[node.op]
-        return self.apply(fn, [left, right], node.op, node.span, (node.left.span, node.right.span))
+        return self.apply(OPERATORS[node.op], [left, right], node.op, node.span,
+                          (node.left.span, node.right.span))
 
     def _unop(self, node: ast.UnaryOp, scope: Scope) -> Any:
         value = self.eval(node.operand, scope)
-        fn = _not if node.op == "not" else _neg
-        return self.apply(fn, [value], node.op, node.span, (node.operand.span,))
+        return self.apply(UNARY[node.op], [value], node.op, node.span, (node.operand.span,))
 
     def apply(self, fn: Callable[..., Any], args: list[Any], label: str, span: Span | None,
               arg_spans: tuple = ()) -> Any:
-        """Apply an operator now, or build a dependent value when an argument is a choice."""
+        """Apply an operator now, or build a dependent value when an argument is a choice.
+
+        Either way the operation goes through `arithmetic.compute`: now, or each time a
+        walk computes the dependent value (its cost is counted now, from `extent`)."""
+        spans = arg_spans or (span,) * len(args)
         if any(isinstance(a, SNode) for a in args):
-            for a, s in zip(args, arg_spans or [span] * len(args), strict=False):
+            for a, s in zip(args, spans, strict=False):
                 if isinstance(a, SNode) and is_space(a):
                     raise DarchError(f"`{label}` cannot be applied to layers", s)
             nodes = tuple(self.to_node(a, span, f"an operand of `{label}`") for a in args)
+            parts = [self.extent(n) for n in nodes]
+            seq = any(q for _, q in parts) and label in ("+", "*", "min", "max")
+            cap = self.limits.value_size
+            bound = (min(sum(b for b, _ in parts), cap) if label == "+" else
+                     cap if label == "*" else max(b for b, _ in parts)) if seq else 1
+            self.spend((sum(b for b, _ in parts) + bound) // STEP_ITEMS, span)
             self.made(span)
-            return Derived(fn, nodes, label, span)
-        for a, s in zip(args, arg_spans or [span] * len(args), strict=False):
+            return Derived(Operation(fn, label, span, self.limits, (bound, seq)), nodes, label, span)
+        for a, s in zip(args, spans, strict=False):
             if isinstance(a, Closure | Builtin):
                 raise DarchError(f"`{label}` cannot be applied to a function", s,
                                  help=f"call it: `{a.name}(...)`")
-        too_big = _too_big(label, args)
-        if too_big:
-            raise DarchError(too_big, span)
-        try:
-            result = fn(*args)
-        except ZeroDivisionError:
-            raise DarchError("division by zero", span) from None
-        except (TypeError, ValueError, OverflowError) as exc:
-            kinds = " and ".join(describe(a) for a in args)
-            raise DarchError(f"`{label}` cannot be applied to {kinds}", span,
-                             notes=[str(exc)] if "expected" in str(exc) else []) from None
-        if isinstance(result, float) and (math.isnan(result) or math.isinf(result)):
-            raise DarchError(f"`{label}` gives a non-finite number", span)
-        if isinstance(result, list) and len(result) > MAX_LIST:
-            raise DarchError(f"list too long (over {MAX_LIST:,} items)", span)
+        result = compute(fn, args, label, span, self.limits)
+        if isinstance(result, list | str):
+            self.admit(result, span)
+        elif any(isinstance(a, list | str) for a in args):  # comparing lists
+            self.spend(sum(len(a) for a in args if isinstance(a, list | str)) // STEP_ITEMS, span)
         return result
 
     def _if(self, node: ast.If, scope: Scope) -> Any:
@@ -389,7 +385,7 @@ _EVAL: dict[type, Callable[[Interpreter, Any, Scope], Any]] = {
 
 
 def deep_recursion_guard() -> None:
-    """Nested expressions recurse in Python; leave room for `Limits.call_depth` user calls."""
+    """Nested expressions recurse in Python; leave room for `limits.call_depth` user calls."""
     if sys.getrecursionlimit() < 20_000:
         sys.setrecursionlimit(20_000)
 

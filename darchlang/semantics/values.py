@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from darchlang.errors import DarchError, Span, did_you_mean
 from darchlang.layers.defs import describe
-from darchlang.space.nodes import SNode
 from darchlang.syntax import ast
 
 if TYPE_CHECKING:
@@ -122,7 +121,3 @@ def expect_int(arg: Arg, what: str) -> int:
         raise DarchError(f"{what} must be an integer, got {describe(v)}", arg.span)
     return v
 
-
-def is_dynamic(value: Any) -> bool:
-    """True for values that depend on choices (they are space nodes)."""
-    return isinstance(value, SNode)
