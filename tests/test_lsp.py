@@ -170,6 +170,20 @@ def test_a_broken_file_gets_its_error_at_the_right_range_and_none_once_fixed(cli
     assert client.diagnostics(uri) == []
 
 
+def test_positions_count_utf16_units_as_the_client_does(client, tmp_path):
+    text = 't = {a: "😀😀"}  space = concat [conv2(filters: 32, size: 3)]\n'
+    uri = client.open(tmp_path / "wide.darch", text)
+    [d] = client.diagnostics(uri)
+    start = text.index("conv2") + 2  # each 😀 is two UTF-16 code units
+    assert d.range == types.Range(pos(0, start), pos(0, start + len("conv2")))
+    client.change(uri, text.replace("conv2(", "conv2d("))
+    assert client.diagnostics(uri) == []
+    at = start + len("conv2d(f")  # on `filters`, past the wide text
+    answer = client.call(client.lsp.text_document_hover_async(types.HoverParams(doc(uri), pos(0, at))))
+    assert answer.range == types.Range(pos(0, at - 1), pos(0, at - 1 + len("filters")))
+    assert answer.contents.value.startswith("`filters` of `conv2d`")
+
+
 def test_syntax_errors_show_where_the_text_stops_making_sense(client, tmp_path):
     text = "space = concat [\n    relu()\n    relu(),\n]\n"
     uri = client.open(tmp_path / "syntax.darch", text)
