@@ -91,6 +91,13 @@ class Client:
             types.VersionedTextDocumentIdentifier(version=self.versions[uri], uri=uri),
             [types.TextDocumentContentChangeWholeDocument(text)]))
 
+    def edit(self, uri: str, where: types.Range, text: str) -> None:
+        """An incremental change, as editors send while typing."""
+        self.versions[uri] += 1
+        self.notify(self.lsp.text_document_did_change, types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(version=self.versions[uri], uri=uri),
+            [types.TextDocumentContentChangePartial(range=where, text=text)]))
+
     def save(self, uri: str) -> None:
         self.notify(self.lsp.text_document_did_save,
                     types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(uri)))
@@ -166,6 +173,10 @@ def test_a_broken_file_gets_its_error_at_the_right_range_and_none_once_fixed(cli
     assert d.range == types.Range(pos(1, 4), pos(1, 9))  # `conv2` on the second line
     assert d.message == "unknown name `conv2`\nhelp: did you mean `conv2d`?"
     assert d.severity == types.DiagnosticSeverity.Error and d.source == "darch"
+    client.edit(uri, types.Range(pos(1, 9), pos(1, 9)), "d")  # type the missing `d`
+    assert client.diagnostics(uri) == []
+    client.change(uri, BROKEN)
+    [d] = client.diagnostics(uri)
     client.change(uri, BROKEN.replace("conv2(", "conv2d("))
     assert client.diagnostics(uri) == []
 
