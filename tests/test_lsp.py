@@ -195,6 +195,27 @@ def test_positions_count_utf16_units_as_the_client_does(client, tmp_path):
     assert answer.contents.value.startswith("`filters` of `conv2d`")
 
 
+@pytest.mark.slow  # a file large enough to take over 0.1 s to check
+def test_keystrokes_on_a_large_file_are_checked_once_they_stop(client, tmp_path):
+    text = "".join(f"b{i} = concat [conv2d(filters: one_of(8, 16), size: 3), relu()]\n"
+                   for i in range(150)) + "space = concat [b0, b1]\n"
+    uri = client.open(tmp_path / "large.darch", text)
+    assert client.diagnostics(uri) == []
+    before = len(client.published[uri])
+
+    async def type_five_keys() -> None:  # as fast as an editor sends them
+        for typed in range(1, len("relu(") + 1):
+            client.versions[uri] += 1
+            client.lsp.text_document_did_change(types.DidChangeTextDocumentParams(
+                types.VersionedTextDocumentIdentifier(version=client.versions[uri], uri=uri),
+                [types.TextDocumentContentChangeWholeDocument(text + "x = " + "relu("[:typed])]))
+
+    client.call(type_five_keys())
+    [d] = client.diagnostics(uri)  # the last version's: `relu(` is unfinished
+    assert d.message.startswith("unexpected end of file")
+    assert len(client.published[uri]) - before < 5, [p.version for p in client.published[uri]]
+
+
 def test_syntax_errors_show_where_the_text_stops_making_sense(client, tmp_path):
     text = "space = concat [\n    relu()\n    relu(),\n]\n"
     uri = client.open(tmp_path / "syntax.darch", text)

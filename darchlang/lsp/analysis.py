@@ -11,6 +11,7 @@ statements above the cursor, whose names completion can still offer.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -37,6 +38,7 @@ class Analysis:
     program: Program | None
     errors: list[DarchError] = field(default_factory=list)
     choices: list[tuple[Choice, str]] = field(default_factory=list)
+    seconds: float = 0.0  # how long the check took
 
     @cached_property
     def tree(self) -> ast.Program | None:
@@ -59,7 +61,13 @@ class Analysis:
 
 def analyse(text: str, name: str, env: Environment | None = None) -> Analysis:
     """Check `text` as the file `name` (imports resolve beside it, then in the stdlib)."""
-    env = env or default_environment()
+    start = time.perf_counter()
+    analysis = _check(text, name, env or default_environment())
+    analysis.seconds = time.perf_counter() - start
+    return analysis
+
+
+def _check(text: str, name: str, env: Environment) -> Analysis:
     try:
         program = load_string(text, name, env=env)
         network = program.network_name if program.network_name in program.scope.names else None

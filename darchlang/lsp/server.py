@@ -10,7 +10,9 @@ to the client's log, and the request answers with nothing.
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import inspect
 import logging
 import traceback
 from collections.abc import Callable
@@ -44,6 +46,8 @@ from darchlang.lsp.positions import Lines
 from darchlang.semantics.program import stdlib_dir
 
 log = logging.getLogger("darchlang.lsp")
+SLOW_CHECK = 0.1  # seconds: a file whose check takes longer has its keystrokes coalesced
+COALESCE = 0.05  # seconds to wait for more keystrokes before checking such a file
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -95,6 +99,7 @@ class DarchServer(LanguageServer):
         super().__init__("darch", __version__, protocol_cls=_Protocol)
         self.env = env or default_environment()
         self.documents: dict[str, Document] = {}
+        self.latest: dict[str, int] = {}  # the newest version each document changed to
         self.input_shape: str | None = None
         self._session = None
 
@@ -186,16 +191,30 @@ def document_name(uri: str) -> str:
 
 
 def guarded(fn: F) -> F:
-    """A handler that logs an unexpected exception and answers None instead."""
+    """A handler (plain or async) that logs an unexpected exception and answers None."""
+
+    def failed(ls: DarchServer, exc: Exception) -> None:
+        log.error("%s failed:\n%s", fn.__name__, traceback.format_exc())
+        ls.window_log_message(types.LogMessageParams(
+            types.MessageType.Error, f"darch lsp: {fn.__name__} failed: {exc!r}"))
+
+    if inspect.iscoroutinefunction(fn):
+        @functools.wraps(fn)
+        async def waiting(ls: DarchServer, params: Any) -> Any:
+            try:
+                return await fn(ls, params)
+            except Exception as exc:  # a bug must not take the editor's session down
+                failed(ls, exc)
+                return None
+
+        return waiting  # type: ignore[return-value]
 
     @functools.wraps(fn)
     def wrapper(ls: DarchServer, params: Any) -> Any:
         try:
             return fn(ls, params)
         except Exception as exc:  # a bug must not take the editor's session down
-            log.error("%s failed:\n%s", fn.__name__, traceback.format_exc())
-            ls.window_log_message(types.LogMessageParams(
-                types.MessageType.Error, f"darch lsp: {fn.__name__} failed: {exc!r}"))
+            failed(ls, exc)
             return None
 
     return wrapper  # type: ignore[return-value]
@@ -225,10 +244,17 @@ def create_server(env: Environment | None = None) -> DarchServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     @guarded
-    def did_change(ls: DarchServer, params: types.DidChangeTextDocumentParams) -> None:
-        uri = params.text_document.uri
+    async def did_change(ls: DarchServer, params: types.DidChangeTextDocumentParams) -> None:
+        uri, version = params.text_document.uri, params.text_document.version
+        ls.latest[uri] = version
+        old = ls.documents.get(uri)
+        if old is not None and old.analysis.seconds > SLOW_CHECK:
+            # a large file: let the keystrokes already sent arrive, and check the last
+            await asyncio.sleep(COALESCE)
+            if ls.latest.get(uri) != version or uri not in ls.documents:
+                return
         text = ls.workspace.get_text_document(uri).source
-        ls.publish(ls.update(uri, text, params.text_document.version))
+        ls.publish(ls.update(uri, text, version))
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=True))
     @guarded
@@ -247,6 +273,7 @@ def create_server(env: Environment | None = None) -> DarchServer:
     def did_close(ls: DarchServer, params: types.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
         ls.documents.pop(uri, None)
+        ls.latest.pop(uri, None)
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri, []))
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
