@@ -14,13 +14,19 @@
    (6 choices, 15,625). For each searcher, the median over seeds of the best score
    after 25, 50, 100 and 200 evaluations (scores in [0, 1]; higher is better).
 
-3. **Digits** (`--digits`): each searcher trains real models (3 epochs each) on the
+3. **Searcher speed.** The `tpe` searcher against Optuna's own TPE loop on the same
+   space (the objective walks the space with `trial.suggest_categorical`, as darchlang
+   does), interleaved seed by seed: trials per second, target >= 1.0x. And the time
+   of one `smbo` ask once 100 results are in (target <= 20 ms), beside `tpe`'s.
+
+4. **Digits** (`--digits`): each searcher trains real models (3 epochs each) on the
    built-in digits data, 30 evaluations, 5 seeds; median best validation accuracy.
 
     python bench/bench_search.py              # a few minutes on one core
     python bench/bench_search.py --quick      # fewer seeds and evaluations
     python bench/bench_search.py --digits     # also real training (minutes more)
     python bench/bench_search.py --only digits
+    python bench/bench_search.py --only speed     # tpe vs Optuna, smbo per ask
 """
 
 from __future__ import annotations
@@ -101,6 +107,74 @@ def journal_throughput(n: int) -> None:
           f"target >= 500/s: {'met' if ours >= 500 else 'NOT met'}\n")
 
 
+def searcher_speed(trials: int, seeds: int) -> None:
+    import optuna
+
+    from darchlang.search.session import SearchSession
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    space = darchlang.load_string(MEDIUM).space
+
+    def ours(seed: int) -> float:
+        objective = NKObjective(space, k=1, seed=seed)
+        start = time.perf_counter()
+        run_search(space, make_searcher("tpe", space, seed), objective, trials)
+        return trials / (time.perf_counter() - start)
+
+    def theirs(seed: int) -> float:
+        objective = NKObjective(space, k=1, seed=seed)
+        study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(
+            n_startup_trials=10, n_ei_candidates=24, multivariate=True, seed=seed))
+
+        def optuna_objective(trial):
+            return objective(space.walk(lambda c: trial.suggest_categorical(
+                c.name, list(range(len(c.options))))))
+
+        start = time.perf_counter()
+        study.optimize(optuna_objective, n_trials=trials)
+        return trials / (time.perf_counter() - start)
+
+    def ask_ms(name: str, seed: int, after: int, asks: int) -> list[float]:
+        """Milliseconds of each of `asks` asks once `after` results are in."""
+        objective = NKObjective(space, k=1, seed=seed)
+        # Repeats are answered from the journal and count too: room for them.
+        session = SearchSession(space, make_searcher(name, space, seed), 10 * (after + asks))
+        times = []
+        while (candidate := session.next()) is not None:
+            session.finish(candidate, _result(objective(candidate.arch)))
+            if session.done >= after:
+                break
+        for _ in range(asks):
+            start = time.perf_counter()
+            candidate = session.next()
+            times.append((time.perf_counter() - start) * 1000)
+            session.finish(candidate, _result(objective(candidate.arch)))
+        return times
+
+    rates = [(ours(seed), theirs(seed)) for seed in range(seeds)]  # interleaved
+    mine = statistics.median(r[0] for r in rates)
+    optuna_rate = statistics.median(r[1] for r in rates)
+    ratio = statistics.median(r[0] / r[1] for r in rates)
+    print(f"## searcher speed ({len(space.choices)}-choice conditional space, NK k=1)\n")
+    print("| what | value |")
+    print("| --- | ---: |")
+    print(f"| darchlang tpe, trials/s ({trials} trials, median of {seeds} seeds) | {mine:.1f} |")
+    print(f"| Optuna TPESampler + study.optimize, trials/s | {optuna_rate:.1f} |")
+    print(f"| ratio (median of per-seed ratios; target >= 1.0x) | {ratio:.2f}x |")
+    for name in ("smbo", "tpe"):
+        times = [t for seed in range(seeds) for t in ask_ms(name, seed, 100, 20)]
+        print(f"| {name}: ms per ask after 100 results, mean / median "
+              f"({len(times)} asks) | {statistics.mean(times):.1f} / "
+              f"{statistics.median(times):.1f} |")
+    print()
+
+
+def _result(score: float):
+    from darchlang.train.result import EvalResult
+
+    return EvalResult("ok", score)
+
+
 def median_table(marks: list[int], names: list[str], seeds: int,
                  run: Callable[[str, int], list[float | None]]) -> None:
     """One row per searcher: the median over seeds of the running best at each mark."""
@@ -154,18 +228,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer seeds and evaluations")
     parser.add_argument("--digits", action="store_true", help="also search on digits (slow)")
-    parser.add_argument("--only", choices=["journal", "synthetic", "digits"],
+    parser.add_argument("--only", choices=["journal", "speed", "synthetic", "digits"],
                         help="run one part only")
     parser.add_argument("--searchers", help="comma-separated subset of searchers")
     args = parser.parse_args()
     names = args.searchers.split(",") if args.searchers else searcher_names()
     seeds = 5 if args.quick else 9
     budgets = [25, 50, 100] if args.quick else [25, 50, 100, 200]
-    parts = {args.only} if args.only else {"journal", "synthetic"} | (
+    parts = {args.only} if args.only else {"journal", "speed", "synthetic"} | (
         {"digits"} if args.digits else set())
 
     if "journal" in parts:
         journal_throughput(1000 if args.quick else 3000)
+    if "speed" in parts:
+        searcher_speed(100 if args.quick else 200, 3 if args.quick else 5)
     if "synthetic" in parts:
         searcher_table("conditional conv space (tests/search_spaces.py)", MEDIUM, 1, seeds,
                        budgets, names)

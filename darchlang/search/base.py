@@ -157,41 +157,40 @@ def score_of(result: EvalResult) -> float | None:
     return float(result.score)
 
 
-def walk_names(space: Space, values: dict[str, int], fill: Callable[[Choice], int]) -> Architecture:
-    """Walk taking each choice's option from `values` by name, else from `fill`.
-
-    Mutations and adopted candidates refer to choices by name, so a decision survives
-    when earlier changes move it to another position in the sequence, and a choice
-    that was not active before (or whose old option no longer exists) is drawn anew.
-    """
-
-    def decide(choice: Choice) -> int:
-        index = values.get(choice.name)
-        if index is not None and 0 <= index < len(choice.options):
-            return index
-        return fill(choice)
-
-    return space.walk(decide)
-
-
 def mutate(space: Space, arch: Architecture, rng: random.Random) -> Architecture:
     """Change one active decision that has an alternative; re-walk the rest by name.
 
     Returns `arch` itself when no active choice has a second option.
     """
+    decide = mutation(space, arch.names, arch.decisions, rng)
+    return arch if decide is None else space.walk(decide)
+
+
+def mutation(space: Space, names: Sequence[str], decisions: Sequence[int], rng: random.Random
+             ) -> Callable[[Choice], int] | None:
+    """The walk's `decide` for one mutation of a decision sequence: one active decision
+    that has an alternative changes, the others keep their options by name and what
+    the change makes active is drawn anew (None when nothing can change)."""
     movable = [
         (name, index)
-        for name, index in zip(arch.names, arch.decisions, strict=True)
+        for name, index in zip(names, decisions, strict=True)
         if len(space.by_name[name].options) > 1
     ]
     if not movable:
-        return arch
+        return None
     name, old = rng.choice(movable)
     new = rng.randrange(len(space.by_name[name].options) - 1)
     new += new >= old
-    values = dict(zip(arch.names, arch.decisions, strict=True))
+    values = dict(zip(names, decisions, strict=True))
     values[name] = new
-    return walk_names(space, values, lambda c: rng.randrange(len(c.options)))
+
+    def decide(choice: Choice) -> int:
+        index = values.get(choice.name)
+        if index is not None and 0 <= index < len(choice.options):
+            return index
+        return rng.randrange(len(choice.options))
+
+    return decide
 
 
 # -- by name (the searchers live in an Environment) -------------------------------

@@ -172,10 +172,9 @@ class Journal:
             raise
         self._lock_fd: int | None = None
         row = self.db.execute(
-            "SELECT MAX(COALESCE(told_at, asked_at)), MAX(asked_at), MAX(idx) FROM evaluations"
+            "SELECT MAX(COALESCE(told_at, asked_at)), MAX(asked_at) FROM evaluations"
         ).fetchone()
         self._event = max(row[0] if row[0] is not None else -1, row[1] if row[1] is not None else -1) + 1
-        self._next_index = (row[2] + 1) if row[2] is not None else 0
 
     def _init_schema(self, create: bool) -> None:
         have = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -302,10 +301,6 @@ class Journal:
         return None if row is None else self._row(row)
 
     # -- writing ------------------------------------------------------------------------
-    @property
-    def next_index(self) -> int:
-        return self._next_index
-
     def start(self, index: int, arch: Architecture, now: float | None = None) -> None:
         """Record that the evaluation of ask `index` begins (status `running`)."""
         self.db.execute(
@@ -314,7 +309,6 @@ class Journal:
             (index, arch.identity, dumps(arch.decisions), dumps(arch.names),
              dumps(_values(arch)), arch.text, self._tick(), now if now is not None else time.time()),
         )
-        self._next_index = max(self._next_index, index + 1)
 
     def restart(self, index: int, now: float | None = None) -> None:
         """An unfinished evaluation (the search was killed, or its worker died) is about
@@ -373,7 +367,6 @@ class Journal:
              arch.text, source.status, source.score, dumps(source.metrics), source.reason,
              dumps(source.settings), source.index, asked, self._tick(), now, now),
         )
-        self._next_index = max(self._next_index, index + 1)
 
     @contextmanager
     def batch(self) -> Iterator[None]:

@@ -8,9 +8,11 @@ trials in memory only; the darchlang journal is the record, and a resumed search
 rebuilds the study by replaying it (`adopt` enqueues the recorded decisions as the
 trial's fixed parameters).
 
-Each ask installs a fresh `TPESampler` seeded from (seed, ask number), following the
-rule of `darchlang.search.base` that makes resumed searches identical to
-uninterrupted ones; the sampler keeps no other state between trials.
+One `TPESampler` serves the whole search, so its incremental caches (the search
+space it has inferred, the trials it has read) carry over from ask to ask. Before
+each ask its random streams are reseeded from (seed, ask number), following the rule
+of `darchlang.search.base` that makes resumed searches identical to uninterrupted
+ones: a reseeded sampler draws exactly what a fresh one with that seed would.
 """
 
 from __future__ import annotations
@@ -51,19 +53,25 @@ class TPESearcher(Searcher):
         self.candidates = candidates
         self.multivariate = multivariate
         self._optuna = optuna
-        self.study = optuna.create_study(direction="maximize", sampler=self._sampler(self.seed))
+        self.sampler = optuna.samplers.TPESampler(
+            n_startup_trials=startup, n_ei_candidates=candidates, multivariate=multivariate,
+            seed=self.seed,
+        )
+        self.study = optuna.create_study(direction="maximize", sampler=self.sampler)
         self._last: Any = None
 
-    def _sampler(self, seed: int) -> Any:
-        return self._optuna.samplers.TPESampler(
-            n_startup_trials=self.startup,
-            n_ei_candidates=self.candidates,
-            multivariate=self.multivariate,
-            seed=seed,
-        )
+    def _reseed(self, seed: int) -> None:
+        """Give the sampler the random streams a `TPESampler(seed=seed)` starts with.
+
+        Optuna exposes only `reseed_rng()` (a seed from the clock), so the two streams
+        it draws from, its own and its random sampler's (for startup trials), are
+        seeded by hand; `tests/test_search_searchers.py` checks that a reseeded sampler
+        proposes what a fresh one does."""
+        self.sampler._rng.rng.seed(seed)
+        self.sampler._random_sampler._rng.rng.seed(seed)
 
     def propose(self, rng: random.Random) -> Architecture:
-        self.study.sampler = self._sampler(rng.randrange(2**31))
+        self._reseed(rng.randrange(2**31))
         trial = self.study.ask()
         self._last = trial
         return self.space.walk(lambda choice: self._suggest(trial, choice))
@@ -71,7 +79,7 @@ class TPESearcher(Searcher):
     def adopt(self, decisions: Sequence[int]) -> Candidate:
         arch = self.space.replay(list(decisions))
         self.study.enqueue_trial(dict(zip(arch.names, arch.decisions, strict=True)))
-        self.study.sampler = self._sampler(self.rng_for(self.asked).randrange(2**31))
+        self._reseed(self.rng_for(self.asked).randrange(2**31))
         trial = self.study.ask()
         self._last = trial
         replayed = self.space.walk(lambda choice: self._suggest(trial, choice))
