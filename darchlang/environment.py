@@ -65,6 +65,9 @@ class Limits:
     """Bits of an integer (about 1,233 decimal digits)."""
     combinations: int = 10_000
     """Combinations tried to find the values a repeat count over choices can take."""
+    layers: int = 100_000
+    """Layers of a space's largest architecture (each copy of a `repeat_tied` counts),
+    measured on the space without building one (`darchlang.space.size`)."""
 
 
 @dataclass(frozen=True)

@@ -219,7 +219,8 @@ class Program:
         hyper = names.get(hyperparams) if hyperparams else None
         if hyper is not None and not isinstance(hyper, RecordNode):
             hyper = None
-        return Space(net, hyper, network or "space", hyperparams or "train", self.scope.names)
+        return Space(net, hyper, network or "space", hyperparams or "train", self.scope.names,
+                     self.env.limits)
 
     def _binding_span(self, name: str) -> Span | None:
         for st in self.ast.statements:

@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from darchlang.arch.graph import Architecture
+from darchlang.environment import Limits
 from darchlang.errors import DarchError
 from darchlang.space.count import Counter
 from darchlang.space.naming import NamedChoice, name_choices
 from darchlang.space.nodes import RecordNode, SNode
+from darchlang.space.size import check_largest
 from darchlang.space.walk import Walk, draw
 
 
@@ -25,6 +27,7 @@ class Space:
     network_name: str = "space"
     hyperparams_name: str = "train"
     env: dict[str, Any] | None = None
+    limits: Limits | None = None
 
     def __post_init__(self) -> None:
         # Names belong to the space, not to the nodes: two spaces built from one program
@@ -35,6 +38,9 @@ class Space:
         self.by_uid = {c.uid: c for c in self.choices}
         self.by_name = {c.name: c for c in self.choices}
         self._counter = Counter(self.by_uid)
+        # refused before anything builds one: sampling a 2^40-layer architecture hangs
+        self.max_layers = check_largest([n for _, n in self._roots()],
+                                        (self.limits or Limits()).layers)
 
     def _roots(self) -> list[tuple[str, SNode]]:
         roots = []

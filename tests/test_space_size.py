@@ -1,0 +1,84 @@
+"""The largest architecture's size is known without building one, and a space whose
+architectures pass `Limits.layers` is refused by every command (issue 16.2)."""
+
+import subprocess
+import sys
+
+import pytest
+
+import darchlang
+from darchlang import DarchError
+from darchlang.environment import Limits, builtin_environment
+
+DOUBLING = "a0 = concat [conv2d(filters: 4, size: 3), relu()]\n" + "".join(
+    f"a{k} = concat [a{k - 1}, a{k - 1}]\n" for k in range(1, 41)) + "space = a40\n"
+
+
+def test_doubling_through_bindings_is_refused_at_the_first_part_too_large():
+    with pytest.raises(DarchError, match="up to 2,199,023,255,552 layers") as info:
+        _ = darchlang.load_string(DOUBLING, "doubling.darch").space
+    # a16 = concat [a15, a15] is the smallest part past 100,000 layers (2 * 2^16)
+    assert info.value.span.line == 17
+    assert "131,072 layers" in info.value.notes[0]
+
+
+def test_a_huge_tied_repeat_is_refused():
+    with pytest.raises(DarchError, match="up to 1,000,000,000 layers") as info:
+        _ = darchlang.load_string("space = repeat_tied(relu(), times: 10**9)").space
+    assert "repeat count" in info.value.help
+
+
+def test_the_largest_architecture_is_measured_without_building():
+    space = darchlang.load_file("examples/cifar10_complex.darch").space
+    # stem inner (4 layers at most) + 32 tied copies of a residual inner (4) ... twice, + head
+    assert space.max_layers == 4 + 32 * 4 + 4 + 32 * 4 + 1
+    assert max(len(_layers(space.sample(seed).network)) for seed in range(30)) <= space.max_layers
+    text = "space = concat [relu(), one_of(relu(), concat [relu(), relu()]), " \
+           "repeat(relu(), times: one_of(1, 3))]"
+    assert darchlang.load_string(text).space.max_layers == 1 + 2 + 3
+
+
+def test_the_limit_comes_from_the_environment():
+    env = builtin_environment().copy()
+    env.limits = Limits(layers=5)
+    text = "space = repeat_tied(relu(), times: 6)"
+    with pytest.raises(DarchError, match="more than the limit of 5"):
+        _ = darchlang.load_string(text, env=env).space
+    assert darchlang.load_string(text).space.max_layers == 6
+
+
+@pytest.mark.parametrize("command", ["check", "count", "sample", "show"])
+def test_every_command_refuses_it_with_a_source_error(tmp_path, command):
+    path = tmp_path / "doubling.darch"
+    path.write_text(DOUBLING)
+    out = subprocess.run([sys.executable, "-m", "darchlang.cli", command, str(path)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert f"{path}:17:7: error: architectures of this space are too large" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+@pytest.mark.slow
+def test_compile_and_shape_checks_refuse_it(tmp_path):
+    path = tmp_path / "tied.darch"
+    path.write_text("space = concat [conv2d(filters: 4, size: 3), "
+                    "repeat_tied(conv2d(filters: 4, size: 3), times: 10**9)]\n")
+    for command in (["compile"], ["check", "--shapes"]):
+        out = subprocess.run([sys.executable, "-m", "darchlang.cli", *command, str(path)],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 1, out.stderr
+        assert "too large: up to 1,000,000,001 layers" in out.stderr
+
+
+def _layers(node):
+    from darchlang.arch import Layer, Repeat, Residual, Seq
+
+    if isinstance(node, Layer):
+        return [node]
+    if isinstance(node, Seq):
+        return [x for item in node.items for x in _layers(item)]
+    if isinstance(node, Residual):
+        return _layers(node.body)
+    if isinstance(node, Repeat):
+        return _layers(node.body) * node.times
+    raise TypeError(node)
