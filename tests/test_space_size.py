@@ -22,9 +22,14 @@ def test_doubling_through_bindings_is_refused_at_the_first_part_too_large():
     assert "131,072 layers" in info.value.notes[0]
 
 
-def test_a_huge_tied_repeat_is_refused():
-    with pytest.raises(DarchError, match="up to 1,000,000,000 layers") as info:
-        _ = darchlang.load_string("space = repeat_tied(relu(), times: 10**9)").space
+DEEP = "space = repeat_tied(repeat_tied(relu(), times: 1000), times: one_of(2, 200))\n"
+
+
+def test_nested_tied_repeats_are_refused():
+    # each count is within the repeat limit and the space has a handful of nodes;
+    # 1,000 copies of 200 copies is not within the layer limit
+    with pytest.raises(DarchError, match="up to 200,000 layers") as info:
+        _ = darchlang.load_string(DEEP).space
     assert "repeat count" in info.value.help
 
 
@@ -61,13 +66,12 @@ def test_every_command_refuses_it_with_a_source_error(tmp_path, command):
 @pytest.mark.slow
 def test_compile_and_shape_checks_refuse_it(tmp_path):
     path = tmp_path / "tied.darch"
-    path.write_text("space = concat [conv2d(filters: 4, size: 3), "
-                    "repeat_tied(conv2d(filters: 4, size: 3), times: 10**9)]\n")
+    path.write_text(DEEP)
     for command in (["compile"], ["check", "--shapes"]):
         out = subprocess.run([sys.executable, "-m", "darchlang.cli", *command, str(path)],
                              capture_output=True, text=True, timeout=120)
         assert out.returncode == 1, out.stderr
-        assert "too large: up to 1,000,000,001 layers" in out.stderr
+        assert "too large: up to 200,000 layers" in out.stderr
 
 
 def _layers(node):
