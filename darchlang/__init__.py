@@ -14,4 +14,12 @@ from darchlang.semantics.program import Program, load_file, load_string
 
 __version__ = "0.1.0"
 
-__all__ = ["DarchError", "Program", "load_file", "load_string", "__version__"]
+__all__ = ["DarchError", "Program", "load_file", "load_ipython_extension", "load_string",
+           "__version__"]
+
+
+def load_ipython_extension(ipython) -> None:  # noqa: ANN001  IPython's shell
+    """`%load_ext darchlang` in Jupyter or IPython: the `%%darch` cell magic and friends."""
+    from darchlang.notebook import load_ipython_extension as load
+
+    load(ipython)

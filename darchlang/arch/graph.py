@@ -127,6 +127,16 @@ class Architecture:
         """A stable id: the hash of the canonical text, so equal architectures match."""
         return hashlib.sha256(self.text.encode()).hexdigest()[:16]
 
+    def __repr__(self) -> str:
+        from darchlang.notebook import architecture_repr
+
+        return architecture_repr(self)
+
+    def _repr_html_(self) -> str:
+        from darchlang.notebook import architecture_html
+
+        return architecture_html(self)
+
     def choices(self) -> dict[str, Any]:
         """Each active choice's name mapped to the value it took."""
         return dict(zip(self.names, self.values, strict=True))

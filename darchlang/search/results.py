@@ -49,6 +49,16 @@ class SearchResult:
     def running_best(self) -> list[float | None]:
         return running_best(self.evaluations)
 
+    def __repr__(self) -> str:
+        from darchlang.notebook import search_repr
+
+        return search_repr(self)
+
+    def _repr_html_(self) -> str:
+        from darchlang.notebook import search_html
+
+        return search_html(self)
+
     def to_json(self) -> dict[str, Any]:
         return report_json(self.evaluations, self.config, budget=self.budget, exhausted=self.exhausted)
 

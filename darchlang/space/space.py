@@ -50,6 +50,16 @@ class Space:
             roots.append((self.hyperparams_name, self.hyperparams))
         return roots
 
+    def __repr__(self) -> str:
+        from darchlang.notebook import space_repr
+
+        return space_repr(self)
+
+    def _repr_html_(self) -> str:
+        from darchlang.notebook import space_html
+
+        return space_html(self)
+
     # -- counting -------------------------------------------------------------------
     def count(self) -> int:
         """The exact number of architectures (distinct decision sequences)."""
