@@ -340,6 +340,16 @@ def test_hover_on_a_function_shows_its_signature_and_comment(client, space_uri):
         "`width`: parameter of `stem`"
 
 
+def test_hover_on_a_prelude_function_shows_the_comment_above_its_def(client):
+    path = EXAMPLES / "cifar10_complex.darch"
+    uri = client.open(path)
+    [prelude] = [p for p in stdlib_dir().glob("prelude*.darch") if "def optional(" in p.read_text()]
+    lines = prelude.read_text().splitlines()
+    comment = lines[[i for i, line in enumerate(lines) if line.startswith("def optional(")][0] - 1]
+    text = hover(client, uri, where(path.read_text(), "optional("))
+    assert text == f"```darch\ndef optional(layer)\n```\n\n{comment[1:].strip()}"
+
+
 def test_hover_on_a_param_shows_its_value(client, space_uri):
     assert hover(client, space_uri, where(SPACE, "classes =")) == "`classes`: 10"
 
