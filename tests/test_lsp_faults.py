@@ -21,8 +21,8 @@ from tests.test_lsp import ROOT, SERVER, server_env
 class RawClient:
     """Frames JSON-RPC messages onto the server's stdin and reads its stdout."""
 
-    def __init__(self):
-        self.process = subprocess.Popen(SERVER, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    def __init__(self, *args: str):
+        self.process = subprocess.Popen([*SERVER, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, cwd=ROOT, env=server_env())
         self.next_id = 0
 
@@ -81,16 +81,21 @@ class RawClient:
         return code, self.process.stderr.read()
 
 
-def started() -> RawClient:
-    client = RawClient()
+def started(*args: str) -> RawClient:
+    client = RawClient(*args)
     client.start()
     return client
 
 
 @pytest.fixture(scope="module")
-def raw():
+def log_file(tmp_path_factory):
+    return tmp_path_factory.mktemp("lsp") / "server.log"
+
+
+@pytest.fixture(scope="module")
+def raw(log_file):
     """One server for the cases that leave it running; it must still exit cleanly."""
-    client = started()
+    client = started("--log", str(log_file))
     yield client
     code, err = client.disconnect()
     assert err == b"", err.decode("utf-8", "replace")
@@ -102,7 +107,7 @@ def hover_at(raw: RawClient, uri: str) -> int:
                                            "position": {"line": 0, "character": 0}})
 
 
-def test_a_message_that_is_not_utf8_or_not_json_is_logged_and_the_server_goes_on(raw):
+def test_a_message_that_is_not_utf8_or_not_json_is_logged_and_the_server_goes_on(raw, log_file):
     raw.send_bytes(b'{"jsonrpc": "2.0", "id": 99, "method": "textDocument/hover", '
                    b'"params": {"x": "\xff\xfe"}}')
     log = raw.notification("window/logMessage")
@@ -111,6 +116,7 @@ def test_a_message_that_is_not_utf8_or_not_json_is_logged_and_the_server_goes_on
     log = raw.notification("window/logMessage")
     assert "could not read" in log["message"]
     assert raw.answer(hover_at(raw, "file:///nowhere.darch"))["result"] is None
+    assert "Unable to handle message" in log_file.read_text()  # the details, for `--log`
 
 
 def test_text_that_is_not_darchlang_gets_diagnostics(raw):
