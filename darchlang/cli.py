@@ -14,6 +14,7 @@ import sys
 
 from darchlang.commands.common import UsageError
 from darchlang.errors import DarchError
+from darchlang.process import deep_recursion
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.handler(args) or 0)
+        with deep_recursion():  # the process is darch's own: deep spaces count and print
+            return int(args.handler(args) or 0)
     except UsageError as err:
         parser.print_usage(sys.stderr)
         print(f"darch: error: {err}", file=sys.stderr)

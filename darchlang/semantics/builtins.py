@@ -11,8 +11,6 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from darchlang.arch.graph import Init
 from darchlang.errors import DarchError, Span
 from darchlang.layers.defs import (
@@ -360,8 +358,12 @@ def _range(call: Call) -> list[int]:
     return call.interp.admit(list(range(start, stop, step)), call.span)
 
 
-def _spaced(fname: str, fn: Callable[[float, float, int], Any]) -> Callable[[Call], Any]:
+def _spaced(fname: str) -> Callable[[Call], Any]:
+    """NumPy's `linspace`/`logspace`; numpy is imported only by programs that use them."""
+
     def make(call: Call) -> list[float]:
+        import numpy as np
+
         bound = bind(call, ("start", "stop", "num"), 3)
         start = _float(bound["start"], f"`{fname}` start")
         stop = _float(bound["stop"], f"`{fname}` stop")
@@ -371,7 +373,7 @@ def _spaced(fname: str, fn: Callable[[float, float, int], Any]) -> Callable[[Cal
             raise DarchError(f"`{fname}` needs between 1 and {most:,} values, got {brief(num)}",
                              bound["num"].span)
         with np.errstate(all="ignore"):
-            values = [float(v) for v in fn(start, stop, num)]
+            values = [float(v) for v in getattr(np, fname)(start, stop, num)]
         if not all(math.isfinite(v) for v in values):
             raise DarchError(f"`{fname}` gives a non-finite number", call.span,
                              help="keep the values within the range of a float (about 1.8e308)")
@@ -417,9 +419,9 @@ def register_functions(env: Environment) -> None:
         Builtin("hyperparams", hyperparams, (), "The evaluator's settings, fixed or chosen.",
                 variadic=True),
         Builtin("range", _range, ("start", "stop", "step"), "Integers from start up to stop (excluded)."),
-        Builtin("linspace", _spaced("linspace", np.linspace), ("start", "stop", "num"),
+        Builtin("linspace", _spaced("linspace"), ("start", "stop", "num"),
                 "num evenly spaced numbers from start to stop (included)."),
-        Builtin("logspace", _spaced("logspace", np.logspace), ("start", "stop", "num"),
+        Builtin("logspace", _spaced("logspace"), ("start", "stop", "num"),
                 "num numbers from 10**start to 10**stop, evenly spaced in log scale."),
         Builtin("log10", _numeric("log10", math.log10), ("x",), "Base-10 logarithm."),
         Builtin("sqrt", _numeric("sqrt", math.sqrt), ("x",), "Square root."),

@@ -8,7 +8,6 @@ builds both branches into a `Cond` node.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -382,11 +381,5 @@ _EVAL: dict[type, Callable[[Interpreter, Any, Scope], Any]] = {
     ast.Call: Interpreter._call,
     ast.Graph: Interpreter._graph,
 }
-
-
-def deep_recursion_guard() -> None:
-    """Nested expressions recurse in Python; leave room for `limits.call_depth` user calls."""
-    if sys.getrecursionlimit() < 20_000:
-        sys.setrecursionlimit(20_000)
 
 

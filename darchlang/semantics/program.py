@@ -14,9 +14,10 @@ from typing import Any
 
 from darchlang.environment import Environment, default_environment
 from darchlang.errors import DarchError, Source, Span
+from darchlang.process import STACK_FRAMES, deep_recursion, no_cyclic_gc
 from darchlang.resources import prelude_files, stdlib_dir
 from darchlang.semantics.builtins import base_scope
-from darchlang.semantics.interpreter import Interpreter, Scope, deep_recursion_guard, is_space
+from darchlang.semantics.interpreter import Interpreter, Scope, is_space
 from darchlang.semantics.values import Builtin, Closure
 from darchlang.space.nodes import Choice, RecordNode
 from darchlang.space.space import Space
@@ -39,7 +40,6 @@ class Loader:
 
     def __init__(self, env: Environment, defines: dict[str, Any] | None = None,
                  optional_defines: dict[str, Any] | None = None):
-        deep_recursion_guard()
         self.env = env
         self.defines = {**(optional_defines or {}), **(defines or {})}
         self.optional = set(optional_defines or {}) - set(defines or {})
@@ -64,7 +64,8 @@ class Loader:
             self.interp.main_source = name
         scope = Scope(parent)
         module = Module(name, scope, program)
-        self.interpret(module, main)
+        with deep_recursion(), no_cyclic_gc():
+            self.interpret(module, main)
         return module
 
     def interpret(self, module: Module, main: bool) -> None:
@@ -96,20 +97,23 @@ class Loader:
             elif isinstance(st, ast.Bind | ast.ParamDecl) and st.span is not None:
                 scope.pending.setdefault(st.name, st.span)
         for st in statements:
-            if isinstance(st, ast.ParamDecl):
-                scope.pending.pop(st.name, None)
-                value = self.param_value(st, scope)
-                module.params[st.name] = value
-                define(st.name, value, st.span)
-            elif isinstance(st, ast.Bind):
-                scope.pending.pop(st.name, None)
-                if st.name in defined:
-                    define(st.name, None, st.name_span)
-                value = self.interp.eval(st.value, scope)
-                if main and isinstance(value, Choice) and not value.user_named \
-                        and value.bound_name is None:
-                    value.bound_name = st.name
-                define(st.name, value, st.name_span)
+            try:
+                if isinstance(st, ast.ParamDecl):
+                    scope.pending.pop(st.name, None)
+                    value = self.param_value(st, scope)
+                    module.params[st.name] = value
+                    define(st.name, value, st.span)
+                elif isinstance(st, ast.Bind):
+                    scope.pending.pop(st.name, None)
+                    if st.name in defined:
+                        define(st.name, None, st.name_span)
+                    value = self.interp.eval(st.value, scope)
+                    if main and isinstance(value, Choice) and not value.user_named \
+                            and value.bound_name is None:
+                        value.bound_name = st.name
+                    define(st.name, value, st.name_span)
+            except RecursionError:
+                raise _too_deep(st) from None
 
     def param_value(self, st: ast.ParamDecl, scope: Scope) -> Any:
         if st.name in self.defines:
@@ -157,6 +161,14 @@ class Loader:
             st.span,
             help=f"looked in {', '.join(str(b) for b in bases)}",
         )
+
+
+def _too_deep(st: ast.Bind | ast.ParamDecl) -> DarchError:
+    """Calls within the call limit over expressions within the nesting limit can still
+    pass Python's stack: the binding being built is where that happened."""
+    return DarchError(f"`{st.name}` nests too deeply to build (past {STACK_FRAMES:,} Python "
+                      "frames)", getattr(st, "name_span", None) or st.span,
+                      help="recurse less deeply, or bind inner parts to names")
 
 
 @lru_cache(maxsize=64)

@@ -13,7 +13,13 @@ from darchlang.errors import Span
 
 @dataclass(eq=True)
 class Node:
-    """Base of AST nodes; equality ignores spans (see the module docstring)."""
+    """Base of AST nodes; equality ignores spans (see the module docstring).
+
+    `depth` is the height of the node's subtree (1 for a leaf), set by the parser, which
+    refuses programs nested deeper than it allows.
+    """
+
+    depth: int = field(default=1, compare=False, repr=False, kw_only=True)
 
 
 def _span() -> Span | None:

@@ -11,21 +11,23 @@ from __future__ import annotations
 import json
 
 from darchlang.errors import Span
+from darchlang.process import deep_recursion
 from darchlang.syntax import ast
-from darchlang.syntax.parser import parse
+from darchlang.syntax.parser import PRECEDENCE, UNARY_MINUS, parse
 
 WIDTH = 88
 INDENT = "    "
 
-_PREC = {"or": 1, "and": 2, "not": 3, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4,
-         "+": 5, "-": 5, "*": 6, "/": 6, "//": 6, "%": 6, "**": 8}
-_UNARY_MINUS = 7
+_PREC = PRECEDENCE
+_UNARY_MINUS = UNARY_MINUS
 _ATOM = 9
 
 
 def format_source(text: str, name: str = "<input>") -> str:
     """Reformat program text; raises DarchError when it does not parse."""
-    return Formatter(parse(text, name), text).program()
+    program = parse(text, name)
+    with deep_recursion():
+        return Formatter(program, text).program()
 
 
 class Formatter:
@@ -33,7 +35,7 @@ class Formatter:
         self.prog = program
         self.lines = text.splitlines()
         self.pending = sorted(program.comments, key=lambda c: (c.line, c.col))
-        self.trailing = {c.line for c in self.pending if self._code_before(c)}
+        self._flat: dict[int, str] = {}  # id(node) -> its one-line text (each made once)
 
     # ---- comments ---------------------------------------------------------------------
     def _code_before(self, c: ast.Comment) -> bool:
@@ -240,6 +242,14 @@ class Formatter:
 
     # ---- one-line rendering -------------------------------------------------------------
     def flat(self, e: ast.Node) -> str:
+        """`e` on one line. Each node's text is made once: every level of a deep
+        expression asks whether its whole text fits."""
+        text = self._flat.get(id(e))
+        if text is None:
+            text = self._flat[id(e)] = self._one_line(e)
+        return text
+
+    def _one_line(self, e: ast.Node) -> str:
         t = type(e)
         if t is ast.Number:
             return e.text or _number(e.value)

@@ -1,22 +1,40 @@
-"""Text to AST: the Lark LALR parser, one Transformer, and errors in the user's words."""
+"""Text to AST: the Lark LALR parser, one inline transformer, errors in the user's words.
+
+The AST is built while the LALR parser reduces (Lark's inline `transformer=`), so no
+parse tree is made and nothing recurses: nesting as deep as the input goes costs a
+longer parser stack, not Python frames. The parser keeps every token
+(`keep_all_tokens`) so that each node's span is its first and last token, brackets and
+keywords included. What one parse needs (its source, its comments) lives in context
+variables, so parses in several threads at once, or one inside another, never mix.
+
+Building the LALR tables in strict mode takes longer than the rest of a `darch` command;
+they are cached on disk (see `_cache_file`).
+"""
 
 from __future__ import annotations
 
 import ast as pyast
+import hashlib
 import math
-from functools import lru_cache
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
 
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+import lark
+from lark import Lark, Token
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from darchlang.errors import DarchError, Source, Span
+from darchlang.process import no_cyclic_gc
 from darchlang.resources import grammar_text
 from darchlang.syntax import ast
 
-_COMMENTS: list[Token] = []
-
 KEYWORDS = ("def", "param", "import", "if", "then", "else", "let", "in", "and", "or", "not",
             "true", "false", "graph", "return")
+
+# Deeper expressions are refused with an error at the node that passes the limit: every
+# later phase (interpreting, formatting, printing) walks the AST recursively.
+MAX_DEPTH = 1000
 
 _WORDS = {
     "NAME": "a name",
@@ -30,43 +48,57 @@ _WORDS = {
 }
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 
-
-@lru_cache(maxsize=2)
-def _lark(start: str = "start") -> Lark:
-    return Lark(
-        grammar_text(),
-        parser="lalr",
-        propagate_positions=True,
-        maybe_placeholders=True,
-        lexer_callbacks={"COMMENT": _COMMENTS.append},
-        strict=True,
-        start=start,
-    )
+_SOURCE: ContextVar[Source] = ContextVar("darchlang_source")
+_COMMENTS: ContextVar[list[Token]] = ContextVar("darchlang_comments")
+_OPTIONS = dict(parser="lalr", keep_all_tokens=True, maybe_placeholders=True, strict=True)
 
 
+def _keep_comment(tok: Token) -> None:
+    comments = _COMMENTS.get(None)
+    if comments is not None:
+        comments.append(tok)
+
+
+def _cache_file(kind: str) -> str | bool:
+    """Where the built tables of `kind` are kept: the user's cache folder, one file per
+    grammar text and Lark version (Lark also checks a hash of both inside the file, and
+    rebuilds from the grammar when the file is missing, unreadable or damaged). Tables of
+    earlier grammars are removed. Without a usable cache folder the tables are built in
+    memory each time."""
+    import platformdirs
+
+    digest = hashlib.sha256(grammar_text().encode()).hexdigest()[:16]
+    folder = Path(platformdirs.user_cache_dir("darchlang"))
+    path = folder / f"parser-{kind}-{digest}-lark{lark.__version__}.cache"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            for old in folder.glob(f"parser-{kind}-*.cache"):
+                old.unlink()
+    except OSError:
+        return False
+    return str(path)
+
+
+@cache
+def _lark() -> Lark:
+    """The parser that builds the AST, for programs (`start`) and expressions (`expr`)."""
+    return Lark(grammar_text(), start=["start", "expr"], transformer=_ToAst(),
+                lexer_callbacks={"COMMENT": _keep_comment}, cache=_cache_file("ast"), **_OPTIONS)
+
+
+@cache
 def lark_parser(start: str = "start") -> Lark:
-    """The shared LALR parser for a program (`start`) or one expression (`expr`), for
-    tools that drive it token by token (REPL completion and validation)."""
-    return _lark(start)
+    """A plain LALR parser (Lark trees, no AST) for a program (`start`) or one expression
+    (`expr`), for tools that drive it token by token (REPL completion and validation)."""
+    return Lark(grammar_text(), start=start, cache=_cache_file(start), **_OPTIONS)
 
 
 def parse(text: str, name: str = "<input>") -> ast.Program:
     """Parse program text; bad text raises DarchError with a span and a help line."""
-    source = Source(name, text)
-    _COMMENTS.clear()
-    try:
-        tree = _lark().parse(text)
-    except UnexpectedInput as exc:
-        raise _syntax_error(exc, source) from None
-    comments = [ast.Comment(t.line, t.column, str(t)) for t in _COMMENTS]
-    _COMMENTS.clear()
-    try:
-        program = _ToAst(source).transform(tree)
-    except VisitError as exc:
-        if isinstance(exc.orig_exc, DarchError):
-            raise exc.orig_exc from None
-        raise
-    program.comments = comments
+    comments: list[Token] = []
+    program = _run(text, name, "start", comments)
+    program.comments = [ast.Comment(t.line, t.column, str(t)) for t in comments]
     return program
 
 
@@ -75,171 +107,248 @@ def parse_expression(text: str, name: str = "<input>") -> ast.Node:
 
     It has its own start rule, so spans and error positions are those of `text` itself.
     """
+    return _run(text, name, "expr", [])
+
+
+def _run(text: str, name: str, start: str, comments: list[Token]):
     source = Source(name, text)
+    parser = _lark()
+    src_token, com_token = _SOURCE.set(source), _COMMENTS.set(comments)
     try:
-        tree = _lark("expr").parse(text)
+        with no_cyclic_gc():
+            return parser.parse(text, start=start)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, source) from None
     finally:
-        _COMMENTS.clear()
-    try:
-        return _ToAst(source).transform(tree)
-    except VisitError as exc:
-        if isinstance(exc.orig_exc, DarchError):
-            raise exc.orig_exc from None
-        raise
+        _SOURCE.reset(src_token)
+        _COMMENTS.reset(com_token)
 
 
 # ---- building the AST -----------------------------------------------------------------
-def _span(source: Source, meta) -> Span | None:
-    if getattr(meta, "empty", True):
-        return None
-    return Span(source, meta.line, meta.column, meta.end_line, meta.end_column)
+def _span(first, last) -> Span:
+    """From the start of `first` to the end of `last` (each a token or a node)."""
+    if type(first) is Token:
+        line, col = first.line, first.column
+    else:
+        line, col = first.span.line, first.span.col
+    if type(last) is Token:
+        return Span(_SOURCE.get(), line, col, last.end_line, last.end_column)
+    end = last.span
+    return Span(_SOURCE.get(), line, col, end.end_line, end.end_col)
 
 
-def _tok_span(source: Source, tok: Token) -> Span:
-    return Span(source, tok.line, tok.column, tok.end_line, tok.end_column)
+def _depth(node: ast.Node, *children: ast.Node) -> ast.Node:
+    """Give `node` its depth (one more than its deepest child) and refuse one too deep."""
+    depth = 1 + max([c.depth for c in children], default=0)
+    if depth > MAX_DEPTH:
+        raise DarchError(f"this expression nests too deeply: more than {MAX_DEPTH} levels",
+                         node.span, help="bind inner parts to names and use the names")
+    node.depth = depth
+    return node
 
 
-@v_args(meta=True)
-class _ToAst(Transformer):
-    def __init__(self, source: Source):
-        super().__init__()
-        self.src = source
+def _nodes(items) -> list:
+    return [i for i in items if isinstance(i, ast.Node)]
 
-    def _s(self, meta):
-        return _span(self.src, meta)
 
-    def start(self, meta, items):
-        return ast.Program(list(items), span=self._s(meta))
+class _ToAst:
+    """One method per grammar rule (or alias); each gets the rule's children, every token
+    included, and returns an AST node whose span runs from its first to its last token."""
 
-    def import_stmt(self, meta, items):
-        return ast.Import(_string_value(items[0], self.src), self._s(meta))
+    def start(self, items):
+        statements = _nodes(items)
+        span = _span(statements[0], statements[-1]) if statements else None
+        return ast.Program(statements, span=span)
 
-    def param_stmt(self, meta, items):
-        return ast.ParamDecl(str(items[0]), items[1], self._s(meta))
+    def import_stmt(self, items):
+        return ast.Import(_string_value(items[1]), _span(items[0], items[-1]))
 
-    def def_stmt(self, meta, items):
-        name, params, body = items
-        return ast.Def(str(name), params or [], body, self._s(meta), _tok_span(self.src, name))
+    def param_stmt(self, items):
+        _, name, _, value = items
+        return ast.ParamDecl(str(name), value, _span(items[0], value))
 
-    def params(self, meta, items):
-        return [p for p in items if p is not None]
+    def def_stmt(self, items):
+        _, name, _, params, _, _, body = items
+        return ast.Def(str(name), params or [], body, _span(items[0], body), _tok_span(name))
 
-    def param(self, meta, items):
-        return ast.FuncParam(str(items[0]), items[1], self._s(meta))
+    def params(self, items):
+        return _nodes(items)
 
-    def bind_stmt(self, meta, items):
-        name, value = items
-        return ast.Bind(str(name), value, self._s(meta), _tok_span(self.src, name))
+    def param(self, items):
+        name, default = items[0], items[-1]
+        if not isinstance(default, ast.Node):
+            return ast.FuncParam(str(name), None, _tok_span(name))
+        return _depth(ast.FuncParam(str(name), default, _span(name, default)), default)
 
-    def if_expr(self, meta, items):
-        return ast.If(items[0], items[1], items[2], self._s(meta))
+    def bind_stmt(self, items):
+        name, _, value = items
+        return ast.Bind(str(name), value, _span(name, value), _tok_span(name))
 
-    def let_expr(self, meta, items):
-        return ast.Let(list(items[:-1]), items[-1], self._s(meta))
+    def if_expr(self, items):
+        _, cond, _, then, _, orelse = items
+        return _depth(ast.If(cond, then, orelse, _span(items[0], orelse)), cond, then, orelse)
 
-    def graph_expr(self, meta, items):
-        inputs, *bindings, output = items
+    def let_expr(self, items):
+        bindings, body = _nodes(items[1:-2]), items[-1]
+        return _depth(ast.Let(bindings, body, _span(items[0], body)), *bindings, body)
+
+    def graph_expr(self, items):
+        inputs, bindings, output = items[2], _nodes(items[5:-3]), items[-2]
         names = inputs or []
         seen: set[str] = set()
         for b in bindings:
             if b.name in seen or b.name in names:
                 raise DarchError(f"`{b.name}` is bound twice in this graph", b.span)
             seen.add(b.name)
-        return ast.Graph(names, list(bindings), output, self._s(meta))
+        node = ast.Graph(names, bindings, output, _span(items[0], items[-1]))
+        return _depth(node, *bindings, output)
 
-    def graph_inputs(self, meta, items):
-        names = [str(t) for t in items if t is not None]
+    def graph_inputs(self, items):
+        names = [str(t) for t in items if type(t) is Token and t.type == "NAME"]
         if len(set(names)) != len(names):
-            raise DarchError("a graph input is named twice", self._s(meta))
+            raise DarchError("a graph input is named twice", _span(items[0], items[-1]))
         return names
 
-    def let_binding(self, meta, items):
-        return ast.LetBinding(str(items[0]), items[1], self._s(meta))
+    def let_binding(self, items):
+        name, _, value = items
+        return _depth(ast.LetBinding(str(name), value, _span(name, value)), value)
 
-    def binop(self, meta, items):
-        left, op, right = items
-        return ast.BinOp(str(op), left, right, self._s(meta))
+    def operation(self, items):
+        return _group(items)
 
-    def unop(self, meta, items):
-        op, operand = items
-        if str(op) == "+":
-            return operand
-        if str(op) == "-" and isinstance(operand, ast.Number):
-            return ast.Number(-operand.value, "-" + operand.text, self._s(meta))
-        return ast.UnaryOp(str(op), operand, self._s(meta))
+    def call(self, items):
+        func, _, args, _ = items
+        args = args or []
+        return _depth(ast.Call(func, args, "paren", _span(func, items[-1])), func, *args)
 
-    def call(self, meta, items):
-        func, args = items
-        return ast.Call(func, args or [], "paren", self._s(meta))
-
-    def call_list(self, meta, items):
+    def call_list(self, items):
         func, lst = items
-        return ast.Call(func, [ast.Arg(None, lst, lst.span)], "list", self._s(meta))
+        node = ast.Call(func, [_depth(ast.Arg(None, lst, lst.span), lst)], "list", _span(func, lst))
+        return _depth(node, func, lst)
 
-    def call_record(self, meta, items):
+    def call_record(self, items):
         func, rec = items
-        return ast.Call(func, [ast.Arg(None, rec, rec.span)], "record", self._s(meta))
+        node = ast.Call(func, [_depth(ast.Arg(None, rec, rec.span), rec)], "record",
+                        _span(func, rec))
+        return _depth(node, func, rec)
 
-    def args(self, meta, items):
-        out = []
-        for a in items:
-            if a is None:
-                continue
-            out.append(a if isinstance(a, ast.Arg) else ast.Arg(None, a, a.span))
-        return out
+    def args(self, items):
+        return [a if type(a) is ast.Arg else _depth(ast.Arg(None, a, a.span), a)
+                for a in _nodes(items)]
 
-    def kwarg(self, meta, items):
-        return ast.Arg(str(items[0]), items[1], self._s(meta))
+    def kwarg(self, items):
+        name, _, value = items
+        return _depth(ast.Arg(str(name), value, _span(name, value)), value)
 
-    def number(self, meta, items):
-        text = str(items[0])
-        if any(c in text for c in ".eE"):
+    def number(self, items):
+        (tok,) = items
+        text = str(tok)
+        if "." in text or "e" in text or "E" in text:
             value: int | float = float(text)
             if math.isinf(value):
-                raise DarchError(f"the number `{text}` is too large for a float", self._s(meta),
+                raise DarchError(f"the number `{text}` is too large for a float", _tok_span(tok),
                                  help="write a number below 1.8e308")
         else:
             value = int(text)
-        return ast.Number(value, text, self._s(meta))
+        return ast.Number(value, text, _tok_span(tok))
 
-    def string(self, meta, items):
-        return ast.String(_string_value(items[0], self.src), self._s(meta))
+    def string(self, items):
+        return ast.String(_string_value(items[0]), _tok_span(items[0]))
 
-    def true(self, meta, items):
-        return ast.Bool(True, self._s(meta))
+    def true(self, items):
+        return ast.Bool(True, _tok_span(items[0]))
 
-    def false(self, meta, items):
-        return ast.Bool(False, self._s(meta))
+    def false(self, items):
+        return ast.Bool(False, _tok_span(items[0]))
 
-    def name(self, meta, items):
-        return ast.Name(str(items[0]), self._s(meta))
+    def name(self, items):
+        return ast.Name(str(items[0]), _tok_span(items[0]))
 
-    def list(self, meta, items):
-        return ast.ListExpr([i for i in items if i is not None], self._s(meta))
+    def atom(self, items):
+        """`( expr )`: the expression itself."""
+        return items[1]
 
-    def record(self, meta, items):
-        fields = [f for f in items if f is not None]
+    def list(self, items):
+        values = _nodes(items)
+        return _depth(ast.ListExpr(values, _span(items[0], items[-1])), *values)
+
+    def record(self, items):
+        fields = _nodes(items)
         seen: dict[str, ast.Field] = {}
         for f in fields:
             if f.name in seen:
                 raise DarchError(f"field `{f.name}` is given twice", f.span,
                                  notes=[f"first given at {seen[f.name].span.where}"])
             seen[f.name] = f
-        return ast.Record(fields, self._s(meta))
+        return _depth(ast.Record(fields, _span(items[0], items[-1])), *fields)
 
-    def field(self, meta, items):
-        return ast.Field(str(items[0]), items[1], self._s(meta))
+    def field(self, items):
+        name, _, value = items
+        return _depth(ast.Field(str(name), value, _span(name, value)), value)
 
 
-def _string_value(tok: Token, source: Source) -> str:
-    text = str(tok)
+# Binding power of each operator (higher binds tighter); the formatter uses it too.
+PRECEDENCE = {"or": 1, "and": 2, "not": 3, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4,
+              ">=": 4, "+": 5, "-": 5, "*": 6, "/": 6, "//": 6, "%": 6, "**": 8}
+UNARY_MINUS = 7
+_PREFIX = 0  # marks a prefix operator on the operator stack
+
+
+def _group(items: list) -> ast.Node:
+    """A flat run `[prefix*] operand (op [prefix*] operand)*` grouped by precedence with
+    an operator stack (shunting-yard): no recursion, however long the run."""
+    operands: list[ast.Node] = []
+    stack: list[tuple[int, Token, int]] = []  # (power, operator, kind)
+
+    def apply() -> None:
+        power, op, kind = stack.pop()
+        right = operands.pop()
+        if kind == _PREFIX:
+            if op == "+":
+                operands.append(right)
+            elif op == "-" and type(right) is ast.Number:
+                operands.append(ast.Number(-right.value, "-" + right.text, _span(op, right)))
+            else:
+                operands.append(_depth(ast.UnaryOp(str(op), right, _span(op, right)), right))
+            return
+        left = operands.pop()
+        operands.append(_depth(ast.BinOp(str(op), left, right, _span(left, right)), left, right))
+
+    expect_operand = True
+    for item in items:
+        if type(item) is not Token:
+            operands.append(item)
+            expect_operand = False
+        elif expect_operand:
+            power = PRECEDENCE["not"] if item == "not" else UNARY_MINUS
+            if item == "not" and stack and stack[-1][1] not in ("or", "and", "not"):
+                raise DarchError("`not` cannot follow this operator without brackets",
+                                 _tok_span(item), help="write `(not ...)`")
+            stack.append((power, item, _PREFIX))
+        else:
+            power = PRECEDENCE[str(item)]
+            right_to_left = power == PRECEDENCE["**"]
+            while stack and (stack[-1][0] > power or (stack[-1][0] == power and not right_to_left)):
+                if power == PRECEDENCE["=="] and stack[-1][0] == power and stack[-1][2] != _PREFIX:
+                    raise DarchError("comparisons do not chain", _tok_span(item),
+                                     help="join two comparisons with `and`: `a < b and b < c`")
+                apply()
+            stack.append((power, item, 2))
+            expect_operand = True
+    while stack:
+        apply()
+    return operands[0]
+
+
+def _tok_span(tok: Token) -> Span:
+    return Span(_SOURCE.get(), tok.line, tok.column, tok.end_line, tok.end_column)
+
+
+def _string_value(tok: Token) -> str:
     try:
-        value = pyast.literal_eval(text)
+        return pyast.literal_eval(str(tok))
     except (ValueError, SyntaxError):
-        raise DarchError("invalid escape sequence in string", _tok_span(source, tok)) from None
-    return value
+        raise DarchError("invalid escape sequence in string", _tok_span(tok)) from None
 
 
 # ---- syntax errors ----------------------------------------------------------------------
@@ -317,7 +426,7 @@ def _syntax_error(exc: UnexpectedInput, source: Source) -> DarchError:
             return DarchError(msg, span, help=f"the `{ch}` opened at line {oline}, column {ocol} "
                               f"is still open: add `{_OPEN[ch]}`")
         return DarchError(msg, span)
-    span = _tok_span(source, tok)
+    span = Span(source, tok.line, tok.column, tok.end_line, tok.end_column)
     what = f"`{tok}`" if tok.type not in ("NAME", "NUMBER", "STRING") else (
         f"{_WORDS[tok.type].split(' ', 1)[1]} `{tok}`")
     msg = f"unexpected {what}; expected {expected}"

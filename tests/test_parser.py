@@ -1,0 +1,136 @@
+"""The parser as a component: its on-disk table cache, parses in several threads at
+once, programs nested past any sensible depth, and process settings left as found."""
+
+import gc
+import os
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import darchlang
+from darchlang import DarchError
+from darchlang.process import deep_recursion
+from darchlang.syntax import ast
+from darchlang.syntax.formatter import format_source
+from darchlang.syntax.parser import MAX_DEPTH, parse
+
+COMPLEX = Path(__file__).resolve().parent.parent / "examples" / "cifar10_complex.darch"
+
+
+def darch_count(cache_home):
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
+    return subprocess.run([sys.executable, "-m", "darchlang.cli", "count", str(COMPLEX)],
+                          capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_parser_tables_are_cached_and_a_damaged_cache_is_rebuilt(tmp_path):
+    first = darch_count(tmp_path)
+    assert (first.returncode, first.stdout, first.stderr) == (0, "278628139008\n", "")
+    (cached,) = (tmp_path / "darchlang").glob("parser-ast-*.cache")
+    cached.write_bytes(b"not a pickle\n" + os.urandom(64))
+    again = darch_count(tmp_path)
+    assert (again.returncode, again.stdout, again.stderr) == (0, "278628139008\n", "")
+    assert cached.read_bytes()[:12] != b"not a pickle"  # written afresh
+
+
+def test_an_unusable_cache_folder_is_harmless(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("the cache folder cannot be made under a file")
+    r = darch_count(blocker)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "278628139008\n", "")
+
+
+def _program(i: int) -> str:
+    lines = [f"# program {i} line {k}\nx{i}_{k} = [{k}, {i}]  # end {i}.{k}" for k in range(150)]
+    return "\n".join(lines) + "\n"
+
+
+def test_parses_in_threads_keep_their_own_comments_and_sources():
+    programs = [_program(i) for i in range(12)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda t: parse(t, f"p{t[10:12]}.darch"), programs * 3))
+    for text, program in zip(programs * 3, results, strict=True):
+        assert [c.text for c in program.comments] == re.findall(r"#[^\n]*", text)
+        assert all(s.span.source.text is text for s in program.statements)
+
+
+def test_loading_leaves_the_recursion_limit_and_the_collector_as_they_were():
+    limit = sys.getrecursionlimit()
+    darchlang.load_string("def f(n) = if n == 0 then relu() else concat [relu(), f(n - 1)]\n"
+                          "space = f(150)")
+    with pytest.raises(DarchError, match="called 200 times"):
+        darchlang.load_string("def f(n) = concat [relu(), f(n + 1)]\nspace = f(0)")
+    assert sys.getrecursionlimit() == limit and gc.isenabled()
+
+
+# ---- deep nesting ------------------------------------------------------------------------
+WRAPPERS = {  # (before, after) around an expression; each adds one level or more
+    "brackets": ("(", ")"),
+    "list": ("[", "]"),
+    "concat": ("concat [", "]"),
+    "call": ("residual(", ")"),
+    "minus": ("-", ""),
+    "not": ("not ", ""),
+    "plus": ("1 + ", ""),
+    "power": ("2 ** ", ""),
+    "if": ("if true then ", " else 1"),
+    "let": ("let a = 1 in ", ""),
+}
+
+
+def nested(kinds: list[str]) -> str:
+    before = "".join(WRAPPERS[k][0] for k in kinds)
+    after = "".join(WRAPPERS[k][1] for k in reversed(kinds))
+    return f"space = relu()\nx = {before}relu(){after}\n"
+
+
+def front_end(text: str) -> None:
+    """Everything the front end does with a text; only DarchError may come out."""
+    try:
+        program = parse(text, "deep.darch")
+        formatted = format_source(text, "deep.darch")
+        with deep_recursion():  # comparing two deep ASTs recurses in dataclass __eq__
+            assert parse(formatted) == program
+        darchlang.load_string(text, "deep.darch")
+    except DarchError as err:
+        assert err.span is not None and err.render().startswith("deep.darch:")
+
+
+@pytest.mark.parametrize("kind", sorted(WRAPPERS))
+def test_ten_thousand_levels_of_one_kind(kind):
+    front_end(nested([kind] * 10_000))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", sorted(WRAPPERS))
+def test_thirty_thousand_levels_of_one_kind(kind):
+    front_end(nested([kind] * 30_000))
+
+
+def test_too_deep_is_an_error_at_the_level_past_the_limit():
+    with pytest.raises(DarchError) as err:
+        parse(nested(["list"] * (MAX_DEPTH + 5)), "deep.darch")
+    assert err.value.message == f"this expression nests too deeply: more than {MAX_DEPTH} levels"
+    assert err.value.render().startswith("deep.darch:2:")
+    assert err.value.help == "bind inner parts to names and use the names"
+
+
+@pytest.mark.slow
+def test_the_deepest_allowed_program_goes_through_the_front_end():
+    text = nested(["list"] * (MAX_DEPTH - 2))
+    binding = parse(text).statements[1]
+    assert isinstance(binding, ast.Bind) and binding.value.depth == MAX_DEPTH  # relu() is 2
+    front_end(text)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.sampled_from(sorted(WRAPPERS)), min_size=MAX_DEPTH - 50,
+                max_size=MAX_DEPTH + 50))
+def test_mixed_nesting_around_the_limit_raises_only_darch_errors(kinds):
+    front_end(nested(kinds))
