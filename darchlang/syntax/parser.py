@@ -4,8 +4,8 @@ The AST is built while the LALR parser reduces (Lark's inline `transformer=`), s
 parse tree is made and nothing recurses: nesting as deep as the input goes costs a
 longer parser stack, not Python frames. The parser keeps every token
 (`keep_all_tokens`) so that each node's span is its first and last token, brackets and
-keywords included. What one parse needs (its source, its comments) lives in context
-variables, so parses in several threads at once, or one inside another, never mix.
+keywords included. What one parse needs (its source, its comments, its brackets) lives
+in context variables, so parses in several threads at once, or nested, never mix.
 
 Building the LALR tables in strict mode takes longer than the rest of a `darch` command;
 they are cached on disk (see `_cache_file`).
@@ -50,6 +50,7 @@ _OPEN = {"(": ")", "[": "]", "{": "}"}
 
 _SOURCE: ContextVar[Source] = ContextVar("darchlang_source")
 _COMMENTS: ContextVar[list[Token]] = ContextVar("darchlang_comments")
+_PARENS: ContextVar[dict[int, tuple[Token, Token, ast.Node]]] = ContextVar("darchlang_parens")
 _OPTIONS = dict(parser="lalr", keep_all_tokens=True, maybe_placeholders=True, strict=True)
 
 
@@ -113,24 +114,30 @@ def parse_expression(text: str, name: str = "<input>") -> ast.Node:
 def _run(text: str, name: str, start: str, comments: list[Token]):
     source = Source(name, text)
     parser = _lark()
-    src_token, com_token = _SOURCE.set(source), _COMMENTS.set(comments)
+    tokens = _SOURCE.set(source), _COMMENTS.set(comments), _PARENS.set({})
     try:
         with no_cyclic_gc():
             return parser.parse(text, start=start)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, source) from None
     finally:
-        _SOURCE.reset(src_token)
-        _COMMENTS.reset(com_token)
+        for var, token in zip((_SOURCE, _COMMENTS, _PARENS), tokens, strict=True):
+            var.reset(token)
 
 
 # ---- building the AST -----------------------------------------------------------------
 def _span(first, last) -> Span:
-    """From the start of `first` to the end of `last` (each a token or a node)."""
+    """From the start of `first` to the end of `last` (each a token or a node, a node in
+    brackets counting from its brackets)."""
+    parens = _PARENS.get()
     if type(first) is Token:
         line, col = first.line, first.column
+    elif parens and id(first) in parens:
+        line, col = parens[id(first)][0].line, parens[id(first)][0].column
     else:
         line, col = first.span.line, first.span.col
+    if parens and id(last) in parens:
+        last = parens[id(last)][1]
     if type(last) is Token:
         return Span(_SOURCE.get(), line, col, last.end_line, last.end_column)
     end = last.span
@@ -265,8 +272,10 @@ class _ToAst:
         return ast.Name(str(items[0]), _tok_span(items[0]))
 
     def atom(self, items):
-        """`( expr )`: the expression itself."""
-        return items[1]
+        """`( expr )`: the expression itself; an expression around it spans the brackets."""
+        opening, node, closing = items
+        _PARENS.get()[id(node)] = (opening, closing, node)  # the node kept: ids stay unique
+        return node
 
     def list(self, items):
         values = _nodes(items)
