@@ -483,11 +483,12 @@ def test_code_actions_apply_did_you_mean_and_colon_fixes(client, tmp_path):
 
 
 # ---- highlighting ---------------------------------------------------------------------
-def test_semantic_tokens_tell_functions_parameters_and_bindings_apart(client, space_uri):
+def tokens(client, uri: str, text: str) -> dict[str, tuple[str, list[str]]]:
+    """Each word's first semantic token: its type and modifiers."""
     legend = client.init.capabilities.semantic_tokens_provider.legend
     answer = client.call(client.lsp.text_document_semantic_tokens_full_async(
-        types.SemanticTokensParams(doc(space_uri))))
-    lines = SPACE.split("\n")
+        types.SemanticTokensParams(doc(uri))))
+    lines = text.split("\n")
     line = start = 0
     found = {}
     data = list(answer.data)
@@ -498,6 +499,11 @@ def test_semantic_tokens_tell_functions_parameters_and_bindings_apart(client, sp
         word = lines[line][start:start + length]
         found.setdefault(word, (legend.token_types[kind],
                                 [m for b, m in enumerate(legend.token_modifiers) if mods >> b & 1]))
+    return found
+
+
+def test_semantic_tokens_tell_functions_parameters_and_bindings_apart(client, space_uri):
+    found = tokens(client, space_uri, SPACE)
     assert found["def"] == ("keyword", [])
     assert found["stem"] == ("function", ["declaration"])
     assert found["width"] == ("parameter", ["declaration"])
@@ -508,3 +514,7 @@ def test_semantic_tokens_tell_functions_parameters_and_bindings_apart(client, sp
     assert found["classes"] == ("variable", ["declaration", "readonly"])
     assert found["param"] == ("keyword", [])
     assert found["# the stem, shared by every block"] == ("comment", [])
+    path = EXAMPLES / "imports.darch"
+    found = tokens(client, client.open(path), path.read_text())
+    assert found["conv_block"] == ("function", [])  # imported
+    assert found["max_pool2d"] == ("function", ["defaultLibrary"])

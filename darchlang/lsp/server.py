@@ -44,6 +44,7 @@ from darchlang.lsp.hover import Hover
 from darchlang.lsp.index import Index, Use, build_index
 from darchlang.lsp.positions import Lines
 from darchlang.semantics.program import stdlib_dir
+from darchlang.semantics.values import Builtin, Closure
 
 log = logging.getLogger("darchlang.lsp")
 SLOW_CHECK = 0.1  # seconds: a file whose check takes longer has its keystrokes coalesced
@@ -384,7 +385,11 @@ def create_server(env: Environment | None = None) -> DarchServer:
         if doc is None:
             return None
         lines = ls.lines(doc.analysis.text)
-        return types.SemanticTokens(data=tokens.semantic_tokens(lines, doc.index))
+        loader = shared_loader(ls.env)  # its names the lexer knows as builtins already
+        functions = {name for name, value in ls.names(doc).items()
+                     if isinstance(value, Closure | Builtin)
+                     and name not in loader.builtins.names and name not in loader.prelude.names}
+        return types.SemanticTokens(data=tokens.semantic_tokens(lines, doc.index, functions))
 
     return server
 

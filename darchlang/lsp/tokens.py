@@ -7,6 +7,8 @@ a function, a function's parameter, a binding or `param`, a builtin.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from pygments.token import Comment, Keyword, Name, Number, Operator, String, _TokenType
 
 from darchlang.lsp.index import ARGUMENT, DEF, PARAM, Index
@@ -50,8 +52,10 @@ def _kind(definition: str, modifiers: int) -> tuple[str, int]:
     return _BY_KIND.get(definition, "variable"), modifiers | (_READONLY if definition == PARAM else 0)
 
 
-def _name_kinds(index: Index | None) -> dict[tuple[int, int], tuple[str, int]]:
-    """The token kind of each name the index knows, by its 1-based line and column."""
+def _name_kinds(index: Index | None, functions: Collection[str]
+                ) -> dict[tuple[int, int], tuple[str, int]]:
+    """The token kind of each name the index knows, by its 1-based line and column; a
+    name from elsewhere is a function when it is one of `functions`."""
     if index is None:
         return {}
     out: dict[tuple[int, int], tuple[str, int]] = {}
@@ -60,15 +64,18 @@ def _name_kinds(index: Index | None) -> dict[tuple[int, int], tuple[str, int]]:
     for u in index.uses:
         if u.target is not None:
             out[(u.span.line, u.span.col)] = _kind(u.target.kind, 0)
+        elif u.name in functions:
+            out[(u.span.line, u.span.col)] = ("function", 0)
     for k in index.keywords:
         out[(k.span.line, k.span.col)] = ("parameter", 0)
     return out
 
 
-def semantic_tokens(lines: Lines, index: Index | None) -> list[int]:
+def semantic_tokens(lines: Lines, index: Index | None, functions: Collection[str] = ()
+                    ) -> list[int]:
     """The LSP's relative encoding: for each token its line delta, start delta, length,
-    type and modifiers."""
-    names = _name_kinds(index)
+    type and modifiers. `functions` are the imported names that are functions."""
+    names = _name_kinds(index, functions)
     data: list[int] = []
     last_line = last_start = 0
     for offset, token, value in DarchLexer().get_tokens_unprocessed(lines.text):
