@@ -65,7 +65,7 @@ class DarchLexer(RegexLexer):
             # `def name(` names a function; `param name` a program parameter.
             (r"\b(def)(\s+)([A-Za-z_]\w*)", bygroups(Keyword.Declaration, Whitespace, Name.Function)),
             (r"\b(param)(\s+)([A-Za-z_]\w*)", bygroups(Keyword.Declaration, Whitespace, Name.Variable)),
-            (r"\bimport\b", Keyword.Namespace),
+            (r"\b(import|from|as)\b", Keyword.Namespace),
             (words(STRUCTURE, prefix=r"\b", suffix=r"\b"), Keyword),
             (words(WORD_OPERATORS, prefix=r"\b", suffix=r"\b"), Operator.Word),
             (words(CONSTANTS, prefix=r"\b", suffix=r"\b"), Keyword.Constant),
@@ -76,7 +76,7 @@ class DarchLexer(RegexLexer):
             include("numbers"),
             include("strings"),
             (r"\*\*|//|==|!=|<=|>=|[-+*/%<>=]", Operator),
-            (r"[()\[\]{},:]", Punctuation),
+            (r"[()\[\]{},:.]", Punctuation),
         ],
         "numbers": [
             (r"(\d+\.\d*|\.\d+|\d+)[eE][+-]?\d+", Number.Float),

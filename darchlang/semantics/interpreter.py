@@ -15,7 +15,7 @@ from darchlang.arch.graph import Init, Ref
 from darchlang.errors import DarchError, Span, did_you_mean
 from darchlang.layers.defs import describe
 from darchlang.semantics.arithmetic import OPERATORS, UNARY, Operation, compute, size, unholdable
-from darchlang.semantics.values import Arg, Builtin, Call, Closure, bind
+from darchlang.semantics.values import Arg, Builtin, Call, Closure, Namespace, bind
 from darchlang.space.nodes import (
     Choice,
     Cond,
@@ -297,6 +297,18 @@ class Interpreter:
             inner.names[b.name] = self.eval(b.value, inner)
         return self.eval(node.body, inner)
 
+    def _attribute(self, node: ast.Attribute, scope: Scope) -> Any:
+        namespace = self.eval(node.value, scope)
+        if not isinstance(namespace, Namespace):
+            raise DarchError(f"{describe(namespace)} has no names to take with `.`",
+                             node.name_span, help='`.` takes a name from a file imported '
+                             'with `import "file" as name`')
+        try:
+            return namespace.names[node.name]
+        except KeyError:
+            raise DarchError(f"`{namespace.alias}` ({namespace.origin}) has no `{node.name}`",
+                             node.name_span, help=did_you_mean(node.name, namespace.names)) from None
+
     def _graph(self, node: ast.Graph, scope: Scope) -> Any:
         return self.graphs.block(node, scope)
 
@@ -380,6 +392,7 @@ _EVAL: dict[type, Callable[[Interpreter, Any, Scope], Any]] = {
     ast.Let: Interpreter._let,
     ast.Call: Interpreter._call,
     ast.Graph: Interpreter._graph,
+    ast.Attribute: Interpreter._attribute,
 }
 
 

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from darchlang.environment import Environment, default_environment
-from darchlang.errors import DarchError, Source, Span
+from darchlang.errors import DarchError, Source, Span, did_you_mean
 from darchlang.process import STACK_FRAMES, deep_recursion, no_cyclic_gc
 from darchlang.resources import prelude_files, stdlib_dir
 from darchlang.semantics.builtins import base_scope
 from darchlang.semantics.interpreter import Interpreter, Scope, is_space
-from darchlang.semantics.values import Builtin, Closure
+from darchlang.semantics.values import Builtin, Closure, Namespace
 from darchlang.space.nodes import Choice, RecordNode
 from darchlang.space.space import Space
 from darchlang.syntax import ast
@@ -71,15 +71,18 @@ class Loader:
     def interpret(self, module: Module, main: bool) -> None:
         scope = module.scope
         defined: dict[str, Span | None] = {}
+        imported: dict[str, str] = {}  # name -> the file it was imported from
 
         def define(name: str, value: Any, span: Span | None) -> None:
             if name in defined:
                 first = defined[name]
+                origin = f"imported from {imported[name]}" if name in imported else "first defined"
                 raise DarchError(
                     f"`{name}` is defined twice",
                     span,
-                    notes=[f"first defined at {first.where}"] if first else [],
-                    help="rename one of them",
+                    notes=[f"{origin} at {first.where}"] if first else [],
+                    help="rename one of them" if name not in imported else
+                    f"rename it, or import {imported[name]} `as` a namespace",
                 )
             defined[name] = span
             scope.names[name] = value
@@ -87,10 +90,18 @@ class Loader:
         statements = module.program.statements
         for st in statements:
             if isinstance(st, ast.Import):
-                for name, value in self.import_file(st, module.path).items():
-                    if name not in defined:
-                        defined[name] = None
-                        scope.names[name] = value
+                origin, exports = self.import_file(st, module.path)
+                for name, value, span in _imported(st, origin, exports):
+                    if name in imported and scope.names[name] is value:
+                        continue  # the same definition, reached through two files
+                    if name in imported:
+                        raise DarchError(
+                            f"`{name}` is imported from both {imported[name]} and {origin}", span,
+                            notes=[f"{imported[name]} was imported at {defined[name].where}"],
+                            help=f"import one of them `as` a namespace, or name what you need "
+                                 f'with `from "{st.path}" import ...`')
+                    define(name, value, span)
+                    imported[name] = origin
         for st in statements:
             if isinstance(st, ast.Def):
                 define(st.name, Closure(st, scope), st.name_span or st.span)
@@ -125,7 +136,8 @@ class Loader:
             return value
         return self.interp.eval(st.value, scope)
 
-    def import_file(self, st: ast.Import, importer: str) -> dict[str, Any]:
+    def import_file(self, st: ast.Import, importer: str) -> tuple[str, dict[str, Any]]:
+        """The imported file's name (as errors show it) and its public names."""
         path = self.resolve(st, importer)
         key = str(path)
         if key in self.loading:
@@ -142,7 +154,7 @@ class Loader:
                 self.modules[key] = self.load_module(text, key, parent=self.prelude, main=False)
             finally:
                 self.loading.pop()
-        return _exports(self.modules[key].scope)
+        return path.name, _exports(self.modules[key].scope)
 
     def resolve(self, st: ast.Import, importer: str) -> Path:
         name = st.path if st.path.endswith(".darch") else st.path + ".darch"
@@ -161,6 +173,21 @@ class Loader:
             st.span,
             help=f"looked in {', '.join(str(b) for b in bases)}",
         )
+
+
+def _imported(st: ast.Import, origin: str, exports: dict[str, Any]):
+    """(name, value, where it is named) for each name an import statement binds."""
+    if st.alias is not None:
+        return [(st.alias, Namespace(st.alias, origin, exports), st.name_spans[0])]
+    if st.names is None:
+        return [(name, value, st.span) for name, value in exports.items()]
+    out = []
+    for name, span in zip(st.names, st.name_spans, strict=True):
+        if name not in exports:
+            raise DarchError(f"{origin} has no `{name}` to import", span,
+                             help=did_you_mean(name, exports))
+        out.append((name, exports[name], span))
+    return out
 
 
 def _too_deep(st: ast.Bind | ast.ParamDecl) -> DarchError:

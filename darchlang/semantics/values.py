@@ -28,6 +28,16 @@ class Closure:
 
 
 @dataclass
+class Namespace:
+    """The public names of a file imported `as` an alias: `darts.cell` is `cell` there."""
+
+    alias: str
+    origin: str
+    names: dict[str, Any]
+    type_label = "namespace"
+
+
+@dataclass
 class Arg:
     """An evaluated call argument; `thunk` is set instead of `value` for lazy parameters."""
 

@@ -91,6 +91,16 @@ class Call(Node):
 
 
 @dataclass
+class Attribute(Node):
+    """`ns.name`: a name from a module imported `as ns`."""
+
+    value: Node
+    name: str
+    span: Span | None = _span()
+    name_span: Span | None = _span()
+
+
+@dataclass
 class BinOp(Node):
     op: str
     left: Node
@@ -140,8 +150,14 @@ class Graph(Node):
 # ---- statements ---------------------------------------------------------------------
 @dataclass
 class Import(Node):
+    """`import "p"` (every public name), `import "p" as ns` (`alias`: the names under
+    `ns.`), or `from "p" import a, b` (`names`: those names only)."""
+
     path: str
     span: Span | None = _span()
+    alias: str | None = None
+    names: list[str] | None = None
+    name_spans: list[Span] = field(default_factory=list, compare=False, repr=False)
 
 
 @dataclass

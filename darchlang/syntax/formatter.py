@@ -112,7 +112,9 @@ class Formatter:
 
     def statement(self, st: ast.Node) -> str:
         if isinstance(st, ast.Import):
-            return f"import {_string(st.path)}"
+            if st.names is not None:
+                return f"from {_string(st.path)} import {', '.join(st.names)}"
+            return f"import {_string(st.path)}" + (f" as {st.alias}" if st.alias else "")
         if isinstance(st, ast.ParamDecl):
             head = f"param {st.name} = "
             return head + self.expr(st.value, 0, len(head))
@@ -265,6 +267,9 @@ class Formatter:
             if not e.fields:
                 return "{}"
             return "{ " + ", ".join(f"{f.name}: {self.flat(f.value)}" for f in e.fields) + " }"
+        if t is ast.Attribute:
+            value = self.flat(e.value)
+            return f"{value if _prec(e.value) == _ATOM else f'({value})'}.{e.name}"
         if t is ast.Call:
             func = self.flat(e.func)
             if e.style in ("list", "record"):

@@ -29,7 +29,7 @@ from darchlang.process import no_cyclic_gc
 from darchlang.resources import grammar_text
 from darchlang.syntax import ast
 
-KEYWORDS = ("def", "param", "import", "if", "then", "else", "let", "in", "and", "or", "not",
+KEYWORDS = ("def", "param", "import", "from", "as", "if", "then", "else", "let", "in", "and", "or", "not",
             "true", "false", "graph", "return")
 
 # Deeper expressions are refused with an error at the node that passes the limit: every
@@ -168,7 +168,21 @@ class _ToAst:
         return ast.Program(statements, span=span)
 
     def import_stmt(self, items):
-        return ast.Import(_string_value(items[1]), _span(items[0], items[-1]))
+        _, path, _, alias = items
+        if alias is None:
+            return ast.Import(_string_value(path), _span(items[0], path))
+        return ast.Import(_string_value(path), _span(items[0], alias), alias=str(alias),
+                          name_spans=[_tok_span(alias)])
+
+    def from_import(self, items):
+        names = [t for t in items[3:] if type(t) is Token and t.type == "NAME"]
+        seen: set[str] = set()
+        for t in names:
+            if t in seen:
+                raise DarchError(f"`{t}` is imported twice", _tok_span(t))
+            seen.add(t)
+        return ast.Import(_string_value(items[1]), _span(items[0], names[-1]),
+                          names=[str(t) for t in names], name_spans=[_tok_span(t) for t in names])
 
     def param_stmt(self, items):
         _, name, _, value = items
@@ -227,6 +241,11 @@ class _ToAst:
         func, _, args, _ = items
         args = args or []
         return _depth(ast.Call(func, args, "paren", _span(func, items[-1])), func, *args)
+
+    def attribute(self, items):
+        value, _, name = items
+        node = ast.Attribute(value, str(name), _span(value, name), _tok_span(name))
+        return _depth(node, value)
 
     def call_list(self, items):
         func, lst = items

@@ -1,0 +1,117 @@
+"""Imports: the flat form, `import ... as` namespaces, `from ... import` names, clashes
+that name both origins, and the printed forms (formatter, REPL highlighting)."""
+
+import pytest
+from pygments.token import Error
+
+import darchlang
+from darchlang import DarchError
+from darchlang.repl.lexer import DarchLexer
+from darchlang.syntax.formatter import format_source
+
+BLOCKS = """\
+def inverted_residual(c) = concat [conv2d(filters: c, size: one_of(3, 5)), relu()]
+def squeeze_excite() = one_of(relu(), tanh())
+def _private() = relu()
+width = one_of(8, 16)
+"""
+OTHER = "def squeeze_excite() = relu()\n"
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "blocks.darch").write_text(BLOCKS)
+    (tmp_path / "other.darch").write_text(OTHER)
+    return tmp_path
+
+
+def load(project, text):
+    main = project / "main.darch"
+    main.write_text(text)
+    return darchlang.load_file(main)
+
+
+def error(project, text) -> DarchError:
+    with pytest.raises(DarchError) as info:
+        _ = load(project, text).space
+    return info.value
+
+
+def test_namespace_import(project):
+    program = load(project, 'import "blocks" as b\n'
+                            "space = concat [b.inverted_residual(b.width), b.squeeze_excite()]")
+    assert program.space.count() == 2 * 2 * 2
+    assert "inverted_residual" not in program.names and "b" in program.names
+
+
+def test_from_import_brings_only_the_names_listed(project):
+    program = load(project, 'from "blocks" import inverted_residual, squeeze_excite\n'
+                            "space = concat [inverted_residual(4), squeeze_excite()]")
+    assert program.space.count() == 4
+    err = error(project, 'from "blocks" import inverted_residual\nspace = squeeze_excite()')
+    assert err.message == "unknown name `squeeze_excite`"
+
+
+def test_flat_import_stays(project):
+    assert load(project, 'import "blocks"\nspace = inverted_residual(width)').space.count() == 4
+
+
+def test_names_a_file_does_not_have(project):
+    err = error(project, 'from "blocks" import inverted_residul\nspace = relu()')
+    assert err.render().splitlines()[0] == (
+        f"{project / 'main.darch'}:1:22: error: blocks.darch has no `inverted_residul` to import")
+    assert err.help == "did you mean `inverted_residual`?"
+    err = error(project, 'from "blocks" import _private\nspace = relu()')
+    assert err.message == "blocks.darch has no `_private` to import"
+    err = error(project, 'import "blocks" as b\nspace = b.squeeze_excit()')
+    assert (err.message, err.help) == ("`b` (blocks.darch) has no `squeeze_excit`",
+                                       "did you mean `squeeze_excite`?")
+    assert (err.span.line, err.span.col) == (2, 11)
+
+
+def test_a_dot_after_something_that_is_not_a_namespace(project):
+    err = error(project, "x = 3\nspace = x.y")
+    assert err.message == "integer 3 has no names to take with `.`"
+    assert err.help == '`.` takes a name from a file imported with `import "file" as name`'
+
+
+def test_a_clash_names_both_origins(project):
+    err = error(project, 'import "blocks"\nimport "other"\nspace = squeeze_excite()')
+    assert err.message == "`squeeze_excite` is imported from both blocks.darch and other.darch"
+    assert (err.span.line, err.span.col) == (2, 1)
+    assert err.notes == [f"blocks.darch was imported at {project / 'main.darch'}:1:1"]
+    assert "as` a namespace" in err.help
+    err = error(project, 'from "blocks" import width\nwidth = 3\nspace = relu()')
+    assert err.message == "`width` is defined twice"
+    assert err.notes == [f"imported from blocks.darch at {project / 'main.darch'}:1:22"]
+
+
+def test_the_same_definition_through_two_files_is_no_clash(project):
+    (project / "again.darch").write_text('import "blocks"\n')
+    program = load(project, 'import "blocks"\nimport "again"\nspace = squeeze_excite()')
+    assert program.space.count() == 2
+
+
+def test_an_alias_clashes_like_any_name(project):
+    err = error(project, 'import "blocks" as b\nimport "other" as b\nspace = relu()')
+    assert err.message == "`b` is imported from both blocks.darch and other.darch"
+
+
+def test_duplicate_names_in_one_from_import(project):
+    err = error(project, 'from "blocks" import width, width\nspace = relu()')
+    assert (err.message, err.span.col) == ("`width` is imported twice", 29)
+
+
+SOURCES = [
+    'import "blocks" as b\nfrom "blocks" import inverted_residual, squeeze_excite\nimport "other"\n'
+    "space = concat [b.inverted_residual(b.width), (b).squeeze_excite()]\n",
+]
+
+
+@pytest.mark.parametrize("text", SOURCES)
+def test_formatter_and_highlighter_know_the_import_forms(text):
+    out = format_source(text)
+    assert out == ('import "blocks" as b\nfrom "blocks" import inverted_residual, squeeze_excite\n'
+                   'import "other"\nspace = concat [b.inverted_residual(b.width), b.squeeze_excite()]\n')
+    assert format_source(out) == out
+    assert not [v for t, v in DarchLexer().get_tokens(text) if t is Error]
