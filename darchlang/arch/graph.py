@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from darchlang.errors import Span
 
@@ -22,6 +22,14 @@ class Init:
     gain: float
 
 
+class CallSite(NamedTuple):
+    """One call of a darchlang function on the way to a layer: the function's name and
+    the span of the call (`inner(...)` at line 31, for a layer written in `inner`)."""
+
+    function: str
+    span: Span
+
+
 class Node:
     """Base of concrete architecture nodes."""
 
@@ -31,13 +39,16 @@ class Node:
 @dataclass(eq=False, slots=True)
 class Layer(Node):
     """A concrete layer; `definition` is the primitive it came from (its LayerDef), so
-    backends need no environment to find a plugin's or a session's layers."""
+    backends need no environment to find a plugin's or a session's layers. `trace` is
+    the calls of darchlang functions that made it, outermost first (empty for a layer
+    written at the top level): the innermost says where the function was called from."""
 
     kind: str
     attrs: dict[str, Any]
     path: str = ""
     span: Span | None = None
     definition: Any = field(default=None, repr=False)
+    trace: tuple[CallSite, ...] = field(default=(), repr=False)
 
 
 @dataclass(eq=False, slots=True)

@@ -128,7 +128,7 @@ def make_layer(layer: LayerDef, call: Call) -> LayerNode:
         check_static(node, p.type, arg.span, what)
         params.append((p.name, node))
     call.interp.made(call.span)
-    return LayerNode(layer, tuple(params), call.interp.where(call.span))
+    return LayerNode(layer, tuple(params), call.interp.where(call.span), call.interp.trace)
 
 
 # ---- choices and combinators ----------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from darchlang.arch.graph import Init, Ref
+from darchlang.arch.graph import CallSite, Init, Ref
 from darchlang.errors import DarchError, Span, did_you_mean
 from darchlang.layers.defs import describe
 from darchlang.semantics.arithmetic import OPERATORS, UNARY, Operation, compute, size, unholdable
@@ -89,6 +89,9 @@ class Interpreter:
         self.steps = 0
         self.extents: dict[int, tuple[SNode, tuple[int, bool]]] = {}
         self.call_stack: list[str] = []
+        self.trace: tuple[CallSite, ...] = ()
+        """The darchlang function calls being evaluated, outermost first: each layer
+        made keeps the trace of its making (`LayerNode.trace`, `arch.Layer.trace`)."""
         self.main_source: str | None = None
         from darchlang.semantics.graphs import GraphSupport
 
@@ -364,6 +367,9 @@ class Interpreter:
                 raise DarchError(f"`{defn.name}` is missing its argument `{p.name}`", span)
         self.depth += 1
         self.call_stack.append(defn.name)
+        outer_trace = self.trace
+        if span is not None:
+            self.trace = (*outer_trace, CallSite(defn.name, span))
         outer_site = self.site
         if outer_site is None and defn.span is not None and defn.span.source.name != self.main_source:
             self.site = span
@@ -372,6 +378,7 @@ class Interpreter:
         finally:
             self.depth -= 1
             self.call_stack.pop()
+            self.trace = outer_trace
             self.site = outer_site
 
 

@@ -13,6 +13,7 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
+from darchlang.arch.graph import CallSite
 from darchlang.errors import Span
 from darchlang.layers.defs import LayerDef
 
@@ -148,12 +149,15 @@ class InitNode(SNode):
 
 
 class LayerNode(SNode):
-    """A layer primitive with its parameters (in signature order)."""
+    """A layer primitive with its parameters (in signature order). `trace` holds the
+    calls of darchlang functions that made it (`arch.CallSite`s), outermost first;
+    empty for a layer written at the top level."""
 
-    __slots__ = ("layer", "params", "span")
+    __slots__ = ("layer", "params", "span", "trace")
 
-    def __init__(self, layer: LayerDef, params: tuple[tuple[str, SNode], ...], span: Span | None):
-        self.layer, self.params, self.span = layer, params, span
+    def __init__(self, layer: LayerDef, params: tuple[tuple[str, SNode], ...], span: Span | None,
+                 trace: tuple[CallSite, ...] = ()):
+        self.layer, self.params, self.span, self.trace = layer, params, span, trace
         self._seal()
 
     @property

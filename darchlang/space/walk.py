@@ -110,7 +110,8 @@ class Walk(Visitor):
                         f"argument `{name}` of `{node.layer.name}`: {problem}", node.span
                     )
             attrs[name] = v
-        return arch.Layer(node.layer.name, attrs, self.paths.get(id(node), ""), node.span, node.layer)
+        return arch.Layer(node.layer.name, attrs, self.paths.get(id(node), ""), node.span, node.layer,
+                          node.trace)
 
     def visit_SeqNode(self, node: SeqNode) -> arch.Seq:
         return arch.Seq(tuple([self.visit(i) for i in node.items]))
