@@ -160,3 +160,16 @@ def test_cli_reports_a_sample_time_fault_in_place(tmp_path):
     assert "Traceback" not in run.stderr
     assert run.stderr.startswith(f"{path}:1:60: error: `**` of integer -4 and number 0.5 gives a "
                                  "complex number")
+
+
+def test_shape_analysis_skips_impossible_combinations_of_shared_choices(tmp_path):
+    """`w - w` over the options of `w` taken apart includes -1 and 1; the analysis must
+    not report the division by zero that no architecture makes."""
+    path = tmp_path / "s.darch"
+    path.write_text("w = one_of(1, 2)\ndef c() = conv2d(filters: one_of(4, 8), size: one_of(1, 3))\n"
+                    "space = concat [conv2d(filters: 4 // (w - w + 1), size: 3), c(), c(), c(), c()]\n")
+    run = subprocess.run([sys.executable, "-m", "darchlang.cli", "check", "--shapes",
+                          "--enumerate-up-to", "10", str(path)], capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "proved by shape analysis" in run.stdout

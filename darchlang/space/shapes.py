@@ -117,8 +117,8 @@ class _Analysis:
                     w = _merge(w, cw)
                 try:
                     out.append((node.fn(*[v for v, _ in combo]), w))
-                except (ArithmeticError, TypeError, ValueError):
-                    continue
+                except (ArithmeticError, TypeError, ValueError, DarchError):
+                    continue  # combinations of shared choices may be impossible
             return _dedupe(out)
         if t is Cond:
             out = []
