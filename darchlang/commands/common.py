@@ -26,6 +26,9 @@ def add_program_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--entry", default="space", metavar="NAME",
                         help="the binding that holds the network (default: space)")
+    parser.add_argument("--import-path", action="append", default=[], metavar="DIR",
+                        help="a folder imports may come from, besides the program's own and "
+                             "the standard library (repeatable; also DARCH_PATH)")
 
 
 def parse_defines(items: list[str]) -> dict[str, str]:
@@ -42,7 +45,8 @@ def load_program_from_args(args: argparse.Namespace, **optional: Any) -> Program
     """Load `args.file` with `-D` overrides; keyword values (a dataset's `num_classes`,
     say) set a `param` only where the program declares it, and `-D` wins over them."""
     return load_file(args.file, defines=parse_defines(getattr(args, "define", []) or []),
-                     network=getattr(args, "entry", "space"), optional_defines=optional)
+                     network=getattr(args, "entry", "space"), optional_defines=optional,
+                     import_path=getattr(args, "import_path", []) or [])
 
 
 def add_decision_arguments(parser: argparse.ArgumentParser) -> None:

@@ -7,6 +7,10 @@ evaluator's hyperparams block).
 
 from __future__ import annotations
 
+import os
+import re
+import stat
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -39,8 +43,11 @@ class Loader:
     """Interprets a program and its imports once each; reports import cycles."""
 
     def __init__(self, env: Environment, defines: dict[str, Any] | None = None,
-                 optional_defines: dict[str, Any] | None = None):
+                 optional_defines: dict[str, Any] | None = None,
+                 import_path: Sequence[str | Path] = ()):
         self.env = env
+        self.import_path = _import_path(import_path)
+        self.project: Path | None = None  # the folder of the program loaded as main
         self.defines = {**(optional_defines or {}), **(defines or {})}
         self.optional = set(optional_defines or {}) - set(defines or {})
         self.used_defines: set[str] = set()
@@ -62,6 +69,8 @@ class Loader:
         program = _parse_library(text, name) if name.startswith(str(stdlib_dir())) else parse(text, name)
         if main:
             self.interp.main_source = name
+            if self.project is None:
+                self.project = Path(name).resolve().parent if not name.startswith("<") else Path.cwd()
         scope = Scope(parent)
         module = Module(name, scope, program)
         with deep_recursion(), no_cyclic_gc():
@@ -145,10 +154,7 @@ class Loader:
             raise DarchError(f"import cycle: {chain}", st.span,
                              help="move the shared definitions into a third file that both import")
         if key not in self.modules:
-            try:
-                text = path.read_text("utf-8")
-            except UnicodeDecodeError:
-                raise DarchError(f"`{path}` is not UTF-8 text", st.span) from None
+            text = _darch_text(path, st)
             self.loading.append(key)
             try:
                 self.modules[key] = self.load_module(text, key, parent=self.prelude, main=False)
@@ -157,22 +163,72 @@ class Loader:
         return path.name, _exports(self.modules[key].scope)
 
     def resolve(self, st: ast.Import, importer: str) -> Path:
+        """The file an import names, under the import policy (docs/language.md):
+
+        a path is looked up beside the importing file, then in each `--import-path` /
+        DARCH_PATH folder, then in the standard library; the first that exists is taken.
+        Wherever its links and `..` lead, it must end inside the project (the folder of
+        the program being loaded), an import-path folder or the standard library, and be
+        a regular file."""
         name = st.path if st.path.endswith(".darch") else st.path + ".darch"
-        bases = []
         if importer and not importer.startswith("<"):
-            bases.append(Path(importer).resolve().parent)
+            here = Path(importer).resolve().parent
         else:
-            bases.append(Path.cwd())
-        bases.append(stdlib_dir())
+            here = Path.cwd()
+        project = self.project or here
+        bases = [here, *self.import_path, stdlib_dir()]
+        roots = [project, *self.import_path, stdlib_dir().resolve()]
         for base in bases:
-            candidate = (base / name).resolve()
-            if candidate.is_file():
-                return candidate
+            candidate = base / name
+            if not os.path.lexists(candidate):
+                continue
+            real = candidate.resolve()
+            if not any(real.is_relative_to(root) for root in roots):
+                raise DarchError(
+                    f"`{st.path}` leads outside the project, the import path and the standard "
+                    f"library (to {real})", st.span,
+                    help="imports stay under the program's folder; name another folder "
+                         "with --import-path DIR or the DARCH_PATH environment variable")
+            try:
+                regular = stat.S_ISREG(real.stat().st_mode)
+            except OSError as exc:
+                raise DarchError(f"cannot read `{st.path}`: {exc.strerror}", st.span) from None
+            if not regular:
+                raise DarchError(f"`{st.path}` is not a regular file", st.span)
+            return real
         raise DarchError(
             f"cannot find `{st.path}` to import",
             st.span,
             help=f"looked in {', '.join(str(b) for b in bases)}",
         )
+
+
+def _darch_text(path: Path, st: ast.Import) -> str:
+    """The text of an imported file, refused without quoting a byte of it unless it is
+    text a program could be (UTF-8, no NUL or other control characters)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DarchError(f"cannot read `{st.path}`: {exc.strerror}", st.span) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DarchError(f"`{st.path}` is not darchlang text: it is not UTF-8 (at byte "
+                         f"{exc.start:,})", st.span, help="save the file as UTF-8") from None
+    bad = _CONTROL.search(text)
+    if bad is not None:
+        raise DarchError(f"`{st.path}` is not darchlang text: it holds the control character "
+                         f"U+{ord(bad.group()):04X} (at character {bad.start():,})", st.span)
+    return text
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def _import_path(folders: Sequence[str | Path]) -> list[Path]:
+    """The import-path folders: those given, then DARCH_PATH's (os.pathsep between)."""
+    named = [*folders, *os.environ.get("DARCH_PATH", "").split(os.pathsep)]
+    return [Path(f).expanduser().resolve() for f in named if str(f).strip()]
 
 
 def _imported(st: ast.Import, origin: str, exports: dict[str, Any]):
@@ -283,11 +339,13 @@ def load_string(
     env: Environment | None = None,
     network: str = "space",
     optional_defines: dict[str, Any] | None = None,
+    import_path: Sequence[str | Path] = (),
 ) -> Program:
     """Parse and interpret program text. `defines` override `param` values by name (a
     name the program does not declare is an error); `optional_defines` apply only where
-    declared (a dataset's number of classes, say)."""
-    loader = Loader(env or default_environment(), defines, optional_defines)
+    declared (a dataset's number of classes, say). `import_path` names folders imports
+    may come from besides the program's own and the standard library."""
+    loader = Loader(env or default_environment(), defines, optional_defines, import_path)
     if not name.startswith("<"):
         loader.loading.append(str(Path(name).resolve()))
     module = loader.load_module(text, name, parent=loader.prelude, main=True)
@@ -308,10 +366,12 @@ def load_file(
     env: Environment | None = None,
     network: str = "space",
     optional_defines: dict[str, Any] | None = None,
+    import_path: Sequence[str | Path] = (),
 ) -> Program:
-    """Load a `.darch` file (imports resolve relative to it, then to the stdlib)."""
+    """Load a `.darch` file (imports resolve relative to it, then along `import_path`
+    and DARCH_PATH, then to the stdlib)."""
     text = read_source(path)
-    return load_string(text, str(path), defines, env, network, optional_defines)
+    return load_string(text, str(path), defines, env, network, optional_defines, import_path)
 
 
 def read_source(path: str | Path) -> str:
