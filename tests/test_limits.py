@@ -65,6 +65,7 @@ NUMERIC = [
     ("w = one_of(10**1000)\nspace = affine(units: w * w * w * w * w)",
      "`*` would make an integer of over 4096 bits", 2, 23),
     ("x = " + "9" * 2000 + "\nspace = relu()", "this number is an integer of over 4096 bits", 1, 5),
+    ("x = " + "9" * 5000 + "\nspace = relu()", "this integer has 5,000 digits", 1, 5),
     # complex numbers from powers of negatives, now and at sample time
     ("x = (0 - 4) ** 0.5\nspace = relu()", "`**` of integer -4 and number 0.5 gives a complex number", 1, 5),
     ("space = dropout(keep: (0 - 4) ** one_of(0.5))", "gives a complex number", 1, 23),

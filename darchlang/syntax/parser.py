@@ -275,7 +275,13 @@ class _ToAst:
                 raise DarchError(f"the number `{text}` is too large for a float", _tok_span(tok),
                                  help="write a number below 1.8e308")
         else:
-            value = int(text)
+            try:
+                value = int(text)
+            except ValueError:  # past Python's limit on digits (4,300)
+                raise DarchError(f"this integer has {len(text):,} digits, too many to be a "
+                                 "number", _tok_span(tok),
+                                 help="darchlang integers have at most 4,096 bits "
+                                 "(about 1,233 digits)") from None
         return ast.Number(value, text, _tok_span(tok))
 
     def string(self, items):
