@@ -277,12 +277,14 @@ class Environment:
 
 def builtin_environment() -> Environment:
     """A fresh environment of darchlang's own entries alone (no plugins)."""
+    from darchlang.backends.torch.lowering import register_lowerings
     from darchlang.layers.builtin import register_layers
     from darchlang.semantics.builtins import register_functions
 
     env = Environment()
     register_layers(env)
     register_functions(env)
+    register_lowerings(env)
     for name, ref in _SEARCHERS:
         env.add_searcher(ref, name)
     for name, ref, doc, needs_dir in _DATASETS:

@@ -173,23 +173,20 @@ SHAPE_ERRORS = [
      't.darch:1:9: error: `conv2d` cannot take a 3x4x4 input: its 5x5 window does not fit the '
      '4x4 image with padding "valid"', None),
     ("space = concat [affine(units: 10), conv2d(filters: 8, size: 3)]", "3x8x8",
-     "t.darch:1:36: error: `conv2d` cannot take a vector of 10 features: it needs an image "
-     "(channels x height x width)", None),
+     "t.darch:1:36: error: `conv2d` needs an image; this is a vector of 10 features", None),
     ("space = concat [affine(units: 10), max_pool2d()]", "3x8x8",
-     "t.darch:1:36: error: `max_pool2d` cannot take a vector of 10 features: it needs an image "
-     "(channels x height x width)", None),
+     "t.darch:1:36: error: `max_pool2d` needs an image; this is a vector of 10 features", None),
     ("space = concat [flatten(), global_avg_pool()]", "3x8x8",
-     "t.darch:1:28: error: `global_avg_pool` cannot take a vector of 192 features: it averages "
-     "over height and width, and this input has none", None),
+     "t.darch:1:28: error: `global_avg_pool` needs an image; this is a vector of 192 features", None),
     ('space = max_pool2d(size: 3, stride: 1, padding: "valid")', "3x2x8",
      't.darch:1:9: error: `max_pool2d` cannot take a 3x2x8 input: its 3x3 window does not fit '
      'the 2x8 image with padding "valid"', None),
     ("space = batch_norm()", "3x2x2x2x2",
-     "t.darch:1:9: error: `batch_norm` cannot take a 3x2x2x2x2 input: it takes features, "
-     "sequences, images or volumes (rank 1 to 4)", None),
+     "t.darch:1:9: error: `batch_norm` needs a vector, a sequence of tokens, an image or a "
+     "volume; this is a 3x2x2x2x2 input", None),
     ("space = residual(concat [conv2d(filters: 8, size: 3), flatten()])", "3x8x8",
      "t.darch:1:9: error: cannot join a residual: its body turns 3x8x8 into 512 features",
-     "a residual body must keep the rank (image to image, or vector to vector)"),
+     "a residual body must keep the layout (image to image, tokens to tokens, or vector to vector)"),
     ('space = residual(conv2d(filters: 8, size: 3, padding: "valid"))', "3x8x8",
      "t.darch:1:9: error: cannot join a residual: its body turns 3x8x8 into 8x6x6, and 6 is "
      "not 8 downsampled by a whole stride",

@@ -233,7 +233,7 @@ def test_cli_compile_table_and_errors(tmp_path, capsys):
     assert "cannot read the input shape `3xab`" in capsys.readouterr().err
     assert main(["compile", "examples/cifar10_simple.darch", "--input", "10"]) == 1
     err = capsys.readouterr().err
-    assert "error: `conv2d` cannot take a vector of 10 features" in err
+    assert "error: `conv2d` needs an image; this is a vector of 10 features" in err
     missing = tmp_path / "no" / "model.py"
     assert main(["compile", "examples/cifar10_simple.darch", "--emit-python", str(missing)]) == 1
     assert "does not exist" in capsys.readouterr().err

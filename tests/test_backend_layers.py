@@ -12,8 +12,8 @@ from torch import nn
 
 from darchlang.arch.graph import Init, Layer, Seq
 from darchlang.backends.torch import compile_architecture
-from darchlang.backends.torch.ops import same_padding
 from darchlang.environment import default_environment
+from darchlang.layers.shapes import same_padding
 
 torch.set_num_threads(1)
 
@@ -190,6 +190,15 @@ def test_layer_matches_hand_written(name):
     assert tuple(got.shape[1:]) == model.output_shape
 
 
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_parameter_formula_counts_what_torch_builds(name):
+    model = CASES[name]()[0]
+    [step] = model.plan.layer_steps()
+    formula = step.ldef.param_count
+    counted = formula(step.attrs, step.in_shape, step.out_shape) if formula else 0
+    assert counted == params(model)
+
+
 def test_dropout_keep_becomes_p_and_is_off_in_eval():
     model = build("dropout", (1000,), keep=0.9)
     assert "p=0.1" in model.forward_source
@@ -202,8 +211,7 @@ def test_dropout_keep_becomes_p_and_is_off_in_eval():
 
 @pytest.mark.parametrize(
     "shape, expected",
-    [((7,), nn.BatchNorm1d), ((7, 9), nn.BatchNorm1d), ((7, 4, 4), nn.BatchNorm2d),
-     ((7, 3, 4, 4), nn.BatchNorm3d)],
+    [((7,), nn.BatchNorm1d), ((7, 4, 4), nn.BatchNorm2d), ((7, 3, 4, 4), nn.BatchNorm3d)],
 )
 def test_batch_norm_picks_kind_by_rank(shape, expected):
     model = build("batch_norm", shape)
@@ -211,6 +219,14 @@ def test_batch_norm_picks_kind_by_rank(shape, expected):
     x = torch.randn(5, *shape)
     hand = expected(7)
     close(model(x), hand(x))
+
+
+def test_batch_norm_on_tokens_normalizes_each_feature():
+    model = build("batch_norm", (9, 7))  # 9 tokens of 7 features
+    assert type(model.net_0_batch_norm) is nn.BatchNorm1d
+    x = torch.randn(5, 9, 7)
+    hand = nn.BatchNorm1d(7)
+    close(model(x), hand(x.transpose(1, 2)).transpose(1, 2))
 
 
 def test_layer_norm_on_vectors_is_torch_layer_norm():

@@ -101,18 +101,18 @@ def test_a_failing_plugin_is_reported_not_fatal():
 
 
 def test_user_shape_rule_bugs_point_at_the_primitive_and_the_program():
-    from darchlang.backends.torch import compile_architecture
+    from darchlang.backends.torch import TorchLowering, compile_architecture
 
     def buggy_shape(attrs, shape):
         return (shape[0] // 0,)
 
     env = default_environment().copy()
-    env.add_layer(LayerDef("buggy", (), "a layer whose shape rule has a bug", shape=buggy_shape,
-                          call=lambda attrs, shape, module, x: x))
+    env.add_layer(LayerDef("buggy", (), "a layer whose shape rule has a bug", shape=buggy_shape))
+    env.add_lowering("torch", "buggy", TorchLowering(call=lambda attrs, shape, module, x: x))
     arch = darchlang.load_string("space = concat [relu(), buggy()]", "p.darch",
                                  env=env).space.sample(0)
     with pytest.raises(DarchError) as info:
-        compile_architecture(arch, (3, 8, 8))
+        compile_architecture(arch, (3, 8, 8), env=env)
     text = info.value.render()
     assert "p.darch:1:25" in text and "buggy" in text and "ZeroDivisionError" in text
     assert "test_extending.py" in text  # where the rule is written

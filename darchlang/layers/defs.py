@@ -154,32 +154,29 @@ class Param:
 Shape = tuple[int, ...]
 
 
-@dataclass
+Formula = Callable[[dict[str, Any], Shape, Shape], int]
+
+
+@dataclass(frozen=True)
 class LayerDef:
-    """A layer primitive: signature and docs, plus the backend hooks.
+    """A layer primitive apart from any backend: signature, docs, shape rule, costs.
 
     `shape(attrs, in_shape) -> out_shape` works on shapes without the batch dimension
-    and raises `ValueError` with a plain sentence when the input cannot work;
-    `build(attrs, in_shape) -> torch.nn.Module` makes the module; `emit(attrs, in_shape)`
-    returns the constructor source for standalone export.
-
-    Two optional hooks serve the torch backend, which writes each model's `forward` as
-    plain source: `call(attrs, in_shape, module, x) -> str` is the expression that
-    applies the layer to the variable `x` (`module` is `self.<name>` when `build` is
-    set, else None, so a parameter-free layer can be a functional call); without it the
-    call is `module(x)`. `macs(attrs, in_shape, out_shape) -> int` counts multiply-adds
-    for the summary (0 when absent).
+    (see `darchlang.layers.shapes` for layouts) and raises `ValueError` with a plain
+    sentence when the input cannot work. `param_count(attrs, in_shape, out_shape)` and
+    `macs(...)` give the number of trainable parameters and of multiply-adds of one
+    example (0 when absent), so sizes and costs are known without building anything.
+    How a layer becomes code is the backend's business: the torch backend keeps a
+    lowering per layer name (`env.add_lowering("torch", name, TorchLowering(...))`).
     """
 
     name: str
     params: tuple[Param, ...]
     doc: str
     shape: Callable[[dict[str, Any], Shape], Shape] | None = None
-    build: Callable[[dict[str, Any], Shape], Any] | None = None
-    emit: Callable[[dict[str, Any], Shape], str] | None = None
+    param_count: Formula | None = None
+    macs: Formula | None = None
     origin: str = "darchlang"
-    call: Callable[[dict[str, Any], Shape, str | None, str], str] | None = None
-    macs: Callable[[dict[str, Any], Shape, Shape], int] | None = None
 
     def param(self, name: str) -> Param | None:
         for p in self.params:

@@ -4,8 +4,8 @@
     model = compile_architecture(arch, (3, 32, 32), device="cpu")
     print(summarize(model).render())
 
-Names resolve lazily (PEP 562), so importing the layer hooks in `ops` (which the
-built-in registry does) does not import torch.
+Names resolve lazily (PEP 562), so importing the lowering table (which every
+environment does) or the planner (which shape checking uses) does not import torch.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ _EXPORTS = {
     "render_summary": "summary",
     "Summary": "summary",
     "SummaryRow": "summary",
+    "TorchLowering": "lowering",
     "emit_python": "export",
     "export_onnx": "export",
 }

@@ -27,7 +27,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from darchlang.arch.graph import Architecture, Node
-from darchlang.backends.torch.ops import shape_text
 from darchlang.backends.torch.plan import (
     GraphOpenStep,
     JoinStep,
@@ -40,6 +39,7 @@ from darchlang.backends.torch.plan import (
 from darchlang.backends.torch.runtime import kaiming_
 from darchlang.environment import Environment
 from darchlang.errors import DarchError, Span
+from darchlang.layers.shapes import shape_text
 
 
 def source_where(span: Span | None) -> str:
@@ -55,7 +55,8 @@ def printable(text: str) -> str:
 
 
 def _channel_pad(rank: int, n: int) -> str:
-    return f"(0, {n})" if rank == 1 else f"(0, 0, 0, 0, 0, {n})"
+    """F.pad's argument adding `n` zero channels (features, for vectors and tokens)."""
+    return f"(0, {n})" if rank <= 2 else f"(0, 0, 0, 0, 0, {n})"
 
 
 def _comment(shape: tuple[int, ...], span: Span | None) -> str:
@@ -75,7 +76,7 @@ def forward_lines(plan: Plan) -> list[str]:
     for step in plan.steps:
         if isinstance(step, LayerStep):
             module = f"self.{step.name}" if step.has_module else None
-            call = step.ldef.call
+            call = step.lowering.call
             expr = call(step.attrs, step.in_shape, module, step.src) if call else f"{module}({step.src})"
             if expr != "x":
                 ops.append(("x", expr, _comment(step.out_shape, step.span)))
@@ -124,9 +125,10 @@ def _join_expr(step: JoinStep) -> str:
 
 def projection_source(step: JoinStep) -> str:
     """Constructor source of a join's projection: bias-free 1x1 conv (or linear map)."""
-    cin, cout = step.in_shape[0], step.body_shape[0]
-    if len(step.in_shape) == 1:
+    if len(step.in_shape) <= 2:
+        cin, cout = step.in_shape[-1], step.body_shape[-1]
         return f"kaiming_(nn.Linear({cin}, {cout}, bias=False), 1.0)"
+    cin, cout = step.in_shape[0], step.body_shape[0]
     stride = ""
     if step.stride:
         s = step.stride
@@ -135,9 +137,10 @@ def projection_source(step: JoinStep) -> str:
 
 
 def _build_projection(step: JoinStep) -> nn.Module:
-    cin, cout = step.in_shape[0], step.body_shape[0]
-    if len(step.in_shape) == 1:
+    if len(step.in_shape) <= 2:
+        cin, cout = step.in_shape[-1], step.body_shape[-1]
         return kaiming_(nn.Linear(cin, cout, bias=False), 1.0)
+    cin, cout = step.in_shape[0], step.body_shape[0]
     stride = step.stride or (1, 1)
     return kaiming_(nn.Conv2d(cin, cout, 1, stride=stride, bias=False), 1.0)
 
@@ -147,8 +150,8 @@ def build_modules(plan: Plan) -> dict[str, nn.Module]:
     modules: dict[str, nn.Module] = {}
     for step in plan.steps:
         if isinstance(step, LayerStep):
-            if step.ldef.build is not None:
-                modules[step.name] = step.ldef.build(step.attrs, step.in_shape)
+            if step.lowering.build is not None:
+                modules[step.name] = step.lowering.build(step.attrs, step.in_shape)
         elif isinstance(step, JoinStep) and step.project is not None:
             modules[step.project] = _build_projection(step)
     return modules

@@ -27,17 +27,16 @@ from darchlang.backends.torch.compiler import (
     projection_source,
     source_where,
 )
-from darchlang.backends.torch.ops import shape_text
 from darchlang.backends.torch.plan import (
     JoinStep,
     LayerStep,
     Plan,
-    check_input_shape,
     network_of,
     plan_network,
 )
 from darchlang.environment import Environment
 from darchlang.errors import DarchError
+from darchlang.layers.shapes import check_input_shape, shape_text
 
 INDENT = "    "
 
@@ -108,14 +107,14 @@ def _node_text(node: Node) -> str:
 def _init_lines(plan: Plan) -> list[str]:
     lines = [f"{INDENT}def __init__(self):", f"{INDENT * 2}super().__init__()"]
     for step in plan.steps:
-        if isinstance(step, LayerStep) and step.ldef.build is not None:
-            if step.ldef.emit is None:
+        if isinstance(step, LayerStep) and step.lowering.build is not None:
+            if step.lowering.emit is None:
                 raise DarchError(
                     f"layer `{step.kind}` cannot be exported as Python source",
                     step.span,
-                    help=f"its definition ({step.ldef.origin}) gives no `emit` hook",
+                    help=f"its torch lowering ({step.ldef.origin}) gives no `emit` hook",
                 )
-            ctor = step.ldef.emit(step.attrs, step.in_shape)
+            ctor = step.lowering.emit(step.attrs, step.in_shape)
             where = source_where(step.span)
             lines.append(f"{INDENT * 2}self.{step.name} = {ctor}" + (f"  # {where}" if where else ""))
         elif isinstance(step, JoinStep) and step.project is not None:

@@ -7,7 +7,9 @@ output shapes, its `.darch` span and a module name made from its program path, s
 compiled module, the summary table and the exported source are all read off one plan.
 
 A shape that cannot work is a `DarchError` at the layer's (or the residual's) line.
-This module needs no torch.
+Shape rules are the layers' own (`darchlang.layers`); each layer's `TorchLowering` is
+looked up here once, so the compiler and the exporter only read the plan. This module
+needs no torch: shape checking plans with it too.
 
 Residual joins (DeepArchitect's rule, and ResNet's "option A" for the spatial part):
 with `join: "pad"` the narrower side is zero-padded in channels, and a body that
@@ -19,7 +21,8 @@ vectors), initialized kaiming(1.0); equal shapes add directly (ResNet's "option 
 
 Graph blocks keep each named value in a local variable of the forward; a layer chain
 works on the variable `x` and reads its first input from the value it is applied to.
-`add` needs equal shapes, `cat` joins channels and needs the rest equal.
+`add` needs equal shapes, `mul` too (or a per-channel gate), `cat` joins channels
+(see `darchlang.layers.shapes.merge_shape`).
 """
 
 from __future__ import annotations
@@ -27,14 +30,25 @@ from __future__ import annotations
 import builtins
 import keyword
 import re
+from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import Any
 
 from darchlang.arch.graph import Architecture, Graph, Layer, Node, Repeat, Residual, Seq
-from darchlang.backends.torch.ops import describe_shape, shape_text
+from darchlang.backends.torch.lowering import BACKEND, TorchLowering
 from darchlang.environment import Environment, default_environment
 from darchlang.errors import DarchError, Span
 from darchlang.layers.defs import REQUIRED, LayerDef
+from darchlang.layers.shapes import (
+    WrongLayout,
+    check_input_shape,
+    describe_shape,
+    join_layout,
+    merge_shape,
+    parse_shape,  # noqa: F401  (re-exported: darchlang.backends.torch.parse_shape)
+    shape_text,
+    span_of,
+)
 
 Shape = tuple[int, ...]
 
@@ -53,6 +67,7 @@ class LayerStep:
     path: str
     layer: Layer
     ldef: LayerDef
+    lowering: TorchLowering
     attrs: dict[str, Any]
     in_shape: Shape
     out_shape: Shape
@@ -69,7 +84,7 @@ class LayerStep:
 
     @property
     def has_module(self) -> bool:
-        return self.ldef.build is not None
+        return self.lowering.build is not None
 
 
 @dataclass(eq=False)
@@ -126,7 +141,7 @@ class GraphOpenStep:
 
 @dataclass(eq=False)
 class MergeStep:
-    """`add` or `cat` of graph values into the variable `dst`."""
+    """`add`, `mul` or `cat` of graph values into the variable `dst`."""
 
     name: str
     path: str
@@ -177,50 +192,27 @@ def network_of(source: Architecture | Node) -> Node:
     raise TypeError(f"expected an Architecture or an architecture node, got {type(source).__name__}")
 
 
-def check_input_shape(shape: Any) -> Shape:
-    """A tuple of positive ints (channels x height x width, or features)."""
-    try:
-        dims = tuple(shape)
-    except TypeError:
-        dims = ()
-    if not dims or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in dims):
-        raise DarchError(
-            f"an input shape is a list of positive sizes, got {shape!r}",
-            help="give channels x height x width (3x32x32) or a feature count (784)",
-        )
-    return dims
-
-
-def parse_shape(text: str) -> Shape:
-    """`3x32x32` (or `3,32,32`, `784`) as a shape tuple; a DarchError otherwise."""
-    parts = [p for p in re.split(r"[x,\s]+", text.strip().lower()) if p]
-    try:
-        dims = tuple(int(p) for p in parts)
-    except ValueError:
-        dims = ()
-    if not dims or any(d < 1 for d in dims):
-        raise DarchError(
-            f"cannot read the input shape `{text}`",
-            help="write channels x height x width, for example 3x32x32, or a feature count",
-        )
-    return dims
-
-
 def plan_network(
-    source: Architecture | Node, input_shape: Any, env: Environment | None = None
+    source: Architecture | Node, input_shape: Any, env: Environment | None = None,
+    reserved: Container[str] | None = None,
 ) -> Plan:
-    """Infer every shape and name every module; raise DarchError where a shape fails."""
+    """Infer every shape and name every module; raise DarchError where a shape fails.
+
+    Module names avoid `reserved` (by default the attributes of `nn.Module`, looked up
+    on first use; shape checking, which names nothing, passes an empty set and so
+    never imports torch)."""
     shape = check_input_shape(input_shape)
-    planner = _Planner(env or default_environment())
+    planner = _Planner(env or default_environment(), _MODULE_ATTRS if reserved is None else reserved)
     out = planner.node(network_of(source), shape, 0)
     return Plan(shape, out, planner.steps)
 
 
 class _Planner:
-    __slots__ = ("env", "steps", "used", "rewrites", "pending", "live")
+    __slots__ = ("env", "reserved", "steps", "used", "rewrites", "pending", "live")
 
-    def __init__(self, env: Environment):
+    def __init__(self, env: Environment, reserved: Container[str]):
         self.env = env
+        self.reserved = reserved
         self.steps: list[Step] = []
         self.used: set[str] = set()
         # The graph value the next layer reads instead of `x` (set when a chain is applied
@@ -275,7 +267,7 @@ class _Planner:
         base = re.sub(r"\W", "_", path, flags=re.ASCII).strip("_") or fallback
         if base[0].isdigit():
             base = "_" + base
-        if keyword.iskeyword(base) or base in _RESERVED or base in _MODULE_ATTRS:
+        if keyword.iskeyword(base) or base in _RESERVED or base in self.reserved:
             base += "_"
         name, n = base, 1
         while name in self.used:
@@ -286,9 +278,15 @@ class _Planner:
 
     def layer(self, layer: Layer, shape: Shape, depth: int) -> Shape:
         ldef = layer.definition or self.env.layers.get(layer.kind)
-        if ldef is None or ldef.shape is None or (ldef.build is None and ldef.call is None):
-            what = "is not a known layer" if ldef is None else "has no PyTorch implementation"
-            raise DarchError(f"`{layer.kind}` {what}", layer.span)
+        lowering = self.env.lowering(BACKEND, layer.kind)
+        if ldef is None or ldef.shape is None or lowering is None:
+            what = ("is not a known layer" if ldef is None else "has no shape rule"
+                    if ldef.shape is None else "has no PyTorch lowering")
+            raise DarchError(
+                f"`{layer.kind}` {what}", layer.span,
+                help=None if ldef is None or ldef.shape is None else
+                f'give one with env.add_lowering("torch", "{layer.kind}", TorchLowering(...))',
+            )
         attrs = dict(layer.attrs)
         for p in ldef.params:
             if p.name not in attrs:
@@ -300,7 +298,7 @@ class _Planner:
             out = tuple(ldef.shape(attrs, shape))
         except ValueError as exc:
             raise DarchError(
-                f"`{layer.kind}` cannot take {describe_shape(shape)}: {exc}",
+                layer_message(layer.kind, shape, exc),
                 layer.span,
                 notes=[f"the layer is `{path}`"] if path else [],
             ) from None
@@ -313,7 +311,7 @@ class _Planner:
             )
         self.steps.append(
             LayerStep(
-                self.name(path, layer.kind), path, layer, ldef, attrs, shape, out, depth,
+                self.name(path, layer.kind), path, layer, ldef, lowering, attrs, shape, out, depth,
                 self.take_src(),
             )
         )
@@ -328,11 +326,13 @@ class _Planner:
             )
         # The shortcut reads the pending value too; the body's first layer consumes it.
         self.steps.append(OpenStep(name, path, res, shape, depth, self.pending or "x"))
+        first = len(self.steps)
         body = self.node(res.body, shape, depth + 1)
         self.flush()
         join = JoinStep(name, path, res, shape, body, body, depth)
         if body != shape:
             _plan_join(join)
+            _refuse_cropping(self.steps[first:], res.span)
             if res.join == "project":
                 join.project = self.name(f"{path}/project", "project")
         self.steps.append(join)
@@ -435,25 +435,30 @@ class _Planner:
         return out
 
 
-def merge_shape(kind: str, shapes: tuple[Shape, ...], span: Span | None) -> Shape:
-    listed = ", ".join(shape_text(s) for s in shapes)
-    if kind == "add":
-        if len(set(shapes)) != 1:
-            raise DarchError(
-                f"`add` needs inputs of one shape, got {listed}",
-                span,
-                help="make the branches agree in channels and size, e.g. with a 1x1 conv2d",
-            )
-        return shapes[0]
-    if kind == "cat":
-        if len({(len(s), s[1:]) for s in shapes}) != 1:
-            raise DarchError(
-                f"`cat` joins channels and needs the other sizes equal, got {listed}",
-                span,
-            )
-        return (sum(s[0] for s in shapes), *shapes[0][1:])
-    raise DarchError(f"unknown merge `{kind}`", span)
+def layer_message(kind: str, shape: Shape, exc: ValueError) -> str:
+    """A shape rule's complaint as the error says it."""
+    if isinstance(exc, WrongLayout):
+        return f"`{kind}` needs {exc.wanted}; this is {describe_shape(shape)}"
+    return f"`{kind}` cannot take {describe_shape(shape)}: {exc}"
 
+
+def _refuse_cropping(steps: list[Step], span: Span | None) -> None:
+    """A residual body that changes the image size must do it by striding alone: a
+    "valid" window crops the image, so its pixels no longer line up with the
+    subsampled shortcut's (a 3x3 "valid" conv takes 4x4 to 2x2, which only looks like
+    stride 2)."""
+    for step in steps:
+        if (isinstance(step, LayerStep) and step.attrs.get("padding") == "valid"
+                and span_of(step.attrs) > 1 and step.in_shape[1:] != step.out_shape[1:]):
+            raise DarchError(
+                f"cannot join a residual: `{step.kind}` in its body crops "
+                f"{shape_text(step.in_shape)} to {shape_text(step.out_shape)} with a \"valid\" "
+                f"{step.attrs['size']}x{step.attrs['size']} window, so the body's pixels do not "
+                "line up with the shortcut's",
+                span,
+                notes=[f"the cropping layer is at {step.span.where}"] if step.span else [],
+                help='use padding: "same" inside the body so it keeps or divides the image size',
+            )
 
 
 def hook_error(ldef: Any, what: str, exc: Exception, span: Span | None) -> DarchError:
@@ -476,37 +481,6 @@ def _plan_join(join: JoinStep) -> None:
     join.stride, pad_shortcut, pad_body, join.out_shape = layout
     if join.residual.join == "pad":
         join.pad_shortcut, join.pad_body = pad_shortcut, pad_body
-
-
-def join_layout(x: Shape, y: Shape, kind: str, span: Span | None
-                ) -> tuple[tuple[int, ...], int, int, Shape]:
-    """How a residual joins input `x` and body output `y`: the shortcut's stride, the
-    zero channels added to each side (for "pad"), and the output shape."""
-    if len(x) != len(y) or len(x) not in (1, 3):
-        raise DarchError(
-            f"cannot join a residual: its body turns {_words(x)} into {_words(y)}",
-            span,
-            help="a residual body must keep the rank (image to image, or vector to vector)",
-        )
-    stride = []
-    for n, m in zip(x[1:], y[1:], strict=True):
-        s = -(-n // m)
-        if m > n or -(-n // s) != m:
-            raise DarchError(
-                f"cannot join a residual: its body turns {_words(x)} into {_words(y)}, "
-                f"and {m} is not {n} downsampled by a whole stride",
-                span,
-                help='use padding: "same" inside the body so it keeps or divides the image size',
-            )
-        stride.append(s)
-    strides = tuple(stride) if any(s != 1 for s in stride) else ()
-    if kind == "pad":
-        return strides, max(y[0] - x[0], 0), max(x[0] - y[0], 0), (max(x[0], y[0]), *y[1:])
-    return strides, 0, 0, y
-
-
-def _words(shape: Shape) -> str:
-    return f"{shape[0]} features" if len(shape) == 1 else shape_text(shape)
 
 
 def _module_attrs() -> frozenset[str]:

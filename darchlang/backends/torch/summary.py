@@ -15,9 +15,9 @@ from torch import nn
 
 from darchlang.arch.graph import Architecture, Node
 from darchlang.backends.torch.compiler import CompiledModel, compile_architecture, source_where
-from darchlang.backends.torch.ops import shape_text
 from darchlang.backends.torch.plan import GraphOpenStep, JoinStep, LayerStep, MergeStep, OpenStep
 from darchlang.environment import Environment
+from darchlang.layers.shapes import features, shape_text
 
 
 @dataclass
@@ -118,11 +118,10 @@ def _join_row(step: JoinStep, modules: dict[str, nn.Module]) -> SummaryRow:
     macs = 0
     if step.project is not None:
         kind = "join: 1x1 projection" if len(x) == 3 else "join: linear projection"
-        macs = y[0] * x[0]
-        for d in y[1:]:
-            macs *= d
+        macs = features(y) * (x[-1] if len(x) == 2 else x[0])
     elif step.pad_shortcut or step.pad_body:
-        kind = f"join: zero-pad channels {min(x[0], y[0])}->{max(x[0], y[0])}"
+        c, d = (x[-1], y[-1]) if len(x) == 2 else (x[0], y[0])
+        kind = f"join: zero-pad {'features' if len(x) == 2 else 'channels'} {min(c, d)}->{max(c, d)}"
     else:
         kind = "join: add"
     if step.stride and step.project is None:

@@ -1,7 +1,12 @@
-"""A depthwise-separable convolution as a darchlang layer primitive."""
+"""A depthwise-separable convolution as a darchlang layer primitive, and its torch lowering.
+
+The `LayerDef` is backend-neutral (signature, shape rule, parameter count); how it
+becomes torch code is the `TorchLowering`, added beside it by `register`.
+"""
 
 from __future__ import annotations
 
+from darchlang.backends.torch.lowering import TorchLowering
 from darchlang.extend import REQUIRED, Int, LayerDef, Param
 
 POSITIVE = Int(min=1)
@@ -16,6 +21,12 @@ def sepconv_shape(attrs: dict, shape: tuple[int, ...]) -> tuple[int, ...]:
     _, h, w = shape
     s = attrs["stride"]
     return (attrs["filters"], -(-h // s), -(-w // s))
+
+
+def sepconv_params(attrs: dict, shape: tuple[int, ...], out: tuple[int, ...]) -> int:
+    """Depthwise k x k weights and biases per channel, then the 1x1 pointwise conv."""
+    c, k, f = shape[0], attrs["size"], attrs["filters"]
+    return c * k * k + c + c * f + f
 
 
 def sepconv_build(attrs: dict, shape: tuple[int, ...]):
@@ -43,6 +54,7 @@ SEPCONV2D = LayerDef(
     ),
     "Depthwise-separable convolution: a per-channel conv, then a 1x1 conv.",
     shape=sepconv_shape,
-    build=sepconv_build,
-    emit=sepconv_emit,
+    param_count=sepconv_params,
 )
+
+SEPCONV2D_TORCH = TorchLowering(build=sepconv_build, emit=sepconv_emit)
