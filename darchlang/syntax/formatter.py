@@ -146,12 +146,15 @@ class Formatter:
         """One entry per line between brackets, with comments kept in place."""
         inner = INDENT * (depth + 1)
         lines = [open_]
-        for prefix, value, where in entries:
+        starts = [where.line if where else 0 for _, _, where in entries[1:]] + [0]
+        for (prefix, value, where), next_start in zip(entries, starts, strict=True):
             if where is not None:
                 lines.extend(inner + c for c in self.take_before(where.line))
             body = self.expr(value, depth + 1, len(inner) + len(prefix))
             end = where.end_line if where else 0
-            lines.append(f"{inner}{prefix}{body},{self.take_trailing(end)}")
+            # A comment ends its line: it follows the last item on that line.
+            trailing = self.take_trailing(end) if end != next_start else ""
+            lines.append(f"{inner}{prefix}{body},{trailing}")
         if span is not None:
             lines.extend(inner + c for c in self.take_before(span.end_line))
         lines.append(INDENT * depth + close)
