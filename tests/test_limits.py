@@ -174,3 +174,18 @@ def test_shape_analysis_skips_impossible_combinations_of_shared_choices(tmp_path
                          timeout=60)
     assert run.returncode == 0, run.stderr
     assert "proved by shape analysis" in run.stdout
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    (float("nan"), "the value given for `k` is a non-finite number"),
+    (float("inf"), "the value given for `k` is a non-finite number"),
+    (2 ** 5000, "the value given for `k` is an integer of over 4096 bits"),
+    ([1.0, float("nan")], "the value given for `k` is a non-finite number"),
+    (complex(1, 1), "the value given for `k` must be a number, a string, a boolean or a list"),
+])
+def test_values_given_from_python_are_checked_at_their_param(value, message):
+    with pytest.raises(DarchError) as info:
+        darchlang.load_string("param k = 0.5\nspace = dropout(keep: k)", "t.darch",
+                              defines={"k": value})
+    assert message in info.value.message
+    assert (info.value.span.line, info.value.span.col) == (1, 1)

@@ -136,6 +136,23 @@ class Interpreter:
         self.spend(made // STEP_ITEMS, span)
         return value
 
+    def given(self, value: Any, span: Span | None, what: str) -> Any:
+        """A value handed in from Python (a define): a boolean, a number darchlang can
+        hold, a string or a list of those, within the limits; anything else is an error."""
+        if isinstance(value, list):
+            for item in value:
+                self.given(item, span, what)
+            return self.admit(value, span)
+        if isinstance(value, str):
+            return self.admit(value, span)
+        if not isinstance(value, bool | int | float):
+            raise DarchError(f"{what} must be a number, a string, a boolean or a list, "
+                             f"got {describe(value)}", span)
+        problem = unholdable(value, self.limits)
+        if problem:
+            raise DarchError(f"{what} is {problem}", span, help=LIMITS_HELP)
+        return value
+
     def extent(self, node: SNode) -> tuple[int, bool]:
         """An upper bound on the size of the values a value node can take, and whether
         they may be lists or strings: what computing over it at sample time can cost."""

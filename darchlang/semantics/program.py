@@ -142,7 +142,7 @@ class Loader:
             if isinstance(value, str):
                 expr = parse_expression(value, f"-D {st.name}")
                 return self.interp.eval(expr, self.builtins)
-            return value
+            return self.interp.given(value, st.span, f"the value given for `{st.name}`")
         return self.interp.eval(st.value, scope)
 
     def import_file(self, st: ast.Import, importer: str) -> tuple[str, dict[str, Any]]:
