@@ -289,6 +289,8 @@ def builtin_environment() -> Environment:
         env.add_searcher(ref, name)
     for name, ref, doc, needs_dir in _DATASETS:
         env.add_dataset(name, ref, doc, needs_dir=needs_dir)
+    for name, ref in _SCHEDULERS:
+        env.add_scheduler(name, ref)
     return env
 
 
@@ -302,6 +304,14 @@ _SEARCHERS = (
     ("mcts", "darchlang.search.mcts:MCTSSearcher"),
     ("smbo", "darchlang.search.smbo:SMBOSearcher"),
     ("tpe", "darchlang.search.tpe:TPESearcher"),
+)
+
+# Built-in schedulers (`--scheduler`; `none` is no scheduler), imported when first used.
+_SCHEDULERS = (
+    ("median", "darchlang.search.schedulers:MedianStopping"),
+    ("halving", "darchlang.search.schedulers:SuccessiveHalving"),
+    ("hyperband", "darchlang.search.schedulers:Hyperband"),
+    ("asha", "darchlang.search.schedulers:ASHA"),
 )
 
 _DATASETS = (

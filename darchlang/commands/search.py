@@ -52,6 +52,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     other.add_argument("--synthetic", type=int, metavar="K",
                        help="score with a synthetic NK landscape (interaction order K) "
                        "instead of training")
+    cheap = parser.add_argument_group("cheap evaluations (docs/searchers.md)")
+    cheap.add_argument("--scheduler", default="none", metavar="NAME",
+                       help="none (train each to the end, the default), median, halving, "
+                       "hyperband or asha; rungs of --min-epochs * --eta**r up to "
+                       "--max-epochs, promoted ones continued from checkpoints")
+    cheap.add_argument("--min-epochs", type=int, default=1, metavar="N",
+                       help="epochs of the first rung (default 1; median: no stopping before)")
+    cheap.add_argument("--eta", type=int, default=3, metavar="N",
+                       help="each rung trains eta times longer and keeps 1/eta (default 3)")
+    cheap.add_argument("--keep-checkpoints", action="store_true",
+                       help="keep every rung's checkpoint beside the journal")
     parallel = parser.add_argument_group("parallel and distributed search")
     parallel.add_argument("--workers", type=int, metavar="N",
                           help="evaluations running at once (default 1; with --executor ray, "
@@ -104,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
     evaluator, settings, program = _evaluator(args, seed, recorded)
     space = program.space
     searcher = make_searcher(name, space, seed, **options)
+    scheduler = _scheduler(args, evaluator, program)
     parallel = _parallel(args)
     if parallel:
         evaluator = _recipe(args, evaluator, settings)
@@ -120,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
                         settings=settings, space_text=program.source.text, progress=reporter,
                         workers=args.workers, executor=executor, sync=args.sync,
                         retries=args.retries, threads_per_eval=_threads_per_eval(args),
+                        scheduler=scheduler, keep_checkpoints=args.keep_checkpoints,
                     )
                 finally:
                     if executor is not None:
@@ -141,6 +154,26 @@ def run(args: argparse.Namespace) -> int:
         return 0
     finally:
         journal.close()
+
+
+def _scheduler(args: argparse.Namespace, evaluator: Any, program: Any) -> Any:
+    """The `--scheduler`, its top rung the `--max-epochs` (else the epochs the
+    evaluator trains the program's first architecture for)."""
+    from darchlang.search.schedulers import make_scheduler
+
+    if args.scheduler == "none":
+        return None
+    if args.sync:
+        raise UsageError("--sync cannot be combined with --scheduler")
+    top = args.max_epochs
+    if top is None:
+        settings_for = getattr(evaluator, "settings_for", None)
+        top = settings_for(program.space.sample(0)).max_epochs if settings_for else \
+            getattr(evaluator, "epochs", None)
+    if top is None:
+        raise UsageError("--scheduler needs --max-epochs with this evaluator")
+    return make_scheduler(args.scheduler, min_epochs=args.min_epochs, max_epochs=top,
+                          eta=args.eta)
 
 
 def _check_parallel_flags(args: argparse.Namespace) -> None:
@@ -211,7 +244,7 @@ def _evaluator(args: argparse.Namespace, seed: int | None, recorded: dict[str, A
     from darchlang.commands.common import load_program_from_args
 
     if args.synthetic is not None:
-        from darchlang.search.synthetic import NKObjective
+        from darchlang.search.synthetic import NKCurves, NKObjective
 
         if args.synthetic < 0:
             raise UsageError("--synthetic expects an interaction order K >= 0")
@@ -219,7 +252,10 @@ def _evaluator(args: argparse.Namespace, seed: int | None, recorded: dict[str, A
         # The landscape's own seed is part of the settings, so a resumed search scores
         # with the same landscape even when --seed was left to be drawn.
         landscape = recorded.get("settings", {}).get("landscape", 0 if seed is None else seed)
-        objective = NKObjective(program.space, k=args.synthetic, seed=landscape)
+        objective = NKObjective(program.space, k=args.synthetic, seed=landscape) \
+            if args.scheduler == "none" else NKCurves(program.space, k=args.synthetic,
+                                                      seed=landscape,
+                                                      epochs=args.max_epochs or 9)
         return objective, {"evaluator": "synthetic-nk", "k": args.synthetic,
                            "landscape": landscape}, program
 
@@ -319,7 +355,9 @@ class _Reporter:
             what += f" (same architecture as #{e.reused}, not trained again)"
         seconds = "" if e.reused is not None or e.seconds is None else f" in {e.seconds:.1f}s"
         if not self.quiet:
-            self._line(f"#{e.index} {what}{seconds}  [{event.done}/{event.budget}, {best}]")
+            where = event.where()
+            where = f", {where}" if where else ""
+            self._line(f"#{e.index} {what}{seconds}  [{event.done}/{event.budget}, {best}{where}]")
         if self.progress is not None and self.task is not None:
             self.progress.update(self.task, completed=event.done, best=best)
 

@@ -32,11 +32,16 @@ def space_fingerprint(space: Space) -> str:
     return digest.hexdigest()[:16]
 
 
-def search_config(space: Space, searcher: Searcher, settings: dict[str, Any] | None
-                  ) -> dict[str, Any]:
-    """What a journal records about its search, and what a resume must match."""
-    return {
+def search_config(space: Space, searcher: Searcher, settings: dict[str, Any] | None,
+                  scheduler: Any = None) -> dict[str, Any]:
+    """What a journal records about its search, and what a resume must match (the
+    scheduler only when there is one, so journals of unscheduled searches read as
+    they always have)."""
+    config = {
         "space": space_fingerprint(space),
         **searcher.config(),
         "settings": to_jsonable(settings or {}),
     }
+    if scheduler is not None:
+        config["scheduler"] = scheduler.config()
+    return config

@@ -63,6 +63,36 @@ CREATE TABLE IF NOT EXISTS evaluations (
 CREATE INDEX IF NOT EXISTS evaluations_identity ON evaluations(identity);
 """
 
+# A scheduled search (`--scheduler`) trains candidates in rungs: each finished rung is
+# a row of `rungs`, its intermediate values rows of `curves`, and the moments a
+# bracket was closed early rows of `marks`; each carries an event number, so a resume
+# replays them among the asks and tells in the order they happened.
+_SCHEDULE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS rungs (
+    idx INTEGER NOT NULL,
+    rung INTEGER NOT NULL,
+    epochs INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    score REAL,
+    metrics TEXT NOT NULL DEFAULT '{}',
+    reason TEXT,
+    seconds REAL,
+    trained_all INTEGER NOT NULL,
+    pruned INTEGER NOT NULL,
+    event INTEGER NOT NULL,
+    PRIMARY KEY (idx, rung)
+);
+CREATE TABLE IF NOT EXISTS curves (
+    idx INTEGER NOT NULL,
+    rung INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    value REAL,
+    time REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS curves_idx ON curves(idx);
+CREATE TABLE IF NOT EXISTS marks (event INTEGER PRIMARY KEY, kind TEXT NOT NULL);
+"""
+
 _COLUMNS = (
     "idx, identity, decisions, names, choice_values, text, status, score, metrics, reason, "
     "detail, settings, reused, attempts, asked_at, told_at, started, finished, seconds"
@@ -144,6 +174,27 @@ class Evaluation:
         }
 
 
+@dataclass
+class RungRow:
+    """One finished rung of one candidate in a scheduled search."""
+
+    index: int
+    rung: int
+    epochs: int
+    status: str
+    score: float | None
+    metrics: dict[str, Any]
+    reason: str | None
+    seconds: float | None
+    trained_all: bool
+    pruned: bool
+    event: int
+
+    def result(self) -> EvalResult:
+        return EvalResult(status=self.status, score=self.score, metrics=dict(self.metrics),
+                          reason=self.reason, seconds=self.seconds or 0.0)
+
+
 class Journal:
     """A search's SQLite journal; `Journal(None)` keeps it in memory for a one-off search."""
 
@@ -172,16 +223,17 @@ class Journal:
             raise
         self._lock_fd: int | None = None
         row = self.db.execute(
-            "SELECT MAX(COALESCE(told_at, asked_at)), MAX(asked_at) FROM evaluations"
+            "SELECT MAX(COALESCE(told_at, asked_at)), MAX(asked_at), "
+            "(SELECT MAX(event) FROM rungs), (SELECT MAX(event) FROM marks) FROM evaluations"
         ).fetchone()
-        self._event = max(row[0] if row[0] is not None else -1, row[1] if row[1] is not None else -1) + 1
+        self._event = max(-1 if v is None else v for v in row) + 1
 
     def _init_schema(self, create: bool) -> None:
         have = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if "evaluations" not in have:
             if not create or have:  # never write into someone else's database
                 raise DarchError(f"{self.path} is not a darchlang journal (no evaluations table)")
-            self.db.executescript(_SCHEMA)
+            self.db.executescript(_SCHEMA + _SCHEDULE_SCHEMA)
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (str(FORMAT),))
             return
         fmt = self.db.execute("SELECT value FROM meta WHERE key='format'").fetchone()
@@ -190,6 +242,8 @@ class Journal:
                 f"{self.path} is a journal of format {fmt[0] if fmt else 'unknown'}; "
                 f"this darchlang reads format {FORMAT}"
             )
+        if "rungs" not in have:  # written before schedulers existed
+            self.db.executescript(_SCHEDULE_SCHEMA)
 
     # -- lifetime -----------------------------------------------------------------------
     def close(self) -> None:
@@ -300,7 +354,45 @@ class Journal:
         ).fetchone()
         return None if row is None else self._row(row)
 
+    def rung_results(self) -> list[RungRow]:
+        """Every finished rung of a scheduled search, in the order they finished."""
+        return [RungRow(*r[:5], json.loads(r[5]), r[6], r[7], bool(r[8]), bool(r[9]), r[10])
+                for r in self.db.execute(
+                    "SELECT idx, rung, epochs, status, score, metrics, reason, seconds, "
+                    "trained_all, pruned, event FROM rungs ORDER BY event")]
+
+    def curves(self) -> dict[int, list[tuple[int, int, float | None, float]]]:
+        """Each candidate's intermediate values: (rung, step, value, time), in order."""
+        out: dict[int, list[tuple[int, int, float | None, float]]] = {}
+        for idx, rung, step, value, at in self.db.execute(
+                "SELECT idx, rung, step, value, time FROM curves ORDER BY idx, rung, rowid"):
+            out.setdefault(idx, []).append((rung, step, value, at))
+        return out
+
+    def marks(self) -> list[tuple[int, str]]:
+        """(event, kind) of each bracket closed early, in order."""
+        return list(self.db.execute("SELECT event, kind FROM marks ORDER BY event"))
+
     # -- writing ------------------------------------------------------------------------
+    def record_rung(self, index: int, rung: int, epochs: int, result: EvalResult, *,
+                    trained_all: bool, pruned: bool) -> None:
+        """Record one finished rung of a candidate and its intermediate values (its
+        `curve`): whether it trained all `epochs`, whether median stopping cut it."""
+        self.db.execute(
+            "INSERT INTO rungs (idx, rung, epochs, status, score, metrics, reason, seconds, "
+            "trained_all, pruned, event) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (index, rung, epochs, result.status, _score(result.score), dumps(result.metrics),
+             result.reason, result.seconds or None, int(trained_all), int(pruned),
+             self._tick()))
+        curve = result.curve
+        self.db.executemany(
+            "INSERT INTO curves (idx, rung, step, value, time) VALUES (?, ?, ?, ?, ?)",
+            [(index, rung, step, _score(value), at) for step, value, at in curve])
+
+    def mark(self, kind: str) -> None:
+        """Record a scheduler event that changes what comes next (a bracket closed)."""
+        self.db.execute("INSERT INTO marks VALUES (?, ?)", (self._tick(), kind))
+
     def start(self, index: int, arch: Architecture, now: float | None = None) -> None:
         """Record that the evaluation of ask `index` begins (status `running`)."""
         self.db.execute(

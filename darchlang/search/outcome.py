@@ -17,6 +17,7 @@ from typing import Any
 
 from darchlang.arch.graph import Architecture
 from darchlang.errors import DarchError
+from darchlang.train.budget import Budget
 from darchlang.train.result import EvalResult
 
 Evaluator = Callable[[Architecture], "EvalResult | float"] | Any
@@ -34,12 +35,23 @@ def as_evaluate(evaluator: Evaluator) -> Callable[[Architecture], Any]:
     )
 
 
-def evaluate_safely(evaluate: Callable[[Architecture], Any], arch: Architecture
-                    ) -> tuple[EvalResult, str | None]:
-    """Run one evaluation; any failure becomes a failed result (with the traceback)."""
+def evaluate_safely(evaluate: Callable[[Architecture], Any], arch: Architecture,
+                    budget: Budget | None = None) -> tuple[EvalResult, str | None]:
+    """Run one evaluation; any failure becomes a failed result (with the traceback).
+
+    With a `budget` (a scheduled search) the evaluator is called with it, and the
+    intermediate values it reported become the result's `curve`."""
+    result, detail = _evaluate(evaluate, arch, budget)
+    if budget is not None and not result.curve:
+        result.curve = list(budget.curve)
+    return result, detail
+
+
+def _evaluate(evaluate: Callable[[Architecture], Any], arch: Architecture,
+              budget: Budget | None) -> tuple[EvalResult, str | None]:
     start = time.perf_counter()
     try:
-        out = evaluate(arch)
+        out = evaluate(arch) if budget is None else evaluate(arch, budget=budget)
     except Exception as exc:  # the search goes on; KeyboardInterrupt still stops it
         reason = exc.message if isinstance(exc, DarchError) else f"{type(exc).__name__}: {exc}"
         return (

@@ -124,7 +124,8 @@ class _Driver:
                 self.session.tell(candidate)
 
     def submit(self, candidate: Candidate) -> None:
-        args = (evaluate_in_worker, self.recipe, candidate.arch, self.threads)
+        args = (evaluate_in_worker, self.recipe, candidate.arch, self.threads,
+                getattr(candidate, "budget", None))  # a scheduled search's rung
         try:
             future = self.executor.submit(*args)
         except BrokenExecutor:  # broken by a death we have not read about yet

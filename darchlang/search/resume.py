@@ -19,37 +19,49 @@ from darchlang.train.result import EvalResult
 
 
 def replay(space: Space, searcher: Searcher, store: Journal
-            ) -> tuple[list[Evaluation], list[Candidate], list[tuple[Candidate, EvalResult]]]:
+           ) -> tuple[list[Evaluation], list[Candidate], list[tuple[Candidate, EvalResult]]]:
     """Tell the searcher the journal's history; return the finished rows, the
     candidates that must run again, and those whose result was recorded but not told
     (a synchronous batch cut off), with their results."""
     rows = store.evaluations()
-    if searcher.asked:
-        raise ValueError("resume needs a fresh searcher (this one has asked already)")
     events: list[tuple[int, int, Evaluation]] = [(r.asked_at, 0, r) for r in rows]
     events += [(r.told_at, 1, r) for r in rows if r.done and r.told_at is not None]
     events.sort(key=lambda e: (e[0], e[1]))
-    check = _spot_checks(rows)
+    adopt = Adopter(searcher, store, rows)
     candidates: dict[int, Candidate] = {}
     finished: list[Evaluation] = []
     for _, kind, row in events:
         if kind == 0:
-            try:
-                candidate = searcher.adopt(row.decisions)
-            except DarchError as err:
-                raise _changed(store, row, err.message) from None
-            if candidate.index != row.index:
-                raise DarchError(f"the journal {store.path} has a gap before evaluation "
-                                 f"#{row.index}; it cannot be resumed")
-            if (row.index in check or not row.done) and candidate.arch.identity != row.identity:
-                raise _changed(store, row, "its decisions now build a different architecture")
-            candidates[row.index] = candidate
+            candidates[row.index] = adopt(row)
         else:
             searcher.tell(candidates[row.index], row.result())
             finished.append(row)
     rerun = [candidates[r.index] for r in rows if not r.done]
     held = [(candidates[r.index], r.result()) for r in rows if r.done and r.told_at is None]
     return finished, rerun, held
+
+
+class Adopter:
+    """Hands a journal's recorded asks to a fresh searcher, checking that the space
+    still builds what the journal says it built."""
+
+    def __init__(self, searcher: Searcher, store: Journal, rows: list[Evaluation]):
+        if searcher.asked:
+            raise ValueError("resume needs a fresh searcher (this one has asked already)")
+        self.searcher, self.store = searcher, store
+        self.check = _spot_checks(rows)
+
+    def __call__(self, row: Evaluation) -> Candidate:
+        try:
+            candidate = self.searcher.adopt(row.decisions)
+        except DarchError as err:
+            raise _changed(self.store, row, err.message) from None
+        if candidate.index != row.index:
+            raise DarchError(f"the journal {self.store.path} has a gap before evaluation "
+                             f"#{row.index}; it cannot be resumed")
+        if (row.index in self.check or not row.done) and candidate.arch.identity != row.identity:
+            raise _changed(self.store, row, "its decisions now build a different architecture")
+        return candidate
 
 
 def _spot_checks(rows: list[Evaluation]) -> set[int]:

@@ -35,8 +35,10 @@ from darchlang.search.base import Searcher
 from darchlang.search.journal import Journal
 from darchlang.search.outcome import Evaluator, as_evaluate, evaluate_safely
 from darchlang.search.results import SearchResult
+from darchlang.search.schedulers import Scheduler, make_scheduler
 from darchlang.search.session import Progress, SearchSession
 from darchlang.space.space import Space
+from darchlang.train.budget import takes_budget
 
 
 def run_search(
@@ -55,6 +57,8 @@ def run_search(
     sync: bool = False,
     retries: int = 0,
     threads_per_eval: int = 1,
+    scheduler: Scheduler | str | None = None,
+    keep_checkpoints: bool = False,
 ) -> SearchResult:
     """Search until `budget` evaluations have finished (or the searcher is exhausted).
 
@@ -75,27 +79,59 @@ def run_search(
     evaluation is recorded failed. The evaluator must then be picklable or an
     `EvaluatorRecipe`; `threads_per_eval` is each worker's torch thread count (for the
     local pool made here). See `darchlang.search.parallel`.
-    """
-    if executor is not None or (workers or 1) > 1 or sync:
-        from darchlang.search.parallel import run_parallel
 
-        if retries < 0:
-            raise DarchError(f"retries must be at least 0, got {retries}")
-        with SearchSession(space, searcher, budget, journal, settings=settings,
-                           space_text=space_text, progress=progress, reuse=reuse) as session:
+    With a `scheduler` (a `Scheduler`, or a registered name with default epochs), each
+    candidate trains in rungs and stops early or goes on as the scheduler decides; the
+    evaluator must take a `budget` keyword (`darchlang.train.budget`). Checkpoints
+    between rungs are deleted once no rung can use them, unless `keep_checkpoints`.
+    See `darchlang.search.scheduled`.
+    """
+    if isinstance(scheduler, str):
+        scheduler = make_scheduler(scheduler)
+    if scheduler is not None and sync:
+        raise DarchError("`sync` cannot be combined with a scheduler",
+                         help="the scheduler decides which rung runs when; drop `sync`")
+    if scheduler is not None and not _takes_budget(evaluator):
+        raise DarchError("this evaluator cannot be scheduled: it takes no `budget`",
+                         help="an evaluator trained in rungs takes `budget=` and reports "
+                         "after each epoch (see docs/training.md)")
+    session_options = dict(settings=settings, space_text=space_text, progress=progress,
+                           reuse=reuse)
+    if scheduler is not None:
+        from darchlang.search.scheduled import ScheduledSession
+
+        session: SearchSession = ScheduledSession(space, searcher, scheduler, budget, journal,
+                                                  keep_checkpoints=keep_checkpoints,
+                                                  **session_options)
+    else:
+        session = SearchSession(space, searcher, budget, journal, **session_options)
+    with session:
+        if executor is not None or (workers or 1) > 1 or sync:
+            from darchlang.search.parallel import run_parallel
+
+            if retries < 0:
+                raise DarchError(f"retries must be at least 0, got {retries}")
             run_parallel(session, evaluator, executor=executor, workers=workers, sync=sync,
                          retries=retries, threads_per_eval=threads_per_eval)
             return session.result()
-    evaluate = as_evaluate(evaluator)
-    with SearchSession(space, searcher, budget, journal, settings=settings,
-                       space_text=space_text, progress=progress, reuse=reuse) as session:
+        evaluate = as_evaluate(evaluator)
         for candidate in list(session.held):  # results a killed synchronous search kept
             session.tell(candidate)
         while (candidate := session.next()) is not None:
             try:
-                result, detail = evaluate_safely(evaluate, candidate.arch)
+                result, detail = evaluate_safely(evaluate, candidate.arch,
+                                                 getattr(candidate, "budget", None))
             except KeyboardInterrupt:
                 session.interrupt(candidate)
                 raise
             session.finish(candidate, result, detail)
         return session.result()
+
+
+def _takes_budget(evaluator: Evaluator) -> bool:
+    """Whether the evaluator (or the one a recipe builds) accepts a `budget`."""
+    from darchlang.search.workers import EvaluatorRecipe
+
+    if isinstance(evaluator, EvaluatorRecipe):
+        return evaluator.takes_budget()
+    return takes_budget(as_evaluate(evaluator))

@@ -28,7 +28,11 @@ from darchlang.train.result import EvalResult
 @dataclass
 class SearchEvent:
     """What a progress callback hears: `resumed` once, then `started`/`finished` per
-    evaluation (`finished` also for a reused result), with the totals so far."""
+    evaluation (`finished` also for a reused result), with the totals so far.
+
+    A scheduled search also sends `rung` when one rung of a candidate ends, and says
+    where it stands: the rung it works on (`rung` of `rungs`, from 1) and how many
+    candidates are `alive` (admitted and not yet stopped or finished)."""
 
     kind: str
     done: int
@@ -37,6 +41,15 @@ class SearchEvent:
     evaluation: Evaluation | None = None
     arch: Architecture | None = None
     index: int | None = None
+    rung: int | None = None
+    rungs: int | None = None
+    alive: int | None = None
+
+    def where(self) -> str:
+        """"rung 2/4, 9 alive" in a scheduled search, "" otherwise."""
+        if self.rungs is None:
+            return ""
+        return f"rung {self.rung}/{self.rungs}, {self.alive} alive"
 
 
 Progress = Callable[[SearchEvent], None]
@@ -84,21 +97,28 @@ class SearchSession:
         self._results: dict[int, EvalResult] = {}  # recorded, not yet told
         try:
             self.journal.acquire()
-            self.config = search_config(space, searcher, settings)
+            self.config = search_config(space, searcher, settings, self.scheduler)
             self.journal.check_config(self.config)
             if space_text is not None and self.journal.meta("space_text") is None:
                 self.journal.set_meta("space_text", space_text)
             if self.journal.meta("options") is None:
                 self.journal.set_meta("options", dumps(option_labels(space)))
-            finished, self._rerun, held = replay(space, searcher, self.journal)
-            for candidate, result in held:
-                self._hold(candidate, result)
+            finished = self._resume()
             self.done = len(finished)
             self.best = best_of(finished)
             self._emit("resumed")
         except BaseException:
             self.close()
             raise
+
+    scheduler: Any = None  # a scheduled session's `Scheduler` (see `search.scheduled`)
+
+    def _resume(self) -> list[Evaluation]:
+        """Replay the journal into the searcher; the finished rows."""
+        finished, self._rerun, held = replay(self.space, self.searcher, self.journal)
+        for candidate, result in held:
+            self._hold(candidate, result)
+        return finished
 
     # -- what a runner calls -------------------------------------------------------------
     def next(self) -> Candidate | None:
@@ -230,4 +250,8 @@ class SearchSession:
               arch: Architecture | None = None, index: int | None = None) -> None:
         if self.progress is not None:
             self.progress(SearchEvent(kind, self.done, self.budget, self.best, evaluation, arch,
-                                      index))
+                                      index, *self._where()))
+
+    def _where(self) -> tuple[int | None, int | None, int | None]:
+        """(rung, rungs, alive) of a scheduled search; Nones here."""
+        return None, None, None

@@ -6,7 +6,8 @@ the moment it becomes active, so a conditional space stays conditional: a choice
 inside a branch that was not taken never appears in the trial. Optuna keeps its
 trials in memory only; the darchlang journal is the record, and a resumed search
 rebuilds the study by replaying it (`adopt` enqueues the recorded decisions as the
-trial's fixed parameters).
+trial's fixed parameters). Under a scheduler each trial also gets its intermediate
+values, and one stopped early is told as pruned.
 
 One `TPESampler` serves the whole search, so its incremental caches (the search
 space it has inferred, the trials it has read) carry over from ask to ask. Before
@@ -92,11 +93,20 @@ class TPESearcher(Searcher):
         self._last = None
 
     def learn(self, candidate: Candidate, result: EvalResult) -> None:
+        # A scheduled search's candidate brings its curve, and one a scheduler stopped
+        # early is told as pruned, so TPE ranks it by how far it got and how well it
+        # did there, as Optuna's TPE does with its pruners (BOHB-like with Hyperband).
+        trial, states = candidate.token, self._optuna.trial.TrialState
         score = score_of(result)
+        for step, value in result.metrics.get("curve") or []:
+            if value is not None and value == value:
+                trial.report(float(value), int(step))
         if score is None:
-            self.study.tell(candidate.token, state=self._optuna.trial.TrialState.FAIL)
+            self.study.tell(trial, state=states.FAIL)
+        elif result.metrics.get("stopped"):
+            self.study.tell(trial, state=states.PRUNED)
         else:
-            self.study.tell(candidate.token, score)
+            self.study.tell(trial, score)
 
     @staticmethod
     def _suggest(trial: Any, choice: Choice) -> int:

@@ -30,6 +30,7 @@ from typing import Any
 
 from darchlang.arch.graph import Architecture
 from darchlang.errors import DarchError
+from darchlang.train.budget import Budget
 from darchlang.train.result import EvalResult
 
 _BUILT: dict[str, Any] = {}  # recipe key -> evaluator, one per worker process
@@ -48,6 +49,13 @@ class EvaluatorRecipe(ABC):
     @abstractmethod
     def build(self) -> Any:
         """Make the evaluator (a callable or an object with `evaluate`)."""
+
+    def takes_budget(self) -> bool:
+        """Whether the evaluator built takes a `budget` (a scheduled search asks)."""
+        from darchlang.search.outcome import as_evaluate
+        from darchlang.train.budget import takes_budget
+
+        return takes_budget(as_evaluate(self.build()))
 
 
 class Shipped(EvaluatorRecipe):
@@ -88,6 +96,9 @@ class ClassifierRecipe(EvaluatorRecipe):
         self.key = "classifier:" + json.dumps(
             [dataset, self.data_dir, self.settings, self.overrides, seed, device, threads],
             sort_keys=True, default=str)
+
+    def takes_budget(self) -> bool:
+        return True
 
     def build(self) -> Any:
         from darchlang.train.data import load_dataset
@@ -180,10 +191,11 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="darch-parent-watch", daemon=True).start()
 
 
-def evaluate_in_worker(recipe: EvaluatorRecipe, arch: Architecture, threads: int | None = None
-                       ) -> tuple[EvalResult, str | None]:
-    """The task every executor runs: evaluate one architecture with the recipe's
-    evaluator (built once per process); any failure is a failed result."""
+def evaluate_in_worker(recipe: EvaluatorRecipe, arch: Architecture, threads: int | None = None,
+                       budget: Budget | None = None) -> tuple[EvalResult, str | None]:
+    """The task every executor runs: evaluate one architecture (one rung of it, with a
+    `budget`) with the recipe's evaluator (built once per process); any failure is a
+    failed result."""
     from darchlang.search.outcome import as_evaluate, evaluate_safely
 
     _set_threads(threads)
@@ -194,7 +206,7 @@ def evaluate_in_worker(recipe: EvaluatorRecipe, arch: Architecture, threads: int
         return (EvalResult.failed(f"the worker could not build the evaluator: {reason}",
                                   identity=arch.identity), traceback.format_exc())
     _set_threads(threads)  # building may have imported torch
-    return evaluate_safely(as_evaluate(evaluator), arch)
+    return evaluate_safely(as_evaluate(evaluator), arch, budget)
 
 
 def _evaluator(recipe: EvaluatorRecipe) -> Any:

@@ -37,6 +37,7 @@ from torch import nn
 from darchlang.arch.graph import Architecture
 from darchlang.errors import DarchError
 from darchlang.train.augment import Augment
+from darchlang.train.budget import Budget
 from darchlang.train.data import Dataset, Split
 from darchlang.train.progress import ProgressBar, ProgressCallback, ProgressEvent
 from darchlang.train.result import EvalResult
@@ -50,6 +51,8 @@ BAR_EVERY = 16  # steps between progress bar moves (no sync; rich redraws on its
 EVAL_BATCH = 512  # examples per forward pass when scoring (no gradients kept)
 TIME_BUDGET = "time_minutes_max"
 MAX_EPOCHS = "max_epochs"
+RUNG = "rung"  # trained the epochs of its rung; a scheduler may continue it
+SCHEDULER = "scheduler"  # stopped by the scheduler (median stopping)
 
 
 class TrainingFailed(Exception):
@@ -191,8 +194,13 @@ class ClassifierEvaluator:
         *,
         seed: int | None = None,
         model_path: str | Path | None = None,
+        budget: Budget | None = None,
     ) -> EvalResult:
-        """Train and score one architecture; a model failure is a `failed` result."""
+        """Train and score one architecture; a model failure is a `failed` result.
+
+        With a `budget` (one rung of a scheduled search) it trains to `budget.epochs`
+        in total, continuing from the budget's checkpoint when there is one, reports
+        each validation accuracy to it and saves its state for the next rung."""
         started = time.monotonic()
         settings = self.settings_for(architecture)
         seed = self.seed if seed is None else seed
@@ -201,7 +209,7 @@ class ClassifierEvaluator:
             identity = architecture.identity
         except (TypeError, ValueError):
             identity = ""
-        run = _Run(self, architecture, settings, seed, started)
+        run = _Run(self, architecture, settings, seed, started, budget)
         previous_threads = torch.get_num_threads()
         if self.threads is not None:
             torch.set_num_threads(self.threads)
@@ -255,8 +263,10 @@ class _Run:
         settings: Settings,
         seed: int,
         started: float,
+        budget: Budget | None = None,
     ):
         self.ev = evaluator
+        self.budget = budget
         self.architecture = architecture
         self.settings = settings
         self.seed = seed
@@ -301,6 +311,12 @@ class _Run:
         )
         generator = torch.Generator(device=device)
         generator.manual_seed(self.seed)
+        budget = self.budget
+        last = s.max_epochs if budget is None else min(s.max_epochs, budget.epochs)
+        first = 1
+        state = budget.load() if budget is not None else None
+        if state is not None:
+            first = self._restore(state, schedule, generator) + 1
         x, y = data.train.x, data.train.y
         n = len(data.train)
         batch = min(s.batch_size, n)
@@ -309,7 +325,7 @@ class _Run:
         deadline, bar = self.deadline, self.bar
         train_start = self.train_start = time.monotonic()
 
-        for epoch in range(1, s.max_epochs + 1):
+        for epoch in range(first, last + 1):
             order = torch.randperm(n, generator=generator, device=device)
             loss_sum = torch.zeros((), device=device)
             for i in range(per_epoch):
@@ -339,19 +355,57 @@ class _Run:
             if time.monotonic() > deadline:
                 self._out_of_time()
                 return
-            if epoch % s.eval_every and epoch != s.max_epochs:
+            if epoch % s.eval_every and epoch != last:
                 continue
             self.train_loss = self._check_finite(loss_sum / max(1, per_epoch), epoch)
             verdict = self._evaluate(schedule, epoch)
             if verdict.stop is not None:
                 self.stop_reason = verdict.stop
                 break
+            if budget is not None and not budget.report(epoch, self.history[-1]["val_accuracy"]):
+                self.stop_reason = SCHEDULER
+                break
             if time.monotonic() > deadline:
                 self._out_of_time()
                 return
         else:
-            self.stop_reason = MAX_EPOCHS
+            self.stop_reason = MAX_EPOCHS if last == s.max_epochs else RUNG
+            if budget is not None and last < s.max_epochs:
+                budget.save(self._state(schedule, generator))
         self._finish()
+
+    def _state(self, schedule: Schedule, generator: torch.Generator) -> dict[str, Any]:
+        """Everything the next rung needs to go on as if training had never paused."""
+        assert self.model is not None and self.optimizer is not None
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": schedule.state(),
+            "generator": generator.get_state(),
+            "rng": torch.get_rng_state(),
+            "best_state": self.best_state,
+            "best_accuracy": self.best_accuracy,
+            "best_epoch": self.best_epoch,
+            "epochs": self.epochs,
+            "steps": self.steps,
+            "history": self.history,
+        }
+
+    def _restore(self, state: dict[str, Any], schedule: Schedule,
+                 generator: torch.Generator) -> int:
+        """Load a previous rung's state; the epochs it had trained."""
+        assert self.model is not None and self.optimizer is not None
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        schedule.restore(state["schedule"])
+        generator.set_state(state["generator"])
+        torch.set_rng_state(state["rng"])
+        self.best_state = state["best_state"]
+        self.best_accuracy, self.best_epoch = state["best_accuracy"], state["best_epoch"]
+        self.epochs, self.steps = state["epochs"], state["steps"]
+        self.history = list(state["history"])
+        self.learning_rate = float(self.optimizer.param_groups[0]["lr"])
+        return int(state["epochs"])
 
     def _evaluate(self, schedule: Schedule, epoch: int) -> Any:
         model = self.model

@@ -10,7 +10,9 @@ from typing import Any
 class EvalResult:
     """What an evaluator reports: a failure is a result with a reason, not an exception.
 
-    `score` is the number searchers maximise (validation accuracy for classifiers).
+    `score` is the number searchers maximise (validation accuracy for classifiers);
+    `curve` holds the intermediate values `(step, value, time)` an evaluation given a
+    `Budget` reported (see `darchlang.train.budget`).
     """
 
     status: str  # "ok" or "failed"
@@ -20,6 +22,7 @@ class EvalResult:
     identity: str = ""
     settings: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    curve: list[tuple[int, float, float]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

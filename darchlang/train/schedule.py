@@ -60,6 +60,17 @@ class Schedule:
         self.since_best = 0
         self.since_drop = 0
 
+    _STATE = ("learning_rate", "best", "best_evaluation", "evaluations", "since_best",
+              "since_drop")
+
+    def state(self) -> dict[str, float]:
+        """The counts and rate, for a checkpoint (training continued in a later rung)."""
+        return {name: getattr(self, name) for name in self._STATE}
+
+    def restore(self, state: dict[str, float]) -> None:
+        for name in self._STATE:
+            setattr(self, name, state[name])
+
     def observe(self, accuracy: float) -> Verdict:
         """Apply the rules to one validation accuracy."""
         self.evaluations += 1
