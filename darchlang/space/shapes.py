@@ -1,20 +1,31 @@
 """Whole-space shape checking: does every architecture of a space compile?
 
 Small spaces are enumerated and every architecture is planned. Large ones are checked
-by propagating *sets* of shapes through the space, one choice's options at a time:
-a layer is checked for every input shape that can reach it and every value each of
-its parameters can take. Shapes depend on few choices, so these sets stay small. The
-sets over-approximate (shared choices are treated as independent), so when no layer
-fails, no architecture can fail: that is a proof. When one fails, the decisions that
-led there are replayed into a concrete architecture and planned again; if shared
-choices make that combination impossible, random architectures are tried, and if none
-fails the report says the failure may be spurious.
+by propagating *sets* of shapes through the space, one choice's options at a time: a
+layer is checked for every input shape that can reach it and every value each of its
+parameters can take. Shapes depend on few choices, so these sets stay small.
+
+Each shape carries a *witness*: the options that led to it. The sets treat the uses
+of a shared choice as if they were independent, so a failure may need one choice to
+take two options at once; its witness then marks that choice as a conflict. Such a
+failure is not trusted: the analysis runs again, conditioning on the conflicting
+choices as counting does, where they are shared: at the lowest node whose parts
+share one (for a `concat`, only the run of items from its first use to its last), the
+node is analysed once per option with the choice fixed, and the results are joined.
+Conditioning stays local, so independent parts of a network do not multiply, and it
+repeats until a failure without conflicts is found or nothing fails. The result is
+exact: a proof that every architecture compiles, or a concrete architecture that
+does not, replayed and planned by the backend to confirm it.
+
+In a graph block a step whose shapes break holds its failure instead of raising it,
+since the input choices may leave the step unused: the failure counts only where it
+reaches the block's output, and its witness then holds the input choices that put the
+step in use.
 """
 
 from __future__ import annotations
 
 import itertools
-import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,11 +48,15 @@ from darchlang.space.nodes import (
     ref_indices,
 )
 from darchlang.space.space import Space
+from darchlang.space.visitor import Visitor
 
 Shape = tuple[int, ...]
 Witness = dict[int, int]  # choice uid -> option index: one way to reach a state
+States = dict[Any, Any]  # a shape (or a tuple of shapes, for a block of several inputs) -> Witness
+CONFLICT = -1  # in a witness: the paths merged there took different options of this choice
 ENUMERATE_UP_TO = 2000
 MAX_COMBINATIONS = 20_000
+MAX_CHECKS = 2_000_000  # layer checks of one run before the check gives up (said, never a hang)
 
 
 @dataclass
@@ -64,15 +79,22 @@ class ShapeReport:
     checks: int = 0
     failure: DarchError | None = None
     architecture: Architecture | None = None
-    spurious: bool = False
+    spurious: bool = False  # no verdict: the analysis ran out of its budget
     notes: list[str] = field(default_factory=list)
+    analyses: int = 1  # runs of the analysis: one, and one more per round of conditioning
 
     def summary(self, input_text: str) -> str:
         if self.ok:
-            how = ("every one of them was planned" if self.method == "enumerated"
-                   else f"proved by shape analysis over each choice's options "
-                   f"({self.checks:,} layer checks), without enumerating")
-            return f"all {self.count:,} architectures compile for input {input_text}: {how}"
+            if self.method == "enumerated":
+                how = "every one of them was planned"
+            else:
+                how = (f"proved by shape analysis over each choice's options "
+                       f"({self.checks:,} layer checks"
+                       + (f", {self.analyses} rounds conditioning on shared choices"
+                          if self.analyses > 1 else "") + "), without enumerating")
+            every = "the 1 architecture compiles" if self.count == 1 else \
+                f"all {self.count:,} architectures compile"
+            return f"{every} for input {input_text}: {how}"
         return "shape check failed"
 
 
@@ -83,208 +105,359 @@ class _Failure(Exception):
 
 
 def _merge(a: Witness, b: Witness) -> Witness:
-    if not b:
+    """Both witnesses in one; a choice they disagree on becomes a CONFLICT."""
+    if not b or a is b:
         return a
     if not a:
         return b
     out = dict(a)
     for k, v in b.items():
-        out.setdefault(k, v)
+        have = out.get(k)
+        if have is None:
+            out[k] = v
+        elif have != v:
+            out[k] = CONFLICT
     return out
 
 
-class _Analysis:
-    def __init__(self, rules: ShapeRules):
+def _keep(out: States, key: Any, w: Witness) -> None:
+    """Record a way to reach `key`, preferring a witness without conflicts."""
+    have = out.get(key)
+    if have is None or (CONFLICT in have.values() and CONFLICT not in w.values()):
+        out[key] = w
+
+
+class _Values(Visitor):
+    """Every value a value node can take, each with a witness (memoised per node)."""
+
+    def __init__(self, fixed: Witness):
+        self.fixed = fixed
+        self.memo: dict[tuple, list[tuple[Any, Witness]]] = {}
+
+    def values(self, node: SNode) -> list[tuple[Any, Witness]]:
+        fixed = self.fixed
+        key = (id(node), tuple((u, fixed[u]) for u in sorted(fixed) if u in node.vars)
+               if fixed else ())
+        got = self.memo.get(key)
+        if got is None:
+            got = self.visit(node)
+            self.memo[key] = got
+        return got
+
+    def visit_Const(self, node: Const) -> list[tuple[Any, Witness]]:
+        return [(node.value, {})]
+
+    def visit_Choice(self, node: Choice) -> list[tuple[Any, Witness]]:
+        out = []
+        for i in _options(node, self.fixed):
+            out.extend((v, _merge({node.uid: i}, w)) for v, w in self.values(node.options[i]))
+        return out
+
+    def visit_Derived(self, node: Derived) -> list[tuple[Any, Witness]]:
+        out = []
+        for combo in _combinations([self.values(a) for a in node.args]):
+            try:
+                out.append((node.fn(*[v for v, _ in combo]), _merge_all(combo)))
+            except (ArithmeticError, TypeError, ValueError, DarchError):
+                continue
+        return _dedupe(out)
+
+    def visit_Cond(self, node: Cond) -> list[tuple[Any, Witness]]:
+        out = []
+        for pred, pw in self.values(node.pred):
+            branch = node.then if pred else node.orelse
+            out.extend((v, _merge(pw, w)) for v, w in self.values(branch))
+        return _dedupe(out)
+
+    def visit_InitNode(self, node: InitNode) -> list[tuple[Any, Witness]]:
+        return [(Init(node.kind, g), w) for g, w in self.values(node.gain)]
+
+    def visit_ListNode(self, node: ListNode) -> list[tuple[Any, Witness]]:
+        return [([v for v, _ in combo], _merge_all(combo))
+                for combo in _combinations([self.values(a) for a in node.items])]
+
+    def generic_visit(self, node: Any, *args: Any) -> Any:
+        raise TypeError(f"not a value node: {type(node).__name__}")
+
+
+def _options(node: Choice, fixed: Witness) -> range | tuple[int]:
+    index = fixed.get(node.uid)
+    return range(len(node.options)) if index is None else (index,)
+
+
+def _combinations(pools: list[list[tuple[Any, Witness]]]):
+    return itertools.islice(itertools.product(*pools), MAX_COMBINATIONS)
+
+
+def _merge_all(combo) -> Witness:
+    w: Witness = {}
+    for _, cw in combo:
+        w = _merge(w, cw)
+    return w
+
+
+def _dedupe(pairs: list[tuple[Any, Witness]]) -> list[tuple[Any, Witness]]:
+    seen: dict[str, tuple[Any, Witness]] = {}
+    for v, w in pairs:
+        key = repr(v)
+        have = seen.get(key)
+        if have is None or (CONFLICT in have[1].values() and CONFLICT not in w.values()):
+            seen[key] = (v, w)
+    return list(seen.values())
+
+
+class _Plan:
+    """Where to condition on each choice of `uids`: the lowest nodes whose parts share
+    it (a tied repeat shares its body between copies; the options of a choice, and the
+    two branches of an `if`, exclude each other and share nothing). In a `concat` only
+    the items from the first use to the last are conditioned on."""
+
+    def __init__(self, root: SNode, uids: set[int]):
+        self.at: dict[int, set[int]] = {}
+        spans: dict[int, list[tuple[int, int, set[int]]]] = {}
+        self.nodes: dict[int, SNode] = {}
+        for u in sorted(uids):
+            self._place(root, u, set(), spans)
+        self.ranges: dict[int, list[tuple[int, int, frozenset[int]]]] = {}
+        for key, found in spans.items():
+            merged: list[tuple[int, int, set[int]]] = []
+            for lo, hi, us in sorted(found):
+                if merged and lo <= merged[-1][1]:
+                    plo, phi, pus = merged[-1]
+                    merged[-1] = (plo, max(phi, hi), pus | us)
+                else:
+                    merged.append((lo, hi, set(us)))
+            self.ranges[key] = [(lo, hi, frozenset(us)) for lo, hi, us in merged]
+
+    def _place(self, node: SNode, u: int, seen: set[int], spans) -> None:
+        if id(node) in seen or u not in node.vars:
+            return
+        seen.add(id(node))
+        t = type(node)
+        if t is RepeatNode and node.tied:
+            parts: tuple[SNode, ...] = (node.times, node.copies[0])
+            shared = u in node.copies[0].vars or u in node.times.vars and u in parts[1].vars
+        else:
+            parts = node.parts()
+            holders = [i for i, p in enumerate(parts) if u in p.vars]
+            exclusive = t is Choice or (t is Cond and 0 not in holders)
+            shared = len(holders) > 1 and not exclusive
+        if not shared:
+            for p in parts:
+                self._place(p, u, seen, spans)
+        elif t is SeqNode:
+            holders = [i for i, p in enumerate(node.items) if u in p.vars]
+            spans.setdefault(id(node), []).append((holders[0], holders[-1], {u}))
+        else:
+            self.at.setdefault(id(node), set()).add(u)
+
+
+class _Budget(Exception):
+    """The analysis has done as many checks as it may."""
+
+
+class _Analysis(Visitor):
+    """One run over the sub-spaces: input states in, output states out. Where the
+    plan says so, a node is run once per option of its conditioned choices."""
+
+    def __init__(self, rules: ShapeRules, plan: _Plan, choices: dict[int, Any]):
         self.rules = rules
+        self.plan = plan
+        self.choices = choices
+        self.vals = _Values({})
+        self.values = self.vals.values
         self.checks = 0
 
-    # ---- values a parameter can take, each with a witness ------------------------------
-    def values(self, node: SNode) -> list[tuple[Any, Witness]]:
-        t = type(node)
-        if t is Const:
-            return [(node.value, {})]
-        if t is Choice:
-            out = []
-            for i, o in enumerate(node.options):
-                out.extend((v, _merge({node.uid: i}, w)) for v, w in self.values(o))
-            return out
-        if t is Derived:
-            pools = [self.values(a) for a in node.args]
-            out = []
-            for combo in itertools.islice(itertools.product(*pools), MAX_COMBINATIONS):
-                w: Witness = {}
-                for _, cw in combo:
-                    w = _merge(w, cw)
-                try:
-                    out.append((node.fn(*[v for v, _ in combo]), w))
-                except (ArithmeticError, TypeError, ValueError, DarchError):
-                    continue  # combinations of shared choices may be impossible
-            return _dedupe(out)
-        if t is Cond:
-            out = []
-            for pred, pw in self.values(node.pred):
-                branch = node.then if pred else node.orelse
-                out.extend((v, _merge(pw, w)) for v, w in self.values(branch))
-            return _dedupe(out)
-        if t is InitNode:
-            return [(Init(node.kind, g), w) for g, w in self.values(node.gain)]
-        if t is ListNode:
-            pools = [self.values(a) for a in node.items]
-            out = []
-            for combo in itertools.islice(itertools.product(*pools), MAX_COMBINATIONS):
-                w = {}
-                for _, cw in combo:
-                    w = _merge(w, cw)
-                out.append(([v for v, _ in combo], w))
-            return out
-        raise TypeError(f"not a value node: {t.__name__}")
+    @property
+    def fixed(self) -> Witness:
+        return self.vals.fixed
 
-    # ---- shapes through structure -----------------------------------------------------
-    def run(self, node: SNode, states: dict[Shape, Witness]) -> dict[Shape, Witness]:
-        t = type(node)
-        if t is LayerNode:
-            return self.layer(node, states)
-        if t is SeqNode:
-            for item in node.items:
+    def check(self) -> None:
+        self.checks += 1
+        if self.checks > MAX_CHECKS:
+            raise _Budget
+
+    def run(self, node: SNode, states: States) -> States:
+        uids = self.plan.at.get(id(node))
+        if uids:
+            return self.conditioned(uids, lambda: self.visit(node, states))
+        return self.visit(node, states)
+
+    def conditioned(self, uids: Any, fn: Callable[[], States]) -> States:
+        """The union of `fn()` over every combination of options of `uids`."""
+        free = [u for u in sorted(uids) if u not in self.vals.fixed]
+        if not free:
+            return fn()
+        saved = self.vals.fixed
+        out: States = {}
+        try:
+            for combo in itertools.product(*[range(len(self.choices[u].options)) for u in free]):
+                self.vals.fixed = {**saved, **dict(zip(free, combo, strict=True))}
+                for s, w in fn().items():
+                    _keep(out, s, w)
+        finally:
+            self.vals.fixed = saved
+        return out
+
+    def generic_visit(self, node: Any, *args: Any) -> Any:
+        raise TypeError(f"not a sub-space: {type(node).__name__}")
+
+    def visit_SeqNode(self, node: SeqNode, states: States) -> States:
+        items = node.items
+        i = 0
+        for lo, hi, uids in self.plan.ranges.get(id(node), ()):
+            for item in items[i:lo]:
                 states = self.run(item, states)
-            return states
-        if t is Choice:
-            out: dict[Shape, Witness] = {}
-            for i, option in enumerate(node.options):
-                tagged = {s: _merge({node.uid: i}, w) for s, w in states.items()}
-                for s, w in self.run(option, tagged).items():
-                    out.setdefault(s, w)
-            return out
-        if t is Cond:
-            out = {}
-            for pred, pw in self.values(node.pred):
-                branch = node.then if pred else node.orelse
-                tagged = {s: _merge(w, pw) for s, w in states.items()}
-                for s, w in self.run(branch, tagged).items():
-                    out.setdefault(s, w)
-            return out
-        if t is ResidualNode:
-            out = {}
-            joins = self.values(node.join)
-            for shape, w in states.items():
-                for body_shape, bw in self.run(node.body, {shape: w}).items():
-                    for join, jw in joins:
-                        self.checks += 1
-                        try:
-                            result = self.rules.residual(shape, body_shape, join)
-                        except ValueError as exc:
-                            raise _Failure(str(exc), node.span, _merge(_merge(w, bw), jw)) from None
-                        out.setdefault(result, _merge(bw, jw))
-            return out
-        if t is RepeatNode:
-            return self.repeat(node, states)
-        if t is GraphNode:
-            return self.graph(node, states)
-        raise TypeError(f"not a sub-space: {t.__name__}")
+            states = self.conditioned(uids, lambda s=states, lo=lo, hi=hi: self.items(
+                items[lo:hi + 1], s))
+            i = hi + 1
+        return self.items(items[i:], states)
 
-    def layer(self, node: LayerNode, states: dict[Shape, Witness]) -> dict[Shape, Witness]:
-        pools = [self.values(p) for _, p in node.params]
+    def items(self, items: tuple[SNode, ...], states: States) -> States:
+        for item in items:
+            states = self.run(item, states)
+        return states
+
+    def visit_Choice(self, node: Choice, states: States) -> States:
+        out: States = {}
+        for i in _options(node, self.fixed):
+            tagged = {s: _merge(w, {node.uid: i}) for s, w in states.items()}
+            for s, w in self.run(node.options[i], tagged).items():
+                _keep(out, s, w)
+        return out
+
+    def visit_Cond(self, node: Cond, states: States) -> States:
+        out: States = {}
+        for pred, pw in self.values(node.pred):
+            branch = node.then if pred else node.orelse
+            tagged = {s: _merge(w, pw) for s, w in states.items()}
+            for s, w in self.run(branch, tagged).items():
+                _keep(out, s, w)
+        return out
+
+    def visit_LayerNode(self, node: LayerNode, states: States) -> States:
         names = [n for n, _ in node.params]
-        out: dict[Shape, Witness] = {}
-        combos = list(itertools.islice(itertools.product(*pools), MAX_COMBINATIONS))
+        combos = list(_combinations([self.values(p) for _, p in node.params]))
+        out: States = {}
         for shape, w in states.items():
+            if shape and isinstance(shape[0], tuple):
+                raise _Failure(f"`{node.layer.name}` takes one input, got {len(shape)}",
+                               node.span, w)
             for combo in combos:
                 attrs = {n: v for n, (v, _) in zip(names, combo, strict=True)}
-                cw = w
-                for _, pw in combo:
-                    cw = _merge(cw, pw)
-                self.checks += 1
+                cw = _merge(w, _merge_all(combo))
+                self.check()
                 try:
                     result = tuple(self.rules.layer(node.layer, attrs, shape))
                 except ValueError as exc:
                     raise _Failure(f"`{node.layer.name}`: {exc}", node.span, cw) from None
-                out.setdefault(result, cw)
+                _keep(out, result, cw)
         return out
 
-    def repeat(self, node: RepeatNode, states: dict[Shape, Witness]) -> dict[Shape, Witness]:
-        out: dict[Shape, Witness] = {}
+    def visit_ResidualNode(self, node: ResidualNode, states: States) -> States:
+        out: States = {}
+        joins = self.values(node.join)
+        for shape, w in states.items():
+            for body_shape, bw in self.run(node.body, {shape: w}).items():
+                for join, jw in joins:
+                    self.check()
+                    cw = _merge(bw, jw)
+                    try:
+                        result = self.rules.residual(shape, body_shape, join)
+                    except ValueError as exc:
+                        raise _Failure(str(exc), node.span, cw) from None
+                    _keep(out, result, cw)
+        return out
+
+    def visit_RepeatNode(self, node: RepeatNode, states: States) -> States:
+        """Copies are run once, in order, and the states after each count a repeat can
+        take are gathered; a tied body that maps the shapes onto themselves is a fixed
+        point, after which more copies change nothing."""
+        out: States = {}
+        current, done, still = states, 0, False
         for times, tw in sorted(self.values(node.times), key=lambda p: p[0]):
-            current = {s: _merge(w, tw) for s, w in states.items()}
-            for k in range(times):
-                body = node.copies[0] if node.tied else node.copies[k]
-                before = current
-                current = self.run(body, current)
-                if node.tied and current == before:
-                    break  # a fixed point: more copies change nothing
+            try:
+                while done < times and not still:
+                    body = node.copies[0] if node.tied else node.copies[done]
+                    after = self.run(body, current)
+                    still = node.tied and after.keys() == current.keys()
+                    current, done = after, done + 1
+            except _Failure as fail:
+                raise _Failure(fail.message, fail.span, _merge(fail.witness, tw)) from None
             for s, w in current.items():
-                out.setdefault(s, w)
+                _keep(out, s, _merge(w, tw))
         return out
 
-    def graph(self, node: GraphNode, states: dict[Shape, Witness]) -> dict[Shape, Witness]:
+    def visit_GraphNode(self, node: GraphNode, states: States) -> States:
+        """Each input state runs through the block on its own, so that values made from
+        one input are never combined with values made from another."""
+        out: States = {}
+        for key, w in states.items():
+            for s, sw in self.graph(node, key, w).items():
+                _keep(out, s, sw)
+        return out
+
+    def graph(self, node: GraphNode, key: Any, w: Witness) -> States:
         """Each value of the block gets its set of shapes; a step whose shapes break
-        holds its failure instead of raising it, because the input choices may leave
-        the step unused. The failure counts only when it reaches the block's output,
-        and its witness then includes the input choices that put the step in use."""
-        if len(node.inputs) != 1:
-            raise _Failure(f"a graph with {len(node.inputs)} inputs cannot take one input",
-                           node.span, {})
-        values: list[dict[Any, Any]] = [states]
-
-        def inputs_of(arg: SNode) -> list[tuple[list[int], Witness]]:
-            return [(ref_indices(v), w) for v, w in self.values(arg)]
-
+        holds its failure (as `_BROKEN`) until it reaches the output."""
+        n = len(node.inputs)
+        if n == 1:
+            values: list[States] = [{key: w}]
+        elif isinstance(key, tuple) and len(key) == n and all(isinstance(k, tuple) for k in key):
+            values = [{k: w} for k in key]
+        else:
+            raise _Failure(f"a graph with {n} inputs cannot take one input", node.span, w)
         for st in node.steps:
-            result: dict[Any, Any] = {}
-            for combo in itertools.product(*[inputs_of(a) for a in st.args]):
+            result: States = {}
+            args = [[(ref_indices(v), aw) for v, aw in self.values(a)] for a in st.args]
+            for combo in itertools.product(*args):
                 idx = [i for ids, _ in combo for i in ids]
-                aw: Witness = {}
-                for _, w in combo:
-                    aw = _merge(aw, w)
+                aw = _merge_all(combo)
                 for shapes in itertools.product(*[list(values[i].items()) for i in idx]):
                     sw = aw
-                    for s, w in shapes:
-                        sw = _merge(sw, w.witness if s is _BROKEN else w)
+                    for s, vw in shapes:
+                        sw = _merge(sw, vw.witness if s is _BROKEN else vw)
                     try:
-                        broken = [w for s, w in shapes if s is _BROKEN]
+                        broken = [vw for s, vw in shapes if s is _BROKEN]
                         if broken:
                             raise _Failure(broken[0].message, broken[0].span, sw)
-                        in_shapes = [s for s, _ in shapes]
-                        if st.kind == "apply":
-                            if len(in_shapes) != 1:
-                                raise _Failure("a layer inside a graph takes one input",
-                                               st.span, sw)
-                            for s, w in self.run(st.op, {in_shapes[0]: sw}).items():
-                                result.setdefault(s, w)
-                        else:
-                            self.checks += 1
-                            try:
-                                merged = self.rules.merge(st.kind, in_shapes)
-                            except ValueError as exc:
-                                raise _Failure(f"`{st.kind}`: {exc}", st.span, sw) from None
-                            result.setdefault(merged, sw)
+                        self.step(st, [s for s, _ in shapes], sw, result)
                     except _Failure as fail:
-                        result.setdefault(_BROKEN, fail)
+                        have = result.get(_BROKEN)
+                        if have is None or (CONFLICT in have.witness.values()
+                                            and CONFLICT not in fail.witness.values()):
+                            result[_BROKEN] = fail
             values.append(result)
-        out: dict[Shape, Witness] = {}
-        for v, w in self.values(node.output):
+        out: States = {}
+        for v, ow in self.values(node.output):
             for s, sw in values[ref_indices(v)[0]].items():
                 if s is _BROKEN:
-                    raise _Failure(sw.message, sw.span, _merge(sw.witness, w))
-                out.setdefault(s, _merge(sw, w))
+                    raise _Failure(sw.message, sw.span, _merge(sw.witness, ow))
+                _keep(out, s, _merge(sw, ow))
         return out
 
+    def step(self, st: Any, in_shapes: list[Any], sw: Witness, result: States) -> None:
+        """One step of a graph for one combination of input shapes."""
+        if st.kind == "apply":
+            key = in_shapes[0] if len(in_shapes) == 1 else tuple(in_shapes)
+            for s, w in self.run(st.op, {key: sw}).items():
+                _keep(result, s, w)
+            return
+        self.check()
+        try:
+            merged = self.rules.merge(st.kind, in_shapes)
+        except ValueError as exc:
+            raise _Failure(f"`{st.kind}`: {exc}", st.span, sw) from None
+        _keep(result, merged, sw)
 
-_BROKEN = object()  # in a graph value's shapes: the value cannot be computed (a _Failure)
 
-
-def _dedupe(pairs: list[tuple[Any, Witness]]) -> list[tuple[Any, Witness]]:
-    seen: dict[Any, Witness] = {}
-    for v, w in pairs:
-        key = repr(v)
-        if key not in seen:
-            seen[key] = (v, w)
-    return list(seen.values())
+_BROKEN = object()  # in a graph value's states: the value cannot be computed (a _Failure)
 
 
 def check_shapes(space: Space, input_shape: Shape, rules: ShapeRules,
                  enumerate_up_to: int = ENUMERATE_UP_TO, seed: int = 0) -> ShapeReport:
     """Prove that every architecture of `space` compiles for `input_shape`, or find one
-    that does not."""
+    that does not. (`seed` is kept for callers; the analysis is deterministic.)"""
     count = space.count()
     if space.network is None:
         return ShapeReport(True, "analysed", count)
@@ -295,31 +468,55 @@ def check_shapes(space: Space, input_shape: Shape, rules: ShapeRules,
             except DarchError as err:
                 return ShapeReport(False, "enumerated", count, failure=err, architecture=arch)
         return ShapeReport(True, "enumerated", count, checks=count)
-    analysis = _Analysis(rules)
-    try:
-        analysis.run(space.network, {tuple(input_shape): {}})
-    except _Failure as fail:
-        return _concretise(space, input_shape, rules, fail, count, analysis.checks, seed)
-    return ShapeReport(True, "analysed", count, checks=analysis.checks)
+    return _prove(space, tuple(input_shape), rules, count)
 
 
-def _concretise(space: Space, input_shape: Shape, rules: ShapeRules, fail: _Failure, count: int,
-                checks: int, seed: int) -> ShapeReport:
-    """Turn an abstract failure into a concrete failing architecture, if there is one."""
+def _prove(space: Space, input_shape: Shape, rules: ShapeRules, count: int) -> ShapeReport:
+    """Run the analysis, conditioning on the choices that a failure needs to take two
+    options at once, until a failure without conflicts or a proof."""
+    condition: set[int] = set()
+    checks = analyses = 0
+    while True:
+        analyses += 1
+        run = _Analysis(rules, _Plan(space.network, condition), space.by_uid)
+        try:
+            run.run(space.network, {input_shape: {}})
+        except _Budget:
+            return _undecided(count, checks + run.checks, analyses,
+                              f"it took more than {MAX_CHECKS:,} layer checks")
+        except _Failure as fail:
+            checks += run.checks
+            conflicts = {u for u, v in fail.witness.items() if v == CONFLICT}
+            if not conflicts:
+                return _concretise(space, input_shape, rules, fail, count, checks, analyses)
+            if conflicts <= condition:
+                return _undecided(count, checks, analyses,
+                                  "conditioning on the shared choices did not settle it")
+            condition |= conflicts
+            continue
+        return ShapeReport(True, "analysed", count, checks=checks + run.checks,
+                           analyses=analyses)
+
+
+def _undecided(count: int, checks: int, analyses: int, why: str) -> ShapeReport:
+    err = DarchError(f"the shape check is undecided: {why}",
+                     help="check every architecture instead with --enumerate-up-to N")
+    return ShapeReport(False, "analysed", count, checks, failure=err, spurious=True,
+                       analyses=analyses)
+
+
+def _concretise(space: Space, input_shape: Shape, rules: ShapeRules, fail: _Failure,
+                count: int, checks: int, analyses: int) -> ShapeReport:
+    """The failing architecture of a failure without conflicts, planned to confirm it."""
     arch = space.walk(lambda c: fail.witness.get(c.uid, 0))
     try:
         rules.plan(arch, input_shape)
     except DarchError as err:
-        return ShapeReport(False, "analysed", count, checks, failure=err, architecture=arch)
-    rng = random.Random(seed)
-    for _ in range(500):
-        arch = space.walk(lambda c: fail.witness.get(c.uid, rng.randrange(len(c.options)))
-                          if rng.random() < 0.7 else rng.randrange(len(c.options)))
-        try:
-            rules.plan(arch, input_shape)
-        except DarchError as err:
-            return ShapeReport(False, "analysed", count, checks, failure=err, architecture=arch)
+        return ShapeReport(False, "analysed", count, checks, failure=err, architecture=arch,
+                           analyses=analyses)
+    # the rules said it fails and the planner built it: the two disagree (a bug)
     err = DarchError(f"shapes may break here: {fail.message}", fail.span,
-                     notes=["no concrete architecture that fails was found: shared choices may "
-                            "make this combination impossible"])
-    return ShapeReport(False, "analysed", count, checks, failure=err, spurious=True)
+                     notes=["the shape rules and the planner disagree on this architecture: "
+                            f"decisions {','.join(map(str, arch.decisions))}"])
+    return ShapeReport(False, "analysed", count, checks, failure=err, architecture=arch,
+                       spurious=True, analyses=analyses)
