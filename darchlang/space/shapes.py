@@ -85,17 +85,22 @@ class ShapeReport:
 
     def summary(self, input_text: str) -> str:
         if self.ok:
+            one = self.count == 1
             if self.method == "enumerated":
-                how = "every one of them was planned"
+                how = "it was planned" if one else "every one of them was planned"
             else:
+                rounds = (f", {self.analyses} rounds conditioning on shared choices"
+                          if self.analyses > 1 else "")
                 how = (f"proved by shape analysis over each choice's options "
-                       f"({self.checks:,} layer checks"
-                       + (f", {self.analyses} rounds conditioning on shared choices"
-                          if self.analyses > 1 else "") + "), without enumerating")
-            every = "the 1 architecture compiles" if self.count == 1 else \
+                       f"({_plural(self.checks, 'layer check')}{rounds}), without enumerating")
+            every = "the one architecture compiles" if one else \
                 f"all {self.count:,} architectures compile"
             return f"{every} for input {input_text}: {how}"
         return "shape check failed"
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 class _Failure(Exception):
