@@ -170,3 +170,12 @@ def test_values_given_from_python_are_checked_at_their_param(value, message):
                               defines={"k": value})
     assert message in info.value.message
     assert (info.value.span.line, info.value.span.col) == (1, 1)
+
+
+def test_errors_describe_values_too_long_to_quote():
+    with pytest.raises(DarchError) as info:
+        darchlang.load_string('space = conv2d(filters: "a" * 100000, size: 3)', "t.darch")
+    assert info.value.message.endswith("got a string of 100,000 characters")
+    with pytest.raises(DarchError) as info:
+        darchlang.load_string("space = conv2d(filters: 8, size: 3, padding: 10**300)", "t.darch")
+    assert info.value.message.endswith("got an integer of about 301 digits")

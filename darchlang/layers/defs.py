@@ -115,11 +115,15 @@ class InitType(ParamType):
 
 
 def describe(value: Any) -> str:
-    """How a value reads in an error message."""
+    """How a value reads in an error message; one too long to quote is described."""
     from darchlang.arch.printer import format_value
 
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1:,} digits"
+    if isinstance(value, str) and len(value) > 40:
+        return f"a string of {len(value):,} characters"
     if isinstance(value, float) and not math.isfinite(value):
         return f"{type_name(value)} {value}"
     if isinstance(value, int | float | str | Init):

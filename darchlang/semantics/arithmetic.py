@@ -116,11 +116,7 @@ def _too_big(label: str, args: list[Any], limits: Limits) -> str | None:
 
 
 def brief(value: Any) -> str:
-    """`describe`, shortened for values too long to quote in a message."""
-    if _is_int(value) and value.bit_length() > 64:
-        return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1:,} digits"
-    if isinstance(value, str) and len(value) > 40:
-        return f"a string of {len(value):,} characters"
+    """`describe`, with the length of a long list."""
     if isinstance(value, list) and len(value) > 8:
         return f"a list of {len(value):,} items"
     return describe(value)
