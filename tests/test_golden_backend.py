@@ -12,16 +12,13 @@ output is the intended one, accept it with
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
+import golden_files
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-GOLDEN = ROOT / "tests" / "golden"
-UPDATE = os.environ.get("DARCH_UPDATE_GOLDEN") == "1"
+from golden_files import GOLDEN, ROOT
 
 # (example, seed, input shape or None for the program's own)
 CASES = [
@@ -40,15 +37,7 @@ def compile_cli(*args: str) -> str:
 
 
 def check_golden(path: Path, text: str) -> None:
-    """Compare with the golden file, or rewrite it under DARCH_UPDATE_GOLDEN=1."""
-    if UPDATE:
-        path.write_text(text)
-        return
-    assert path.exists(), f"no golden file {path}: run with DARCH_UPDATE_GOLDEN=1 to create it"
-    assert text == path.read_text(), (
-        f"{path.relative_to(ROOT)} differs; if the new output is right, accept it with "
-        "DARCH_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_backend.py"
-    )
+    golden_files.check_golden(path, text, "tests/test_golden_backend.py")
 
 
 def _args(name: str, seed: int, shape: str | None) -> list[str]:
