@@ -78,6 +78,49 @@ class DarchError(Exception):
         return data
 
 
+MAX_ERRORS = 20
+
+
+class DarchErrors(DarchError):
+    """Several independent errors of one program, in source order (at most MAX_ERRORS),
+    reported together as a compiler does. It reads as its first error where one error is
+    expected (`message`, `span`); `errors` holds them all."""
+
+    def __init__(self, errors: list[DarchError]):
+        ordered = sorted(errors, key=_position)[:MAX_ERRORS]
+        first = ordered[0]
+        super().__init__(first.message, first.span, first.help, list(first.notes))
+        self.errors = ordered
+
+    def render(self) -> str:
+        return "\n\n".join(e.render() for e in self.errors) + f"\n\n{len(self.errors)} errors"
+
+    def to_json(self) -> dict:
+        return {**self.errors[0].to_json(), "errors": [e.to_json() for e in self.errors]}
+
+
+def all_errors(err: DarchError) -> list[DarchError]:
+    """The errors one exception stands for."""
+    return list(err.errors) if isinstance(err, DarchErrors) else [err]
+
+
+def raise_all(errors: list[DarchError]) -> None:
+    """Raise nothing, the one error, or all of them (with duplicates left out)."""
+    unique: dict[tuple, DarchError] = {}
+    for err in errors:
+        for e in all_errors(err):
+            unique.setdefault((e.message, *_position(e)), e)
+    if len(unique) == 1:
+        raise next(iter(unique.values()))
+    if unique:
+        raise DarchErrors(list(unique.values()))
+
+
+def _position(err: DarchError) -> tuple[str, int, int]:
+    span = err.span
+    return ("", 0, 0) if span is None else (span.source.name, span.line, span.col)
+
+
 def _excerpt(span: Span) -> list[str]:
     text = span.source.line(span.line).expandtabs(1)
     number = str(span.line)

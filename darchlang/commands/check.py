@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import argparse
 
-from darchlang.commands.common import UsageError, add_program_arguments, load_program_from_args
+from darchlang.commands.common import (
+    UsageError,
+    add_program_arguments,
+    load_program_from_args,
+    print_json,
+)
+from darchlang.errors import DarchError, all_errors
 
 HELP = "check a program for errors (and, with --shapes, that every architecture compiles)"
 ORDER = 10
@@ -24,17 +30,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="input shape without the batch, e.g. 3x32x32 or 64 (default 3x32x32)")
     parser.add_argument("--enumerate-up-to", type=int, default=2000, metavar="N",
                         help="enumerate spaces of at most N architectures (default 2000)")
+    parser.add_argument("--json", action="store_true",
+                        help='print {"ok", "errors": [...]} (every error, in source order)')
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        summary = _check(args)
+    except DarchError as err:
+        if not args.json:
+            raise
+        print_json({"ok": False, "errors": [e.to_json() for e in all_errors(err)]})
+        return 1
+    if args.json:
+        print_json({"ok": True, "errors": [], **({"shapes": summary} if summary else {})})
+    elif summary:
+        print(summary)
+    return 0
+
+
+def _check(args: argparse.Namespace) -> str | None:
+    """None, or the summary of a shape proof; errors are raised."""
     # building, naming and counting the whole space surfaces every error a program can have
     space = load_program_from_args(args).space
     space.count()
     if not args.shapes:
-        return 0
+        return None
     from darchlang.backends.torch import parse_shape
     from darchlang.backends.torch.shape_rules import torch_shape_rules
-    from darchlang.errors import DarchError
     from darchlang.space.shapes import check_shapes
 
     try:
@@ -43,8 +66,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--input: {err.message}") from None
     report = check_shapes(space, shape, torch_shape_rules(), args.enumerate_up_to)
     if report.ok:
-        print(report.summary(args.input))
-        return 0
+        return report.summary(args.input)
     err = report.failure
     assert err is not None
     how = ("found by enumerating the space" if report.method == "enumerated"

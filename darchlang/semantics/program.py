@@ -11,13 +11,13 @@ import os
 import re
 import stat
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from darchlang.environment import Environment, default_environment
-from darchlang.errors import DarchError, Source, Span, did_you_mean
+from darchlang.errors import DarchError, Source, Span, did_you_mean, raise_all
 from darchlang.process import STACK_FRAMES, deep_recursion, no_cyclic_gc
 from darchlang.resources import prelude_files, stdlib_dir
 from darchlang.semantics.builtins import base_scope
@@ -96,34 +96,52 @@ class Loader:
             defined[name] = span
             scope.names[name] = value
 
+        # Errors are collected, not raised one by one: a file with several independent
+        # mistakes reports them all. A binding that mentions one that failed is skipped
+        # (its error would only repeat the first).
+        errors: list[DarchError] = []
+        failed: set[str] = set()
         statements = module.program.statements
         for st in statements:
             if isinstance(st, ast.Import):
-                origin, exports = self.import_file(st, module.path)
-                for name, value, span in _imported(st, origin, exports):
-                    if name in imported and scope.names[name] is value:
-                        continue  # the same definition, reached through two files
-                    if name in imported:
-                        raise DarchError(
-                            f"`{name}` is imported from both {imported[name]} and {origin}", span,
-                            notes=[f"{imported[name]} was imported at {defined[name].where}"],
-                            help=f"import one of them `as` a namespace, or name what you need "
-                                 f'with `from "{st.path}" import ...`')
-                    define(name, value, span)
-                    imported[name] = origin
+                try:
+                    origin, exports = self.import_file(st, module.path)
+                    for name, value, span in _imported(st, origin, exports):
+                        if name in imported and scope.names[name] is value:
+                            continue  # the same definition, reached through two files
+                        if name in imported:
+                            raise DarchError(
+                                f"`{name}` is imported from both {imported[name]} and {origin}",
+                                span, notes=[f"{imported[name]} was imported at "
+                                             f"{defined[name].where}"],
+                                help=f"import one of them `as` a namespace, or name what you "
+                                     f'need with `from "{st.path}" import ...`')
+                        define(name, value, span)
+                        imported[name] = origin
+                except DarchError as err:
+                    errors.append(err)
+        raise_all(errors)  # the names a broken import would bring are unknown
         for st in statements:
-            if isinstance(st, ast.Def):
-                define(st.name, Closure(st, scope), st.name_span or st.span)
-            elif isinstance(st, ast.Bind | ast.ParamDecl) and st.span is not None:
-                scope.pending.setdefault(st.name, st.span)
+            try:
+                if isinstance(st, ast.Def):
+                    define(st.name, Closure(st, scope), st.name_span or st.span)
+                elif isinstance(st, ast.Bind | ast.ParamDecl) and st.span is not None:
+                    scope.pending.setdefault(st.name, st.span)
+            except DarchError as err:
+                errors.append(err)
         for st in statements:
+            if not isinstance(st, ast.Bind | ast.ParamDecl):
+                continue
+            if _mentions(st.value, failed):
+                failed.add(st.name)
+                continue
             try:
                 if isinstance(st, ast.ParamDecl):
                     scope.pending.pop(st.name, None)
                     value = self.param_value(st, scope)
                     module.params[st.name] = value
                     define(st.name, value, st.span)
-                elif isinstance(st, ast.Bind):
+                else:
                     scope.pending.pop(st.name, None)
                     if st.name in defined:
                         define(st.name, None, st.name_span)
@@ -132,8 +150,11 @@ class Loader:
                             and value.bound_name is None:
                         value.bound_name = st.name
                     define(st.name, value, st.name_span)
-            except RecursionError:
-                raise _too_deep(st) from None
+            except (DarchError, RecursionError) as err:
+                errors.append(err if isinstance(err, DarchError) else _too_deep(st))
+                if st.name not in defined:
+                    failed.add(st.name)
+        raise_all(errors)
 
     def param_value(self, st: ast.ParamDecl, scope: Scope) -> Any:
         if st.name in self.defines:
@@ -244,6 +265,23 @@ def _imported(st: ast.Import, origin: str, exports: dict[str, Any]):
                              help=did_you_mean(name, exports))
         out.append((name, exports[name], span))
     return out
+
+
+def _mentions(node: ast.Node, names: set[str]) -> bool:
+    """Whether `node` uses any of `names` (walked with a stack: ASTs can be deep)."""
+    if not names:
+        return False
+    stack: list[Any] = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, ast.Name):
+            if item.id in names:
+                return True
+        elif isinstance(item, ast.Node):
+            stack.extend(getattr(item, f.name) for f in fields(item))
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _too_deep(st: ast.Bind | ast.ParamDecl) -> DarchError:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast as pyast
 import hashlib
 import math
+import re
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
@@ -24,7 +25,7 @@ import lark
 from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from darchlang.errors import DarchError, Source, Span
+from darchlang.errors import MAX_ERRORS, DarchError, Source, Span, raise_all
 from darchlang.process import no_cyclic_gc
 from darchlang.resources import grammar_text
 from darchlang.syntax import ast
@@ -96,9 +97,13 @@ def lark_parser(start: str = "start") -> Lark:
 
 
 def parse(text: str, name: str = "<input>") -> ast.Program:
-    """Parse program text; bad text raises DarchError with a span and a help line."""
+    """Parse program text; bad text raises DarchError with a span and a help line, or
+    DarchErrors when several statements are wrong."""
     comments: list[Token] = []
-    program = _run(text, name, "start", comments)
+    try:
+        program = _run(text, name, "start", comments)
+    except DarchError as first:
+        raise_all(_every_syntax_error(text, name) or [first])
     program.comments = [ast.Comment(t.line, t.column, str(t)) for t in comments]
     return program
 
@@ -123,6 +128,65 @@ def _run(text: str, name: str, start: str, comments: list[Token]):
     finally:
         for var, token in zip((_SOURCE, _COMMENTS, _PARENS), tokens, strict=True):
             var.reset(token)
+
+
+# Where a statement may start: a line that begins with a keyword or `name =`.
+_STATEMENT_START = re.compile(r"^(?:(?:def|param|import|from)\b|[A-Za-z_]\w*[ \t]*=(?!=))", re.M)
+_KEYWORD_START = re.compile(r"(?:def|param|import|from)\b")
+
+
+def _every_syntax_error(text: str, name: str) -> list[DarchError]:
+    """The syntax errors of a text that does not parse, one per broken statement.
+
+    The text is cut where statements start, and each piece is parsed alone (padded
+    with the newlines before it, so positions stay those of the whole text). A piece
+    that ends too early is joined to the next one when that does not parse alone either
+    (a `let` or an open bracket split over lines); when the joined piece breaks right
+    where it was joined, that piece is checked alone next. At most MAX_ERRORS."""
+    source = Source(name, text)
+    starts = [m.start() for m in _STATEMENT_START.finditer(text)]
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)
+    starts.append(len(text))
+    errors: list[DarchError] = []
+    first = 0
+    while first < len(starts) - 1 and len(errors) < MAX_ERRORS:
+        last = first + 1
+        while True:
+            piece = "\n" * text.count("\n", 0, starts[first]) + text[starts[first]:starts[last]]
+            try:
+                _run(piece, name, "start", [])
+                break
+            except DarchError as err:
+                if err.message.startswith("unexpected end of file") and last < len(starts) - 1 \
+                        and not _parses_alone(text, name, starts[last], starts[last + 1]):
+                    last += 1  # a `let` or an open bracket may go on past a `name = ...` line
+                    continue
+                if err.message.startswith("unexpected end of file") and starts[last] < len(text):
+                    err.message = err.message.replace("end of file", "end of the statement", 1)
+                    err.notes.append(f"the next statement starts at line "
+                                     f"{_position(text, starts[last])[0]}")
+                if err.span is not None:
+                    err.span = Span(source, err.span.line, err.span.col, err.span.end_line,
+                                    err.span.end_col)
+                    joined_at = starts[last - 1]
+                    if last - 1 > first and _position(text, joined_at) == (err.span.line,
+                                                                            err.span.col):
+                        last -= 1  # the piece joined last is where it broke: check it alone
+                errors.append(err)
+                break
+        first = last
+    return errors
+
+
+def _parses_alone(text: str, name: str, start: int, end: int) -> bool:
+    if _KEYWORD_START.match(text, start):
+        return True  # a `def`, `param` or import never goes on a statement before it
+    try:
+        _run("\n" * text.count("\n", 0, start) + text[start:end], name, "start", [])
+    except DarchError:
+        return False
+    return True
 
 
 # ---- building the AST -----------------------------------------------------------------
