@@ -121,9 +121,11 @@ def test_a_message_that_is_not_utf8_or_not_json_is_logged_and_the_server_goes_on
 
 def test_text_that_is_not_darchlang_gets_diagnostics(raw):
     python = "import os\n\ndef main():\n    print(os.getcwd())\n"
-    [d] = raw.open("file:///tmp/not_darch.darch", python)
+    d, second = raw.open("file:///tmp/not_darch.darch", python)  # each broken statement
     assert d["message"].startswith("unexpected name `os`")
     assert d["range"]["start"] == {"line": 0, "character": 7}
+    assert second["message"] == "unexpected `:`; expected `=`"
+    assert second["range"]["start"] == {"line": 2, "character": 10}
     [d] = raw.open("file:///tmp/surrogates.darch", "space = \udcff\x00 relu()\n")
     assert d["message"] == "unexpected character `\udcff`"
     assert d["range"]["start"] == {"line": 0, "character": 8}
