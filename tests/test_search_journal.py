@@ -13,8 +13,9 @@ from search_spaces import MEDIUM, SMALL
 
 import darchlang
 from darchlang.errors import DarchError
+from darchlang.report.plots import history, save
 from darchlang.search import Journal, SearchSession, make_searcher, run_search
-from darchlang.search.results import choice_stats, csv_text, plot, report_json
+from darchlang.search.results import choice_stats, csv_text, report_json
 from darchlang.search.synthetic import NKObjective
 from darchlang.train.result import EvalResult
 
@@ -204,9 +205,9 @@ def test_exports_to_an_unwritable_place_are_errors(tmp_path, small):
     with pytest.raises(DarchError, match="cannot write the CSV to"):
         result.to_csv(tmp_path)
     with pytest.raises(DarchError, match="cannot write the plot to"):
-        plot(result.evaluations, tmp_path)
+        save(history(result.evaluations), tmp_path)
     # no extension: the file asked for is written (matplotlib used to add ".png")
-    assert plot(result.evaluations, tmp_path / "scores").read_bytes()[:4] == b"\x89PNG"
+    assert save(history(result.evaluations), tmp_path / "scores").read_bytes()[:4] == b"\x89PNG"
     assert not (tmp_path / "scores.png").exists()
 
 
@@ -249,7 +250,7 @@ def test_exports(tmp_path, small):
     assert data["summary"]["done"] == 10 and data["summary"]["best_score"] == 0.1
     assert data["best"][0]["text"] == result.best.text
     assert len(data["evaluations"]) == 10
-    png = plot(result.evaluations, tmp_path / "plot.png")
+    png = save(history(result.evaluations), tmp_path / "plot.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

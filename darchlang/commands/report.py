@@ -13,9 +13,11 @@ import argparse
 import datetime as dt
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
-from darchlang.commands.common import print_json
+from darchlang.commands.common import UsageError, print_json
+from darchlang.errors import DarchError
 
 HELP = "summarise a search journal (best architectures, plot, per-choice statistics)"
 ORDER = 85
@@ -27,13 +29,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how many of the best architectures to list (default 5)")
     parser.add_argument("--plot", metavar="PNG",
                         help="write score per evaluation and the running best as a PNG")
+    parser.add_argument("--plots", metavar="DIR",
+                        help="write every plot (history, importances, parallel coordinates, "
+                        "score by option, learning curves) as PNGs into DIR")
+    parser.add_argument("--html", metavar="FILE",
+                        help="write the whole report as one self-contained HTML page")
+    parser.add_argument("--input", metavar="SHAPE",
+                        help="input shape for the best architectures' layer tables in --html "
+                        "(default: the dataset's, for a built-in dataset such as digits)")
     parser.add_argument("--csv", metavar="PATH", help="write every evaluation as CSV")
     parser.add_argument("--json", action="store_true", help="print the whole report as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
     from darchlang.search import Journal
-    from darchlang.search.results import plot, report_json, write_csv
+    from darchlang.search.results import report_json, write_csv
 
     with Journal(args.journal, create=False) as journal:
         evaluations = journal.evaluations()
@@ -42,11 +52,17 @@ def run(args: argparse.Namespace) -> int:
         created = journal.meta("created")
         labels = journal.meta("options")
     labels = json.loads(labels) if labels else None
+    title = f"{config.get('searcher', 'search')} (seed {config.get('seed', '?')})"
     if args.csv:
         write_csv(evaluations, args.csv)
     if args.plot:
-        plot(evaluations, args.plot, title=f"{config.get('searcher', 'search')} "
-             f"(seed {config.get('seed', '?')})")
+        from darchlang.report.plots import history, save
+
+        save(history(evaluations, title), args.plot)
+    if args.plots:
+        _write_plots(Path(args.plots), evaluations, labels, title)
+    if args.html:
+        _write_html(args, evaluations, config, labels, args.input)
     if args.json:
         data = report_json(evaluations, config, top_k=args.top, labels=labels)
         data["space_text"] = space_text
@@ -54,6 +70,63 @@ def run(args: argparse.Namespace) -> int:
         return 0
     _print_report(args, evaluations, config, created, labels)
     return 0
+
+
+def _write_plots(folder: Path, evaluations: list[Any], labels: dict[str, list[str]] | None,
+                 title: str) -> None:
+    from darchlang.report import plots
+
+    done = [e for e in evaluations if e.done]
+    written = [plots.save(plots.history(done, title), folder / "history.png")]
+    found = plots.importances(done, labels)
+    if found:
+        leading = list(found)[:6]
+        written.append(plots.save(plots.importance_plot(found), folder / "importances.png"))
+        written.append(plots.save(plots.parallel_coordinates(done, labels, leading),
+                                  folder / "parallel.png"))
+        written.append(plots.save(plots.option_scores(done, labels, leading),
+                                  folder / "options.png"))
+    if any(plots.curve_of(e) for e in done):
+        written.append(plots.save(plots.learning_curves(done), folder / "curves.png"))
+    print("wrote " + ", ".join(str(p) for p in written), file=sys.stderr)
+
+
+def _write_html(args: argparse.Namespace, evaluations: list[Any], config: dict[str, Any],
+                labels: dict[str, list[str]] | None, input_text: str | None) -> None:
+    from darchlang.report.html import render
+
+    shape = None
+    if input_text:
+        from darchlang.backends.torch.plan import parse_shape
+
+        try:
+            shape = parse_shape(input_text)
+        except DarchError as err:
+            raise UsageError(f"--input: {err.message}") from None
+    else:
+        shape = _built_in_input_shape(config)
+    page = render(evaluations, config, labels, str(args.journal), shape, args.top)
+    try:
+        Path(args.html).write_text(page, encoding="utf-8")
+    except OSError as err:
+        raise DarchError(f"cannot write the report to {args.html}: {err.strerror or err}") from None
+    print(f"wrote {args.html}", file=sys.stderr)
+
+
+def _built_in_input_shape(config: dict[str, Any]) -> tuple[int, ...] | None:
+    """The input shape of the search's dataset when it loads without files (digits)."""
+    from darchlang.environment import default_environment
+
+    name = (config.get("settings") or {}).get("dataset")
+    known = default_environment().datasets.get(name) if isinstance(name, str) else None
+    if known is None or known.needs_dir:
+        return None
+    from darchlang.train.data import load_dataset
+
+    try:
+        return load_dataset(name).input_shape
+    except DarchError:
+        return None
 
 
 def _print_report(args: argparse.Namespace, evaluations: list[Any], config: dict[str, Any],

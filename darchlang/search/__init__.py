@@ -28,7 +28,6 @@ from darchlang.search.journal import Evaluation, Journal
 from darchlang.search.results import (
     SearchResult,
     choice_stats,
-    plot,
     report_json,
     running_best,
     summary,

@@ -245,49 +245,6 @@ def csv_text(evaluations: list[Evaluation]) -> str:
     return buffer.getvalue()
 
 
-def plot(evaluations: list[Evaluation], path: str | Path, title: str | None = None) -> Path:
-    """A PNG of the score of each evaluation with the running best (failures as x)."""
-    # A bare Figure on the Agg canvas: no window, no pyplot state, and the backend of a
-    # user's notebook is left alone.
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    done = [e for e in evaluations if e.done]
-    fig = Figure(figsize=(8, 4.5), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    ok = [(i, e.score) for i, e in enumerate(done) if e.ok and e.score is not None]
-    failed = [i for i, e in enumerate(done) if not e.ok]
-    if ok:
-        ax.scatter([i for i, _ in ok], [s for _, s in ok], s=14, alpha=0.6, label="score")
-        low = min(s for _, s in ok)
-    else:
-        low = 0.0
-    if failed:
-        ax.scatter(failed, [low] * len(failed), marker="x", color="tab:red", s=18,
-                   label="failed")
-    best = running_best(done)
-    xs = [i for i, b in enumerate(best) if b is not None]
-    if xs:
-        ax.step(xs, [best[i] for i in xs], where="post", color="tab:green", label="running best")
-    ax.set_xlabel("evaluation")
-    ax.set_ylabel("score")
-    ax.set_title(title or "search")
-    ax.grid(alpha=0.3)
-    if ok or failed:
-        ax.legend(loc="lower right")
-    path = Path(path)
-    fig.tight_layout()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # format="png": without it, a path with no extension would get ".png" appended,
-        # and the file written would not be the one asked for
-        fig.savefig(path, format="png")
-    except OSError as err:
-        raise DarchError(f"cannot write the plot to {path}: {err.strerror or err}") from None
-    return path
-
-
 def _scalar(value: Any) -> bool:
     return isinstance(value, bool | int | float | str) or value is None
 
