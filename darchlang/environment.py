@@ -68,6 +68,9 @@ class Limits:
     layers: int = 100_000
     """Layers of a space's largest architecture (each copy of a `repeat_tied` counts),
     measured on the space without building one (`darchlang.space.size`)."""
+    parameters: int = 10_000_000_000
+    """Parameters of a space's largest architecture, bounded by `check --shapes` from
+    the shapes each layer can see (layers without a parameter formula count 0)."""
 
 
 @dataclass(frozen=True)

@@ -86,3 +86,22 @@ def _layers(node):
     if isinstance(node, Repeat):
         return _layers(node.body) * node.times
     raise TypeError(node)
+
+
+def test_check_shapes_bounds_the_parameters_and_refuses_past_the_limit():
+    from darchlang.backends.torch.shape_rules import torch_shape_rules
+    from darchlang.space.shapes import check_shapes
+
+    space = darchlang.load_file("examples/cifar10_simple.darch").space
+    report = check_shapes(space, (3, 32, 32), torch_shape_rules(), enumerate_up_to=0)
+    # the widest choices everywhere: conv 3->128 5x5, conv 128->128 5x5, affine
+    # 8192->1024, affine 1024->10, with biases
+    widest = (3 * 128 * 25 + 128) + (128 * 128 * 25 + 128) + 8193 * 1024 + 1025 * 10
+    assert report.ok and report.max_params == widest and report.max_layers == 7
+    assert "the largest has at most 7 layers and 8,819,338 parameters" in report.summary("3x32x32")
+    env = builtin_environment().copy()
+    env.limits = Limits(parameters=1_000_000)
+    small = darchlang.load_file("examples/cifar10_simple.darch", env=env).space
+    refused = check_shapes(small, (3, 32, 32), torch_shape_rules(), enumerate_up_to=0)
+    assert not refused.ok
+    assert "up to 8,819,338 parameters, more than the limit of 1,000,000" in refused.failure.message

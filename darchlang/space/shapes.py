@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from darchlang.arch.graph import Architecture, Init
+from darchlang.environment import Limits
 from darchlang.errors import DarchError, Span
 from darchlang.space.nodes import (
     Choice,
@@ -47,6 +48,7 @@ from darchlang.space.nodes import (
     SNode,
     ref_indices,
 )
+from darchlang.space.size import Largest
 from darchlang.space.space import Space
 from darchlang.space.visitor import Visitor
 
@@ -82,6 +84,8 @@ class ShapeReport:
     spurious: bool = False  # no verdict: the analysis ran out of its budget
     notes: list[str] = field(default_factory=list)
     analyses: int = 1  # runs of the analysis: one, and one more per round of conditioning
+    max_layers: int = 0  # layers of the largest architecture (an upper bound)
+    max_params: int | None = None  # an upper bound of parameters, where layers know theirs
 
     def summary(self, input_text: str) -> str:
         if self.ok:
@@ -95,8 +99,16 @@ class ShapeReport:
                        f"({_plural(self.checks, 'layer check')}{rounds}), without enumerating")
             every = "the one architecture compiles" if one else \
                 f"all {self.count:,} architectures compile"
-            return f"{every} for input {input_text}: {how}"
+            return f"{every} for input {input_text}: {how}" + self.sizes()
         return "shape check failed"
+
+    def sizes(self) -> str:
+        """The second line of a proof: how large the largest architecture can be."""
+        if self.max_params is None:
+            return ""
+        which = "it has" if self.count == 1 else "the largest has at most"
+        return (f"\n{which} {_plural(self.max_layers, 'layer')} and "
+                f"{_plural(self.max_params, 'parameter')}")
 
 
 def _plural(n: int, noun: str) -> str:
@@ -272,10 +284,24 @@ class _Analysis(Visitor):
         self.vals = _Values({})
         self.values = self.vals.values
         self.checks = 0
+        self.params: dict[int, int] = {}  # id of a layer -> its most parameters seen
 
     @property
     def fixed(self) -> Witness:
         return self.vals.fixed
+
+    def count_params(self, node: LayerNode, attrs: dict[str, Any], shape: Shape,
+                     out: Shape) -> None:
+        """Keep the most parameters `node` has for any input shape and arguments seen."""
+        formula = node.layer.param_count
+        if formula is None:
+            return
+        try:
+            n = int(formula(attrs, shape, out))
+        except (ArithmeticError, TypeError, ValueError, KeyError):
+            return
+        if n > self.params.get(id(node), -1):
+            self.params[id(node)] = n
 
     def check(self) -> None:
         self.checks += 1
@@ -356,6 +382,7 @@ class _Analysis(Visitor):
                     result = tuple(self.rules.layer(node.layer, attrs, shape))
                 except ValueError as exc:
                     raise _Failure(f"`{node.layer.name}`: {exc}", node.span, cw) from None
+                self.count_params(node, attrs, shape, result)
                 _keep(out, result, cw)
         return out
 
@@ -462,7 +489,9 @@ _BROKEN = object()  # in a graph value's states: the value cannot be computed (a
 def check_shapes(space: Space, input_shape: Shape, rules: ShapeRules,
                  enumerate_up_to: int = ENUMERATE_UP_TO, seed: int = 0) -> ShapeReport:
     """Prove that every architecture of `space` compiles for `input_shape`, or find one
-    that does not. (`seed` is kept for callers; the analysis is deterministic.)"""
+    that does not; a proof also bounds the largest architecture's parameters, and one
+    past `Limits.parameters` is a failure. (`seed` is kept for callers; the analysis is
+    deterministic.)"""
     count = space.count()
     if space.network is None:
         return ShapeReport(True, "analysed", count)
@@ -472,11 +501,30 @@ def check_shapes(space: Space, input_shape: Shape, rules: ShapeRules,
                 rules.plan(arch, input_shape)
             except DarchError as err:
                 return ShapeReport(False, "enumerated", count, failure=err, architecture=arch)
-        return ShapeReport(True, "enumerated", count, checks=count)
-    return _prove(space, tuple(input_shape), rules, count)
+        report = ShapeReport(True, "enumerated", count, checks=count)
+        params = _prove(space, tuple(input_shape), rules, count)[1]  # for the bound alone
+    else:
+        report, params = _prove(space, tuple(input_shape), rules, count)
+    if report.ok and params is not None:
+        _bound(space, report, params)
+    return report
 
 
-def _prove(space: Space, input_shape: Shape, rules: ShapeRules, count: int) -> ShapeReport:
+def _bound(space: Space, report: ShapeReport, params: dict[int, int]) -> None:
+    """Fill in the largest architecture's sizes; over the limit, the proof fails."""
+    limit = (space.limits or Limits()).parameters
+    report.max_layers = space.max_layers
+    report.max_params = Largest(lambda layer: params.get(id(layer), 0)).layers(space.network)
+    if report.max_params > limit:
+        report.ok = False
+        report.failure = DarchError(
+            f"architectures of this space are too large: up to {report.max_params:,} "
+            f"parameters, more than the limit of {limit:,}", getattr(space.network, "span", None),
+            help="lower the widths or the repeat counts")
+
+
+def _prove(space: Space, input_shape: Shape, rules: ShapeRules,
+           count: int) -> tuple[ShapeReport, dict[int, int] | None]:
     """Run the analysis, conditioning on the choices that a failure needs to take two
     options at once, until a failure without conflicts or a proof."""
     condition: set[int] = set()
@@ -488,19 +536,20 @@ def _prove(space: Space, input_shape: Shape, rules: ShapeRules, count: int) -> S
             run.run(space.network, {input_shape: {}})
         except _Budget:
             return _undecided(count, checks + run.checks, analyses,
-                              f"it took more than {MAX_CHECKS:,} layer checks")
+                              f"it took more than {MAX_CHECKS:,} layer checks"), None
         except _Failure as fail:
             checks += run.checks
             conflicts = {u for u, v in fail.witness.items() if v == CONFLICT}
             if not conflicts:
-                return _concretise(space, input_shape, rules, fail, count, checks, analyses)
+                return _concretise(space, input_shape, rules, fail, count, checks,
+                                   analyses), None
             if conflicts <= condition:
                 return _undecided(count, checks, analyses,
-                                  "conditioning on the shared choices did not settle it")
+                                  "conditioning on the shared choices did not settle it"), None
             condition |= conflicts
             continue
         return ShapeReport(True, "analysed", count, checks=checks + run.checks,
-                           analyses=analyses)
+                           analyses=analyses), run.params
 
 
 def _undecided(count: int, checks: int, analyses: int, why: str) -> ShapeReport:

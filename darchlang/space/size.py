@@ -16,6 +16,7 @@ largest architecture is smaller.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 from darchlang.errors import DarchError, Span
@@ -25,11 +26,14 @@ from darchlang.space.visitor import Visitor
 _VALUES_TRIED = 10_000  # combinations tried to find the largest value of a repeat count
 
 
-class MaxLayers(Visitor):
-    """The largest number of layers an architecture of a sub-space has (a tied
-    repeat counts each copy, as the backend builds each with its own weights)."""
+class Largest(Visitor):
+    """The largest total of `weight(layer)` over the layers of an architecture of a
+    sub-space: with a weight of 1, its layer count (a tied repeat counts each copy, as
+    the backend builds each with its own weights); with a layer's largest parameter
+    count, an upper bound of its parameters."""
 
-    def __init__(self) -> None:
+    def __init__(self, weight: Callable[[LayerNode], int] = lambda layer: 1) -> None:
+        self.weight = weight
         self.memo: dict[int, int] = {}
 
     def layers(self, node: SNode) -> int:
@@ -46,7 +50,7 @@ class MaxLayers(Visitor):
         return 0
 
     def visit_LayerNode(self, node: LayerNode) -> int:
-        return 1
+        return self.weight(node)
 
     def visit_Choice(self, node: Choice) -> int:
         return max((self.layers(o) for o in node.options), default=0)
@@ -89,7 +93,7 @@ def _values(node: SNode) -> set[Any]:
 def check_largest(roots: list[SNode], limit: int) -> int:
     """The largest architecture's layer count; a `DarchError` at the node that first
     passes `limit` when it is larger."""
-    sizes = MaxLayers()
+    sizes = Largest()
     total = sum(sizes.layers(r) for r in roots)
     if total <= limit:
         return total
