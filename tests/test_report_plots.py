@@ -86,14 +86,20 @@ def test_pareto_front_is_exactly_the_undominated_points(points):
             assert dominated(i) or any(points[j] == points[i] for j in front)
 
 
-def test_learning_curves_come_from_the_epoch_history():
+def test_learning_curves_come_from_the_journal_or_the_epoch_history():
     class E:
-        status, metrics = "ok", {"history": [{"epoch": 1, "val_accuracy": 0.5},
-                                             {"epoch": 2, "val_accuracy": 0.7}]}
+        def __init__(self, index):
+            self.index, self.status = index, "ok"
+            self.metrics = {"history": [{"epoch": 1, "val_accuracy": 0.5},
+                                        {"epoch": 2, "val_accuracy": 0.7}]}
 
-    assert plots.curve_of(E()) == [(1.0, 0.5), (2.0, 0.7)]
-    fig = plots.learning_curves([E(), E()])
-    assert len(fig.axes[0].lines) == 2
+    assert plots.curve_of(E(0)) == [(1.0, 0.5), (2.0, 0.7)]
+    recorded = {1: [(0, 1, 0.4, 0.0), (0, 2, None, 0.1), (1, 3, 0.6, 0.2)]}
+    assert plots.curve_of(E(1), recorded) == [(1.0, 0.4), (3.0, 0.6)]
+    fig = plots.learning_curves([E(0), E(1)], recorded, stopped={1})
+    ax = fig.axes[0]
+    assert len(ax.lines) == 2 and "1 stopped early" in ax.get_title()
+    assert ax.lines[1].get_color() == "tab:red"
 
 
 def test_html_report_is_one_file_with_plots_text_and_layer_tables():

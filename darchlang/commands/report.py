@@ -51,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
         space_text = journal.meta("space_text")
         created = journal.meta("created")
         labels = journal.meta("options")
+        curves = journal.curves()
+        stopped = _stopped_early(journal.rung_results())
     labels = json.loads(labels) if labels else None
     title = f"{config.get('searcher', 'search')} (seed {config.get('seed', '?')})"
     if args.csv:
@@ -60,9 +62,9 @@ def run(args: argparse.Namespace) -> int:
 
         save(history(evaluations, title), args.plot)
     if args.plots:
-        _write_plots(Path(args.plots), evaluations, labels, title)
+        _write_plots(Path(args.plots), evaluations, labels, title, curves, stopped)
     if args.html:
-        _write_html(args, evaluations, config, labels, args.input)
+        _write_html(args, evaluations, config, labels, args.input, curves, stopped)
     if args.json:
         data = report_json(evaluations, config, top_k=args.top, labels=labels)
         data["space_text"] = space_text
@@ -72,8 +74,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stopped_early(rungs: list[Any]) -> set[int]:
+    """Candidates of a scheduled search that never reached the top rung's epochs
+    (not promoted, or cut by median stopping)."""
+    if not rungs:
+        return set()
+    top = max(r.epochs for r in rungs)
+    last: dict[int, Any] = {}
+    for r in rungs:
+        last[r.index] = r
+    return {i for i, r in last.items() if r.pruned or r.epochs < top}
+
+
 def _write_plots(folder: Path, evaluations: list[Any], labels: dict[str, list[str]] | None,
-                 title: str) -> None:
+                 title: str, curves: dict[int, list[Any]], stopped: set[int]) -> None:
     from darchlang.report import plots
 
     done = [e for e in evaluations if e.done]
@@ -86,13 +100,15 @@ def _write_plots(folder: Path, evaluations: list[Any], labels: dict[str, list[st
                                   folder / "parallel.png"))
         written.append(plots.save(plots.option_scores(done, labels, leading),
                                   folder / "options.png"))
-    if any(plots.curve_of(e) for e in done):
-        written.append(plots.save(plots.learning_curves(done), folder / "curves.png"))
+    if any(plots.curve_of(e, curves) for e in done):
+        written.append(plots.save(plots.learning_curves(done, curves, stopped),
+                                  folder / "curves.png"))
     print("wrote " + ", ".join(str(p) for p in written), file=sys.stderr)
 
 
 def _write_html(args: argparse.Namespace, evaluations: list[Any], config: dict[str, Any],
-                labels: dict[str, list[str]] | None, input_text: str | None) -> None:
+                labels: dict[str, list[str]] | None, input_text: str | None,
+                curves: dict[int, list[Any]], stopped: set[int]) -> None:
     from darchlang.report.html import render
 
     shape = None
@@ -105,7 +121,8 @@ def _write_html(args: argparse.Namespace, evaluations: list[Any], config: dict[s
             raise UsageError(f"--input: {err.message}") from None
     else:
         shape = _built_in_input_shape(config)
-    page = render(evaluations, config, labels, str(args.journal), shape, args.top)
+    page = render(evaluations, config, labels, str(args.journal), shape, args.top,
+                  curves=curves, stopped=stopped)
     try:
         Path(args.html).write_text(page, encoding="utf-8")
     except OSError as err:

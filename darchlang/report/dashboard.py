@@ -23,11 +23,12 @@ from typing import Any
 from darchlang.errors import DarchError
 
 
-def _read(path: Path) -> tuple[list[Any], dict[str, Any], dict[str, str | None]]:
+def _read(path: Path) -> tuple[list[Any], dict[str, Any], dict[str, Any]]:
     from darchlang.search import Journal
 
     with Journal(path, create=False) as journal:
-        meta = {k: journal.meta(k) for k in ("created", "budget", "space_text")}
+        meta: dict[str, Any] = {k: journal.meta(k) for k in ("created", "budget", "space_text")}
+        meta["curves"] = journal.curves()
         return journal.evaluations(), journal.config() or {}, meta
 
 
@@ -63,16 +64,16 @@ def state(path: Path) -> dict[str, Any]:
 def evaluation(path: Path, index: int) -> dict[str, Any] | None:
     """One evaluation in full: text (highlighted), choices, metrics and curve."""
     from darchlang.notebook import highlighted
+    from darchlang.report.plots import curve_of
 
-    evaluations, _, _ = _read(path)
+    evaluations, _, meta = _read(path)
     found = [e for e in evaluations if e.index == index]
     if not found:
         return None
     e = found[0]
     metrics = dict(e.metrics or {})
-    history = metrics.pop("history", None) or []
-    curve = [[h.get("epoch"), _finite(h.get("val_accuracy"))] for h in history
-             if isinstance(h, dict)]
+    metrics.pop("history", None)
+    curve = [[x, y] for x, y in curve_of(e, meta["curves"])]
     return {
         "index": e.index, "status": e.status, "score": _finite(e.score), "reason": e.reason,
         "identity": e.identity, "text_html": highlighted(e.text),

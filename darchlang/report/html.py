@@ -50,7 +50,8 @@ def layer_table_of(text: str, input_shape: Any) -> str:
 
 
 def render(evaluations: list[Any], config: dict[str, Any], labels: plots.Labels | None,
-           journal: str, input_shape: Any = None, top_k: int = 5) -> str:
+           journal: str, input_shape: Any = None, top_k: int = 5,
+           curves: plots.Curves | None = None, stopped: set[int] | None = None) -> str:
     """The whole report as one HTML document."""
     from darchlang.errors import DarchError
     from darchlang.notebook import highlighted
@@ -79,8 +80,8 @@ def render(evaluations: list[Any], config: dict[str, Any], labels: plots.Labels 
                   "<h2>Parallel coordinates</h2>",
                   _png(plots.parallel_coordinates(done, labels, leading)),
                   "<h2>Score by option</h2>", _png(plots.option_scores(done, labels, leading))]
-    if any(plots.curve_of(e) for e in done):
-        parts += ["<h2>Learning curves</h2>", _png(plots.learning_curves(done))]
+    if any(plots.curve_of(e, curves) for e in done):
+        parts += ["<h2>Learning curves</h2>", _png(plots.learning_curves(done, curves, stopped))]
     best_k = top(done, top_k)
     if best_k:
         parts.append(f"<h2>Best {len(best_k)} architectures</h2>")

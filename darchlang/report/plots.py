@@ -246,42 +246,47 @@ def parallel_coordinates(evaluations: Sequence[Any], labels: Labels | None,
 # -- learning curves --------------------------------------------------------------------
 
 
-def curve_of(e: Any) -> list[tuple[float, float]]:
-    """(epoch, validation score) points of one evaluation: its intermediate results
-    when the journal has them, else the per-epoch history in its metrics."""
-    points = getattr(e, "intermediate", None)
-    if points:
-        return [(float(p[0]), float(p[1])) for p in points
-                if isinstance(p[1], int | float) and math.isfinite(p[1])]
+Curves = dict[int, list[tuple[int, int, float | None, float]]]
+
+
+def curve_of(e: Any, curves: Curves | None = None) -> list[tuple[float, float]]:
+    """(epoch, validation score) points of one evaluation: the intermediate values the
+    journal recorded for it (a scheduled search's rungs, `Journal.curves()`) when there
+    are any, else the per-epoch history in its metrics."""
+    recorded = (curves or {}).get(e.index)
+    if recorded:
+        return [(float(step), float(value)) for _, step, value, _ in recorded
+                if isinstance(value, int | float) and math.isfinite(value)]
     history = (e.metrics or {}).get("history") or []
     return [(float(h["epoch"]), float(h["val_accuracy"])) for h in history
             if isinstance(h, dict) and isinstance(h.get("val_accuracy"), int | float)
             and isinstance(h.get("epoch"), int | float)]
 
 
-def learning_curves(evaluations: Sequence[Any]) -> Any:
-    """Validation score per epoch of every evaluation; one that was stopped early (by a
-    scheduler, or by its own patience) ends in an x."""
+def learning_curves(evaluations: Sequence[Any], curves: Curves | None = None,
+                    stopped: set[int] | None = None) -> Any:
+    """Validation score per epoch of every evaluation; one that a scheduler stopped
+    (`stopped`: their indices) is red and ends in an x."""
+    from matplotlib.ticker import MaxNLocator
+
     fig = _figure()
     ax = fig.add_subplot()
     drawn = 0
     for e in evaluations:
-        points = curve_of(e)
+        points = curve_of(e, curves)
         if not points:
             continue
         drawn += 1
         xs, ys = zip(*points, strict=True)
-        stopped = e.status in ("pruned", "stopped") or (e.metrics or {}).get("stop_reason") in (
-            "pruned", "stopped")
-        ax.plot(xs, ys, alpha=0.5, linewidth=1, color="tab:red" if stopped else "tab:blue")
-        if stopped:
+        cut = e.index in (stopped or set())
+        ax.plot(xs, ys, alpha=0.5, linewidth=1, color="tab:red" if cut else "tab:blue")
+        if cut:
             ax.scatter([xs[-1]], [ys[-1]], marker="x", color="tab:red", s=18)
-    from matplotlib.ticker import MaxNLocator
-
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation score")
-    ax.set_title(f"learning curves ({drawn} evaluations; stopped early in red)")
+    ax.set_title(f"learning curves ({drawn} evaluations"
+                 + (f"; {len(stopped)} stopped early, in red)" if stopped else ")"))
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
