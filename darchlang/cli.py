@@ -14,7 +14,7 @@ import sys
 
 from darchlang.commands.common import UsageError
 from darchlang.errors import DarchError
-from darchlang.process import deep_recursion
+from darchlang.process import deep_recursion, long_integers
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        with deep_recursion():  # the process is darch's own: deep spaces count and print
+        # the process is darch's own: deep spaces count and print, long counts print
+        with deep_recursion(), long_integers():
             return int(args.handler(args) or 0)
     except UsageError as err:
         parser.print_usage(sys.stderr)

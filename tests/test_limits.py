@@ -179,3 +179,16 @@ def test_errors_describe_values_too_long_to_quote():
     with pytest.raises(DarchError) as info:
         darchlang.load_string("space = conv2d(filters: 8, size: 3, padding: 10**300)", "t.darch")
     assert info.value.message.endswith("got an integer of about 301 digits")
+
+
+def test_counts_longer_than_pythons_digit_limit_print(tmp_path):
+    """Ten options repeated 5,000 times: a count of 5,001 digits, past Python's default
+    limit of 4,300 digits for int-to-text conversion."""
+    path = tmp_path / "big.darch"
+    path.write_text("space = repeat(conv2d(filters: one_of(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), "
+                    "size: 3), times: 5000)\n")
+    for command in (["count"], ["show", "--json"]):
+        run = subprocess.run([sys.executable, "-m", "darchlang.cli", *command, str(path)],
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr[-500:]
+        assert "1" + "0" * 5000 in run.stdout
