@@ -91,6 +91,8 @@ GROWTH = [
     ("x = range(100000)\ny = [x, x]\nspace = relu()", "a list of over 100,000 items", 2, 5),
     ('s = one_of("ab", "cd")\ndef f(n, s) = if n == 0 then s else f(n - 1, s + s)\n'
      "train = hyperparams { y: f(40, s) }\nspace = relu()", "too much work", 2, 46),
+    ("x = range(1, 100000)\nspace = repeat(affine(units: one_of(x)), times: 5000)",
+     "the program does too much work", 2, 30),
     # work without end: exponential recursion over values and over layers
     ("def f(n) = if n == 0 then 1 else f(n - 1) + f(n - 1)\nx = f(40)\nspace = relu()",
      "the program does too much work: more than 100,000 steps", 1, None),

@@ -160,6 +160,7 @@ def one_of(call: Call) -> Choice:
     if len(kinds) > 1:
         raise DarchError("`one_of` mixes layers and plain values", call.span,
                          help="a choice picks either among sub-spaces or among values")
+    call.interp.spend(len(options), call.span)  # each option is a node, checked where used
     nodes = tuple(call.interp.to_node(o.value, o.span, "a choice option") for o in options)
     weights = _weights(weights_arg, len(nodes)) if weights_arg is not None else None
     call.interp.made(call.span)
