@@ -1,5 +1,6 @@
 """The parser as a component: its on-disk table cache, parses in several threads at
-once, programs nested past any sensible depth, and process settings left as found."""
+once, programs nested past any sensible depth, process settings left as found, and its
+fast run of the tables, which must build exactly what Lark's own loop builds."""
 
 import gc
 import os
@@ -8,15 +9,18 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lark import Lark
 
 import darchlang
 from darchlang import DarchError
 from darchlang.process import deep_recursion
 from darchlang.syntax import ast
+from darchlang.syntax.driver import FastParser, Unparsed
 from darchlang.syntax.formatter import format_source
 from darchlang.syntax.parser import MAX_DEPTH, parse
 
@@ -134,3 +138,41 @@ def test_the_deepest_allowed_program_goes_through_the_front_end():
                 max_size=MAX_DEPTH + 50))
 def test_mixed_nesting_around_the_limit_raises_only_darch_errors(kinds):
     front_end(nested(kinds))
+
+
+# ---- the fast run of the tables ------------------------------------------------------------
+EXAMPLES = sorted(Path(__file__).resolve().parent.parent.glob("examples/**/*.darch")) + sorted(
+    Path(__file__).resolve().parent.parent.glob("stdlib/*.darch"))
+TOKENS = ["x", "f", "(", ")", "[", "]", "{", "}", ",", ":", "=", ".", "1", "2.5", "-", "+",
+          "**", "*", "==", "<", "not ", " and ", " or ", "if ", " then ", " else ", "let ",
+          " in ", "def ", "import ", "from ", " as ", '"s"', "# c\n", "\n", " ", "graph",
+          "return", "true"]
+
+
+def by_lark(text: str):
+    """What Lark's own loop makes of `text` (the fast run never taken)."""
+    with mock.patch.object(FastParser, "parse", side_effect=Unparsed):
+        return outcome(text)
+
+
+def outcome(text: str):
+    try:
+        program = parse(text, "t.darch")
+    except DarchError as err:
+        return ("error", err.render())
+    spans = [(n.span.line, n.span.col, n.span.end_line, n.span.end_col) for n in program.statements]
+    return program, [(c.line, c.col, c.text) for c in program.comments], spans
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_the_fast_run_builds_what_lark_builds(path):
+    text = path.read_text()
+    with mock.patch.object(Lark, "parse", side_effect=AssertionError("Lark's loop was run")):
+        fast = outcome(text)
+    assert fast == by_lark(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(TOKENS), max_size=30).map("".join))
+def test_the_fast_run_agrees_with_lark_on_any_token_soup(text):
+    assert outcome(text) == by_lark(text)

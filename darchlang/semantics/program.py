@@ -154,6 +154,9 @@ class Loader:
                 errors.append(err if isinstance(err, DarchError) else _too_deep(st))
                 if st.name not in defined:
                     failed.add(st.name)
+                if self.interp.steps > self.interp.limits.steps or \
+                        self.interp.nodes > self.interp.limits.nodes:
+                    break  # the budget of the whole load is spent: nothing more can be built
         raise_all(errors)
 
     def param_value(self, st: ast.ParamDecl, scope: Scope) -> Any:

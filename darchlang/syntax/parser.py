@@ -8,7 +8,9 @@ keywords included. What one parse needs (its source, its comments, its brackets)
 in context variables, so parses in several threads at once, or nested, never mix.
 
 Building the LALR tables in strict mode takes longer than the rest of a `darch` command;
-they are cached on disk (see `_cache_file`).
+they are cached on disk (see `_cache_file`). Text that parses runs through those tables
+in `syntax/driver.py`, twice as fast as Lark's own loop; Lark's parser takes over where
+that one stops, so errors read the same.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from darchlang.errors import MAX_ERRORS, DarchError, Source, Span, raise_all
 from darchlang.process import no_cyclic_gc
 from darchlang.resources import grammar_text
 from darchlang.syntax import ast
+from darchlang.syntax.driver import FastParser, Unparsed
 
 KEYWORDS = ("def", "param", "import", "from", "as", "if", "then", "else", "let", "in", "and", "or", "not",
             "true", "false", "graph", "return")
@@ -116,13 +119,24 @@ def parse_expression(text: str, name: str = "<input>") -> ast.Node:
     return _run(text, name, "expr", [])
 
 
+@cache
+def _fast() -> FastParser:
+    return FastParser(_lark(), "COMMENT")
+
+
 def _run(text: str, name: str, start: str, comments: list[Token]):
+    """The fast run of the tables first; where it stops, Lark's parser, which finds the
+    same tree or words the error."""
     source = Source(name, text)
-    parser = _lark()
     tokens = _SOURCE.set(source), _COMMENTS.set(comments), _PARENS.set({})
     try:
         with no_cyclic_gc():
-            return parser.parse(text, start=start)
+            try:
+                return _fast().parse(text, start, comments)
+            except Unparsed:
+                comments.clear()
+                _PARENS.get().clear()
+            return _lark().parse(text, start=start)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, source) from None
     finally:
@@ -194,7 +208,7 @@ def _span(first, last) -> Span:
     """From the start of `first` to the end of `last` (each a token or a node, a node in
     brackets counting from its brackets)."""
     parens = _PARENS.get()
-    if type(first) is Token:
+    if isinstance(first, str):  # a token
         line, col = first.line, first.column
     elif parens and id(first) in parens:
         line, col = parens[id(first)][0].line, parens[id(first)][0].column
@@ -202,7 +216,7 @@ def _span(first, last) -> Span:
         line, col = first.span.line, first.span.col
     if parens and id(last) in parens:
         last = parens[id(last)][1]
-    if type(last) is Token:
+    if isinstance(last, str):
         return Span(_SOURCE.get(), line, col, last.end_line, last.end_column)
     end = last.span
     return Span(_SOURCE.get(), line, col, end.end_line, end.end_col)
@@ -239,7 +253,7 @@ class _ToAst:
                           name_spans=[_tok_span(alias)])
 
     def from_import(self, items):
-        names = [t for t in items[3:] if type(t) is Token and t.type == "NAME"]
+        names = [t for t in items[3:] if isinstance(t, str) and t.type == "NAME"]
         seen: set[str] = set()
         for t in names:
             if t in seen:
@@ -289,7 +303,7 @@ class _ToAst:
         return _depth(node, *bindings, output)
 
     def graph_inputs(self, items):
-        names = [str(t) for t in items if type(t) is Token and t.type == "NAME"]
+        names = [str(t) for t in items if isinstance(t, str) and t.type == "NAME"]
         if len(set(names)) != len(names):
             raise DarchError("a graph input is named twice", _span(items[0], items[-1]))
         return names
@@ -414,7 +428,7 @@ def _group(items: list) -> ast.Node:
 
     expect_operand = True
     for item in items:
-        if type(item) is not Token:
+        if not isinstance(item, str):  # an operand, not an operator token
             operands.append(item)
             expect_operand = False
         elif expect_operand:
