@@ -94,6 +94,9 @@ GROWTH = [
      "train = hyperparams { y: f(40, s) }\nspace = relu()", "too much work", 2, 46),
     ("x = range(1, 100000)\nspace = repeat(affine(units: one_of(x)), times: 5000)",
      "the program does too much work", 2, 30),
+    ("space = graph(x) {\n" + "".join(f"    a{i} = relu()(x)\n" for i in range(40))
+     + "    return add(choose(20, " + ", ".join(f"a{i}" for i in range(40)) + "))\n}",
+     "the program does too much work", 42, 16),
     # work without end: exponential recursion over values and over layers
     ("def f(n) = if n == 0 then 1 else f(n - 1) + f(n - 1)\nx = f(40)\nspace = relu()",
      "the program does too much work: more than 100,000 steps", 1, None),

@@ -10,6 +10,7 @@ like any other, so it can be repeated, wrapped in a residual or chosen.
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any
 
 from darchlang.arch.graph import Ref
@@ -217,6 +218,7 @@ class GraphSupport:
             refs.append(a.value)
         if not 1 <= k <= len(refs):
             raise DarchError(f"`choose` needs 1 <= k <= {len(refs)}, got {k}", call.args[0].span)
+        self.interp.spend(math.comb(len(refs), k), call.span)  # one option per combination
         options = tuple(Const(list(c)) for c in itertools.combinations(refs, k))
         self.interp.made(call.span)
         return Choice(options, self.interp.where(call.span), None)
