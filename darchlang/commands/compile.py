@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write a standalone PyTorch module (needs only torch) to FILE")
     parser.add_argument("--emit-onnx", metavar="FILE", type=Path,
                         help="export the model (eval mode, any batch size) to ONNX")
+    parser.add_argument("--weights", metavar="CKPT", type=Path,
+                        help="load trained weights (a checkpoint of `darch train --model-path`, "
+                        "`--keep-best` or `darch export`) before exporting")
     parser.add_argument("--json", action="store_true",
                         help="print the architecture and layer table as JSON")
 
@@ -62,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         arch = space.sample(args.seed)
     model = compile_architecture(arch, shape, device=args.device)
+    if args.weights is not None:
+        _load_weights(model, args.weights)
     summary = summarize(model)
     written: dict[str, str] = {}
     if args.emit_python is not None:
@@ -80,6 +85,33 @@ def run(args: argparse.Namespace) -> int:
     for kind, path in written.items():
         print(f"wrote {path} ({'standalone PyTorch source' if kind == 'python' else 'ONNX'})")
     return 0
+
+
+def _load_weights(model: object, path: Path) -> None:
+    """Put a checkpoint's trained weights into the compiled model (eval mode)."""
+    import pickle
+
+    import torch
+
+    from darchlang.report.export import fit_weights
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        weights = state["state_dict"] if isinstance(state, dict) and "state_dict" in state \
+            else state
+        model.load_state_dict(fit_weights(model, weights, str(path)))
+    except (OSError, pickle.UnpicklingError, RuntimeError, KeyError, TypeError,
+            AttributeError) as exc:
+        if isinstance(exc, DarchError):
+            raise
+        text = str(exc)
+        reason = ("it is not a PyTorch checkpoint of tensors"
+                  if isinstance(exc, pickle.UnpicklingError) or "Weights only" in text
+                  else (text.splitlines() or [type(exc).__name__])[0])
+        raise DarchError(f"cannot load weights from `{path}`: {reason}",
+                         help="give a checkpoint written by darch train --model-path, "
+                              "--keep-best or darch export") from None
+    model.eval()
 
 
 def _check_writable(path: Path) -> None:

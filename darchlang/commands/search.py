@@ -61,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="epochs of the first rung (default 1; median: no stopping before)")
     cheap.add_argument("--eta", type=int, default=3, metavar="N",
                        help="each rung trains eta times longer and keeps 1/eta (default 3)")
+    parser.add_argument("--keep-best", type=int, default=0, metavar="K",
+                        help="keep the trained weights of the K best architectures beside the "
+                        "journal (JOURNAL.best/), for `darch export`")
     cheap.add_argument("--keep-checkpoints", action="store_true",
                        help="keep every rung's checkpoint beside the journal")
     parallel = parser.add_argument_group("parallel and distributed search")
@@ -119,6 +122,8 @@ def run(args: argparse.Namespace) -> int:
     parallel = _parallel(args)
     if parallel:
         evaluator = _recipe(args, evaluator, settings)
+    if args.keep_best:
+        evaluator = _keep_best(args, evaluator, settings, parallel)
     journal = Journal(args.journal) if args.journal else Journal(None)
     try:
         reporter = _Reporter(args, name)
@@ -154,6 +159,24 @@ def run(args: argparse.Namespace) -> int:
         return 0
     finally:
         journal.close()
+
+
+def _keep_best(args: argparse.Namespace, evaluator: Any, settings: dict[str, Any],
+               parallel: bool) -> Any:
+    """The evaluator wrapped to keep the weights of the `--keep-best` best."""
+    from darchlang.report.export import checkpoint_dir
+    from darchlang.search.keep_best import KeepBest, KeepBestRecipe
+
+    if args.keep_best < 0:
+        raise UsageError("--keep-best must be at least 0")
+    if not args.journal:
+        raise UsageError("--keep-best keeps weights beside the journal: give --journal")
+    if settings["evaluator"] != "classifier":
+        raise UsageError("--keep-best needs the built-in classifier evaluator, which saves "
+                         "checkpoints")
+    folder = checkpoint_dir(args.journal)
+    return (KeepBestRecipe(evaluator, folder, args.keep_best) if parallel
+            else KeepBest(evaluator, folder, args.keep_best))
 
 
 def _scheduler(args: argparse.Namespace, evaluator: Any, program: Any) -> Any:

@@ -1,0 +1,83 @@
+"""Keeping the trained weights of a search's K best architectures (`--keep-best K`).
+
+The evaluator saves each architecture's checkpoint as `<identity>.pt` in the folder
+beside the journal (`runs/x.db.best/`), with a small `<identity>.json` holding its
+score; after each save the folder is cut back to the K best scores. Each worker does
+this for the evaluations it runs, reading the scores from the folder itself, so a
+parallel search needs no coordination: every worker computes the same K best from the
+same files. A checkpoint is written to a temporary name and renamed, so a reader (or
+a kill) never sees half a file. `darch export` takes the weights from here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from darchlang.arch.graph import Architecture
+from darchlang.search.workers import EvaluatorRecipe
+from darchlang.train.budget import Budget
+
+
+def prune(folder: Path, k: int) -> None:
+    """Delete the checkpoints of all but the `k` best scores in `folder`."""
+    scores = []
+    for side in folder.glob("*.json"):
+        try:
+            scores.append((float(json.loads(side.read_text())["score"]), side.stem))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # being written by another worker, or not ours
+    scores.sort(key=lambda s: (-s[0], s[1]))
+    for _, stem in scores[k:]:
+        for suffix in (".pt", ".json"):
+            try:
+                (folder / f"{stem}{suffix}").unlink()
+            except FileNotFoundError:
+                pass
+
+
+class KeepBest:
+    """An evaluator that also keeps the weights of the `k` best architectures; the
+    wrapped evaluator must take `model_path` (the built-in classifier does)."""
+
+    def __init__(self, evaluator: Any, folder: str | Path, k: int):
+        self.evaluator = evaluator
+        self.folder = Path(folder)
+        self.k = k
+
+    def __call__(self, arch: Architecture, *, budget: Budget | None = None) -> Any:
+        return self.evaluate(arch, budget=budget)
+
+    def evaluate(self, arch: Architecture, *, budget: Budget | None = None) -> Any:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        target = self.folder / f"{arch.identity}.pt"
+        scratch = self.folder / f".{arch.identity}.{os.getpid()}.pt"
+        kwargs: dict[str, Any] = {"model_path": scratch}
+        if budget is not None:
+            kwargs["budget"] = budget
+        result = self.evaluator.evaluate(arch, **kwargs)
+        if getattr(result, "ok", False) and scratch.exists():
+            os.replace(scratch, target)
+            side = self.folder / f"{arch.identity}.json"
+            side.with_suffix(".json.tmp").write_text(json.dumps({"score": result.score}))
+            os.replace(side.with_suffix(".json.tmp"), side)
+            prune(self.folder, self.k)
+        elif scratch.exists():
+            scratch.unlink()
+        return result
+
+
+class KeepBestRecipe(EvaluatorRecipe):
+    """`KeepBest` around the evaluator another recipe builds, for worker processes."""
+
+    def __init__(self, recipe: EvaluatorRecipe, folder: str | Path, k: int):
+        self.recipe, self.folder, self.k = recipe, str(folder), k
+        self.key = f"keep-best:{k}:{self.folder}:{recipe.key}"
+
+    def takes_budget(self) -> bool:
+        return self.recipe.takes_budget()
+
+    def build(self) -> Any:
+        return KeepBest(self.recipe.build(), self.folder, self.k)
