@@ -153,6 +153,123 @@ def case_layer_norm():
     return model, hand, reference, (6, 5, 5)
 
 
+def case_conv2d_grouped_dilated():
+    model = build("conv2d", (4, 9, 9), filters=6, size=3, dilation=2, groups=2, bias=False)
+    hand = nn.Conv2d(4, 6, 3, dilation=2, groups=2, bias=False)
+    hand.load_state_dict(model.net_0_conv2d.state_dict())
+
+    def reference(x):  # TF "same" for the dilated extent 5: 2 on each side
+        return F.conv2d(F.pad(x, (2, 2, 2, 2)), hand.weight, None, dilation=2, groups=2)
+
+    return model, hand, reference, (4, 9, 9)
+
+
+def case_depthwise_conv2d():
+    model = build("depthwise_conv2d", (3, 8, 8), size=3, stride=2, multiplier=2)
+    hand = nn.Conv2d(3, 6, 3, stride=2, groups=3)
+    hand.load_state_dict(model.net_0_depthwise_conv2d.state_dict())
+    def reference(x):
+        return F.conv2d(F.pad(x, tf_pads(8, 8, 3, 2)), hand.weight, hand.bias, stride=2, groups=3)
+
+    return model, hand, reference, (3, 8, 8)
+
+
+def case_conv1d():
+    model = build("conv1d", (9, 4), filters=5, size=3, stride=2)
+    hand = nn.Conv1d(4, 5, 3, stride=2)
+    hand.load_state_dict(model.net_0_conv1d.state_dict())
+
+    def reference(x):  # tokens (B, N, D): convolve along N; "same" pads 1 before and after
+        return F.conv1d(F.pad(x.transpose(1, 2), (1, 1)), hand.weight, hand.bias, stride=2).transpose(1, 2)
+
+    return model, hand, reference, (9, 4)
+
+
+def case_adaptive_avg_pool2d():
+    fn = lambda x: F.adaptive_avg_pool2d(x, 3)  # noqa: E731
+    return build("adaptive_avg_pool2d", (2, 7, 7), size=3), None, fn, (2, 7, 7)
+
+
+def case_global_max_pool():
+    fn = lambda x: F.adaptive_max_pool2d(x, 1).flatten(1)  # noqa: E731
+    return build("global_max_pool", (6, 5, 3)), None, fn, (6, 5, 3)
+
+
+def case_upsample():
+    fn = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+    return build("upsample", (2, 3, 4), scale=2, mode="bilinear"), None, fn, (2, 3, 4)
+
+
+def case_softmax():
+    return build("softmax", (4, 3, 3)), None, nn.Softmax2d(), (4, 3, 3)
+
+
+def case_leaky_relu():
+    return build("leaky_relu", (3, 5), slope=0.2), None, nn.LeakyReLU(0.2), (3, 5)
+
+
+def _norm_case(kind: str, shape, hand: nn.Module, **attrs):
+    def case():
+        model = build(kind, shape, **attrs)
+        norm = getattr(model, f"net_0_{kind}")
+        with torch.no_grad():
+            norm.weight.uniform_(0.5, 2)
+            norm.bias.uniform_(-1, 1)
+        hand.load_state_dict(norm.state_dict())
+        return model, hand, hand, shape
+
+    return case
+
+
+def case_patch_embed():
+    model = build("patch_embed", (3, 8, 8), size=4, dim=5)
+    hand = nn.Conv2d(3, 5, 4, stride=4)
+    hand.load_state_dict(model.net_0_patch_embed.state_dict())
+    return model, hand, lambda x: hand(x).flatten(2).transpose(1, 2), (3, 8, 8)
+
+
+def case_embedding():
+    model = build("embedding", (6,), vocab=9, dim=4)
+    hand = nn.Embedding(9, 4)
+    hand.load_state_dict(model.net_0_embedding.state_dict())
+    return model, hand, lambda x: hand(x.long()), (6,)
+
+
+def case_position_embedding():
+    model = build("position_embedding", (5, 4))
+    hand = nn.ParameterList([nn.Parameter(model.net_0_position_embedding.weight.detach().clone())])
+    return model, hand, lambda x: x + hand[0], (5, 4)
+
+
+def case_class_token():
+    model = build("class_token", (5, 4))
+    hand = nn.ParameterList([nn.Parameter(model.net_0_class_token.weight.detach().clone())])
+    return model, hand, lambda x: torch.cat([hand[0].expand(len(x), 1, 4), x], 1), (5, 4)
+
+
+def case_multihead_attention():
+    model = build("multihead_attention", (5, 8), heads=2)
+    mine = model.net_0_multihead_attention
+    hand = nn.MultiheadAttention(8, 2, batch_first=True)
+    with torch.no_grad():
+        hand.in_proj_weight.copy_(mine.qkv.weight)
+        hand.in_proj_bias.copy_(mine.qkv.bias)
+        hand.out_proj.weight.copy_(mine.proj.weight)
+        hand.out_proj.bias.copy_(mine.proj.bias)
+    return model, hand, lambda x: hand(x, x, x, need_weights=False)[0], (5, 8)
+
+
+def case_token_pool():
+    return build("token_pool", (5, 4), mode="class"), None, lambda x: x[:, 0], (5, 4)
+
+
+def case_affine_tokens():
+    model = build("affine", (5, 4), units=3)
+    hand = nn.Linear(4, 3)
+    hand.load_state_dict(model.net_0_affine.state_dict())
+    return model, hand, hand, (5, 4)
+
+
 CASES = {
     "conv2d": case_conv2d,
     "conv2d valid": case_conv2d_valid,
@@ -170,6 +287,26 @@ CASES = {
     "global_avg_pool": case_global_avg_pool,
     "batch_norm": case_batch_norm,
     "layer_norm": case_layer_norm,
+    "conv2d grouped dilated": case_conv2d_grouped_dilated,
+    "depthwise_conv2d": case_depthwise_conv2d,
+    "conv1d": case_conv1d,
+    "adaptive_avg_pool2d": case_adaptive_avg_pool2d,
+    "global_max_pool": case_global_max_pool,
+    "upsample": case_upsample,
+    "relu6": _act("relu6", nn.ReLU6()),
+    "silu": _act("silu", nn.SiLU()),
+    "hardswish": _act("hardswish", nn.Hardswish()),
+    "softmax": case_softmax,
+    "leaky_relu": case_leaky_relu,
+    "group_norm": _norm_case("group_norm", (6, 4, 4), nn.GroupNorm(3, 6), groups=3),
+    "instance_norm": _norm_case("instance_norm", (3, 4, 4), nn.InstanceNorm2d(3, affine=True)),
+    "patch_embed": case_patch_embed,
+    "embedding": case_embedding,
+    "position_embedding": case_position_embedding,
+    "class_token": case_class_token,
+    "multihead_attention": case_multihead_attention,
+    "token_pool": case_token_pool,
+    "affine tokens": case_affine_tokens,
 }
 
 
@@ -181,7 +318,7 @@ def test_every_builtin_layer_has_a_case():
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_layer_matches_hand_written(name):
     model, hand, reference, shape = CASES[name]()
-    x = torch.randn(3, *shape)
+    x = torch.randint(0, 9, (3, *shape)) if name == "embedding" else torch.randn(3, *shape)
     torch.manual_seed(1)
     got = model(x)
     torch.manual_seed(1)

@@ -39,7 +39,7 @@ def test_a_definition_is_split_into_the_expected_tokens():
     ("and", Operator.Word), ("not", Operator.Word), ("true", Keyword.Constant),
     ("import", Keyword.Namespace), ("**", Operator), ("//", Operator), (">=", Operator),
     ("optional", Name.Builtin), ("one_of", Name.Builtin), ("kaiming", Name.Builtin),
-    ("my_block", Name), ("relu6", Name),
+    ("my_block", Name), ("relu7", Name),
 ])
 def test_each_kind_of_token(text, kind):
     assert tokens(text) == [(kind, text)]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from darchlang.arch.graph import Init
 from darchlang.layers.defs import (
     REQUIRED,
+    Bool,
     Enum,
     Float,
     InitType,
@@ -24,13 +25,14 @@ from darchlang.layers.defs import (
     LayerDef,
     Param,
 )
-from darchlang.layers.shapes import Attrs, Shape, features, need, window
+from darchlang.layers.shapes import Attrs, Shape, features, layout, need, window, window_axis
 
 if TYPE_CHECKING:
     from darchlang.environment import Environment
 
 POSITIVE = Int(min=1)
 PADDING = Enum(("same", "valid"))
+BOOL = Bool()
 
 
 # -- rules and formulas ---------------------------------------------------------------------
@@ -40,32 +42,76 @@ def same_shape(attrs: Attrs, shape: Shape) -> Shape:
     return shape
 
 
+def _groups(attrs: Attrs, cin: int, cout: int) -> None:
+    g = attrs["groups"]
+    if cin % g:
+        raise ValueError(f"its {g} groups do not divide the {cin} input channels")
+    if cout % g:
+        raise ValueError(f"its {g} groups do not divide its {cout} filters")
+
+
 def conv2d_shape(attrs: Attrs, shape: Shape) -> Shape:
+    c, _, _ = need(shape, "image")
+    _groups(attrs, c, attrs["filters"])
     return (attrs["filters"], *window(attrs, shape))
 
 
-def conv2d_params(attrs: Attrs, shape: Shape, out: Shape) -> int:
-    return shape[0] * attrs["filters"] * attrs["size"] ** 2 + attrs["filters"]
+def conv_params(attrs: Attrs, shape: Shape, out: Shape) -> int:
+    """Weights of a (grouped) convolution over `shape`'s channels, plus its biases."""
+    cin = shape[-1] if len(shape) == 2 else shape[0]
+    cout = out[-1] if len(out) == 2 else out[0]
+    groups = attrs.get("groups", cin if "multiplier" in attrs else 1)
+    return cin // groups * cout * attrs["size"] ** (len(shape) - 1) + (cout if attrs["bias"] else 0)
 
 
-def conv2d_macs(attrs: Attrs, shape: Shape, out: Shape) -> int:
-    return out[0] * out[1] * out[2] * shape[0] * attrs["size"] ** 2
+def conv_macs(attrs: Attrs, shape: Shape, out: Shape) -> int:
+    cin = shape[-1] if len(shape) == 2 else shape[0]
+    groups = attrs.get("groups", cin if "multiplier" in attrs else 1)
+    return features(out) * cin // groups * attrs["size"] ** (len(shape) - 1)
+
+
+def depthwise_shape(attrs: Attrs, shape: Shape) -> Shape:
+    c, _, _ = need(shape, "image")
+    return (c * attrs["multiplier"], *window(attrs, shape))
+
+
+def conv1d_shape(attrs: Attrs, shape: Shape) -> Shape:
+    n, d = need(shape, "tokens")
+    _groups(attrs, d, attrs["filters"])
+    return (window_axis(n, attrs), attrs["filters"])
 
 
 def pool_shape(attrs: Attrs, shape: Shape) -> Shape:
     return (shape[0], *window(attrs, shape))
 
 
+def adaptive_pool_shape(attrs: Attrs, shape: Shape) -> Shape:
+    return (need(shape, "image")[0], attrs["size"], attrs["size"])
+
+
+def upsample_shape(attrs: Attrs, shape: Shape) -> Shape:
+    c, h, w = need(shape, "image")
+    return (c, h * attrs["scale"], w * attrs["scale"])
+
+
 def affine_shape(attrs: Attrs, shape: Shape) -> Shape:
+    if layout(shape) == "tokens":
+        return (shape[0], attrs["units"])
     return (attrs["units"],)
 
 
+def _affine_in(shape: Shape) -> int:
+    """An affine map reads a token's features, or all of a vector or an image."""
+    return shape[1] if layout(shape) == "tokens" else features(shape)
+
+
 def affine_params(attrs: Attrs, shape: Shape, out: Shape) -> int:
-    return (features(shape) + 1) * attrs["units"]
+    return (_affine_in(shape) + 1) * attrs["units"]
 
 
 def affine_macs(attrs: Attrs, shape: Shape, out: Shape) -> int:
-    return features(shape) * attrs["units"]
+    tokens = shape[0] if layout(shape) == "tokens" else 1
+    return tokens * _affine_in(shape) * attrs["units"]
 
 
 def flatten_shape(attrs: Attrs, shape: Shape) -> Shape:
@@ -89,7 +135,120 @@ def layer_norm_shape(attrs: Attrs, shape: Shape) -> Shape:
     return need(shape, "vector", "tokens", "image")
 
 
+def group_norm_shape(attrs: Attrs, shape: Shape) -> Shape:
+    c = need(shape, "image", "tokens")[-1 if len(shape) == 2 else 0]
+    if c % attrs["groups"]:
+        raise ValueError(f"its {attrs['groups']} groups do not divide the {c} channels")
+    return shape
+
+
+def image_shape(attrs: Attrs, shape: Shape) -> Shape:
+    return need(shape, "image")
+
+
+def softmax_shape(attrs: Attrs, shape: Shape) -> Shape:
+    return need(shape, "vector", "tokens", "image")
+
+
+def patch_embed_shape(attrs: Attrs, shape: Shape) -> Shape:
+    _, h, w = need(shape, "image")
+    p = attrs["size"]
+    if h % p or w % p:
+        raise ValueError(f"its {p}x{p} patches do not tile the {h}x{w} image")
+    return ((h // p) * (w // p), attrs["dim"])
+
+
+def patch_embed_params(attrs: Attrs, shape: Shape, out: Shape) -> int:
+    return (shape[0] * attrs["size"] ** 2 + 1) * attrs["dim"]
+
+
+def patch_embed_macs(attrs: Attrs, shape: Shape, out: Shape) -> int:
+    return out[0] * attrs["dim"] * shape[0] * attrs["size"] ** 2
+
+
+def embedding_shape(attrs: Attrs, shape: Shape) -> Shape:
+    (n,) = need(shape, "vector")
+    return (n, attrs["dim"])
+
+
+def embedding_params(attrs: Attrs, shape: Shape, out: Shape) -> int:
+    return attrs["vocab"] * attrs["dim"]
+
+
+def tokens_shape(attrs: Attrs, shape: Shape) -> Shape:
+    return need(shape, "tokens")
+
+
+def position_params(attrs: Attrs, shape: Shape, out: Shape) -> int:
+    return shape[0] * shape[1]
+
+
+def class_token_shape(attrs: Attrs, shape: Shape) -> Shape:
+    n, d = need(shape, "tokens")
+    return (n + 1, d)
+
+
+def class_token_params(attrs: Attrs, shape: Shape, out: Shape) -> int:
+    return shape[1]
+
+
+def attention_width(attrs: Attrs, shape: Shape) -> int:
+    """The width of queries, keys and values: heads x head_dim (head_dim 0: d / heads)."""
+    heads, d = attrs["heads"], shape[1]
+    if attrs["head_dim"]:
+        return heads * attrs["head_dim"]
+    if d % heads:
+        raise ValueError(f"its {heads} heads do not divide the token width {d}")
+    return d
+
+
+def attention_shape(attrs: Attrs, shape: Shape) -> Shape:
+    need(shape, "tokens")
+    attention_width(attrs, shape)
+    return shape
+
+
+def attention_params(attrs: Attrs, shape: Shape, out: Shape) -> int:
+    d, inner = shape[1], attention_width(attrs, shape)
+    return 3 * inner * d + (3 * inner if attrs["bias"] else 0) + inner * d + d
+
+
+def attention_macs(attrs: Attrs, shape: Shape, out: Shape) -> int:
+    n, d = shape
+    inner = attention_width(attrs, shape)
+    return n * d * 3 * inner + 2 * n * n * inner + n * inner * d
+
+
+def token_pool_shape(attrs: Attrs, shape: Shape) -> Shape:
+    return (need(shape, "tokens")[1],)
+
+
 # -- the table ------------------------------------------------------------------------------
+
+SAME_OR_VALID = (
+    '"same" pads as TensorFlow did (output ceil(n / stride)); "valid" pads nothing'
+)
+
+
+def _window_params(size_doc: str) -> tuple[Param, ...]:
+    return (
+        Param("size", POSITIVE, REQUIRED, size_doc),
+        Param("stride", POSITIVE, 1, "step of the kernel"),
+        Param("padding", PADDING, "same", SAME_OR_VALID),
+    )
+
+
+def _conv_tail(groups: bool = True) -> tuple[Param, ...]:
+    """init, then the parameters conv2d gained later: quiet, so the architectures
+    written before them keep their text."""
+    tail = (
+        Param("init", InitType(), Init("kaiming", 1.0), "weight initializer; biases start at zero"),
+        Param("dilation", POSITIVE, 1, "spacing between kernel taps (1: a plain kernel)", quiet=True),
+    )
+    if groups:
+        tail += (Param("groups", POSITIVE, 1,
+                       "split channels into this many groups, each convolved on its own", quiet=True),)
+    return tail + (Param("bias", BOOL, True, "add a learned bias per output channel", quiet=True),)
 
 
 def _pool(name: str, what: str) -> LayerDef:
@@ -105,8 +264,8 @@ def _pool(name: str, what: str) -> LayerDef:
     )
 
 
-def _plain(name: str, doc: str) -> LayerDef:
-    return LayerDef(name, (), doc, shape=same_shape)
+def _plain(name: str, doc: str, shape=same_shape) -> LayerDef:
+    return LayerDef(name, (), doc, shape=shape)
 
 
 def builtin_layers() -> list[LayerDef]:
@@ -115,28 +274,49 @@ def builtin_layers() -> list[LayerDef]:
             "conv2d",
             (
                 Param("filters", POSITIVE, REQUIRED, "number of output channels"),
-                Param("size", POSITIVE, REQUIRED, "kernel height and width"),
-                Param("stride", POSITIVE, 1, "step of the kernel"),
-                Param(
-                    "padding",
-                    PADDING,
-                    "same",
-                    '"same" pads as TensorFlow did (output ceil(n / stride)); "valid" pads nothing',
-                ),
-                Param("init", InitType(), Init("kaiming", 1.0), "weight initializer; biases start at zero"),
+                *_window_params("kernel height and width"),
+                *_conv_tail(),
             ),
-            "2-D convolution with a square kernel.",
-            shape=conv2d_shape, param_count=conv2d_params, macs=conv2d_macs,
+            "2-D convolution with a square kernel; `groups` splits it into grouped convolutions.",
+            shape=conv2d_shape, param_count=conv_params, macs=conv_macs,
+        ),
+        LayerDef(
+            "depthwise_conv2d",
+            (
+                *_window_params("kernel height and width"),
+                Param("multiplier", POSITIVE, 1, "output channels per input channel"),
+                *_conv_tail(groups=False),
+            ),
+            "Depthwise 2-D convolution: each channel convolved on its own (groups = channels).",
+            shape=depthwise_shape, param_count=conv_params, macs=conv_macs,
+        ),
+        LayerDef(
+            "conv1d",
+            (
+                Param("filters", POSITIVE, REQUIRED, "number of output features per token"),
+                *_window_params("kernel length, in tokens"),
+                *_conv_tail(),
+            ),
+            "1-D convolution along a sequence of tokens, their features as channels.",
+            shape=conv1d_shape, param_count=conv_params, macs=conv_macs,
         ),
         _pool("max_pool2d", "max"),
         _pool("avg_pool2d", "average"),
+        LayerDef("adaptive_avg_pool2d", (Param("size", POSITIVE, 1, "output height and width"),),
+                 "Averages each channel over a size x size grid of regions (PyTorch's adaptive pooling).",
+                 shape=adaptive_pool_shape),
+        LayerDef("upsample", (
+            Param("scale", POSITIVE, 2, "how many times larger the image becomes on each side"),
+            Param("mode", Enum(("nearest", "bilinear")), "nearest", "how new pixels are filled"),
+        ), "Enlarges an image by a whole factor.", shape=upsample_shape),
         LayerDef(
             "affine",
             (
                 Param("units", POSITIVE, REQUIRED, "number of outputs"),
                 Param("init", InitType(), Init("xavier", 1.0), "weight initializer; biases start at zero"),
             ),
-            "Fully connected layer; flattens its input first.",
+            "Fully connected layer: on each token's features for tokens, else on the whole "
+            "input, flattened first.",
             shape=affine_shape, param_count=affine_params, macs=affine_macs,
         ),
         LayerDef(
@@ -146,18 +326,58 @@ def builtin_layers() -> list[LayerDef]:
             shape=same_shape,
         ),
         _plain("relu", "Rectified linear unit."),
+        _plain("relu6", "ReLU capped at 6, as in MobileNets."),
+        LayerDef("leaky_relu", (Param("slope", Float(min=0.0), 0.01, "slope for negative inputs"),),
+                 "Leaky rectified linear unit.", shape=same_shape),
         _plain("gelu", "Gaussian error linear unit."),
+        _plain("silu", "Sigmoid linear unit x * sigmoid(x) (swish)."),
+        _plain("hardswish", "Hard swish x * relu6(x + 3) / 6, as in MobileNetV3."),
         _plain("tanh", "Hyperbolic tangent."),
         _plain("sigmoid", "Logistic sigmoid."),
+        _plain("softmax", "Softmax over channels (over features for vectors and tokens).",
+               softmax_shape),
         _plain("identity", "Passes its input through unchanged."),
         _plain("zero", "Outputs zeros of its input's shape (a missing edge of a cell)."),
         LayerDef("flatten", (), "Flattens everything but the batch dimension.", shape=flatten_shape),
         LayerDef("global_avg_pool", (), "Averages each channel over height and width.",
                  shape=global_pool_shape),
+        LayerDef("global_max_pool", (), "The largest value of each channel over height and width.",
+                 shape=global_pool_shape),
         LayerDef("batch_norm", (), "Batch normalization over channels (features for vectors "
                  "and tokens).", shape=batch_norm_shape, param_count=norm_params),
-        LayerDef("layer_norm", (), "Layer normalization over all but the batch dimension.",
+        LayerDef("layer_norm", (), "Layer normalization: over each token's features, over a "
+                 "vector, or over all of an image (with a scale and shift per channel).",
                  shape=layer_norm_shape, param_count=norm_params),
+        LayerDef("group_norm", (Param("groups", POSITIVE, REQUIRED, "number of channel groups"),),
+                 "Group normalization over groups of channels (of features, for tokens).",
+                 shape=group_norm_shape, param_count=norm_params),
+        LayerDef("instance_norm", (), "Instance normalization: each channel of each image on its "
+                 "own, with a learned scale and shift.", shape=image_shape, param_count=norm_params),
+        LayerDef("patch_embed", (
+            Param("size", POSITIVE, REQUIRED, "patch height and width; must tile the image"),
+            Param("dim", POSITIVE, REQUIRED, "features per token"),
+        ), "Cuts an image into size x size patches, each mapped linearly to a token (ViT).",
+            shape=patch_embed_shape, param_count=patch_embed_params, macs=patch_embed_macs),
+        LayerDef("embedding", (
+            Param("vocab", POSITIVE, REQUIRED, "number of distinct token ids"),
+            Param("dim", POSITIVE, REQUIRED, "features per token"),
+        ), "Looks up a learned vector per token id: a vector of N ids becomes N tokens.",
+            shape=embedding_shape, param_count=embedding_params),
+        LayerDef("position_embedding", (), "Adds a learned vector per position to the tokens.",
+                 shape=tokens_shape, param_count=position_params),
+        LayerDef("class_token", (), "Puts a learned token before the sequence (ViT's [class]).",
+                 shape=class_token_shape, param_count=class_token_params),
+        LayerDef("multihead_attention", (
+            Param("heads", POSITIVE, REQUIRED, "number of attention heads"),
+            Param("head_dim", Int(min=0), 0, "features per head; 0: the token width / heads"),
+            Param("bias", BOOL, True, "biases on the query, key and value maps"),
+        ), "Multi-head self-attention over the tokens (scaled dot-product), then a linear map "
+            "back to the token width.",
+            shape=attention_shape, param_count=attention_params, macs=attention_macs),
+        LayerDef("token_pool", (
+            Param("mode", Enum(("mean", "class")), "mean",
+                  '"mean" averages the tokens; "class" takes the first (a class_token)'),
+        ), "Turns a sequence of tokens into a vector of their features.", shape=token_pool_shape),
     ]
 
 

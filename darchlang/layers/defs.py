@@ -149,10 +149,15 @@ def type_name(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Param:
+    """One parameter of a layer. A `quiet` one is left out of an architecture's text
+    when the program does not give it, so a parameter added to an existing layer keeps
+    the text (and the identity) of every architecture written before it."""
+
     name: str
     type: ParamType
     default: Any = REQUIRED
     doc: str = ""
+    quiet: bool = False
 
 
 Shape = tuple[int, ...]

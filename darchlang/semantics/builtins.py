@@ -432,6 +432,9 @@ def register_functions(env: Environment) -> None:
     graphs = [
         Builtin("add", lambda call: call.interp.graphs.merge("add", call), (),
                 "Inside a graph block: the sum of graph values (shapes must match).", variadic=True),
+        Builtin("mul", lambda call: call.interp.graphs.merge("mul", call), (),
+                "Inside a graph block: the elementwise product of graph values (or a value "
+                "scaled by a per-channel Cx1x1 gate).", variadic=True),
         Builtin("cat", lambda call: call.interp.graphs.merge("cat", call), (),
                 "Inside a graph block: graph values joined along channels.", variadic=True),
         Builtin("choose", lambda call: call.interp.graphs.choose(call), (),

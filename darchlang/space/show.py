@@ -153,7 +153,9 @@ class _Tree(Visitor):
         self.add(prefix, last, f"{head}{self.describe(node)}")
 
     def visit_LayerNode(self, node: LayerNode, prefix: str, last: bool, head: str) -> None:
-        fixed = [f"{n}: {self.describe(v)}" for n, v in node.params if not v.vars]
+        quiet = {p.name: p.default for p in node.layer.params if p.quiet}
+        fixed = [f"{n}: {self.describe(v)}" for n, v in node.params if not v.vars
+                 and not (type(v) is Const and n in quiet and v.value == quiet[n])]
         chosen = [(n, v) for n, v in node.params if v.vars]
         inner = self.add(prefix, last, f"{head}{node.layer.name}({', '.join(fixed)})"
                          f"{self.size(node)}")

@@ -86,8 +86,8 @@ def forward_lines(plan: Plan) -> list[str]:
         elif isinstance(step, JoinStep):
             ops.append(("x", _join_expr(step), _comment(step.out_shape, step.span)))
         elif isinstance(step, MergeStep):
-            if step.kind == "add":
-                expr = " + ".join(step.srcs)
+            if step.kind in ("add", "mul"):
+                expr = (" + " if step.kind == "add" else " * ").join(step.srcs)
             else:
                 expr = step.srcs[0] if len(step.srcs) == 1 else f"torch.cat([{', '.join(step.srcs)}], 1)"
             ops.append((step.dst, expr, _comment(step.out_shape, step.span)))

@@ -67,10 +67,14 @@ def emit_python(
         inspect.getsource(fn).rstrip()
         for name, fn in runtime.INITIALIZERS.items()
         if re.search(rf"\b{name}_\(", body)
+    ] + [
+        inspect.getsource(cls).rstrip()
+        for name, cls in runtime.MODULES.items()
+        if re.search(rf"\b{name}\(", body)
     ]
     imports = ["import math\n"] if helpers else []
     imports.append("import torch")
-    if re.search(r"\bF\.", body):
+    if re.search(r"\bF\.", "\n".join([body, *helpers])):
         imports.append("import torch.nn.functional as F")
     imports.append("from torch import nn")
     where = {source_where(s.span).rsplit(":", 1)[0] for s in plan.layer_steps() if s.span}

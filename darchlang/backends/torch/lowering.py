@@ -66,45 +66,74 @@ def _image_pads(attrs: Attrs, shape: Shape) -> tuple[int, int, int, int]:
     return top, bottom, left, right
 
 
-# -- conv2d -----------------------------------------------------------------------------
+# -- convolutions -----------------------------------------------------------------------
 
 
-def _conv_args(attrs: Attrs, shape: Shape) -> tuple[int, int, int, int, Any]:
-    """Conv2d's positional args and its own padding (0 when F.pad does the padding)."""
-    top, bottom, left, right = _image_pads(attrs, shape)
-    own: Any = 0
-    if top == bottom and left == right:
-        own = top if top == left else (top, left)
-    return shape[0], attrs["filters"], attrs["size"], attrs["stride"], own
+def _conv_spec(attrs: Attrs, shape: Shape) -> tuple[str, int, int, int]:
+    """(torch class, in channels, out channels, groups) of conv2d, depthwise_conv2d or
+    conv1d (which convolves tokens along the sequence, their features as channels)."""
+    if len(shape) == 2:
+        return "Conv1d", shape[1], attrs["filters"], attrs["groups"]
+    if "multiplier" in attrs:
+        return "Conv2d", shape[0], shape[0] * attrs["multiplier"], shape[0]
+    return "Conv2d", shape[0], attrs["filters"], attrs["groups"]
 
 
-def conv2d_build(attrs: Attrs, shape: Shape) -> Any:
+def _conv_pads(attrs: Attrs, shape: Shape) -> tuple[tuple[int, int], ...]:
+    """(before, after) per spatial axis: height and width, or the sequence."""
+    return pads(attrs, shape[:1] if len(shape) == 2 else shape[1:])
+
+
+def _conv_own(attrs: Attrs, shape: Shape) -> Any:
+    """The conv's own symmetric padding, or None when F.pad must pad first."""
+    axes = _conv_pads(attrs, shape)
+    if any(before != after for before, after in axes):
+        return None
+    own = tuple(before for before, _ in axes)
+    return own[0] if len(set(own)) == 1 else own
+
+
+def _conv_kwargs(attrs: Attrs, shape: Shape) -> dict[str, Any]:
+    _, _, _, groups = _conv_spec(attrs, shape)
+    kwargs: dict[str, Any] = {}
+    for key, value, default in (("stride", attrs["stride"], 1), ("padding", _conv_own(attrs, shape) or 0, 0),
+                                ("dilation", attrs["dilation"], 1), ("groups", groups, 1),
+                                ("bias", attrs["bias"], True)):
+        if value != default:
+            kwargs[key] = value
+    return kwargs
+
+
+def conv_build(attrs: Attrs, shape: Shape) -> Any:
     from torch import nn
 
     from darchlang.backends.torch.runtime import INITIALIZERS
 
-    cin, cout, k, s, own = _conv_args(attrs, shape)
-    conv = nn.Conv2d(cin, cout, k, stride=s, padding=own)
+    cls, cin, cout, _ = _conv_spec(attrs, shape)
     init = attrs["init"]
     _init_call(init)
+    conv = getattr(nn, cls)(cin, cout, attrs["size"], **_conv_kwargs(attrs, shape))
     return INITIALIZERS[init.kind](conv, float(init.gain))
 
 
-def conv2d_emit(attrs: Attrs, shape: Shape) -> str:
-    cin, cout, k, s, own = _conv_args(attrs, shape)
-    args = [str(cin), str(cout), str(k)]
-    if s != 1:
-        args.append(f"stride={s}")
-    if own != 0:
-        args.append(f"padding={own}")
+def conv_emit(attrs: Attrs, shape: Shape) -> str:
+    cls, cin, cout, _ = _conv_spec(attrs, shape)
+    args = [str(cin), str(cout), str(attrs["size"])]
+    args += [f"{key}={value!r}" for key, value in _conv_kwargs(attrs, shape).items()]
     init = attrs["init"]
-    return f"{_init_call(init)}(nn.Conv2d({', '.join(args)}), {float(init.gain)!r})"
+    return f"{_init_call(init)}(nn.{cls}({', '.join(args)}), {float(init.gain)!r})"
 
 
-def conv2d_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
-    top, bottom, left, right = _image_pads(attrs, shape)
-    if top == bottom and left == right:
+def conv_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
+    if len(shape) == 2:  # tokens: features to the channel axis and back
+        (before, after), = _conv_pads(attrs, shape)
+        inner = f"{x}.transpose(1, 2)"
+        if _conv_own(attrs, shape) is None:
+            inner = f"F.pad({inner}, ({before}, {after}))"
+        return f"{module}({inner}).transpose(1, 2)"
+    if _conv_own(attrs, shape) is not None:
         return f"{module}({x})"
+    (top, bottom), (left, right) = _conv_pads(attrs, shape)
     return f"{module}(F.pad({x}, ({left}, {right}, {top}, {bottom})))"
 
 
@@ -151,18 +180,23 @@ def affine_build(attrs: Attrs, shape: Shape) -> Any:
 
     init = attrs["init"]
     _init_call(init)
-    linear = nn.Linear(features(shape), attrs["units"])
+    linear = nn.Linear(_affine_in(shape), attrs["units"])
     return INITIALIZERS[init.kind](linear, float(init.gain))
+
+
+def _affine_in(shape: Shape) -> int:
+    """Tokens: each token's features (nn.Linear maps the last axis); else all, flattened."""
+    return shape[1] if len(shape) == 2 else features(shape)
 
 
 def affine_emit(attrs: Attrs, shape: Shape) -> str:
     init = attrs["init"]
-    ctor = f"nn.Linear({features(shape)}, {attrs['units']})"
+    ctor = f"nn.Linear({_affine_in(shape)}, {attrs['units']})"
     return f"{_init_call(init)}({ctor}, {float(init.gain)!r})"
 
 
 def affine_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
-    return f"{module}({x}.flatten(1))" if len(shape) > 1 else f"{module}({x})"
+    return f"{module}({x}.flatten(1))" if len(shape) > 2 else f"{module}({x})"
 
 
 # -- parameter-free layers --------------------------------------------------------------
@@ -187,6 +221,26 @@ def gelu_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
     return f"F.gelu({x})"
 
 
+def relu6_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
+    return f"F.relu6({x})"
+
+
+def leaky_relu_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
+    return f"F.leaky_relu({x}, {float(attrs['slope'])!r})"
+
+
+def silu_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
+    return f"F.silu({x})"
+
+
+def hardswish_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
+    return f"F.hardswish({x})"
+
+
+def softmax_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
+    return f"F.softmax({x}, {-1 if len(shape) <= 2 else 1})"
+
+
 def tanh_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
     return f"torch.tanh({x})"
 
@@ -209,6 +263,27 @@ def flatten_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
 
 def global_avg_pool_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
     return f"{x}.mean((2, 3))"
+
+
+def global_max_pool_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
+    return f"{x}.amax((2, 3))"
+
+
+def adaptive_avg_pool2d_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
+    # Sizes are known here: where the regions are equal (the usual case) the adaptive pool
+    # is a plain average pool, which every exporter handles.
+    size, (_, h, w) = attrs["size"], shape
+    if size == 1:
+        return f"{x}.mean((2, 3), keepdim=True)"
+    if h % size == 0 and w % size == 0:
+        return f"F.avg_pool2d({x}, {_pad_arg(h // size, w // size)})"
+    return f"F.adaptive_avg_pool2d({x}, {size})"
+
+
+def upsample_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
+    corners = ", align_corners=False" if attrs["mode"] == "bilinear" else ""
+    size = (shape[1] * attrs["scale"], shape[2] * attrs["scale"])
+    return f"F.interpolate({x}, size={size}, mode={attrs['mode']!r}{corners})"
 
 
 # -- normalization ----------------------------------------------------------------------
@@ -251,24 +326,135 @@ def layer_norm_build(attrs: Attrs, shape: Shape) -> Any:
     return nn.LayerNorm(shape[-1]) if len(shape) <= 2 else nn.GroupNorm(1, shape[0])
 
 
+def group_norm_emit(attrs: Attrs, shape: Shape) -> str:
+    return f"nn.GroupNorm({attrs['groups']}, {_norm_width(shape)})"
+
+
+def group_norm_build(attrs: Attrs, shape: Shape) -> Any:
+    from torch import nn
+
+    return nn.GroupNorm(attrs["groups"], _norm_width(shape))
+
+
+def instance_norm_emit(attrs: Attrs, shape: Shape) -> str:
+    return f"nn.InstanceNorm2d({shape[0]}, affine=True)"
+
+
+def instance_norm_build(attrs: Attrs, shape: Shape) -> Any:
+    from torch import nn
+
+    return nn.InstanceNorm2d(shape[0], affine=True)
+
+
+# -- tokens -----------------------------------------------------------------------------
+
+
+def patch_embed_emit(attrs: Attrs, shape: Shape) -> str:
+    p = attrs["size"]
+    return f"nn.Conv2d({shape[0]}, {attrs['dim']}, {p}, stride={p})"
+
+
+def patch_embed_build(attrs: Attrs, shape: Shape) -> Any:
+    from torch import nn
+
+    return nn.Conv2d(shape[0], attrs["dim"], attrs["size"], stride=attrs["size"])
+
+
+def patch_embed_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
+    return f"{module}({x}).flatten(2).transpose(1, 2)"
+
+
+def embedding_emit(attrs: Attrs, shape: Shape) -> str:
+    return f"nn.Embedding({attrs['vocab']}, {attrs['dim']})"
+
+
+def embedding_build(attrs: Attrs, shape: Shape) -> Any:
+    from torch import nn
+
+    return nn.Embedding(attrs["vocab"], attrs["dim"])
+
+
+def embedding_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
+    return f"{module}({x}.long())"
+
+
+def _runtime(name: str) -> Any:
+    from darchlang.backends.torch import runtime
+
+    return getattr(runtime, name)
+
+
+def position_embedding_emit(attrs: Attrs, shape: Shape) -> str:
+    return f"PositionEmbedding({shape[0]}, {shape[1]})"
+
+
+def position_embedding_build(attrs: Attrs, shape: Shape) -> Any:
+    return _runtime("PositionEmbedding")(shape[0], shape[1])
+
+
+def class_token_emit(attrs: Attrs, shape: Shape) -> str:
+    return f"ClassToken({shape[1]})"
+
+
+def class_token_build(attrs: Attrs, shape: Shape) -> Any:
+    return _runtime("ClassToken")(shape[1])
+
+
+def _attention_args(attrs: Attrs, shape: Shape) -> tuple[int, int, int, bool]:
+    d, heads = shape[1], attrs["heads"]
+    return d, heads, attrs["head_dim"] or d // heads, attrs["bias"]
+
+
+def attention_emit(attrs: Attrs, shape: Shape) -> str:
+    d, heads, head_dim, bias = _attention_args(attrs, shape)
+    return f"SelfAttention({d}, {heads}, {head_dim}" + ("" if bias else ", bias=False") + ")"
+
+
+def attention_build(attrs: Attrs, shape: Shape) -> Any:
+    d, heads, head_dim, bias = _attention_args(attrs, shape)
+    return _runtime("SelfAttention")(d, heads, head_dim, bias=bias)
+
+
+def token_pool_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
+    return f"{x}.mean(1)" if attrs["mode"] == "mean" else f"{x}[:, 0]"
+
+
 # -- the table --------------------------------------------------------------------------
 
 LOWERINGS: dict[str, TorchLowering] = {
-    "conv2d": TorchLowering(conv2d_build, conv2d_emit, conv2d_call),
+    "conv2d": TorchLowering(conv_build, conv_emit, conv_call),
+    "depthwise_conv2d": TorchLowering(conv_build, conv_emit, conv_call),
+    "conv1d": TorchLowering(conv_build, conv_emit, conv_call),
     "max_pool2d": TorchLowering(call=max_pool2d_call),
+    "adaptive_avg_pool2d": TorchLowering(call=adaptive_avg_pool2d_call),
+    "upsample": TorchLowering(call=upsample_call),
     "avg_pool2d": TorchLowering(call=avg_pool2d_call),
     "affine": TorchLowering(affine_build, affine_emit, affine_call),
     "dropout": TorchLowering(call=dropout_call),
     "relu": TorchLowering(call=relu_call),
+    "relu6": TorchLowering(call=relu6_call),
+    "leaky_relu": TorchLowering(call=leaky_relu_call),
     "gelu": TorchLowering(call=gelu_call),
+    "silu": TorchLowering(call=silu_call),
+    "hardswish": TorchLowering(call=hardswish_call),
+    "softmax": TorchLowering(call=softmax_call),
     "tanh": TorchLowering(call=tanh_call),
     "sigmoid": TorchLowering(call=sigmoid_call),
     "identity": TorchLowering(call=identity_call),
     "zero": TorchLowering(call=zero_call),
     "flatten": TorchLowering(call=flatten_call),
     "global_avg_pool": TorchLowering(call=global_avg_pool_call),
+    "global_max_pool": TorchLowering(call=global_max_pool_call),
     "batch_norm": TorchLowering(batch_norm_build, batch_norm_emit, tokens_last_call),
     "layer_norm": TorchLowering(layer_norm_build, layer_norm_emit),
+    "group_norm": TorchLowering(group_norm_build, group_norm_emit, tokens_last_call),
+    "instance_norm": TorchLowering(instance_norm_build, instance_norm_emit),
+    "patch_embed": TorchLowering(patch_embed_build, patch_embed_emit, patch_embed_call),
+    "embedding": TorchLowering(embedding_build, embedding_emit, embedding_call),
+    "position_embedding": TorchLowering(position_embedding_build, position_embedding_emit),
+    "class_token": TorchLowering(class_token_build, class_token_emit),
+    "multihead_attention": TorchLowering(attention_build, attention_emit),
+    "token_pool": TorchLowering(call=token_pool_call),
 }
 
 

@@ -1,9 +1,10 @@
-"""The initializers, written so their source can be copied into standalone exports.
+"""The initializers and the few modules torch lacks, written so their source can be
+copied into standalone exports.
 
-Compiled models call these functions, and `emit_python` copies their source verbatim
-into the file it writes, so a model built from the export with the same torch seed gets
-exactly the compiled model's weights. Keep this module free of darchlang imports: it
-must run with only torch (and `math`) available.
+Compiled models call these, and `emit_python` copies the source of each one a model
+uses verbatim into the file it writes, so a model built from the export with the same
+torch seed gets exactly the compiled model's weights. Keep this module free of
+darchlang imports: it must run with only torch (and `math`) available.
 
 Fans follow the usual convention: a weight of shape (out, in, *kernel) has
 fan_in = in * prod(kernel) and fan_out = out * prod(kernel).
@@ -11,6 +12,8 @@ fan_in = in * prod(kernel) and fan_out = out * prod(kernel).
 
 import math
 
+import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -51,3 +54,44 @@ INITIALIZERS = {
     "xavier": xavier_,
     "invsqrt_gaussian": invsqrt_gaussian_,
 }
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention over tokens (B, N, D): one linear map to queries, keys
+    and values of `heads` x `head_dim`, scaled dot-product attention, a map back to D."""
+
+    def __init__(self, dim: int, heads: int, head_dim: int, bias: bool = True):
+        super().__init__()
+        self.heads, self.head_dim = heads, head_dim
+        self.qkv = nn.Linear(dim, 3 * heads * head_dim, bias=bias)
+        self.proj = nn.Linear(heads * head_dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q, k, v = self.qkv(x).unflatten(-1, (3, self.heads, self.head_dim)).permute(2, 0, 3, 1, 4)
+        return self.proj(F.scaled_dot_product_attention(q, k, v).transpose(1, 2).flatten(2))
+
+
+class PositionEmbedding(nn.Module):
+    """Adds a learned vector per position (B, N, D) + (1, N, D); starts at N(0, 0.02)."""
+
+    def __init__(self, tokens: int, dim: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(1, tokens, dim) * 0.02)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.weight
+
+
+class ClassToken(nn.Module):
+    """Puts a learned token before the sequence: (B, N, D) -> (B, N + 1, D)."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(1, 1, dim) * 0.02)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.weight.expand(x.shape[0], -1, -1), x], 1)
+
+
+MODULES = {"SelfAttention": SelfAttention, "PositionEmbedding": PositionEmbedding,
+           "ClassToken": ClassToken}
