@@ -53,9 +53,9 @@ class Limits:
     call_depth: int = 200
     """Nested calls of darchlang functions (recursion without end)."""
     steps: int = 100_000
-    """Evaluation steps of one load (an expression evaluated, an option of a choice made,
-    or 25 items of a list or string made); a function that calls itself twice per call
-    passes it quickly."""
+    """Evaluation steps of one load (an expression evaluated, an option of a choice or an
+    item of a `concat` made, or 25 items of a list or string made); a function that
+    calls itself twice per call passes it quickly."""
     nodes: int = 50_000
     """Nodes of the space: layers, choices, combinators and values over choices."""
     repeat: int = 10_000

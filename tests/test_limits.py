@@ -97,6 +97,8 @@ GROWTH = [
     ("space = graph(x) {\n" + "".join(f"    a{i} = relu()(x)\n" for i in range(40))
      + "    return add(choose(20, " + ", ".join(f"a{i}" for i in range(40)) + "))\n}",
      "the program does too much work", 42, 16),
+    ("x = [relu()] * 100000\ny = [concat(x)] * 100000\nspace = concat(y)",
+     "the program does too much work", 2, 6),
     # work without end: exponential recursion over values and over layers
     ("def f(n) = if n == 0 then 1 else f(n - 1) + f(n - 1)\nx = f(40)\nspace = relu()",
      "the program does too much work: more than 100,000 steps", 1, None),

@@ -225,6 +225,7 @@ def _callable_help(value: Any) -> str | None:
 
 def concat(call: Call) -> SeqNode:
     items = _space_items(call, "concat")
+    call.interp.spend(len(items), call.span)  # every pass over the space visits each item
     call.interp.made(call.span)
     return SeqNode(tuple(a.value for a in items), call.span)
 

@@ -122,8 +122,9 @@ class Interpreter:
             raise DarchError(
                 f"the program does too much work: more than {self.limits.steps:,} steps",
                 span,
-                help="a function that calls itself more than once per call does exponential "
-                "work; " + LIMITS_HELP,
+                help="each expression evaluated, option of a choice and item of a `concat` is "
+                "a step, and a function that calls itself twice per call doubles them; "
+                + LIMITS_HELP,
             )
 
     def admit(self, value: Any, span: Span | None) -> Any:
