@@ -354,6 +354,19 @@ def test_hover_on_a_param_shows_its_value(client, space_uri):
     assert hover(client, space_uri, where(SPACE, "classes =")) == "`classes`: 10"
 
 
+def test_hover_still_answers_while_the_text_is_broken(client, tmp_path):
+    path = tmp_path / "editing.darch"
+    uri = client.open(path, SPACE)
+    assert client.diagnostics(uri) == []
+    broken = SPACE.replace("relu(),", "relu(,")  # half-way through an edit
+    client.change(uri, broken)
+    assert client.diagnostics(uri) != []
+    assert hover(client, uri, where(broken, "w =")) == \
+        "choice `w`: 5 options: 8 | 16 | 24 | 32 | 40"
+    text = hover(client, uri, where(broken, "conv2d(filters: 64"))
+    assert text.startswith("```darch\nconv2d(")
+
+
 def test_hover_on_a_keyword_argument_shows_the_parameter(client, space_uri):
     text = hover(client, space_uri, where(SPACE, "keep:"))
     assert text.startswith("`keep` of `dropout`: ")

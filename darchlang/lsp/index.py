@@ -98,6 +98,24 @@ def build_index(program: ast.Program) -> Index:
     return _Indexer(program).index
 
 
+def lexical_index(source: Source) -> Index:
+    """The names of a text that does not parse, as the lexer sees them: each is a use
+    with no definition of the file, so hover and go to definition still answer for
+    builtins and the names of the last text that built."""
+    from pygments.token import Name
+
+    from darchlang.repl.lexer import DarchLexer
+
+    where = _Positions(source)
+    index = Index()
+    for offset, token, value in DarchLexer().get_tokens_unprocessed(source.text):
+        if token in Name and token is not Name.Attribute:
+            line = bisect.bisect_right(where.starts, offset)
+            col = offset - where.starts[line - 1] + 1
+            index.uses.append(Use(value, Span(source, line, col, line, col + len(value)), None))
+    return index
+
+
 _WORD = r"(?<![A-Za-z0-9_]){}(?![A-Za-z0-9_])"
 
 

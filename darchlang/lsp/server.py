@@ -29,7 +29,7 @@ from pygls.uris import to_fs_path
 
 from darchlang import __version__
 from darchlang.environment import Environment, default_environment
-from darchlang.errors import DarchError
+from darchlang.errors import DarchError, Source
 from darchlang.lsp import actions, navigation, tokens
 from darchlang.lsp.analysis import (
     Analysis,
@@ -41,7 +41,7 @@ from darchlang.lsp.analysis import (
 from darchlang.lsp.completion import complete
 from darchlang.lsp.diagnostics import same_file, to_diagnostic
 from darchlang.lsp.hover import Hover
-from darchlang.lsp.index import Index, Use, build_index
+from darchlang.lsp.index import Index, Use, build_index, lexical_index
 from darchlang.lsp.positions import Lines
 from darchlang.semantics.program import stdlib_dir
 from darchlang.semantics.values import Builtin, Closure
@@ -67,10 +67,13 @@ class Document:
 
     @cached_property
     def index(self) -> Index | None:
-        """The names of the text, indexed when a feature first asks."""
+        """The names of the text, indexed when a feature first asks (by the lexer alone
+        while the text does not parse)."""
         tree = self.analysis.tree
         try:
-            return build_index(tree) if tree is not None else None
+            if tree is None:
+                return lexical_index(Source(self.name, self.analysis.text))
+            return build_index(tree)
         except RecursionError:
             return None
 
@@ -303,7 +306,7 @@ def create_server(env: Environment | None = None) -> DarchServer:
         lines = ls.lines(doc.analysis.text)
         offset = lines.offset(params.position)
         names = ls.names(doc, offset)
-        user = [d.name for d in doc.index.top_level()] if doc.index is not None else \
+        user = [d.name for d in doc.index.top_level()] if doc.analysis.tree is not None else \
             list(doc.before.program.scope.names) if doc.before and doc.before.program else []
         items = complete(lines, offset, names, ls.env, user,
                          [doc.analysis.directory, stdlib_dir()])
