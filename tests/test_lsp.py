@@ -19,7 +19,7 @@ import pytest
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
-from darchlang.errors import DarchError
+from darchlang.errors import DarchError, all_errors
 from darchlang.semantics.program import load_file, load_string, stdlib_dir
 from darchlang.syntax.formatter import format_source
 
@@ -198,7 +198,7 @@ def test_positions_count_utf16_units_as_the_client_does(client, tmp_path):
 @pytest.mark.slow  # a file large enough to take over 0.1 s to check
 def test_keystrokes_on_a_large_file_are_checked_once_they_stop(client, tmp_path):
     text = "".join(f"b{i} = concat [conv2d(filters: one_of(8, 16), size: 3), relu()]\n"
-                   for i in range(150)) + "space = concat [b0, b1]\n"
+                   for i in range(500)) + "space = concat [b0, b1]\n"
     uri = client.open(tmp_path / "large.darch", text)
     assert client.diagnostics(uri) == []
     before = len(client.published[uri])
@@ -239,6 +239,20 @@ def test_an_error_in_an_imported_file_shows_on_the_import(client, tmp_path):
     [related] = d.related_information
     assert related.location.uri == (tmp_path / "lib.darch").as_uri()
     assert related.location.range.start == pos(0, cli.value.span.col - 1)
+
+
+def test_every_independent_error_gets_its_diagnostic(client, tmp_path):
+    text = ("a = conv2(filters: 8, size: 3)\n"
+            "b = relu(fliters: 2)\n"
+            "space = concat [relu(), dropuot(keep: 0.5)]\n")
+    uri = client.open(tmp_path / "three.darch", text)
+    with pytest.raises(DarchError) as cli:  # what `darch check` reports
+        load_string(text, str(tmp_path / "three.darch")).space.count()
+    expected = [(e.span.line - 1, e.span.col - 1) for e in all_errors(cli.value)]
+    found = client.diagnostics(uri)
+    assert [(d.range.start.line, d.range.start.character) for d in found] == expected
+    assert len(found) == 3
+    assert [d.message.splitlines()[0] for d in found] == [e.message for e in all_errors(cli.value)]
 
 
 def test_a_library_without_a_space_is_not_an_error(client):
@@ -445,6 +459,28 @@ def test_go_to_definition_across_an_import_and_into_the_stdlib(client):
     # a function's parameter, from its use in the body
     found = definition(client, complex_uri, where(complex_text, "one_of(sizes)", 7))
     assert found.range.start == where(complex_text, "sizes")
+
+
+def test_go_to_definition_through_namespaced_and_listed_imports(client, tmp_path):
+    blocks = EXAMPLES / "lib" / "blocks.darch"
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "blocks.darch").write_text(blocks.read_text())
+    lib = tmp_path / "lib" / "blocks.darch"
+    text = ('import "lib/blocks" as b\nfrom "lib/blocks" import classifier\n\n'
+            "space = concat [b.conv_block(32), classifier(10)]\n")
+    path = tmp_path / "ns.darch"
+    path.write_text(text)
+    uri = client.open(path)
+    assert client.diagnostics(uri) == []
+    found = definition(client, uri, where(text, "conv_block"))
+    assert found.uri == lib.as_uri() and found.range.start == where(lib.read_text(), "conv_block")
+    found = definition(client, uri, where(text, "classifier(10"))
+    assert found.range.start == where(lib.read_text(), "classifier")
+    found = definition(client, uri, where(text, "b.conv", 0))
+    assert found.uri == lib.as_uri() and found.range.start == pos(0, 0)
+    assert hover(client, uri, where(text, "conv_block")) == "```darch\ndef conv_block(filters)\n```"
+    items = complete(client, uri, pos(1, len('from "')))
+    assert "lib/" in items
 
 
 def test_references_of_a_binding_and_document_symbols(client, space_uri):

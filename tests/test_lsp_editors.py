@@ -84,6 +84,8 @@ def test_the_grammar_scopes_the_complex_example():
         "comment.line.number-sign.darch"
     assert scopes('x = one_of("adam", true)')['"adam"'] == "string.quoted.double.darch"
     assert scopes("# darch: input 3x32x32")["3x32x32"] == "constant.numeric.shape.darch"
+    line = scopes('from "lib/blocks" import conv_block')
+    assert line["from"] == line["import"] == "keyword.control.import.darch"
 
 
 def test_the_grammar_knows_every_keyword_of_the_parser():

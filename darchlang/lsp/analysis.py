@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 
 from darchlang.environment import Environment, default_environment
-from darchlang.errors import DarchError
+from darchlang.errors import DarchError, all_errors
 from darchlang.semantics.program import Loader, Program, load_string
 from darchlang.space.nodes import Choice
 from darchlang.syntax import ast
@@ -74,18 +74,12 @@ def _check(text: str, name: str, env: Environment) -> Analysis:
         space = program.space_of(network, program.hyperparams_name)
         space.count()
     except DarchError as err:
-        return Analysis(name, text, None, errors_of(err))
+        return Analysis(name, text, None, all_errors(err))
     except RecursionError:
         error = DarchError("the program nests too deeply to check",
                            help="split the deepest expression into named bindings")
         return Analysis(name, text, None, [error])
     return Analysis(name, text, program, [], [(c.node, c.name) for c in space.choices])
-
-
-def errors_of(err: DarchError) -> list[DarchError]:
-    """Every error a DarchError reports: itself, or the independent errors it groups."""
-    grouped = getattr(err, "errors", None)
-    return list(grouped) if grouped else [err]
 
 
 def statements_before(text: str, offset: int) -> str:

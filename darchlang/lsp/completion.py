@@ -19,7 +19,7 @@ from darchlang.environment import Environment
 from darchlang.lsp.positions import Lines
 from darchlang.repl.completer import complete_code
 
-_IMPORT = re.compile(r"""\bimport\s+(["'])([^"'\n]*)\Z""")
+_IMPORT = re.compile(r"""\b(?:import|from)\s+(["'])([^"'\n]*)\Z""")
 _KINDS = {
     "layer": types.CompletionItemKind.Class,
     "builtin": types.CompletionItemKind.Function,

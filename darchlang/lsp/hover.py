@@ -58,7 +58,10 @@ class Hover:
             return self.local(item)
         if isinstance(item, Use) and item.target is not None and item.target.kind in (ARGUMENT, LOCAL):
             return self.local(item.target)
-        value = self.names.get(item.name, _MISSING)
+        names = self.names
+        if isinstance(item, Use) and item.namespace is not None:  # `ns.name`
+            names = getattr(names.get(item.namespace), "names", {})
+        value = names.get(item.name, _MISSING)
         if value is _MISSING:
             return None
         if call is not None and item.name == "one_of":

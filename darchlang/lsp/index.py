@@ -18,8 +18,10 @@ from darchlang.errors import Source, Span
 from darchlang.lsp.positions import contains
 from darchlang.syntax import ast
 
-# What a definition is; `navigation` maps these to LSP symbol kinds.
+# What a definition is; `navigation` maps these to LSP symbol kinds. IMPORTED names
+# come from `from "f" import a` or `import "f" as ns`; they are defined in that file.
 DEF, BINDING, PARAM, ARGUMENT, LOCAL = "def", "binding", "param", "argument", "local"
+IMPORTED = "imported"
 
 
 @dataclass(eq=False)
@@ -37,11 +39,13 @@ class Definition:
 
 @dataclass(eq=False)
 class Use:
-    """A name as an expression; `target` is the file's definition it refers to."""
+    """A name as an expression; `target` is the file's definition it refers to. For
+    `ns.name`, the use of `name` has `namespace` set to `ns`."""
 
     name: str
     span: Span
     target: Definition | None
+    namespace: str | None = None
 
 
 @dataclass(eq=False)
@@ -87,8 +91,9 @@ class Index:
         return [u for u in self.uses if u.target is target]
 
     def global_named(self, name: str) -> Definition | None:
+        """The file's own top-level definition of `name` (not one an import brings)."""
         for d in self.definitions:
-            if d.parent is None and d.name == name:
+            if d.parent is None and d.name == name and d.kind != IMPORTED:
                 return d
         return None
 
@@ -155,6 +160,11 @@ class _Indexer:
                 self.index.definitions.append(definition)
             if isinstance(st, ast.Import):
                 self.index.imports.append(st)
+                for name, span in zip([st.alias] if st.alias else st.names or [],
+                                      st.name_spans, strict=False):
+                    imported = Definition(name, IMPORTED, span, st)
+                    names.setdefault(name, imported)
+                    self.index.definitions.append(imported)
         for st in program.statements:
             if isinstance(st, ast.Def):
                 self.function(st, names, self.index.global_named(st.name))
@@ -223,6 +233,10 @@ class _Indexer:
                     inner[b.name] = definition
             for child in (*(b.value for b in node.bindings), node.output):
                 self.expr(child, inner)
+        elif isinstance(node, ast.Attribute):
+            self.expr(node.value, names)
+            if node.name_span is not None and isinstance(node.value, ast.Name):
+                self.index.uses.append(Use(node.name, node.name_span, None, node.value.id))
         elif isinstance(node, ast.Call):
             self.index.calls.append(node)
             callee = node.func.id if isinstance(node.func, ast.Name) else None

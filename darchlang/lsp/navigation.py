@@ -14,7 +14,17 @@ from pathlib import Path
 from lsprotocol import types
 
 from darchlang.errors import DarchError, Span
-from darchlang.lsp.index import ARGUMENT, DEF, PARAM, Definition, Index, Keyword, Use, build_index
+from darchlang.lsp.index import (
+    ARGUMENT,
+    DEF,
+    IMPORTED,
+    PARAM,
+    Definition,
+    Index,
+    Keyword,
+    Use,
+    build_index,
+)
 from darchlang.semantics.program import Loader, read_source, stdlib_dir
 from darchlang.syntax import ast
 from darchlang.syntax.parser import parse
@@ -66,8 +76,7 @@ def definition_elsewhere(name: str, index: Index, importer: str, loader: Loader)
     """Where an imported or prelude name is defined (None for a Python builtin)."""
     if name.startswith("_"):
         return None
-    seen: set[str] = set()
-    found = _in_imports(name, index, importer, loader, seen)
+    found = _in_imports(name, index, importer, loader, set())
     if found is not None:
         return found
     for path in prelude_paths():
@@ -80,20 +89,48 @@ def definition_elsewhere(name: str, index: Index, importer: str, loader: Loader)
 
 def _in_imports(name: str, index: Index, importer: str, loader: Loader, seen: set[str]
                 ) -> Span | None:
+    """The definition of `name` in the files whose imports bring it unqualified."""
     for st in index.imports:
-        path = import_path(loader, st, importer)
-        if path is None or str(path) in seen:
+        if st.alias is not None or (st.names is not None and name not in st.names):
             continue
-        seen.add(str(path))
-        lib = library(str(path))
-        if lib is None:
-            continue
-        definition = lib.index.global_named(name)
-        if definition is not None:
-            return definition.span
-        found = _in_imports(name, lib.index, lib.path, loader, seen)
+        found = _in_file(name, st, importer, loader, seen)
         if found is not None:
             return found
+    return None
+
+
+def _in_file(name: str, st: ast.Import, importer: str, loader: Loader, seen: set[str]
+             ) -> Span | None:
+    """The definition of `name` in the file `st` imports, or in what that file imports."""
+    path = import_path(loader, st, importer)
+    if path is None or str(path) in seen:
+        return None
+    seen.add(str(path))
+    lib = library(str(path))
+    if lib is None:
+        return None
+    definition = lib.index.global_named(name)
+    if definition is not None:
+        return definition.span
+    return _in_imports(name, lib.index, lib.path, loader, seen)
+
+
+def _imported(item: Use | Definition, index: Index, importer: str, loader: Loader
+              ) -> Span | None:
+    """Where a name an import brings is defined: a namespace's file, a member of it,
+    or a name listed in `from "f" import ...`."""
+    for st in index.imports:
+        if isinstance(item, Use) and item.namespace is not None:
+            if st.alias == item.namespace:
+                return _in_file(item.name, st, importer, loader, set())
+        elif st.alias == item.name:
+            path = import_path(loader, st, importer)
+            lib = library(str(path)) if path is not None else None
+            if lib is not None and lib.tree.span is not None:
+                source = lib.tree.span.source
+                return Span(source, 1, 1, 1, 1)
+        elif st.names is not None and item.name in st.names:
+            return _in_file(item.name, st, importer, loader, set())
     return None
 
 
@@ -101,8 +138,10 @@ def definition_of(item: Definition | Use | Keyword, index: Index, importer: str,
                   loader: Loader) -> Span | None:
     """Where the thing under the cursor is defined."""
     if isinstance(item, Definition):
-        return item.span
+        return _imported(item, index, importer, loader) if item.kind == IMPORTED else item.span
     if isinstance(item, Use):
+        if item.namespace is not None or (item.target is not None and item.target.kind == IMPORTED):
+            return _imported(item, index, importer, loader)
         if item.target is not None:
             return item.target.span
         return definition_elsewhere(item.name, index, importer, loader)
@@ -146,6 +185,8 @@ def symbols(index: Index, range_of) -> list[types.DocumentSymbol]:
     """The file's `def`s (with their parameters), bindings and `param`s."""
     out = []
     for d in index.top_level():
+        if d.kind == IMPORTED:
+            continue
         whole = getattr(d.statement, "span", None) or d.span
         children = [types.DocumentSymbol(c.name, _KINDS[ARGUMENT], range_of(c.span),
                                          range_of(c.span), detail="parameter")

@@ -11,7 +11,7 @@ from collections.abc import Collection
 
 from pygments.token import Comment, Keyword, Name, Number, Operator, String, _TokenType
 
-from darchlang.lsp.index import ARGUMENT, DEF, PARAM, Index
+from darchlang.lsp.index import ARGUMENT, DEF, IMPORTED, PARAM, Index
 from darchlang.lsp.positions import Lines
 from darchlang.repl.lexer import DarchLexer
 
@@ -62,7 +62,7 @@ def _name_kinds(index: Index | None, functions: Collection[str]
     for d in index.definitions:
         out[(d.span.line, d.span.col)] = _kind(d.kind, _DECLARATION)
     for u in index.uses:
-        if u.target is not None:
+        if u.target is not None and u.target.kind != IMPORTED:
             out[(u.span.line, u.span.col)] = _kind(u.target.kind, 0)
         elif u.name in functions:
             out[(u.span.line, u.span.col)] = ("function", 0)
