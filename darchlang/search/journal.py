@@ -195,6 +195,96 @@ class RungRow:
                           reason=self.reason, seconds=self.seconds or 0.0)
 
 
+def journal_error(path: Path | None, exc: sqlite3.DatabaseError) -> DarchError:
+    """A SQLite failure as the user can act on it: a damaged file, one that cannot be
+    written (a read-only mount or file), a full disk, or a file that is not SQLite."""
+    where = ":memory:" if path is None else str(path)
+    text = str(exc)
+    if "malformed" in text or "corrupt" in text:
+        return DarchError(
+            f"the journal {where} is damaged ({text})",
+            help=f"recover what SQLite can with `sqlite3 {where} .recover | sqlite3 "
+                 f"recovered.db`, or start a new journal")
+    if "readonly" in text or "read-only" in text:
+        return DarchError(
+            f"the journal {where} cannot be written: the file or its folder is read-only",
+            help="`darch report` can still read it; to continue the search, copy it to a "
+                 "writable place (`darch journal backup`) and give that --journal")
+    if "disk is full" in text or "disk I/O" in text:
+        return DarchError(f"cannot write the journal {where}: {text}",
+                          help="free some disk space and run the same command again")
+    if "not a database" in text or "file is encrypted" in text:
+        return DarchError(f"{where} is not a darchlang journal (it is not a SQLite file)",
+                          help="give the file that `darch search --journal` wrote")
+    return DarchError(f"the journal {where} failed: {text}")
+
+
+def _make_folder(path: Path) -> None:
+    """The folder a journal (or its copy) goes in; a clear error when it cannot be."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), path.parent)
+        raise DarchError(f"cannot put the journal at {path}: {blocker} is a file, not a folder",
+                         help="give a --journal path whose folders are folders") from None
+    except OSError as exc:
+        raise DarchError(f"cannot create the folder of {path}: {exc.strerror or exc}") from None
+
+
+class _Rows(list):
+    """A query's rows, read at once so that a damaged page fails inside the guard."""
+
+    def fetchone(self) -> Any:
+        return self[0] if self else None
+
+    def fetchall(self) -> list[Any]:
+        return list(self)
+
+
+class _Database:
+    """The journal's SQLite connection: every SQLite failure becomes the DarchError of
+    `journal_error`, wherever in the journal it happens."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path | None):
+        self.connection, self.path = connection, path
+
+    def _guard(self, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise journal_error(self.path, exc) from None
+
+    def execute(self, sql: str, params: Any = ()) -> _Rows:
+        return self._guard(lambda: _Rows(self.connection.execute(sql, params)))
+
+    def executemany(self, sql: str, rows: Any) -> None:
+        self._guard(self.connection.executemany, sql, rows)
+
+    def executescript(self, script: str) -> None:
+        self._guard(self.connection.executescript, script)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def _open(path: Path | None, create: bool) -> tuple[sqlite3.Connection, bool]:
+    """A connection, and whether it is read-only: a journal that cannot be written (a
+    read-only file or mount) opens read-only for reading, so `report` still works."""
+    target = ":memory:" if path is None else str(path)
+    try:
+        if path is None or create or (os.access(path, os.W_OK)
+                                      and os.access(path.parent, os.W_OK)):
+            return sqlite3.connect(target, isolation_level=None, timeout=30.0), False
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        if not any(path.with_name(path.name + s).exists() for s in ("-wal", "-shm")):
+            uri += "&immutable=1"  # nothing can be written here: read it as it is
+        return sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30.0), True
+    except sqlite3.Error as exc:
+        raise DarchError(f"cannot open the journal {target} ({exc})") from None
+
+
 class Journal:
     """A search's SQLite journal; `Journal(None)` keeps it in memory for a one-off search."""
 
@@ -204,20 +294,19 @@ class Journal:
         if self.path is not None and not create and not self.path.exists():
             raise DarchError(f"no journal at {self.path}",
                              help="`darch search ... --journal PATH` writes one")
+        if self.path is not None and not create and self.path.is_file() \
+                and self.path.stat().st_size == 0:
+            raise DarchError(f"the journal {self.path} is empty: no search has written to it",
+                             help="`darch search ... --journal PATH` fills it")
         if self.path is not None and create:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        target = ":memory:" if self.path is None else str(self.path)
+            _make_folder(self.path)
+        connection, self.read_only = _open(self.path, create)
+        self.db = _Database(connection, self.path)
         try:
-            self.db = sqlite3.connect(target, isolation_level=None, timeout=30.0)
-        except sqlite3.Error as exc:
-            raise DarchError(f"cannot open the journal {target} ({exc})") from None
-        try:
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            if not self.read_only:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
             self._init_schema(create)
-        except sqlite3.DatabaseError as exc:
-            self.db.close()
-            raise DarchError(f"{target} is not a darchlang journal ({exc})") from None
         except BaseException:
             self.db.close()
             raise
@@ -247,8 +336,32 @@ class Journal:
 
     # -- lifetime -----------------------------------------------------------------------
     def close(self) -> None:
+        """Close; a writer first folds the write-ahead log back into the `.db` file, so
+        after a clean exit the `.db` alone holds everything (it can be copied or mailed)."""
+        if self.path is not None and self._lock_fd is not None:
+            try:
+                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except DarchError:
+                pass  # a busy reader keeps the log; SQLite folds it in on the next open
         self.release()
         self.db.close()
+
+    def backup(self, target: str | os.PathLike[str]) -> Path:
+        """A consistent copy of the journal at `target`, safe while a search writes it
+        (SQLite's online backup: the copy is one moment of the journal)."""
+        target = Path(target)
+        if target.exists():
+            raise DarchError(f"{target} already exists", help="give a new file for the copy")
+        _make_folder(target)
+        try:
+            copy = sqlite3.connect(str(target))
+        except sqlite3.Error as exc:
+            raise DarchError(f"cannot create the copy {target} ({exc})") from None
+        try:
+            self.db._guard(self.db.connection.backup, copy)
+        finally:
+            copy.close()
+        return target
 
     def __enter__(self) -> Journal:
         return self
@@ -260,6 +373,8 @@ class Journal:
         """Take the writer's lock, so two searches never write one journal at once."""
         if self.path is None or self._lock_fd is not None:
             return
+        if self.read_only:
+            raise journal_error(self.path, sqlite3.OperationalError("readonly database"))
         try:
             import fcntl
         except ImportError:  # Windows: no advisory lock; SQLite still keeps rows whole.
