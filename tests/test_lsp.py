@@ -496,6 +496,19 @@ def test_references_of_a_binding_and_document_symbols(client, space_uri):
     assert [c.name for c in symbols[0].children] == ["width"]
 
 
+def test_local_names_are_not_the_files_symbols(client, tmp_path):
+    text = ("def cell(c) = graph(x) {\n    a = relu()(x)\n    return add(x, a)\n}\n"
+            "space = let w = 8 in concat [conv2d(filters: w, size: 3), cell(w)]\n")
+    uri = client.open(tmp_path / "locals.darch", text)
+    assert client.diagnostics(uri) == []
+    symbols = client.call(client.lsp.text_document_document_symbol_async(
+        types.DocumentSymbolParams(doc(uri))))
+    assert [s.name for s in symbols] == ["cell", "space"]
+    assert [c.name for c in symbols[0].children] == ["c"]
+    assert definition(client, uri, where(text, "x, a)")).range.start == where(text, "x)")
+    assert definition(client, uri, where(text, "w, size")).range.start == where(text, "w =")
+
+
 # ---- edits ----------------------------------------------------------------------------
 def test_formatting_gives_the_formatters_layout(client, tmp_path):
     messy = "space=concat[ relu( ),\n  batch_norm()  ]  # end\n"

@@ -70,7 +70,8 @@ class Index:
     imports: list[ast.Import] = field(default_factory=list)
 
     def top_level(self) -> list[Definition]:
-        return [d for d in self.definitions if d.parent is None]
+        """The file's statements' names (and the names its imports bring)."""
+        return [d for d in self.definitions if d.kind in (DEF, BINDING, PARAM, IMPORTED)]
 
     def at(self, line: int, col: int) -> Definition | Use | Keyword | None:
         """What the 1-based line and column is on: a use, a definition's name or a
@@ -93,7 +94,7 @@ class Index:
     def global_named(self, name: str) -> Definition | None:
         """The file's own top-level definition of `name` (not one an import brings)."""
         for d in self.definitions:
-            if d.parent is None and d.name == name and d.kind != IMPORTED:
+            if d.name == name and d.kind in (DEF, BINDING, PARAM):
                 return d
         return None
 
