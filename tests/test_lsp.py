@@ -481,6 +481,11 @@ def test_go_to_definition_through_namespaced_and_listed_imports(client, tmp_path
     assert hover(client, uri, where(text, "conv_block")) == "```darch\ndef conv_block(filters)\n```"
     items = complete(client, uri, pos(1, len('from "')))
     assert "lib/" in items
+    typing = text.replace("b.conv_block(32)", "b.c")
+    client.change(uri, typing)
+    items = complete(client, uri, where(typing, "b.c", 3))
+    assert list(items) == ["classifier", "conv_block"]
+    assert items["conv_block"].text_edit.range.start == where(typing, "b.c", 2)
 
 
 def test_references_of_a_binding_and_document_symbols(client, space_uri):

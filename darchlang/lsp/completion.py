@@ -20,6 +20,7 @@ from darchlang.lsp.positions import Lines
 from darchlang.repl.completer import complete_code
 
 _IMPORT = re.compile(r"""\b(?:import|from)\s+(["'])([^"'\n]*)\Z""")
+_MEMBER = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\.([A-Za-z_]\w*)?\Z")
 _KINDS = {
     "layer": types.CompletionItemKind.Class,
     "builtin": types.CompletionItemKind.Function,
@@ -36,6 +37,11 @@ def complete(lines: Lines, offset: int, names: dict[str, Any], env: Environment,
     """Items for the cursor at `offset` in the document's `lines`."""
     before = lines.text[:offset]
     cursor = lines.position_at(offset)
+    member = _MEMBER.search(before)
+    if member and hasattr(names.get(member.group(1)), "names"):  # `ns.` of `import ... as ns`
+        start = lines.position_at(offset - len(member.group(2)))
+        return members(names[member.group(1)].names, member.group(2),
+                       types.Range(start, cursor))
     match = _IMPORT.search(before[before.rfind("\n") + 1:])
     if match:
         typed = match.group(2)
@@ -52,6 +58,19 @@ def complete(lines: Lines, offset: int, names: dict[str, Any], env: Environment,
             label=c.display_text, kind=kind, detail=meta,
             text_edit=types.TextEdit(types.Range(start, cursor), c.text)))
     return items
+
+
+def members(exports: dict[str, Any], typed: str, replace: types.Range
+            ) -> list[types.CompletionItem]:
+    """The names of a namespace that start with what is typed after its `.`."""
+    out = []
+    for name in sorted(exports):
+        if name.startswith(typed) and not name.startswith("_"):
+            function = getattr(exports[name], "type_label", "") == "function"  # def or builtin
+            kind = types.CompletionItemKind.Function if function else types.CompletionItemKind.Variable
+            out.append(types.CompletionItem(label=name, kind=kind,
+                                            text_edit=types.TextEdit(replace, name)))
+    return out
 
 
 def import_paths(typed: str, bases: list[Path], replace: types.Range
