@@ -17,7 +17,8 @@ the keyword cannot stand; such text goes the slow way too, to the same result.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from itertools import chain
 from typing import Any
 
 from lark import Lark
@@ -92,30 +93,30 @@ class FastParser:
 
     def parse(self, text: str, start: str, comments: list) -> Any:
         """What the callbacks build for `text` from rule `start`; raises Unparsed."""
-        states, values = [self.start_states[start]], []
         table, end_state = self.states, self.end_states[start]
-
-        def reduce(arg: tuple[int, Callable[[list], Any], str]) -> None:
-            size, callback, origin = arg
-            if size:
-                children = values[-size:]
-                del states[-size:], values[-size:]
-            else:
-                children = []
-            values.append(callback(children))
-            states.append(table[states[-1]][origin][1])
-
+        states, values = [self.start_states[start]], []
         try:
-            for tok in self.tokens(text, comments):
-                shift, arg = table[states[-1]][tok.type]
-                while not shift:
-                    reduce(arg)
-                    shift, arg = table[states[-1]][tok.type]
+            for tok in chain(self.tokens(text, comments), (_END,)):
+                kind = tok.type
+                shift, arg = table[states[-1]][kind]
+                while not shift:  # reduce by rule `arg`, as often as the table says
+                    size, callback, origin = arg
+                    if size:
+                        children = values[-size:]
+                        del states[-size:], values[-size:]
+                    else:
+                        children = []
+                    values.append(callback(children))
+                    goto = table[states[-1]][origin][1]
+                    if goto == end_state:
+                        return values[-1]
+                    states.append(goto)
+                    shift, arg = table[states[-1]][kind]
                 states.append(arg)
                 values.append(tok)
-            while states[-1] != end_state:
-                shift, arg = table[states[-1]]["$END"]
-                reduce(arg)
         except KeyError:
             raise Unparsed from None
-        return values[-1]
+        raise Unparsed  # the table never reached its end state
+
+
+_END = Tok("$END", "", 0, 0, 0, 0)
