@@ -125,7 +125,6 @@ def test_too_deep_is_an_error_at_the_level_past_the_limit():
     assert err.value.help == "bind inner parts to names and use the names"
 
 
-@pytest.mark.slow
 def test_the_deepest_allowed_program_goes_through_the_front_end():
     text = nested(["list"] * (MAX_DEPTH - 2))
     binding = parse(text).statements[1]
@@ -133,7 +132,7 @@ def test_the_deepest_allowed_program_goes_through_the_front_end():
     front_end(text)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(st.lists(st.sampled_from(sorted(WRAPPERS)), min_size=MAX_DEPTH - 50,
                 max_size=MAX_DEPTH + 50))
 def test_mixed_nesting_around_the_limit_raises_only_darch_errors(kinds):

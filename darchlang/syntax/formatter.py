@@ -3,7 +3,8 @@
 An expression prints on one line when it fits in `WIDTH` columns and holds no
 comment; otherwise its outermost bracket breaks, one item per line with a trailing
 comma, and each item tries again on its own line. Parentheses are re-derived from
-precedence, so formatting never changes the parsed program.
+precedence, so formatting never changes the parsed program. Past MAX_BREAK_DEPTH
+indents an expression without comments stays on one line, however long.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from darchlang.syntax.parser import PRECEDENCE, UNARY_MINUS, parse
 
 WIDTH = 88
 INDENT = "    "
+# Past this many indents an expression stays on one line (unless it holds a comment):
+# every broken level copies the text of the levels inside it, so breaking 1,000 levels
+# would take seconds, and such text is machine-made anyway.
+MAX_BREAK_DEPTH = 100
 
 _PREC = PRECEDENCE
 _UNARY_MINUS = UNARY_MINUS
@@ -134,7 +139,8 @@ class Formatter:
     def expr(self, e: ast.Node, depth: int, col: int) -> str:
         """`e` laid out starting at column `col`, continuation lines at `depth` indents."""
         flat = self.flat(e)
-        if col + len(flat) <= WIDTH and not self.has_comment(e.span) and type(e) is not ast.Graph:
+        if (col + len(flat) <= WIDTH or depth >= MAX_BREAK_DEPTH) and type(e) is not ast.Graph \
+                and not self.has_comment(e.span):
             return flat
         method = getattr(self, f"break_{type(e).__name__}", None)
         if method is None:
