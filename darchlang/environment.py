@@ -69,6 +69,10 @@ class Limits:
     layers: int = 100_000
     """Layers of a space's largest architecture (each copy of a `repeat_tied` counts),
     measured on the space without building one (`darchlang.space.size`)."""
+    count_steps: int = 2_000
+    """Conditionings on a shared choice while counting one space (`darchlang.space.count`);
+    the literature's spaces need none or a handful, so it trips in well under a
+    second."""
     parameters: int = 10_000_000_000
     """Parameters of a space's largest architecture, bounded by `check --shapes` from
     the shapes each layer can see (layers without a parameter formula count 0)."""

@@ -110,3 +110,36 @@ def test_cli_count_and_sample_leave_the_unused_step_out(tmp_path):
         assert ("a = conv2d" in out) != ("b = conv2d" in out)
         texts.add(out)
     assert len(texts) > 1
+
+
+# two graph blocks with input choices of their own, sharing top-level operation
+# choices: which of them is used depends on both blocks' picks, so exact counting
+# conditions on each shared choice in turn; past Limits.count_steps it stops
+ENTANGLED = "\n".join(f"o{i} = one_of(1, 3, 5, 7)" for i in range(12)) + """
+def cell(a, b, c, d, e, f) = graph(x) {
+    p = relu()(x)
+    n1 = add(choose(2, conv2d(filters: 4, size: a)(x), conv2d(filters: 4, size: b)(p),
+                    conv2d(filters: 4, size: c)(x)))
+    n2 = add(choose(2, conv2d(filters: 4, size: d)(n1), conv2d(filters: 4, size: e)(p),
+                    conv2d(filters: 4, size: f)(x)))
+    return n2
+}
+space = concat [cell(o0, o1, o2, o3, o4, o5), cell(o0, o1, o2, o6, o7, o8),
+                cell(o9, o10, o11, o3, o4, o5), cell(o9, o10, o11, o6, o7, o8)]
+"""
+
+
+def test_counting_entangled_sharing_stops_at_its_limit_with_an_error():
+    import pytest
+
+    from darchlang import DarchError
+
+    space = darchlang.load_string(ENTANGLED, "entangled.darch").space
+    with pytest.raises(DarchError, match="too entangled to count exactly") as info:
+        space.count()
+    assert info.value.span is not None and info.value.help
+    # one block alone counts at once. n2's two edges take 4 sizes each; when they
+    # include the edge from n1 (2 of its 3 pairs), n1 is used too: 3 pairs, 4 sizes per edge
+    alone = ENTANGLED.split("space =")[0] + "space = cell(o0, o1, o2, o3, o4, o5)\n"
+    one = darchlang.load_string(alone).space
+    assert one.count() == 2 * 16 * (3 * 16) + 16 == len(list(one.enumerate()))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from darchlang.errors import DarchError
 from darchlang.space.naming import NamedChoice
 from darchlang.space.nodes import (
     Choice,
@@ -54,8 +55,10 @@ def _pending(value: Any) -> bool:
 class Counter(Visitor):
     """Counts a space's architectures, optionally with some choices already decided."""
 
-    def __init__(self, choices: dict[int, Choice] | dict[int, NamedChoice]):
+    def __init__(self, choices: dict[int, Choice] | dict[int, NamedChoice],
+                 steps: int = 2_000):
         self.choices = choices
+        self.steps = steps  # conditionings allowed (`Limits.count_steps`), so it never hangs
         self.memo: dict[tuple, int] = {}
         self.sure = _Sure().sure
         self.known = _Known().visit
@@ -167,6 +170,17 @@ class Counter(Visitor):
         return self._condition(live, min(shared), env, self.count_items)
 
     def _condition(self, target: Any, uid: int, env: Env, fn) -> int:
+        self.steps -= 1
+        if self.steps < 0:
+            choice = self.choices[uid]
+            raise DarchError(
+                "this space is too entangled to count exactly: its parts share choices "
+                "that other choices may leave unused, and conditioning on them passed "
+                "the limit of counting steps",
+                choice.span,
+                help="share the whole graph block (bind it once) rather than choices used "
+                     "by several blocks, or make the shared choices always used",
+            )
         items = target if isinstance(target, list) else [target]
         if any(uid in self.sure(it) for it in items):
             none = 0  # the choice is visited whenever these parts are: it cannot stay inactive

@@ -487,11 +487,10 @@ _BROKEN = object()  # in a graph value's states: the value cannot be computed (a
 
 
 def check_shapes(space: Space, input_shape: Shape, rules: ShapeRules,
-                 enumerate_up_to: int = ENUMERATE_UP_TO, seed: int = 0) -> ShapeReport:
+                 enumerate_up_to: int = ENUMERATE_UP_TO) -> ShapeReport:
     """Prove that every architecture of `space` compiles for `input_shape`, or find one
     that does not; a proof also bounds the largest architecture's parameters, and one
-    past `Limits.parameters` is a failure. (`seed` is kept for callers; the analysis is
-    deterministic.)"""
+    past `Limits.parameters` is a failure."""
     count = space.count()
     if space.network is None:
         return ShapeReport(True, "analysed", count)

@@ -37,10 +37,10 @@ class Space:
         self.paths: dict[int, str] = naming.paths
         self.by_uid = {c.uid: c for c in self.choices}
         self.by_name = {c.name: c for c in self.choices}
-        self._counter = Counter(self.by_uid)
+        limits = self.limits or Limits()
+        self._counter = Counter(self.by_uid, limits.count_steps)
         # refused before anything builds one: sampling a 2^40-layer architecture hangs
-        self.max_layers = check_largest([n for _, n in self._roots()],
-                                        (self.limits or Limits()).layers)
+        self.max_layers = check_largest([n for _, n in self._roots()], limits.layers)
 
     def _roots(self) -> list[tuple[str, SNode]]:
         roots = []
