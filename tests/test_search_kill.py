@@ -5,18 +5,22 @@ was never interrupted."""
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from collections import Counter
 from pathlib import Path
 
+import pytest
 from search_spaces import MEDIUM
 
 import darchlang
 from darchlang.search import Journal, make_searcher, run_search
-from darchlang.search.synthetic import NKObjective
+from darchlang.search.schedulers import make_scheduler
+from darchlang.search.synthetic import NKCurves, NKObjective
 
 BUDGET = 30
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,3 +93,78 @@ def test_sigkill_then_resume(tmp_path):
                        NKObjective(space, k=1, seed=9), BUDGET)
     assert [r.decisions for r in rows] == [e.decisions for e in whole.evaluations]
     assert [r.score for r in rows] == [e.score for e in whole.evaluations]
+
+
+SCHEDULED = textwrap.dedent('''
+    import sys
+    import darchlang
+    from parallel_helpers import LoggedCurves
+    from darchlang.search import make_searcher, run_search
+    from darchlang.search.schedulers import make_scheduler
+    from darchlang.search.synthetic import NKCurves
+
+    if __name__ == "__main__":  # spawned workers import this file too
+        space = darchlang.load_string(open(sys.argv[1]).read()).space
+        evaluate = LoggedCurves(NKCurves(space, k=1, seed=9, epochs=9, epoch_seconds=0.01),
+                                sys.argv[3])
+        scheduler = make_scheduler(sys.argv[4], min_epochs=1, max_epochs=9, eta=3)
+        run_search(space, make_searcher("tpe", space, 5), evaluate, 20, sys.argv[2],
+                   scheduler=scheduler, workers=int(sys.argv[5]))
+''')
+
+
+def rungs_done(path: Path) -> int:
+    try:
+        with Journal(path, create=False) as journal:
+            return len(journal.rung_results())
+    except Exception:  # not created yet
+        return 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scheduler,workers", [("hyperband", 1), ("halving", 1), ("asha", 2)])
+def test_sigkill_a_scheduled_search_at_random_moments(tmp_path, scheduler, workers):
+    """Killed three times mid-rung or mid-promotion, then resumed: no finished rung lost
+    or run twice, the checkpoints cleaned up and, in one process, the decisions and
+    scores of the search that was never interrupted."""
+    space_file, script = tmp_path / "space.darch", tmp_path / "search.py"
+    space_file.write_text(MEDIUM)
+    script.write_text(SCHEDULED)
+    path, log = tmp_path / "kill.db", tmp_path / "started.log"
+    command = [sys.executable, str(script), str(space_file), str(path), str(log), scheduler,
+               str(workers)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
+    rng = random.Random(f"{scheduler}{workers}")
+    kills = 0
+    for _ in range(3):
+        child = subprocess.Popen(command, env=env)
+        target = rungs_done(path) + rng.randint(2, 6)
+        deadline = time.monotonic() + 60
+        while rungs_done(path) < target and child.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0, 0.05))  # mid-rung, or while a promotion loads
+        if child.poll() is None:
+            child.send_signal(signal.SIGKILL)
+            kills += 1
+        child.wait()
+    assert kills >= 2, "the search should be killed before it ends"
+    subprocess.run(command, env=env, check=True, timeout=180)
+
+    with Journal(path, create=False) as journal:
+        rows, rungs = journal.evaluations(), journal.rung_results()
+    assert len(rows) == 20 and all(r.status == "ok" for r in rows)
+    starts = Counter(tuple(line.split()) for line in log.read_text().splitlines())
+    recorded = {(rows[r.index].identity, str(r.rung)) for r in rungs}
+    assert set(starts) == recorded  # every rung that started has its result
+    assert sum(n - 1 for n in starts.values()) <= kills * workers  # only cut-off ones twice
+    assert not any((tmp_path / "kill.db.checkpoints").glob("*"))
+    if workers == 1:
+        space = darchlang.load_string(MEDIUM).space
+        whole = run_search(space, make_searcher("tpe", space, 5),
+                           NKCurves(space, k=1, seed=9, epochs=9), 20,
+                           scheduler=make_scheduler(scheduler, min_epochs=1, max_epochs=9, eta=3))
+        assert [r.decisions for r in rows] == [e.decisions for e in
+                                               sorted(whole.evaluations, key=lambda e: e.index)]
+        assert [(r.index, r.score) for r in sorted(rows, key=lambda r: r.index)] == \
+            [(e.index, e.score) for e in sorted(whole.evaluations, key=lambda e: e.index)]

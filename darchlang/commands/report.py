@@ -151,7 +151,7 @@ def _print_report(args: argparse.Namespace, evaluations: list[Any], config: dict
     from rich.console import Console
     from rich.table import Table
 
-    from darchlang.search.results import choice_stats, summary, top
+    from darchlang.search.results import choice_stats, rung_counts, summary, top
     from darchlang.train.progress import format_seconds
 
     console = Console(highlight=False)
@@ -174,6 +174,12 @@ def _print_report(args: argparse.Namespace, evaluations: list[Any], config: dict
         f"time         {format_seconds(s['eval_seconds'])} evaluating, "
         f"{format_seconds(s['wall_seconds'])} wall clock",
     ]
+    scheduler = config.get("scheduler")
+    if scheduler:
+        lines.append(f"scheduler    {scheduler['name']}, epochs {scheduler['min_epochs']}.."
+                     f"{scheduler['max_epochs']}, eta {scheduler['eta']}")
+        lines += [f"  rung {r}     {reached} ran, {promoted} promoted"
+                  for r, reached, promoted in rung_counts(evaluations)]
     for line in lines:
         console.print(line, markup=False)
     if args.plot:

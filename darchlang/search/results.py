@@ -216,6 +216,9 @@ def write_csv(evaluations: list[Evaluation], target: str | Path | IO[str]) -> No
         metric_keys.update(dict.fromkeys(k for k, v in e.metrics.items() if _scalar(v)))
     header = ["index", "status", "score", "identity", "seconds", "reused", "reason", "decisions"]
     header += [f"choice:{n}" for n in names] + [f"metric:{k}" for k in metric_keys]
+    curves = any(e.metrics.get("curve") for e in evaluations)  # a scheduled search
+    if curves:
+        header.append("curve")
 
     def rows():
         yield header
@@ -227,6 +230,7 @@ def write_csv(evaluations: list[Evaluation], target: str | Path | IO[str]) -> No
                 "" if e.reused is None else e.reused, e.reason or "", dumps(e.decisions),
                 *[_cell(choices[n]) if n in choices else "" for n in names],
                 *[_cell(e.metrics[k]) if k in e.metrics else "" for k in metric_keys],
+                *([dumps(e.metrics.get("curve") or [])] if curves else []),
             ]
 
     if isinstance(target, str | Path):
@@ -243,6 +247,18 @@ def csv_text(evaluations: list[Evaluation]) -> str:
     buffer = io.StringIO()
     write_csv(evaluations, buffer)
     return buffer.getvalue()
+
+
+def rung_counts(evaluations: list[Evaluation]) -> list[tuple[int, int, int]]:
+    """(rung, candidates that reached it, how many of them went on) for each rung of a
+    scheduled search, from 1; empty for a search without a scheduler."""
+    reached = [e.metrics["rung"] for e in evaluations
+               if e.done and e.reused is None and "rung" in e.metrics]
+    if not reached:
+        return []
+    top = max(e.metrics.get("rungs", 1) for e in evaluations if "rung" in e.metrics)
+    return [(r, sum(x >= r for x in reached), sum(x > r for x in reached))
+            for r in range(1, top + 1)]
 
 
 def _scalar(value: Any) -> bool:
