@@ -43,7 +43,7 @@ CASES = [
     ("space = conv2d(filter: 3, size: 3)",
      "t.darch:1:24: error: `conv2d` has no parameter `filter`", "did you mean `filters`?"),
     ("space = conv2d(size: 3)", "t.darch:1:9: error: `conv2d` is missing its argument `filters`",
-     "signature: conv2d(filters, size, stride, padding, init)"),
+     "signature: conv2d(filters, size, stride, padding, init, dilation, groups, bias)"),
     ("space = relu(1)", "t.darch:1:14: error: `relu` takes no arguments, got 1", "signature: relu()"),
     ("x = 1\nx = 2\nspace = relu()", "t.darch:2:1: error: `x` is defined twice", "rename one of them"),
     ("def f() = relu()\ndef f() = relu()\nspace = f()",

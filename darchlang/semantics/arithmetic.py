@@ -20,6 +20,8 @@ from darchlang.environment import Limits
 from darchlang.errors import DarchError, Span
 from darchlang.layers.defs import describe
 
+LIMITS_HELP = "the limits are listed in the language reference under \"Limits and errors\""
+
 
 def _truth(v: Any) -> bool:
     if not isinstance(v, bool):
@@ -138,8 +140,7 @@ def compute(fn: Callable[..., Any], args: list[Any], label: str, span: Span | No
     """`fn(*args)` for plain values, or a DarchError at `span` saying what went wrong."""
     too_big = _too_big(label, args, limits)
     if too_big:
-        raise DarchError(too_big, span, help="the limits are listed in the language reference "
-                         "under \"Limits and errors\"")
+        raise DarchError(too_big, span, help=LIMITS_HELP)
     try:
         result = fn(*args)
     except ZeroDivisionError:

@@ -21,7 +21,7 @@ from darchlang.layers.defs import (
     ParamType,
     describe,
 )
-from darchlang.semantics.arithmetic import brief
+from darchlang.semantics.arithmetic import LIMITS_HELP, brief
 from darchlang.semantics.interpreter import Scope, is_space
 from darchlang.semantics.values import Arg, Builtin, Call, bind, expect_int, expect_number
 from darchlang.space.nodes import (
@@ -266,9 +266,7 @@ def _repeat(call: Call, tied: bool) -> RepeatNode:
     most = max(counts) if counts else 0
     if most > interp.limits.repeat:
         raise DarchError(f"a repeat count of {most:,} is over the limit of "
-                         f"{interp.limits.repeat:,}", times_arg.span,
-                         help="the limits are listed in the language reference under "
-                         "\"Limits and errors\"")
+                         f"{interp.limits.repeat:,}", times_arg.span, help=LIMITS_HELP)
     thunk = bound["body"].thunk
     assert thunk is not None
     copies = []

@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Any
 from darchlang.arch.graph import CallSite, Init, Ref
 from darchlang.errors import DarchError, Span, did_you_mean
 from darchlang.layers.defs import describe
-from darchlang.semantics.arithmetic import OPERATORS, UNARY, Operation, compute, size, unholdable
+from darchlang.semantics.arithmetic import (
+    LIMITS_HELP,
+    OPERATORS,
+    UNARY,
+    Operation,
+    compute,
+    size,
+    unholdable,
+)
 from darchlang.semantics.values import Arg, Builtin, Call, Closure, Namespace, bind
 from darchlang.space.nodes import (
     Choice,
@@ -34,7 +42,6 @@ from darchlang.syntax import ast
 if TYPE_CHECKING:
     from darchlang.environment import Environment
 
-LIMITS_HELP = "the limits are listed in the language reference under \"Limits and errors\""
 STEP_ITEMS = 25
 """Items of a list or string made (or compared) that cost one evaluation step."""
 
