@@ -1,28 +1,33 @@
-"""A faster run of Lark's own LALR tables, for text that parses.
+"""A faster run of Lark's own LALR tables, for text that parses, without importing Lark.
 
 Lark's parser loop pays, per token, for a general lexer (positions kept in an object,
 callbacks looked up by terminal) and, per reduction, for hashing its `Rule` objects in
-Python. Programs are mostly correct text, so the common case runs here instead: one
-regular expression built from the grammar's terminals (ordered as Lark orders them,
-keywords told from names as Lark tells them), slim tokens, and the parse table with each
-reduction's size, callback and target written out once. The callbacks are Lark's own
-(the inline transformer with its child filters), so the AST is the same.
+Python; importing Lark costs a fifth of a `darch count`. Programs are mostly correct
+text, so the common case runs here instead, from plain data taken once from a built
+Lark parser (`tables_of`) and kept in the user's cache folder (`syntax/parser.py`):
+
+- one regular expression of the grammar's terminals, in the order Lark's lexer tries
+  them, with keywords told from names as Lark tells them;
+- the parse table, each reduction written out as its size, rule and target;
+- for each rule, how Lark shapes its children before the transformer sees them (which
+  to keep, which inlined rules to splice in, where `[x]` leaves a None, whether a
+  `?rule` with one child passes it on), replayed by `_shaper` exactly as Lark's
+  `parse_tree_builder` does it. The transformer is the same, so the AST is the same.
 
 Anything unexpected (a character no terminal matches, a token the table does not take)
 raises `Unparsed`, and the caller runs Lark's parser, whose errors are worded for the
-user (`syntax/parser.py`). Lark's contextual lexer also reads a keyword as a name where
-the keyword cannot stand; such text goes the slow way too, to the same result.
+user. Lark's contextual lexer also reads a keyword as a name where the keyword cannot
+stand; such text goes that way too, to the same result.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import chain
 from typing import Any
 
-from lark import Lark
-from lark.parsers.lalr_analysis import Shift
+FORMAT = 1  # of the data below; a cached copy of another format is rebuilt
 
 
 class Unparsed(Exception):
@@ -42,28 +47,117 @@ class Tok(str):
         return tok
 
 
-class FastParser:
-    """Lark's LALR tables and callbacks for `lark` (an inline-transformer parser)."""
+class _Spliced:
+    """The children of a rule Lark inlines into its parent (`_rule`, repetitions)."""
 
-    def __init__(self, lark: Lark, comment: str):
-        terminals = sorted(lark.terminals, key=lambda t: (-t.priority, -t.pattern.max_width,
-                                                          -len(t.pattern.value), t.name))
-        name = re.compile(next(t for t in terminals if t.name == "NAME").pattern.to_regexp())
-        self.keywords = {t.pattern.value: t.name for t in terminals
-                         if t.pattern.type == "str" and name.fullmatch(t.pattern.value)}
-        self.match = re.compile("|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})"
-                                         for t in terminals
-                                         if t.name not in self.keywords.values())).match
-        self.ignore = frozenset(lark.lexer_conf.ignore)
-        self.comment = comment
-        lalr = lark.parser.parser.parser  # ParsingFrontend -> LALR_Parser -> its _Parser
-        table, callbacks = lalr.parse_table, lalr.callbacks
-        self.start_states, self.end_states = table.start_states, table.end_states
-        self.states: dict[Any, dict[str, tuple[bool, Any]]] = {
-            state: {symbol: (True, arg) if action is Shift else
-                    (False, (len(arg.expansion), callbacks[arg], arg.origin.name))
-                    for symbol, (action, arg) in actions.items()}
-            for state, actions in table.states.items()}
+    __slots__ = ("children",)
+
+    def __init__(self, children: list):
+        self.children = children
+
+
+def tables_of(lark: Any, comment: str) -> dict:
+    """The data a FastParser runs on, read off a built Lark LALR parser whose
+    transformer is inline and whose lexer keeps every token."""
+    from lark.parse_tree_builder import (
+        ChildFilterLALR,
+        ChildFilterLALR_NoPlaceholders,
+        ExpandSingleChild,
+    )
+    from lark.parsers.lalr_analysis import Shift
+
+    terminals = sorted(lark.terminals, key=lambda t: (-t.priority, -t.pattern.max_width,
+                                                      -len(t.pattern.value), t.name))
+    name = re.compile(next(t for t in terminals if t.name == "NAME").pattern.to_regexp())
+    keywords = {str(t.pattern.value): str(t.name) for t in terminals
+                if t.pattern.type == "str" and name.fullmatch(t.pattern.value)}
+    pattern = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals
+                       if t.name not in keywords.values())
+    lalr = lark.parser.parser.parser  # ParsingFrontend -> LALR_Parser -> its _Parser
+    table, callbacks = lalr.parse_table, lalr.callbacks
+    rules: list = []
+    index: dict[int, int] = {}
+
+    def shape(rule) -> int:
+        if id(rule) not in index:
+            fn, expand1, keep, nones = callbacks[rule], False, None, 0
+            while not hasattr(fn, "__self__"):  # down the wrappers to the transformer
+                if isinstance(fn, ChildFilterLALR):
+                    keep = [[int(i), bool(spliced), int(add)] for i, spliced, add in fn.to_include]
+                    nones = int(fn.append_none)
+                elif isinstance(fn, ChildFilterLALR_NoPlaceholders):
+                    keep = [[int(i), bool(spliced), 0] for i, spliced in fn.to_include]
+                elif isinstance(fn, ExpandSingleChild):
+                    expand1 = True
+                elif getattr(fn, "func", None) is not None:  # partial(Tree, name): no method
+                    fn = None
+                    break
+                else:
+                    raise TypeError(f"unknown Lark callback wrapper {fn!r}")
+                fn = fn.node_builder
+            index[id(rule)] = len(rules)
+            rules.append([str(fn.__name__) if fn is not None else None, expand1, keep, nones])
+        return index[id(rule)]
+
+    # plain str throughout (Lark's names may be its Token, a str subclass marshal refuses)
+    states = {int(state): {str(symbol): [True, int(arg)] if action is Shift else
+                           [False, [len(arg.expansion), shape(arg), str(arg.origin.name)]]
+                           for symbol, (action, arg) in actions.items()}
+              for state, actions in table.states.items()}
+    return {"format": FORMAT, "pattern": str(pattern), "keywords": keywords,
+            "ignore": sorted(map(str, lark.lexer_conf.ignore)), "comment": comment,
+            "rules": rules, "states": states,
+            "start": {str(k): int(v) for k, v in table.start_states.items()},
+            "end": {str(k): int(v) for k, v in table.end_states.items()}}
+
+
+def _shaper(rule: list, transformer: Any) -> Callable[[list], Any]:
+    """What Lark calls on a reduction by `rule`: its children filtered and spliced as
+    Lark's ChildFilterLALR does, a lone child passed on for a `?rule`, then the
+    transformer's method (or, for a rule without one, the children to splice)."""
+    method, expand1, keep, nones = rule
+    build: Callable[[list], Any] = getattr(transformer, method) if method else _Spliced
+    if expand1:
+        inner = build
+
+        def build(children: list) -> Any:
+            return children[0] if len(children) == 1 else inner(children)
+
+    if keep is None:
+        return build
+
+    def shaped(children: list) -> Any:
+        out: list = []
+        for i, spliced, add_none in keep:
+            if add_none:
+                out += [None] * add_none
+            if spliced:
+                if out:
+                    out += children[i].children
+                else:
+                    out = children[i].children
+            else:
+                out.append(children[i])
+        if nones:
+            out += [None] * nones
+        return build(out)
+
+    return shaped
+
+
+class FastParser:
+    """The tables of `tables_of` run with `transformer`'s methods."""
+
+    def __init__(self, data: dict, transformer: Any):
+        self.match = re.compile(data["pattern"]).match
+        self.keywords, self.comment = data["keywords"], data["comment"]
+        self.ignore = frozenset(data["ignore"])
+        shapers = [_shaper(rule, transformer) for rule in data["rules"]]
+        self.states = {state: {symbol: (True, arg) if shift else
+                               (False, (arg[0], shapers[arg[1]], arg[2]))
+                               for symbol, (shift, arg) in actions.items()}
+                       for state, actions in data["states"].items()}
+        self.start_states, self.end_states = data["start"], data["end"]
 
     def tokens(self, text: str, comments: list) -> Iterator[Tok]:
         """The tokens of `text`; comments go to `comments`, blanks nowhere."""

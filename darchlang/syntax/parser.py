@@ -8,30 +8,30 @@ keywords included. What one parse needs (its source, its comments, its brackets)
 in context variables, so parses in several threads at once, or nested, never mix.
 
 Building the LALR tables in strict mode takes longer than the rest of a `darch` command;
-they are cached on disk (see `_cache_file`). Text that parses runs through those tables
-in `syntax/driver.py`, twice as fast as Lark's own loop; Lark's parser takes over where
-that one stops, so errors read the same.
+they are cached on disk (see `_cache_file`). Text that parses runs through a copy of those
+tables in `syntax/driver.py`, twice as fast as Lark's own loop and without importing Lark
+(see `_fast`); Lark's parser takes over where that one stops, so errors read the same.
 """
 
 from __future__ import annotations
 
 import ast as pyast
-import hashlib
 import math
 import re
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
-
-import lark
-from lark import Lark, Token
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from typing import TYPE_CHECKING
 
 from darchlang.errors import MAX_ERRORS, DarchError, Source, Span, raise_all
 from darchlang.process import no_cyclic_gc
 from darchlang.resources import grammar_text
 from darchlang.syntax import ast
-from darchlang.syntax.driver import FastParser, Unparsed
+from darchlang.syntax.driver import FORMAT, FastParser, Unparsed, tables_of
+
+if TYPE_CHECKING:
+    from lark import Lark, Token
+    from lark.exceptions import UnexpectedInput
 
 KEYWORDS = ("def", "param", "import", "from", "as", "if", "then", "else", "let", "in", "and", "or", "not",
             "true", "false", "graph", "return")
@@ -64,19 +64,33 @@ def _keep_comment(tok: Token) -> None:
         comments.append(tok)
 
 
-def _cache_file(kind: str) -> str | bool:
-    """Where the built tables of `kind` are kept: the user's cache folder, one file per
-    grammar text and Lark version (Lark also checks a hash of both inside the file, and
-    rebuilds from the grammar when the file is missing, unreadable or damaged). Tables of
-    earlier grammars are removed. Without a usable cache folder the tables are built in
-    memory each time."""
+def _cache_folder() -> Path | None:
+    """The user's cache folder for darchlang, made if missing; None when it cannot be."""
     import platformdirs
 
-    digest = hashlib.sha256(grammar_text().encode()).hexdigest()[:16]
     folder = Path(platformdirs.user_cache_dir("darchlang"))
-    path = folder / f"parser-{kind}-{digest}-lark{lark.__version__}.cache"
     try:
         folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder
+
+
+def _cache_file(kind: str) -> str | bool:
+    """Where Lark keeps the built tables of `kind`: one file per grammar text and Lark
+    version (Lark also checks a hash of both inside the file, and rebuilds from the
+    grammar when the file is missing, unreadable or damaged). Tables of earlier grammars
+    are removed. Without a usable cache folder the tables are built in memory each time."""
+    import hashlib
+
+    import lark
+
+    folder = _cache_folder()
+    if folder is None:
+        return False
+    digest = hashlib.sha256(grammar_text().encode()).hexdigest()[:16]
+    path = folder / f"parser-{kind}-{digest}-lark{lark.__version__}.cache"
+    try:
         if not path.exists():
             for old in folder.glob(f"parser-{kind}-*.cache"):
                 old.unlink()
@@ -88,6 +102,8 @@ def _cache_file(kind: str) -> str | bool:
 @cache
 def _lark() -> Lark:
     """The parser that builds the AST, for programs (`start`) and expressions (`expr`)."""
+    from lark import Lark
+
     return Lark(grammar_text(), start=["start", "expr"], transformer=_ToAst(),
                 lexer_callbacks={"COMMENT": _keep_comment}, cache=_cache_file("ast"), **_OPTIONS)
 
@@ -96,6 +112,8 @@ def _lark() -> Lark:
 def lark_parser(start: str = "start") -> Lark:
     """A plain LALR parser (Lark trees, no AST) for a program (`start`) or one expression
     (`expr`), for tools that drive it token by token (REPL completion and validation)."""
+    from lark import Lark
+
     return Lark(grammar_text(), start=start, cache=_cache_file(start), **_OPTIONS)
 
 
@@ -121,7 +139,37 @@ def parse_expression(text: str, name: str = "<input>") -> ast.Node:
 
 @cache
 def _fast() -> FastParser:
-    return FastParser(_lark(), "COMMENT")
+    """The fast run's tables: read from the cache folder (a marshal file that also holds
+    the grammar text it was made from), or taken from Lark's parser and written there."""
+    import marshal
+    import os
+    import sys
+    import zlib
+
+    grammar = grammar_text()
+    folder = _cache_folder()
+    path = None
+    if folder is not None:
+        py = "".join(map(str, sys.version_info[:2]))  # marshal's format is Python's own
+        path = folder / f"fast-{FORMAT}-py{py}-{zlib.crc32(grammar.encode()):08x}.marshal"
+        try:
+            grammar_then, data = marshal.loads(path.read_bytes())
+            if grammar_then == grammar and data.get("format") == FORMAT:
+                return FastParser(data, _ToAst())
+        except (OSError, ValueError, EOFError, TypeError):
+            pass  # missing or damaged: made again below
+    data = tables_of(_lark(), "COMMENT")
+    if path is not None:
+        part = path.with_name(f"{path.name}.{os.getpid()}.part")
+        try:
+            part.write_bytes(marshal.dumps((grammar, data)))  # ValueError: not plain data
+            os.replace(part, path)  # whole or not at all, whoever reads it meanwhile
+            for old in folder.glob("fast-*.marshal"):
+                if old != path:
+                    old.unlink(missing_ok=True)
+        except (OSError, ValueError):
+            part.unlink(missing_ok=True)
+    return FastParser(data, _ToAst())
 
 
 def _run(text: str, name: str, start: str, comments: list[Token]):
@@ -136,12 +184,19 @@ def _run(text: str, name: str, start: str, comments: list[Token]):
             except Unparsed:
                 comments.clear()
                 _PARENS.get().clear()
-            return _lark().parse(text, start=start)
-    except UnexpectedInput as exc:
-        raise _syntax_error(exc, source) from None
+            return _lark_parse(text, start, source)
     finally:
         for var, token in zip((_SOURCE, _COMMENTS, _PARENS), tokens, strict=True):
             var.reset(token)
+
+
+def _lark_parse(text: str, start: str, source: Source):
+    from lark.exceptions import UnexpectedInput
+
+    try:
+        return _lark().parse(text, start=start)
+    except UnexpectedInput as exc:
+        raise _syntax_error(exc, source) from None
 
 
 # Where a statement may start: a line that begins with a keyword or `name =`.
@@ -513,6 +568,8 @@ def _position(text: str, offset: int) -> tuple[int, int]:
 
 
 def _syntax_error(exc: UnexpectedInput, source: Source) -> DarchError:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedToken
+
     text = source.text
     if isinstance(exc, UnexpectedCharacters):
         span = Span(source, exc.line, exc.column, exc.line, exc.column + 1)
