@@ -76,6 +76,11 @@ class Limits:
     parameters: int = 10_000_000_000
     """Parameters of a space's largest architecture, bounded by `check --shapes` from
     the shapes each layer can see (layers without a parameter formula count 0)."""
+    uniform_work: int = 2_000_000
+    """Choices times options times choices for sampling uniformly (`--uniform`, the
+    `uniform` searcher): each decision weighs its options by counting the space once per
+    option, so the work grows with the square of the choices; past it, uniform sampling
+    is refused at once rather than running for minutes."""
 
 
 @dataclass(frozen=True)

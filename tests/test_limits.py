@@ -127,7 +127,8 @@ def test_the_reference_documents_the_limits():
     d = Limits()
     for row in (f"| call depth | {d.call_depth} |", f"| steps | {d.steps:,} |",
                 f"| nodes | {d.nodes:,} |", f"| repeat | {d.repeat:,} |",
-                f"| value size | {d.value_size:,} |", f"| integer size | {d.int_bits:,} bits |"):
+                f"| value size | {d.value_size:,} |", f"| integer size | {d.int_bits:,} bits |",
+                f"| uniform work | {d.uniform_work:,} |"):
         assert row in text
 
 
@@ -201,3 +202,16 @@ def test_counts_longer_than_pythons_digit_limit_print(tmp_path):
         assert run.returncode == 0, run.stderr[-500:]
         with long_integers():
             assert str(9 ** 5000) in run.stdout
+
+
+def test_uniform_sampling_of_a_huge_space_is_refused_at_once():
+    import darchlang
+
+    text = ("space = repeat(conv2d(filters: one_of(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), size: 3),"
+            " times: one_of(1, 500, 2000))")
+    space = darchlang.load_string(text, "t.darch").space
+    start = time.perf_counter()
+    with pytest.raises(DarchError, match="sampling this space uniformly"):
+        space.sample_uniform(0)
+    assert time.perf_counter() - start < QUICK
+    assert len(space.sample(0).decisions) >= 2  # plain sampling still works

@@ -38,6 +38,7 @@ class Space:
         self.by_uid = {c.uid: c for c in self.choices}
         self.by_name = {c.name: c for c in self.choices}
         limits = self.limits or Limits()
+        self._uniform_work = limits.uniform_work
         self._counter = Counter(self.by_uid, limits.count_steps)
         # refused before anything builds one: sampling a 2^40-layer architecture hangs
         self.max_layers = check_largest([n for _, n in self._roots()], limits.layers)
@@ -93,6 +94,14 @@ class Space:
         """Every architecture equally likely: options weighted by their exact completions."""
         rng = seed if isinstance(seed, random.Random) else random.Random(seed)
         decided: dict[int, int] = {}
+        work = sum(len(c.options) for c in self.choices) * len(self.choices)
+        if work > self._uniform_work:
+            raise DarchError(
+                f"sampling this space uniformly would count it once per option of each of "
+                f"its {len(self.choices):,} choices: {work:,} units of work, past the limit "
+                f"of {self._uniform_work:,}",
+                help="sample without --uniform (each decision is then uniform over its "
+                     "options), or use the random searcher instead of uniform")
 
         def decide(choice: NamedChoice) -> int:
             weights = [
