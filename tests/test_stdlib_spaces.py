@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 import darchlang
-from darchlang.backends.torch import compile_architecture, emit_python
+from darchlang.backends.torch import compile_architecture, emit_python, export_onnx
 from darchlang.cli import main
 from darchlang.semantics.program import stdlib_dir
 
@@ -97,19 +98,31 @@ def every_parameter_learns(model: torch.nn.Module, x: torch.Tensor, classes: int
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(COUNTS))
-def test_a_random_architecture_compiles_runs_and_exports(name):
+def test_a_random_architecture_compiles_runs_and_exports(name, tmp_path, monkeypatch):
+    import numpy as np
+    import onnxruntime
+
     shape = documented_input(name)
     arch = darchlang.load_file(path_of(name), {"num_classes": 7}).space.sample(1)
     torch.manual_seed(0)
     model = compile_architecture(arch, shape)
     every_parameter_learns(model, torch.randn(2, *shape), 7)
-    namespace: dict = {"__name__": "exported"}
-    exec(compile(emit_python(arch, shape), f"{name}_model.py", "exec"), namespace)
-    exported = namespace["Model"]()
-    exported.load_state_dict(model.state_dict())
+    model.eval()
     x = torch.randn(2, *shape)
     with torch.no_grad():
-        torch.testing.assert_close(exported.eval()(x), model.eval()(x), rtol=1e-4, atol=1e-5)
+        expected = model(x)
+    namespace: dict = {"__name__": "exported"}
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "darchlang", None)  # the export must not need darchlang
+        exec(compile(emit_python(arch, shape), f"{name}_model.py", "exec"), namespace)
+    exported = namespace["Model"]()
+    exported.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        torch.testing.assert_close(exported.eval()(x), expected, rtol=1e-4, atol=1e-5)
+    path = export_onnx(model, shape, tmp_path / f"{name}.onnx")
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {"input": x.numpy()})
+    np.testing.assert_allclose(got, expected.numpy(), rtol=1e-3, atol=1e-4)
 
 
 def digits_batch(n: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
