@@ -13,6 +13,7 @@ trained on the built-in digits data:
 
     python bench/bench_fidelity.py            # several minutes on one core
     python bench/bench_fidelity.py --quick    # fewer epochs and evaluations
+    python bench/bench_fidelity.py --space simple
 """
 
 from __future__ import annotations
@@ -173,12 +174,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer epochs and evaluations")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--space", choices=["readme", "simple"], help="one space only")
     args = parser.parse_args()
     epochs, budget = (9, 12) if args.quick else (9, 30)
-    table("README digits space", (ROOT / "examples" / "digits.darch").read_text(), epochs,
-          budget, args.seed)
-    table("simple conv space (bench_search.py) on digits", DIGITS_SPACE, epochs, budget,
-          args.seed)
+    if args.space in (None, "readme"):
+        table("README digits space", (ROOT / "examples" / "digits.darch").read_text(), epochs,
+              budget, args.seed)
+    if args.space in (None, "simple"):
+        table("simple conv space (bench_search.py) on digits", DIGITS_SPACE, epochs, budget,
+              args.seed)
 
 
 if __name__ == "__main__":

@@ -102,11 +102,21 @@ class TPESearcher(Searcher):
             if value is not None and value == value:
                 trial.report(float(value), int(step))
         if score is None:
-            self.study.tell(trial, state=states.FAIL)
+            self._tell(trial, None, states.FAIL)
         elif result.metrics.get("stopped"):
-            self.study.tell(trial, state=states.PRUNED)
+            self._tell(trial, None, states.PRUNED)
         else:
-            self.study.tell(trial, score)
+            self._tell(trial, score, None)
+
+    def _tell(self, trial: Any, value: float | None, state: Any) -> None:
+        # `Study.tell` returns a deep copy of the finished trial, which costs more than
+        # the rest of a tell and is thrown away here; the function it wraps does not.
+        try:
+            from optuna.study._tell import _tell_with_warning
+        except ImportError:  # a future Optuna moved it: the public call does the same
+            self.study.tell(trial, value, state=state)
+            return
+        _tell_with_warning(self.study, trial, value, state)
 
     @staticmethod
     def _suggest(trial: Any, choice: Choice) -> int:
