@@ -167,6 +167,10 @@ class Formatter:
         return "\n".join(lines)
 
     def break_Call(self, e: ast.Call, depth: int, col: int) -> str:
+        if _prec(e.func) != _ATOM:  # a computed callee: break it inside its brackets
+            func = "(" + self.expr(e.func, depth, col + 1) + ")"
+            entries = [((f"{a.name}: " if a.name else ""), a.value, a.span) for a in e.args]
+            return func + self.items("(", ")", entries, depth, e.span)
         func = self.flat(e.func)
         if e.style == "paren" and (col + len(func) + 1 > WIDTH or self.has_comment(e.func.span)):
             # a long callee (a layer applied in a graph block): break it, keep the args short
@@ -281,6 +285,8 @@ class Formatter:
             return f"{value if _prec(e.value) == _ATOM else f'({value})'}.{e.name}"
         if t is ast.Call:
             func = self.flat(e.func)
+            if _prec(e.func) != _ATOM:  # `(if r then a else b)(3)` keeps its brackets
+                func = f"({func})"
             if e.style in ("list", "record"):
                 return f"{func} {self.flat(e.args[0].value)}"
             args = ", ".join((f"{a.name}: " if a.name else "") + self.flat(a.value) for a in e.args)
