@@ -143,3 +143,62 @@ def test_counting_entangled_sharing_stops_at_its_limit_with_an_error():
     alone = ENTANGLED.split("space =")[0] + "space = cell(o0, o1, o2, o3, o4, o5)\n"
     one = darchlang.load_string(alone).space
     assert one.count() == 2 * 16 * (3 * 16) + 16 == len(list(one.enumerate()))
+
+
+# ---- property: counts, enumeration and replay agree when steps are pruned ----------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+OPS = ["relu()", "conv2d(filters: 4, size: w0)", "conv2d(filters: 4, size: one_of(1, 3))",
+       "conv2d(filters: w1, size: 1)", "one_of(relu(), tanh())",
+       "if w0 == 1 then relu() else conv2d(filters: 4, size: w1 + 2)"]
+
+
+@st.composite
+def _pruned_program(draw):
+    """A graph block whose steps read input choices (`one_of`, `choose`), with
+    operations over choices shared with the rest of the network."""
+    n = draw(st.integers(2, 4))
+    lines = []
+    names = ["x"]
+    for k in range(n):
+        src = draw(st.sampled_from(["val", "one_of", "choose"]))
+        op = draw(st.sampled_from(OPS))
+        if src == "val" or len(names) < 2:
+            arg = draw(st.sampled_from(names))
+            lines.append(f"n{k} = {op}({arg})")
+        elif src == "one_of":
+            a, b = draw(st.permutations(names))[:2]
+            lines.append(f"n{k} = {op}(one_of({a}, {b}))")
+        else:
+            lines.append(f"n{k} = add(choose(2, {', '.join(names)}))")
+        names.append(f"n{k}")
+    out = draw(st.sampled_from(["last", "one_of", "choose1"]))
+    if out == "last":
+        ret = names[-1]
+    elif out == "one_of":
+        ret = f"one_of({names[-1]}, {names[-2]})"
+    else:
+        ret = f"choose(1, {', '.join(names[1:])})"
+    body = "\n    ".join(lines)
+    shared = draw(st.booleans())
+    g = f"graph(x) {{\n    {body}\n    return {ret}\n}}"
+    tail = "space = concat [conv2d(filters: 4, size: 1), g, g]" if shared else "space = concat [conv2d(filters: 4, size: 1), g, conv2d(filters: w1, size: 1)]"
+    return f"w0 = one_of(1, 3)\nw1 = one_of(4, 8)\ng = {g}\n{tail}\n"
+
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_pruned_program())
+def test_count_equals_enumeration_with_pruned_steps(text):
+    try:
+        sp = darchlang.load_string(text).space
+    except darchlang.DarchError:
+        return
+    archs = list(sp.enumerate(limit=5000))
+    if len(archs) == 5000:
+        return
+    assert sp.count() == len(archs), text
+    assert len({a.identity for a in archs}) == len(archs), text
+    for a in archs[::7]:
+        assert sp.replay(a.decisions).identity == a.identity
