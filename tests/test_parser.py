@@ -22,7 +22,7 @@ from darchlang.process import deep_recursion
 from darchlang.syntax import ast
 from darchlang.syntax.driver import FastParser, Unparsed
 from darchlang.syntax.formatter import format_source
-from darchlang.syntax.parser import MAX_DEPTH, parse
+from darchlang.syntax.parser import MAX_DEPTH, parse, parse_expression
 
 COMPLEX = Path(__file__).resolve().parent.parent / "examples" / "cifar10_complex.darch"
 
@@ -181,3 +181,37 @@ def test_the_fast_run_builds_what_lark_builds(path):
 @given(st.lists(st.sampled_from(TOKENS), max_size=30).map("".join))
 def test_the_fast_run_agrees_with_lark_on_any_token_soup(text):
     assert outcome(text) == by_lark(text)
+
+
+# ---- operators: grouped by precedence from a flat run --------------------------------------
+@pytest.mark.parametrize(("text", "grouped"), [
+    ("-x ** 2", "-(x ** 2)"),
+    ("2 ** -x ** 2", "2 ** -(x ** 2)"),
+    ("-x * y", "(-x) * y"),
+    ("not a == b and c", "(not (a == b)) and c"),
+    ("a or b and not c", "a or (b and (not c))"),
+    ("1 + 2 * 3 - 4", "(1 + (2 * 3)) - 4"),
+    ("a ** b ** c", "a ** (b ** c)"),
+    ("(a < b) < c", "(a < b) < c"),
+])
+def test_operators_group_as_the_grammar_says(text, grouped):
+    def show(node):
+        if isinstance(node, ast.BinOp):
+            return f"({show(node.left)} {node.op} {show(node.right)})"
+        if isinstance(node, ast.UnaryOp):
+            sep = " " if node.op == "not" else ""
+            return f"({node.op}{sep}{show(node.operand)})"
+        return node.id if isinstance(node, ast.Name) else str(node.value)
+
+    assert show(parse_expression(text)) == show(parse_expression(grouped))
+
+
+@pytest.mark.parametrize(("text", "message", "col"), [
+    ("a < b < c", "comparisons do not chain", 7),
+    ("a == not b", "`not` cannot follow this operator without brackets", 6),
+    ("- not x", "`not` cannot follow this operator without brackets", 3),
+])
+def test_operator_mistakes(text, message, col):
+    with pytest.raises(DarchError) as err:
+        parse_expression(text, "e.darch")
+    assert (err.value.message, err.value.span.col) == (message, col)

@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     from lark import Lark, Token
     from lark.exceptions import UnexpectedInput
 
-KEYWORDS = ("def", "param", "import", "from", "as", "if", "then", "else", "let", "in", "and", "or", "not",
-            "true", "false", "graph", "return")
+KEYWORDS = ("def", "param", "import", "from", "as", "if", "then", "else", "let", "in", "and",
+            "or", "not", "true", "false", "graph", "return")
 
 # Deeper expressions are refused with an error at the node that passes the limit: every
 # later phase (interpreting, formatting, printing) walks the AST recursively.
