@@ -1,6 +1,8 @@
 """The `darch` command: one entry point, one module per subcommand in `darchlang.commands`.
 
-Exit codes: 0 fine, 1 an error in the user's program or data, 2 a wrong command line.
+Exit codes: 0 fine, 1 an error in the user's program or data, 2 a wrong command line
+(argparse's usage line and message, also for what a command checks itself, such as an
+unknown `--searcher`).
 A darchlang error prints as `FILE:LINE:COL: error: ...` with a caret; `--debug` shows
 the Python traceback instead.
 """
@@ -39,20 +41,24 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                          help="show Python tracebacks on errors")
         module.add_arguments(cmd)
-        cmd.set_defaults(handler=module.run)
+        cmd.set_defaults(handler=module.run, command_parser=cmd)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # argparse's usage error (2) or --help (0)
+        return int(done.code or 0)
     try:
         # the process is darch's own: deep spaces count and print, long counts print
         with deep_recursion(), long_integers():
             return int(args.handler(args) or 0)
     except UsageError as err:
-        parser.print_usage(sys.stderr)
-        print(f"darch: error: {err}", file=sys.stderr)
+        command = args.command_parser
+        command.print_usage(sys.stderr)
+        print(f"{command.prog}: error: {err}", file=sys.stderr)
         return 2
     except DarchError as err:
         if args.debug:

@@ -56,7 +56,8 @@ def test_count_is_an_exact_integer():
     r = darch("count", "examples/cifar10_joint.darch")
     assert r.stdout.strip() == "1141260857376768"
     r = darch("count", "examples/cifar10_simple.darch", "--json")
-    assert json.loads(r.stdout) == {"count": "2025", "choices": 6}
+    assert json.loads(r.stdout) == {"count": "2025", "choices": 6, "networks": "2025",
+                                    "settings": None}
 
 
 def test_count_with_define():

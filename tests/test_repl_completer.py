@@ -4,7 +4,8 @@ import pytest
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 
-from darchlang.repl.completer import DarchCompleter, scan
+from darchlang.app.complete import scan
+from darchlang.repl.completer import DarchCompleter
 from darchlang.repl.session import COMMANDS, Session
 
 
@@ -20,7 +21,7 @@ def session():
 
 def complete(session, text, cursor=None):
     completer = DarchCompleter(session.visible, session.env,
-                               {c.name: c.summary for c in COMMANDS.values()},
+                               COMMANDS,
                                session.user_names)
     doc = Document(text, len(text) if cursor is None else cursor)
     return list(completer.get_completions(doc, CompleteEvent(completion_requested=True)))

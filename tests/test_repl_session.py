@@ -6,6 +6,7 @@ The first group drives `Session` directly; the second drives the real prompt
 
 import os
 import random
+import re
 import signal
 
 import pytest
@@ -120,9 +121,12 @@ def test_an_expression_is_bound_to_it(session):
 
 def test_show_count_and_sample_default_to_space_with_train(session):
     ok(session, 'train = hyperparams { optimizer: one_of("adam", "sgd_mom"), batch_size: 64 }')
-    assert ok(session, ":count") == "8 architectures"
+    # what is counted is said plainly: networks with their training settings, as
+    # `darch count` counts them; a hyperparams block alone counts combinations
+    assert ok(session, ":count") == ("8 architectures (4 of `space` x 2 combinations of "
+                                     "training settings of `train`)")
     assert ok(session, ":count space") == "4 architectures"
-    assert ok(session, ":count train") == "2 architectures"
+    assert ok(session, ":count train") == "2 combinations of training settings"
     tree = ok(session, ":show")
     assert tree.splitlines()[0] == "8 architectures, 3 choices"
     assert "train: hyperparams" in tree
@@ -229,25 +233,28 @@ def test_compile_shows_the_layer_table(session):
 
 
 def test_train_reports_progress_and_accuracy():
-    lines = []
-    s = Session(progress=lines.append)
+    lines, epochs = [], []
+    s = Session(progress=lines.append, on_epoch=epochs.append)
     ok(s, 'space = concat [flatten(), affine(units: 10)]\n'
           'train = hyperparams { max_epochs: 2, learning_rate_init: 0.01 }')
     text = ok(s, ":train space 1")
-    assert lines[0].startswith("training `space` (seed 1, architecture ")
-    assert [line.split()[1] for line in lines[1:]] == ["1/2", "2/2"]
+    # one line as it starts, not one per epoch (on a terminal a progress bar shows them)
+    assert len(lines) == 1 and lines[0].startswith("training `space` (seed 1, architecture ")
+    assert [(e.epoch, e.max_epochs) for e in epochs] == [(1, 2), (2, 2)]
     assert "val accuracy" in text and "test accuracy" in text
     assert "epochs        2 (stopped by max_epochs)" in text
 
 
 def test_ctrl_c_stops_a_running_train_and_the_session_goes_on():
-    def interrupt(line):
-        if line.startswith("epoch 1/"):
+    def interrupt(event):
+        if event.epoch == 1:
             os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C at the terminal sends
 
-    s = Session(progress=interrupt)
+    s = Session(on_epoch=interrupt)
     ok(s, "space = concat [flatten(), affine(units: 10)]")
-    assert failing(s, ":train") == "training cancelled"
+    # the reply says how far training got and the best result so far
+    assert re.fullmatch(r"training interrupted: stopped at epoch 1 of 10: best val accuracy "
+                        r"0\.\d{4} so far \(latest 0\.\d{4}\)", failing(s, ":train"))
     assert ok(s, ":count") == "1 architecture"
 
 

@@ -4,9 +4,9 @@ import pytest
 from prompt_toolkit.document import Document
 from prompt_toolkit.validation import ValidationError
 
+from darchlang.app.reader import kind_of, offset_of, state
 from darchlang.repl.app import inputs
 from darchlang.repl.keys import continues
-from darchlang.repl.reader import kind_of, offset_of, state
 from darchlang.repl.validator import DarchValidator, error_position
 
 

@@ -114,7 +114,7 @@ def test_search_resume_and_report(tmp_path, space_file, capsys):
 def test_search_json_output_and_options(tmp_path, space_file, capsys):
     assert main(["search", str(space_file), "--synthetic", "0", "--searcher", "evolution",
                  "-o", "population=4", "-o", "sample=2", "--budget", "6", "--seed", "1",
-                 "--json"]) == 0
+                 "--json", "--no-journal"]) == 0
     captured = capsys.readouterr()
     data = json.loads(captured.out)
     assert data["config"]["options"] == {"population": 4, "sample": 2, "retries": 20}
@@ -129,8 +129,16 @@ def test_search_command_line_errors(tmp_path, space_file, capsys):
     assert "did you mean `population`?" in err
     assert main(["search", str(space_file), "--synthetic", "1", "-o", "oops"]) == 2
     assert "-o expects KEY=VALUE" in capsys.readouterr().err
-    assert main(["search", str(space_file), "--synthetic", "1", "--searcher", "mtcs"]) == 1
-    assert "did you mean `mcts`?" in capsys.readouterr().err
+    # an unknown searcher is a usage error: exit 2 and argparse's usage and message
+    assert main(["search", str(space_file), "--synthetic", "1", "--searcher", "mtcs"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: darch search ")
+    assert "darch search: error: argument --searcher: invalid choice: 'mtcs' (choose from " in err
+    for flags, message in ((["--budget", "0"], "argument --budget: must be at least 1, got 0"),
+                           (["--max-epochs", "0"], "argument --max-epochs: must be at least 1"),
+                           (["--budget", "x"], "argument --budget: expected an integer, got 'x'")):
+        assert main(["search", str(space_file), "--synthetic", "1", *flags]) == 2
+        assert f"darch search: error: {message}" in capsys.readouterr().err
     assert main(["report", str(tmp_path / "nothing.db")]) == 1
     assert f"error: no journal at {tmp_path / 'nothing.db'}" in capsys.readouterr().err
 
@@ -156,7 +164,7 @@ def test_an_evaluator_named_by_import_path(tmp_path, space_file, capsys, monkeyp
     monkeypatch.syspath_prepend(str(tmp_path))
     for spec in ("my_scores:shortest", "my_scores:Widest"):
         assert main(["search", str(space_file), "--evaluator", spec, "--searcher", "random",
-                     "--budget", "4", "--seed", "0", "--json"]) == 0
+                     "--budget", "4", "--seed", "0", "--json", "--no-journal"]) == 0
         data = json.loads(capsys.readouterr().out)
         assert data["config"]["settings"] == {"evaluator": spec}
         assert data["summary"]["ok"] == 4

@@ -114,7 +114,7 @@ def test_overrides_and_replay(program, capsys):
         (["--dataset", "cifar10"], "error: dataset `cifar10` is read from files"),
         (["--set", "bach_size=3"], "error: unknown training setting `bach_size` in the command line"),
         (["--set", "batch_size"], "error: expected NAME=VALUE, got `batch_size`"),
-        (["--max-epochs", "0"], "error: training setting `max_epochs` in the command line must be"),
+        (["--set", "max_epochs=0"], "error: training setting `max_epochs` in the command line must be"),
         (["--device", "tpu"], "error: unknown device `tpu`"),
     ],
 )
@@ -122,6 +122,16 @@ def test_command_line_errors(program, capsys, extra, message):
     assert main(["train", str(program), *extra]) == 1
     err = capsys.readouterr().err
     assert err.startswith(message) and "Traceback" not in err
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--max-epochs", "0"], "argument --max-epochs: must be at least 1, got 0"),
+    (["--batch-size", "-3"], "argument --batch-size: must be at least 1, got -3"),
+])
+def test_usage_errors_exit_2_with_argparse_message(program, capsys, extra, message):
+    assert main(["train", str(program), *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: darch train ") and f"darch train: error: {message}" in err
 
 
 def test_an_unwritable_model_path_is_an_error_not_a_traceback(program, tmp_path, capsys):

@@ -2,51 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import math
 from typing import Any
 
 from darchlang.arch.graph import (
     Architecture,
     Graph,
-    Init,
     Layer,
     Node,
-    Ref,
     Repeat,
     Residual,
     Seq,
 )
+from darchlang.text import format_value
 
 INDENT = "    "
-
-
-def format_value(value: Any) -> str:
-    """A literal in darchlang syntax; floats keep their shortest exact spelling."""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value) or math.isinf(value):
-            raise ValueError(f"cannot print non-finite number {value}")
-        text = repr(value)
-        return text if any(c in text for c in ".en") else text + ".0"
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, Init):
-        return f"{value.kind}({format_value(value.gain)})"
-    if isinstance(value, Ref):
-        return value.name
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(format_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {format_value(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, Node):
-        return node_text(value, 0)
-    raise TypeError(f"no darchlang spelling for {type(value).__name__}")
 
 
 def to_jsonable(value: Any) -> Any:

@@ -1,5 +1,9 @@
 """Parse and interpret a program; print nothing and exit 0 when it is fine.
 
+The `train` block is checked too: every name must be a training setting and every
+value it may take one that setting accepts (docs/training.md lists them), each error
+at its place, as a layer's arguments are.
+
 With `--shapes --input 3x32x32`, also check that every architecture of the space
 compiles for that input: small spaces are enumerated, large ones are proved by shape
 analysis over each choice's options; the output says which was done. A failure prints
@@ -17,6 +21,7 @@ from darchlang.commands.common import (
     print_json,
 )
 from darchlang.errors import DarchError, all_errors
+from darchlang.text import option_text
 
 HELP = "check a program for errors (and, with --shapes, that every architecture compiles)"
 ORDER = 10
@@ -52,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> str | None:
     """None, or the summary of a shape proof; errors are raised."""
     # building, naming and counting the whole space surfaces every error a program can have
-    space = load_program_from_args(args).space
+    space = load_program_from_args(args, check_training=True).space
     space.count()
     if not args.shapes:
         return None
@@ -76,19 +81,6 @@ def _check(args: argparse.Namespace) -> str | None:
         arch = report.architecture
         notes.append(f"a failing architecture: decisions {','.join(map(str, arch.decisions))}"
                      f" (replay with --decisions)")
-        notes.extend(f"  {n} = {_value_text(v)}"
+        notes.extend(f"  {n} = {option_text(v)}"
                      for n, v in zip(arch.names, arch.values, strict=True))
     raise DarchError(err.message, err.span, err.help, notes)
-
-
-def _value_text(value) -> str:
-    """A decided value as darchlang spells it (graph values by name); labels such as
-    `option 1` as they are."""
-    from darchlang.arch.printer import format_value
-
-    if isinstance(value, str):
-        return value
-    try:
-        return format_value(value)
-    except (TypeError, ValueError):
-        return str(value)

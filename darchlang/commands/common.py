@@ -7,7 +7,8 @@ import json
 import sys
 from typing import Any
 
-from darchlang.semantics.program import Program, load_file
+from darchlang.app.programs import load
+from darchlang.semantics.program import Program
 
 
 class UsageError(Exception):
@@ -41,12 +42,39 @@ def parse_defines(items: list[str]) -> dict[str, str]:
     return out
 
 
-def load_program_from_args(args: argparse.Namespace, **optional: Any) -> Program:
-    """Load `args.file` with `-D` overrides; keyword values (a dataset's `num_classes`,
-    say) set a `param` only where the program declares it, and `-D` wins over them."""
-    return load_file(args.file, defines=parse_defines(getattr(args, "define", []) or []),
-                     network=getattr(args, "entry", "space"), optional_defines=optional,
-                     import_path=getattr(args, "import_path", []) or [])
+def load_program_from_args(args: argparse.Namespace, check_training: bool = False) -> Program:
+    """Load `args.file` with its `-D` overrides (and, with `check_training`, its `train`
+    block checked against the training settings)."""
+    return load(args.file, defines=defines_from_args(args), entry=getattr(args, "entry", "space"),
+                check_training=check_training, import_path=import_path_from_args(args))
+
+
+def defines_from_args(args: argparse.Namespace) -> dict[str, str]:
+    return parse_defines(getattr(args, "define", []) or [])
+
+
+def import_path_from_args(args: argparse.Namespace) -> list[str]:
+    return list(getattr(args, "import_path", []) or [])
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer of at least 1 (`--budget 0` is a usage error)."""
+    return _int_at_least(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type: an integer of at least 0."""
+    return _int_at_least(text, 0)
+
+
+def _int_at_least(text: str, low: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+    return value
 
 
 def add_decision_arguments(parser: argparse.ArgumentParser) -> None:

@@ -10,10 +10,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from darchlang.app.programs import header, parse_input_shape, pick
 from darchlang.commands.common import (
     UsageError,
+    add_decision_arguments,
     add_program_arguments,
     load_program_from_args,
+    parse_decisions,
     print_json,
 )
 from darchlang.errors import DarchError
@@ -25,8 +28,7 @@ ORDER = 60
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_program_arguments(parser)
     parser.add_argument("--seed", type=int, default=0, help="random seed of the pick (default 0)")
-    parser.add_argument("--decisions", metavar="LIST",
-                        help="compile the architecture of a decision list such as 0,2,1 instead")
+    add_decision_arguments(parser)
     parser.add_argument("--input", default="3x32x32", metavar="SHAPE",
                         help="input shape without the batch: CxHxW or a feature count "
                         "(default 3x32x32)")
@@ -43,27 +45,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from darchlang.backends.torch import (
-        compile_architecture,
-        emit_python,
-        export_onnx,
-        parse_shape,
-        summarize,
-    )
+    from darchlang.backends.torch import compile_architecture, emit_python, export_onnx, summarize
 
     try:
-        shape = parse_shape(args.input)
+        shape = parse_input_shape(args.input)
     except DarchError as err:
         raise UsageError(f"--input: {err.message}; {err.help}") from None
     space = load_program_from_args(args).space
-    if args.decisions is not None:
-        try:
-            decisions = [int(x) for x in args.decisions.replace(" ", "").split(",") if x]
-        except ValueError:
-            raise UsageError("--decisions expects integers separated by commas") from None
-        arch = space.replay(decisions)
-    else:
-        arch = space.sample(args.seed)
+    decisions = None if args.decisions is None else parse_decisions(args.decisions)
+    arch = pick(space, args.seed, decisions)
     model = compile_architecture(arch, shape, device=args.device)
     if args.weights is not None:
         _load_weights(model, args.weights)
@@ -80,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         print_json({"architecture": arch.to_json(), "device": args.device,
                     "summary": summary.to_json(), "written": written})
         return 0
-    print(f"# architecture {arch.identity}  decisions: {','.join(map(str, arch.decisions))}")
+    print(header(arch))
     print(summary.render())
     for kind, path in written.items():
         print(f"wrote {path} ({'standalone PyTorch source' if kind == 'python' else 'ONNX'})")

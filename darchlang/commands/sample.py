@@ -4,13 +4,14 @@ JSON; the same seed gives the same architectures on every run and machine."""
 from __future__ import annotations
 
 import argparse
-import random
 
+from darchlang.app.programs import header, pick, sample
 from darchlang.commands.common import (
     add_decision_arguments,
     add_program_arguments,
     load_program_from_args,
     parse_decisions,
+    positive_int,
     print_json,
 )
 
@@ -21,7 +22,8 @@ ORDER = 40
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_program_arguments(parser)
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("-n", type=int, default=1, help="how many architectures (default 1)")
+    parser.add_argument("-n", type=positive_int, default=1,
+                        help="how many architectures (default 1)")
     parser.add_argument("--uniform", action="store_true",
                         help="every architecture equally likely (default: each decision uniform)")
     add_decision_arguments(parser)
@@ -30,17 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from darchlang.commands.common import UsageError
-
     space = load_program_from_args(args).space
-    if args.n < 1:
-        raise UsageError("-n must be at least 1")
     if args.decisions is not None:
-        archs = [space.replay(parse_decisions(args.decisions))]
+        archs = [pick(space, decisions=parse_decisions(args.decisions))]
     else:
-        rng = random.Random(args.seed)
-        pick = space.sample_uniform if args.uniform else space.sample
-        archs = [pick(rng) for _ in range(args.n)]
+        archs = list(sample(space, args.seed, args.n, uniform=args.uniform))
     if args.json:
         data = [a.to_json() for a in archs]
         print_json(data if len(data) > 1 else data[0])
@@ -48,6 +44,6 @@ def run(args: argparse.Namespace) -> int:
     for i, a in enumerate(archs):
         if i:
             print()
-        print(f"# architecture {a.identity}  decisions: {','.join(map(str, a.decisions))}")
+        print(header(a))
         print(a.text, end="")
     return 0

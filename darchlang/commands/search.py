@@ -1,12 +1,24 @@
 """Search a space: pick architectures with a searcher, train them, keep every result.
 
-Every evaluation is recorded in the journal (`--journal PATH`, a SQLite file) as it
-starts and ends. Running the same command again resumes the search where it stopped,
-after Ctrl-C, a crash or a kill, and stops at the same budget; a larger `--budget`
-extends it. Without `--journal` the results live only as long as the command.
-`--synthetic K` scores architectures with a synthetic NK landscape of interaction
-order K instead of training them: a way to try searchers and budgets on the shape of
-your own space in seconds.
+Every evaluation is recorded in the journal as it starts and ends: `--journal PATH`
+(a SQLite file), by default a new `runs/<file stem>-<date>-<time>.db` under the
+working directory (`--no-journal` keeps it in memory only). Running the same command
+with the same `--journal` again resumes the search where it stopped, after Ctrl-C, a
+crash or a kill, and stops at the same budget; a larger `--budget` extends it. The
+last line printed is the command that reports on it. `--synthetic K` scores
+architectures with a synthetic NK landscape of interaction order K instead of
+training them: a way to try searchers and budgets on the shape of your own space in
+seconds.
+
+Two seeds, two flags: `--seed` makes the searcher's picks reproducible (drawn when
+not given), `--train-seed` seeds every training run (default 0), so the same
+architecture trains the same way whatever the searcher's seed; both are printed and
+recorded in the journal.
+
+The table of best architectures shows the validation score the search selects by;
+test accuracy is shown for the final best alone (`--show-test` adds it to the
+table): choosing among candidates by their test accuracy would make it a second
+validation set, and the reported test accuracy optimistic.
 
 `--workers N` keeps N evaluations running at once, each in its own process (or, with
 `--executor ray`, as tasks on a Ray cluster); the searcher and the journal stay in
@@ -23,8 +35,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from darchlang.commands.common import UsageError, add_program_arguments, print_json
-from darchlang.commands.train import add_training_arguments
+from darchlang.commands.common import (
+    UsageError,
+    add_program_arguments,
+    defines_from_args,
+    import_path_from_args,
+    non_negative_int,
+    positive_int,
+    print_json,
+)
+from darchlang.commands.train import add_training_arguments, overrides_from_args
 
 HELP = "search a space for the best architecture (resumable)"
 ORDER = 80
@@ -36,20 +56,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="random, uniform, grid, evolution (the default), mcts, smbo or tpe")
     parser.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE",
                         help="a searcher option, e.g. -o population=30 (see docs/searchers.md)")
-    parser.add_argument("--budget", type=int, default=20, metavar="N",
+    parser.add_argument("--budget", type=positive_int, default=20, metavar="N",
                         help="finished evaluations in total, failures included (default 20)")
-    parser.add_argument("--journal", metavar="PATH",
-                        help="SQLite file recording every evaluation; rerun to resume")
+    journal = parser.add_mutually_exclusive_group()
+    journal.add_argument("--journal", metavar="PATH",
+                         help="SQLite file recording every evaluation; rerun to resume "
+                         "(default: a new runs/<file>-<time>.db)")
+    journal.add_argument("--no-journal", action="store_true",
+                         help="keep the results in memory only")
     parser.add_argument("--seed", type=int,
-                        help="makes the search reproducible (default: drawn, and recorded "
-                        "in the journal)")
+                        help="the searcher's seed: makes its picks reproducible (default: "
+                        "drawn, and recorded in the journal)")
+    parser.add_argument("--train-seed", type=int, metavar="SEED",
+                        help="seeds every training run (or the synthetic landscape): the same "
+                        "architecture trains the same way whatever --seed is (default 0)")
     add_training_arguments(parser)
     other = parser.add_mutually_exclusive_group()
     other.add_argument("--evaluator", metavar="NAME|MODULE:NAME",
                        help="evaluate with a plugin's registered evaluator, or one named by "
                        "import path (a class is instantiated with no arguments) instead of "
                        "training a classifier")
-    other.add_argument("--synthetic", type=int, metavar="K",
+    other.add_argument("--synthetic", type=non_negative_int, metavar="K",
                        help="score with a synthetic NK landscape (interaction order K) "
                        "instead of training")
     cheap = parser.add_argument_group("cheap evaluations (docs/searchers.md)")
@@ -61,7 +88,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="epochs of the first rung (default 1; median: no stopping before)")
     cheap.add_argument("--eta", type=int, default=3, metavar="N",
                        help="each rung trains eta times longer and keeps 1/eta (default 3)")
-    parser.add_argument("--keep-best", type=int, default=0, metavar="K",
+    parser.add_argument("--keep-best", type=non_negative_int, default=0, metavar="K",
                         help="keep the trained weights of the K best architectures beside the "
                         "journal (JOURNAL.best/), for `darch export`")
     cheap.add_argument("--keep-checkpoints", action="store_true",
@@ -88,8 +115,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parallel.add_argument("--retries", type=int, default=0, metavar="R",
                           help="run an evaluation whose worker died up to R more times "
                           "(default 0: record it failed)")
-    parser.add_argument("--top", type=int, default=5, metavar="K",
+    parser.add_argument("--top", type=positive_int, default=5, metavar="K",
                         help="how many of the best architectures to list (default 5)")
+    parser.add_argument("--show-test", action="store_true",
+                        help="show every listed architecture's test accuracy, not only the "
+                        "final best's (see the note on selection in docs/searchers.md)")
     parser.add_argument("--csv", metavar="PATH", help="also write every evaluation as CSV")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="show the live progress bar (default: only on a terminal)")
@@ -97,106 +127,67 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="print the outcome as JSON (summary, best, every evaluation)")
 
 
+def request_from_args(args: argparse.Namespace) -> Any:
+    """The `SearchRequest` the command line asks for (a usage error when it cannot be)."""
+    from darchlang.app.searching import SearchRequest, default_journal
+    from darchlang.search import searcher_names
+
+    _check_parallel_flags(args)
+    if args.searcher is not None and args.searcher not in searcher_names():
+        choices = ", ".join(repr(n) for n in searcher_names())
+        raise UsageError(f"argument --searcher: invalid choice: {args.searcher!r} "
+                         f"(choose from {choices})")
+    journal = None if args.no_journal else (args.journal or default_journal(args.file))
+    return SearchRequest(
+        file=args.file, budget=args.budget, searcher=args.searcher,
+        options=_parse_options(args.option), journal=journal, seed=args.seed,
+        train_seed=args.train_seed, defines=defines_from_args(args), entry=args.entry,
+        import_path=import_path_from_args(args), scheduler=args.scheduler,
+        min_epochs=args.min_epochs, eta=args.eta, keep_checkpoints=args.keep_checkpoints,
+        keep_best=args.keep_best,
+        dataset=args.dataset, data_dir=args.data_dir, overrides=overrides_from_args(args),
+        device=args.device, threads=args.threads, evaluator=args.evaluator,
+        synthetic=args.synthetic, workers=args.workers, executor=args.executor,
+        ray_address=args.ray_address, cpus_per_eval=args.cpus_per_eval,
+        gpus_per_eval=args.gpus_per_eval, threads_per_eval=args.threads_per_eval,
+        sync=args.sync, retries=args.retries,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
-    from darchlang.search import Journal, make_searcher, run_search
+    from darchlang.app.searching import setup_search
     from darchlang.search.results import write_csv
 
-    if args.budget < 0:
-        raise UsageError("--budget must be at least 0")
-    _check_parallel_flags(args)
-    options = _parse_options(args.option)
-    recorded: dict[str, Any] = {}
-    if args.journal and Path(args.journal).exists():
-        with Journal(args.journal, create=False) as existing:
-            recorded = existing.config() or {}
-    name = args.searcher or recorded.get("searcher") or "evolution"
-    seed = args.seed if args.seed is not None else recorded.get("seed")
-    if not options and not args.searcher and recorded.get("options"):
-        options = dict(recorded["options"])
+    request = request_from_args(args)
     # Everything that can be wrong with the command line or the program is checked
     # before the journal file is created.
-    evaluator, settings, program = _evaluator(args, seed, recorded)
-    space = program.space
-    searcher = make_searcher(name, space, seed, **options)
-    scheduler = _scheduler(args, evaluator, program)
-    parallel = _parallel(args)
-    if parallel:
-        evaluator = _recipe(args, evaluator, settings)
-    if args.keep_best:
-        evaluator = _keep_best(args, evaluator, settings, parallel)
-    journal = Journal(args.journal) if args.journal else Journal(None)
+    setup = setup_search(request)
+    if request.journal and not Path(request.journal).exists():
+        Path(request.journal).parent.mkdir(parents=True, exist_ok=True)
+    reporter = _Reporter(args, setup.searcher_name)
+    previous = _install_sigterm()
     try:
-        reporter = _Reporter(args, name)
-        previous = _install_sigterm()
-        try:
-            with reporter:
-                executor = _executor(args) if parallel else None
-                try:
-                    result = run_search(
-                        space, searcher, evaluator, args.budget, journal,
-                        settings=settings, space_text=program.source.text, progress=reporter,
-                        workers=args.workers, executor=executor, sync=args.sync,
-                        retries=args.retries, threads_per_eval=_threads_per_eval(args),
-                        scheduler=scheduler, keep_checkpoints=args.keep_checkpoints,
-                    )
-                finally:
-                    if executor is not None:
-                        executor.shutdown()
-        except KeyboardInterrupt:
-            done = journal.count_finished()
-            where = f"; run the same command again to resume ({args.journal})" \
-                if args.journal else ""
-            print(f"interrupted after {done} of {args.budget} evaluations{where}", file=sys.stderr)
-            return 130
-        finally:
-            _restore_sigterm(previous)
-        if args.csv:
-            write_csv(result.evaluations, args.csv)
-        if args.json:
-            print_json(result.to_json())
-            return 0
-        _print_outcome(result, args.top, searcher.seed, args.journal)
-        return 0
+        with reporter:
+            result = setup.run(reporter)
+    except KeyboardInterrupt:
+        if args.journal:
+            where = f"; run the same command again to resume ({args.journal})"
+        elif request.journal:
+            where = f"; run the same command with --journal {request.journal} to resume"
+        else:
+            where = ""
+        print(f"interrupted after {reporter.done} of {args.budget} evaluations{where}",
+              file=sys.stderr)
+        return 130
     finally:
-        journal.close()
-
-
-def _keep_best(args: argparse.Namespace, evaluator: Any, settings: dict[str, Any],
-               parallel: bool) -> Any:
-    """The evaluator wrapped to keep the weights of the `--keep-best` best."""
-    from darchlang.report.export import checkpoint_dir
-    from darchlang.search.keep_best import KeepBest, KeepBestRecipe
-
-    if args.keep_best < 0:
-        raise UsageError("--keep-best must be at least 0")
-    if not args.journal:
-        raise UsageError("--keep-best keeps weights beside the journal: give --journal")
-    if settings["evaluator"] != "classifier":
-        raise UsageError("--keep-best needs the built-in classifier evaluator, which saves "
-                         "checkpoints")
-    folder = checkpoint_dir(args.journal)
-    return (KeepBestRecipe(evaluator, folder, args.keep_best) if parallel
-            else KeepBest(evaluator, folder, args.keep_best))
-
-
-def _scheduler(args: argparse.Namespace, evaluator: Any, program: Any) -> Any:
-    """The `--scheduler`, its top rung the `--max-epochs` (else the epochs the
-    evaluator trains the program's first architecture for)."""
-    from darchlang.search.schedulers import make_scheduler
-
-    if args.scheduler == "none":
-        return None
-    if args.sync:
-        raise UsageError("--sync cannot be combined with --scheduler")
-    top = args.max_epochs
-    if top is None:
-        settings_for = getattr(evaluator, "settings_for", None)
-        top = settings_for(program.space.sample(0)).max_epochs if settings_for else \
-            getattr(evaluator, "epochs", None)
-    if top is None:
-        raise UsageError("--scheduler needs --max-epochs with this evaluator")
-    return make_scheduler(args.scheduler, min_epochs=args.min_epochs, max_epochs=top,
-                          eta=args.eta)
+        _restore_sigterm(previous)
+    if args.csv:
+        write_csv(result.evaluations, args.csv)
+    if args.json:
+        print_json({**result.to_json(), "seed": setup.seed, "train_seed": setup.train_seed})
+        return 0
+    _print_outcome(result, args, setup, request.journal)
+    return 0
 
 
 def _check_parallel_flags(args: argparse.Namespace) -> None:
@@ -212,43 +203,13 @@ def _check_parallel_flags(args: argparse.Namespace) -> None:
                 if value is not None]
     if ray_only and args.executor != "ray":
         raise UsageError(f"{ray_only[0]} needs --executor ray")
-
-
-def _parallel(args: argparse.Namespace) -> bool:
-    """Whether evaluations leave this process: more than one worker, Ray, or --sync."""
-    return args.executor == "ray" or (args.workers or 1) > 1 or args.sync
-
-
-def _threads_per_eval(args: argparse.Namespace) -> int:
-    if args.threads_per_eval is not None:
-        return args.threads_per_eval
-    if args.executor == "ray":
-        return max(1, int(args.cpus_per_eval or 1))
-    return 1
-
-
-def _executor(args: argparse.Namespace) -> Any:
-    """The Ray executor; None for the local pool, which `run_search` makes itself."""
-    if args.executor != "ray":
-        return None
-    from darchlang.search import RayExecutor
-
-    cpus = 1 if args.cpus_per_eval is None else args.cpus_per_eval
-    return RayExecutor(args.ray_address, cpus_per_eval=cpus, gpus_per_eval=args.gpus_per_eval)
-
-
-def _recipe(args: argparse.Namespace, evaluator: Any, settings: dict[str, Any]) -> Any:
-    """How the workers rebuild the evaluator: the dataset is loaded in each worker once,
-    a named evaluator is imported there, the synthetic landscape travels as it is."""
-    from darchlang.search import ClassifierRecipe, ImportedEvaluator
-
-    if settings["evaluator"] == "classifier":
-        return ClassifierRecipe(args.dataset, args.data_dir, overrides=settings["overrides"],
-                                seed=settings["train_seed"], device=args.device,
-                                threads=_threads_per_eval(args))
-    if args.evaluator is not None:
-        return ImportedEvaluator(args.evaluator)
-    return evaluator
+    if args.sync and args.scheduler != "none":
+        raise UsageError("--sync cannot be combined with --scheduler")
+    if args.keep_best and args.no_journal:
+        raise UsageError("--keep-best keeps weights beside the journal: drop --no-journal")
+    if args.keep_best and (args.evaluator is not None or args.synthetic is not None):
+        raise UsageError("--keep-best needs the built-in classifier evaluator, which saves "
+                         "checkpoints")
 
 
 def _parse_options(items: list[str]) -> dict[str, str]:
@@ -259,60 +220,6 @@ def _parse_options(items: list[str]) -> dict[str, str]:
             raise UsageError(f"-o expects KEY=VALUE, got {item!r}")
         out[key.strip()] = value.strip()
     return out
-
-
-def _evaluator(args: argparse.Namespace, seed: int | None, recorded: dict[str, Any]
-               ) -> tuple[Any, dict[str, Any], Any]:
-    """The evaluator, the settings the journal records for it, and the program."""
-    from darchlang.commands.common import load_program_from_args
-
-    if args.synthetic is not None:
-        from darchlang.search.synthetic import NKCurves, NKObjective
-
-        if args.synthetic < 0:
-            raise UsageError("--synthetic expects an interaction order K >= 0")
-        program = load_program_from_args(args)
-        # The landscape's own seed is part of the settings, so a resumed search scores
-        # with the same landscape even when --seed was left to be drawn.
-        landscape = recorded.get("settings", {}).get("landscape", 0 if seed is None else seed)
-        objective = NKObjective(program.space, k=args.synthetic, seed=landscape) \
-            if args.scheduler == "none" else NKCurves(program.space, k=args.synthetic,
-                                                      seed=landscape,
-                                                      epochs=args.max_epochs or 9)
-        return objective, {"evaluator": "synthetic-nk", "k": args.synthetic,
-                           "landscape": landscape}, program
-
-    if args.evaluator is not None:
-        program = load_program_from_args(args)
-        return custom_evaluator(args.evaluator), {"evaluator": args.evaluator}, program
-
-    from darchlang.commands.train import load_for_dataset, overrides_from_args
-    from darchlang.train.data import load_dataset
-    from darchlang.train.evaluator import ClassifierEvaluator
-
-    overrides = overrides_from_args(args)
-    dataset = load_dataset(args.dataset, args.data_dir)
-    program = load_for_dataset(args, dataset.num_classes)
-    # Training is seeded too: each architecture trains the same way on every run, so a
-    # resumed search's results match an uninterrupted one's (on CPU).
-    train_seed = recorded.get("settings", {}).get("train_seed", 0 if seed is None else seed)
-    evaluator = ClassifierEvaluator(
-        dataset, overrides=overrides, seed=train_seed, device=args.device,
-        threads=args.threads, progress=False, raise_errors=False,
-    )
-    # A misspelt setting in the program's `hyperparams` block would fail every
-    # evaluation alike; one architecture shows it before the search starts.
-    evaluator.settings_for(program.space.sample(0))
-    settings = {"evaluator": "classifier", "dataset": args.dataset, "overrides": overrides,
-                "train_seed": train_seed}
-    return evaluator, settings, program
-
-
-def custom_evaluator(spec: str) -> Any:
-    """The evaluator `--evaluator` names (see `darchlang.search.workers.load_evaluator`)."""
-    from darchlang.search.workers import load_evaluator
-
-    return load_evaluator(spec)
 
 
 class _Reporter:
@@ -329,6 +236,7 @@ class _Reporter:
         self.searcher = searcher
         self.progress = None
         self.task = None
+        self.done = 0
 
     def __enter__(self) -> _Reporter:
         if self.live:
@@ -359,6 +267,7 @@ class _Reporter:
             self.progress.__exit__(None, None, None)
 
     def __call__(self, event: Any) -> None:
+        self.done = event.done
         best = "best -" if event.best is None else f"best {event.best.score:.4f}"
         if event.kind == "resumed":
             if self.progress is not None:
@@ -376,7 +285,8 @@ class _Reporter:
             what = f"failed: {e.reason}"
         if e.reused is not None:
             what += f" (same architecture as #{e.reused}, not trained again)"
-        seconds = "" if e.reused is not None or e.seconds is None else f" in {e.seconds:.1f}s"
+        seconds = "" if e.reused is not None or e.seconds is None or not _trained(e) \
+            else f" in {e.seconds:.1f}s"
         if not self.quiet:
             where = event.where()
             where = f", {where}" if where else ""
@@ -391,26 +301,36 @@ class _Reporter:
             print(text, file=sys.stderr, flush=True)
 
 
-def _print_outcome(result: Any, k: int, seed: int, journal: str | None) -> None:
+def _trained(e: Any) -> bool:
+    """Whether an evaluation ran (an architecture that failed to build never trained,
+    and its time says nothing)."""
+    return e.ok or bool(e.metrics.get("epochs"))
+
+
+def _print_outcome(result: Any, args: argparse.Namespace, setup: Any, journal: str | None
+                   ) -> None:
     from rich.console import Console
 
-    from darchlang.commands.report import best_table
+    from darchlang.commands.report import best_heading, best_table
 
-    best_list = result.top(k)
+    best_list = result.top(args.top)
     console = Console(highlight=False)
-    s = f"{result.done} evaluations ({result.failed} failed), seed {seed}"
+    s = f"{result.done} evaluations ({result.failed} failed), seed {setup.seed}"
+    if setup.train_seed is not None:
+        s += f", train seed {setup.train_seed}"
     if result.exhausted:
         s += "; the searcher has no architectures left"
     console.print(s, markup=False)
     if not best_list:
         console.print("no evaluation succeeded", markup=False)
-        return
-    console.print(best_table(best_list))
-    best = best_list[0]
-    console.print(f"best architecture (#{best.index}, score {best.score:.4f}):", markup=False)
-    sys.stdout.write(best.text if best.text.endswith("\n") else best.text + "\n")
+    else:
+        console.print(best_table(best_list, show_test=args.show_test))
+        best = best_list[0]
+        console.print(best_heading(best), markup=False)
+        sys.stdout.write(best.text if best.text.endswith("\n") else best.text + "\n")
     if journal:
-        console.print(f"journal: {journal}  (darch report {journal})", markup=False)
+        console.print(f"journal: {journal}", markup=False)
+        console.print(f"next: darch report {journal}", markup=False)
 
 
 def _install_sigterm() -> Any:

@@ -8,13 +8,13 @@ its `.darch` line), its docs, and its shape rule. Built-in layers are added to a
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from darchlang.arch.graph import Init
+from darchlang.text import describe, format_value
 
 
 class _Required:
@@ -114,39 +114,6 @@ class InitType(ParamType):
         return None
 
 
-def describe(value: Any) -> str:
-    """How a value reads in an error message; one too long to quote is described."""
-    from darchlang.arch.printer import format_value
-
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int) and value.bit_length() > 64:
-        return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1:,} digits"
-    if isinstance(value, str) and len(value) > 40:
-        return f"a string of {len(value):,} characters"
-    if isinstance(value, float) and not math.isfinite(value):
-        return f"{type_name(value)} {value}"
-    if isinstance(value, int | float | str | Init):
-        return f"{type_name(value)} {format_value(value)}"
-    return type_name(value)
-
-
-def type_name(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, Init):
-        return "initializer"
-    if isinstance(value, list):
-        return "list"
-    return getattr(value, "type_label", type(value).__name__)
-
-
 @dataclass(frozen=True)
 class Param:
     """One parameter of a layer. A `quiet` one is left out of an architecture's text
@@ -199,7 +166,5 @@ class LayerDef:
             if p.default is REQUIRED:
                 parts.append(f"{p.name}: {p.type.name}")
             else:
-                from darchlang.arch.printer import format_value
-
                 parts.append(f"{p.name} = {format_value(p.default)}")
         return f"{self.name}({', '.join(parts)})"

@@ -1,7 +1,7 @@
 """One document's text as the toolchain sees it: its AST, its program, its errors.
 
 This is `darch check` run on text held in memory: parse, interpret with imports,
-build, name and count the space. A file without a `space` binding is checked as a
+build, name and count the space, and check the `train` block's settings. A file without a `space` binding is checked as a
 library (every binding is built, none is required), so an imported helper file or a
 new empty buffer is not flagged for lacking a network. While the user is half-way
 through a statement the text does not parse; `statements_before` gives the complete
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from darchlang.app.programs import check_settings
 from darchlang.environment import Environment, default_environment
 from darchlang.errors import DarchError, all_errors
 from darchlang.semantics.program import Loader, Program, load_string
@@ -73,6 +74,7 @@ def _check(text: str, name: str, env: Environment) -> Analysis:
         network = program.network_name if program.network_name in program.scope.names else None
         space = program.space_of(network, program.hyperparams_name)
         space.count()
+        check_settings(program)  # the `train` block's names and values, at their places
     except DarchError as err:
         return Analysis(name, text, None, all_errors(err))
     except RecursionError:

@@ -1,8 +1,9 @@
-"""Completion: the REPL's completer over the document's text, plus import paths.
+"""Completion: the application layer's candidates over the document's text, plus
+import paths.
 
-`darchlang.repl.completer.complete_code` decides what may come next (names where an
-expression may start, keywords where the grammar takes them, a call's parameters
-not given yet); this module only turns its answers into LSP items, and completes the
+`darchlang.app.complete.complete_code` (the REPL's too) decides what may come next
+(names where an expression may start, keywords where the grammar takes them, a
+call's parameters not given yet); this module only turns its answers into LSP items, and completes the
 path inside `import "..."` from the files beside the document and in the stdlib.
 """
 
@@ -15,9 +16,9 @@ from typing import Any
 
 from lsprotocol import types
 
+from darchlang.app.complete import complete_code
 from darchlang.environment import Environment
 from darchlang.lsp.positions import Lines
-from darchlang.repl.completer import complete_code
 
 _IMPORT = re.compile(r"""\b(?:import|from)\s+(["'])([^"'\n]*)\Z""")
 _MEMBER = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\.([A-Za-z_]\w*)?\Z")
@@ -49,14 +50,13 @@ def complete(lines: Lines, offset: int, names: dict[str, Any], env: Environment,
         return import_paths(typed, bases, types.Range(start, cursor))
     items = []
     for c in complete_code(before, names, env, user_names):
-        meta = c.display_meta_text
-        start = lines.position_at(offset + c.start_position)
-        kind = _KINDS.get(meta, types.CompletionItemKind.Variable)
-        if c.text.endswith(": "):
+        start = lines.position_at(offset - c.replace)
+        kind = _KINDS.get(c.detail, types.CompletionItemKind.Variable)
+        if c.insert.endswith(": "):
             kind = types.CompletionItemKind.Property
         items.append(types.CompletionItem(
-            label=c.display_text, kind=kind, detail=meta,
-            text_edit=types.TextEdit(types.Range(start, cursor), c.text)))
+            label=c.label, kind=kind, detail=c.detail,
+            text_edit=types.TextEdit(types.Range(start, cursor), c.insert)))
     return items
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from darchlang.app.complete import parameters
+from darchlang.app.describe import brief, help_text
+from darchlang.environment import Environment
 from darchlang.errors import DarchError, Span
 from darchlang.lsp.index import ARGUMENT, LOCAL, Definition, Keyword, Use
 from darchlang.lsp.navigation import library
-from darchlang.repl.completer import parameters
-from darchlang.repl.session import Session
 from darchlang.semantics.values import Builtin, Closure
 from darchlang.space.nodes import Choice
 from darchlang.space.show import describe_value
@@ -44,9 +45,9 @@ class Hover:
     program that built, or the prelude), `choices` the choices of its space with the
     names the space gave them."""
 
-    def __init__(self, session: Session, names: dict[str, Any], tree: ast.Program,
+    def __init__(self, env: Environment, names: dict[str, Any], tree: ast.Program,
                  choices: list[tuple[Choice, str]]):
-        self.session = session
+        self.env = env
         self.names = names
         self.tree = tree
         self.choices = choices
@@ -72,21 +73,21 @@ class Hover:
 
     def value(self, name: str, value: Any) -> str:
         if isinstance(value, Builtin):
-            head, _, rest = self.session.show_value(value, name).text.partition("\n")
+            head, _, rest = help_text(value, self.env).partition("\n")
             return _code(head) + ("\n\n" + "\n".join(r.strip() for r in rest.splitlines())
                                   if rest else "")
         if isinstance(value, Closure):
-            out = _code(self.session.brief(value, name).replace("function ", "def ", 1))
+            out = _code(brief(value, name, self.env).replace("function ", "def ", 1))
             doc = self.function_doc(value)
             return f"{out}\n\n{doc}" if doc else out
         if isinstance(value, Choice):
             named = [(c, n) for c, n in self.choices if c is value]
             return self.choice_text(named or [(value, value.name)])
         try:
-            brief = self.session.brief(value, name)
+            line = brief(value, name, self.env)
         except DarchError as err:
-            brief = err.message
-        return f"`{name}`: {brief}"
+            line = err.message
+        return f"`{name}`: {line}"
 
     def function_doc(self, value: Closure) -> str:
         span = value.defn.span
@@ -100,7 +101,7 @@ class Hover:
 
     def keyword(self, item: Keyword) -> str | None:
         callee = self.names.get(item.callee) if item.callee else None
-        for p in parameters(callee, self.session.env):
+        for p in parameters(callee, self.env):
             if p.name == item.name:
                 return f"`{item.name}` of `{item.callee}`: {p.meta}"
         return None

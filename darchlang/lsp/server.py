@@ -105,16 +105,6 @@ class DarchServer(LanguageServer):
         self.documents: dict[str, Document] = {}
         self.latest: dict[str, int] = {}  # the newest version each document changed to
         self.input_shape: str | None = None
-        self._session = None
-
-    @property
-    def session(self):
-        """The REPL session whose wording hover reuses (made on first use)."""
-        if self._session is None:
-            from darchlang.repl.session import Session
-
-            self._session = Session(self.env)
-        return self._session
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """A message that cannot be read (not JSON, not UTF-8) goes to the client's log
@@ -290,7 +280,7 @@ def create_server(env: Environment | None = None) -> DarchServer:
         call = doc.index.call_named_at(item.span) if isinstance(item, Use) else None
         names = ls.names(doc)
         choices = doc.good.choices if doc.good is not None else []
-        text = Hover(ls.session, names, doc.analysis.tree, choices).text(item, call)
+        text = Hover(ls.env, names, doc.analysis.tree, choices).text(item, call)
         if text is None:
             return None
         return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, text),

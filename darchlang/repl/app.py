@@ -23,16 +23,19 @@ from typing import TextIO
 import platformdirs
 from prompt_toolkit import PromptSession, print_formatted_text
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+from prompt_toolkit.completion import ConditionalCompleter
+from prompt_toolkit.filters import has_validation_error, to_filter
 from prompt_toolkit.formatted_text import FormattedText, PygmentsTokens
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.input import Input
+from prompt_toolkit.layout import Layout
 from prompt_toolkit.lexers import PygmentsLexer
 from prompt_toolkit.output import Output
 
+from darchlang.app.reader import state
 from darchlang.repl.completer import DarchCompleter
 from darchlang.repl.keys import key_bindings
 from darchlang.repl.lexer import DarchLexer, DarchReplLexer
-from darchlang.repl.reader import state
 from darchlang.repl.session import COMMANDS, Reply, Session
 from darchlang.repl.validator import DarchValidator
 
@@ -60,6 +63,18 @@ def open_history(path: Path | None) -> History:
 
 def _continuation(width: int, line_number: int, wrap_count: int) -> FormattedText:
     return FormattedText([("class:prompt.continuation", "." * (width - 1) + " ")])
+
+
+def _wrap_validation_message(layout: Layout) -> None:
+    """Let the line under the input that shows a syntax error wrap: prompt_toolkit's
+    validation toolbar is one row high, which cut a long message at the terminal's
+    width."""
+    for window in layout.find_all_windows():
+        text = getattr(window.content, "text", None)
+        if getattr(text, "__qualname__", "").startswith("ValidationToolbar."):
+            window.height = None
+            window.wrap_lines = to_filter(True)
+            window.dont_extend_height = to_filter(True)
 
 
 def render(reply: Reply) -> FormattedText | PygmentsTokens:
@@ -95,9 +110,12 @@ class Repl:
             PROMPT,
             multiline=True,
             lexer=PygmentsLexer(DarchReplLexer, sync_from_start=True),
-            completer=DarchCompleter(self.session.visible, self.session.env,
-                                     {c.name: c.summary for c in COMMANDS.values()},
-                                     self.session.user_names),
+            # No menu while a syntax error is shown: the cursor jumped to the error,
+            # and what may be typed there is not what the user is looking at.
+            completer=ConditionalCompleter(
+                DarchCompleter(self.session.visible, self.session.env, COMMANDS,
+                               self.session.user_names),
+                ~has_validation_error),
             complete_while_typing=True,
             validator=DarchValidator(),
             validate_while_typing=False,
@@ -108,6 +126,8 @@ class Repl:
             input=input,
             output=output,
         )
+
+        _wrap_validation_message(self.prompt.layout)
 
     def print_reply(self, reply: Reply) -> None:
         print_formatted_text(render(reply), output=self.output)
@@ -180,8 +200,8 @@ def run_script(session: Session, stream: TextIO, out: TextIO, err: TextIO) -> in
 
 def main(path: str | None = None, history: bool = True) -> int:
     """`darch repl [FILE]`: interactive on a terminal, a script runner otherwise."""
-    session = Session()
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    session = Session(live=interactive)
     first = session.execute(f":load {shlex.quote(path)}") if path else None
     if not interactive:
         if first is not None and first.text:

@@ -3,7 +3,9 @@
 Whether input is complete is the parser's verdict (`reader.state`): inside an open
 bracket, or after `def f(x) =`, Enter starts a new line indented by the brackets still
 open. A blank line submits anyway, so the validator can say what is missing. With
-a completion selected in the menu, Enter takes the completion and runs nothing.
+a completion selected in the menu, Enter takes the completion and runs nothing. A
+closing bracket typed at the start of an indented line moves back to the indentation
+of the line that opened it, as an editor does.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from __future__ import annotations
 from prompt_toolkit.document import Document
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 
-from darchlang.repl.completer import scan
-from darchlang.repl.reader import state
+from darchlang.app.complete import scan
+from darchlang.app.reader import state
 
 INDENT = "    "
 
@@ -43,5 +45,19 @@ def key_bindings() -> KeyBindings:
             buffer.insert_text("\n" + INDENT * depth)
             return
         buffer.validate_and_handle()
+
+    @bindings.add("]")
+    @bindings.add(")")
+    @bindings.add("}")
+    def _close(event: KeyPressEvent) -> None:
+        # A closing bracket typed on an indented line of its own goes back to the
+        # indentation of the line that opened it.
+        buffer = event.current_buffer
+        line = buffer.document.current_line_before_cursor
+        if line and not line.strip():
+            depth = scan(buffer.document.text_before_cursor).depth
+            buffer.delete_before_cursor(len(line))
+            buffer.insert_text(INDENT * max(depth - 1, 0))
+        buffer.insert_text(event.data)
 
     return bindings

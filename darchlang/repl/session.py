@@ -21,18 +21,15 @@ import random
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from darchlang.app import describe as about
+from darchlang.app import programs
+from darchlang.app.reader import kind_of
 from darchlang.arch.graph import Architecture, Node
-from darchlang.arch.printer import format_value
 from darchlang.environment import Environment, default_environment
-from darchlang.errors import DarchError, Span, did_you_mean
-from darchlang.layers.defs import REQUIRED, describe
-from darchlang.repl.completer import kind_label
-from darchlang.repl.reader import kind_of, offset_of
-from darchlang.semantics.builtins import possible_values
+from darchlang.errors import DarchError, did_you_mean
 from darchlang.semantics.interpreter import Interpreter, Scope, is_space
 from darchlang.semantics.program import Loader, Module, read_source
 from darchlang.semantics.values import Builtin, Closure
@@ -42,6 +39,7 @@ from darchlang.space.space import Space
 from darchlang.syntax import ast
 from darchlang.syntax.formatter import format_source
 from darchlang.syntax.parser import parse, parse_expression
+from darchlang.text import format_value, plural, value_text
 
 SOURCE = "<repl>"
 IT = "it"
@@ -68,25 +66,33 @@ class Reply:
 
 @dataclass(frozen=True)
 class Command:
-    """A `:command`: how to call it, what it does, and the method that runs it."""
+    """A `:command`: how to call it, what it does, the method that runs it, and what its
+    first argument is, for completion: "file", "name" (one the session defined), "any
+    name" (the standard library's too) or None."""
 
     name: str
     usage: str
     summary: str
     run: Callable[[Session, list[str]], Reply]
+    argument: str | None = None
 
 
 class Session:
     """The names defined so far and the commands that explore them.
 
-    `progress` receives progress lines of long commands (`:train`) as they happen;
-    the final result still comes back as the command's reply.
+    `progress` receives the line a long command (`:train`) prints as it starts; the
+    final result still comes back as the command's reply. With `live` (the terminal
+    REPL), `:train` draws a progress bar while it runs rather than a line per epoch;
+    `on_epoch` hears each epoch's `ProgressEvent` (a notebook or a test may watch).
     """
 
     def __init__(self, env: Environment | None = None,
-                 progress: Callable[[str], None] | None = None):
+                 progress: Callable[[str], None] | None = None, live: bool = False,
+                 on_epoch: Callable[[Any], None] | None = None):
         self.env = env or default_environment()
         self.progress = progress or (lambda line: None)
+        self.live = live
+        self.on_epoch = on_epoch
         self.quit_requested = False
         # What `:reload` replays: ("load", path) and ("code", text) in the order they ran.
         self.entries: list[tuple[str, str]] = []
@@ -157,7 +163,7 @@ class Session:
         changed = [n for n, v in scope.names.items() if before.get(n, _MISSING) is not v]
         named: list[str] = []
         for st in program.statements:
-            source = _span_text(st.span) if st.span is not None else ""
+            source = about.span_text(st.span) if st.span is not None else ""
             if isinstance(st, ast.Import):
                 self.sources[f'import "{st.path}"'] = source
                 continue
@@ -195,6 +201,10 @@ class Session:
         for name in (NETWORK, HYPERPARAMS):
             if name in exports:
                 lines.append(f"{name}: {self.brief(exports[name], name)}")
+        if is_space(exports.get(NETWORK)) and isinstance(exports.get(HYPERPARAMS), RecordNode):
+            size = programs.count(self.space_named(None))
+            lines.append(f"{NETWORK} with {HYPERPARAMS}: {plural(size.total, 'architecture')} "
+                         "to search (what `darch count` counts)")
         return Reply("\n".join(lines))
 
     # ---- showing values ------------------------------------------------------------------
@@ -202,9 +212,9 @@ class Session:
         """A value as the user wants to see it: a space as its tree and size, a space
         of one architecture as `.darch` text, a choice with its options."""
         if isinstance(value, Closure | Builtin):
-            return Reply(self._function_help(value))
+            return Reply(about.help_text(value, self.env))
         if is_space(value) or isinstance(value, RecordNode):
-            space = _space_of(value, name)
+            space = about.space_of(value, name)
             if space.count() == 1:
                 return Reply(_architecture_text(space.sample(0)), darch=True)
             return Reply(render_tree(space))
@@ -213,42 +223,12 @@ class Session:
             return Reply(f"one_of({options})  # a choice of {len(value.options)} options",
                          darch=True)
         if isinstance(value, SNode):
-            return Reply(f"{describe_value(value)}  # {_depends(value)}", darch=True)
-        return Reply(_value_text(value), darch=True)
+            return Reply(f"{describe_value(value)}  # {about.depends(value)}", darch=True)
+        return Reply(value_text(value), darch=True)
 
     def brief(self, value: Any, name: str) -> str:
-        """One line about a value: what it is and, for a space, how many architectures."""
-        if isinstance(value, Closure):
-            return f"function {_signature(value)}"
-        if isinstance(value, Builtin):
-            return f"{kind_label(value, self.env)} {value.name}"
-        if is_space(value) or isinstance(value, RecordNode):
-            kind = kind_label(value, self.env)
-            try:
-                n = _space_of(value, name).count()
-            except DarchError as err:
-                return f"{kind} ({err.message})"
-            return f"{kind}, {_architectures(n)}"
-        if isinstance(value, Choice):
-            options = " | ".join(describe_value(o) for o in value.options)
-            return f"choice of {options}"
-        if isinstance(value, SNode):
-            return f"{describe_value(value)} ({_depends(value)})"
-        return _value_text(value)
-
-    def _function_help(self, value: Closure | Builtin) -> str:
-        if isinstance(value, Closure):
-            span = value.defn.span
-            return _span_text(span) if span is not None else f"def {_signature(value)}"
-        layer = self.env.layers.get(value.name)
-        if layer is None:
-            params = "..." if value.variadic else ", ".join(value.params)
-            return f"{value.name}({params})\n  {value.doc}"
-        lines = [layer.signature(), f"  {layer.doc}"]
-        for p in layer.params:
-            default = "required" if p.default is REQUIRED else f"default {format_value(p.default)}"
-            lines.append(f"  {p.name}: {p.type.name}, {default}; {p.doc}")
-        return "\n".join(lines)
+        """One line about a value: what it is and, for a space, how big it is."""
+        return about.brief(value, name, self.env)
 
     # ---- choosing what a command works on ------------------------------------------------
     def space_named(self, name: str | None, with_train: bool = False) -> Space:
@@ -266,7 +246,8 @@ class Session:
                 raise DarchError(f"no `{NETWORK}` is defined yet",
                                  help=f"define `{NETWORK} = concat [...]`, or name a binding")
             if net is not None and not is_space(net):
-                raise DarchError(f"`{NETWORK}` is {_what(net, self.env)}, not layers",
+                raise DarchError(f"`{NETWORK}` is {about.with_article(net, self.env)}, "
+                                 "not layers",
                                  help="name the binding to use")
             return Space(net, hyper, NETWORK, HYPERPARAMS, env=names)
         value = self.lookup(name)
@@ -274,8 +255,8 @@ class Session:
             return Space(value, hyper if name != HYPERPARAMS else None, name, HYPERPARAMS,
                          env=names)
         if is_space(value) or isinstance(value, SNode):
-            return _space_of(value, name)
-        raise DarchError(f"`{name}` is {_what(value, self.env)}, not a space",
+            return about.space_of(value, name)
+        raise DarchError(f"`{name}` is {about.with_article(value, self.env)}, not a space",
                          help="spaces are layers, sub-spaces, choices and hyperparams blocks")
 
     def network_named(self, name: str | None) -> tuple[Space, str]:
@@ -283,7 +264,8 @@ class Session:
         target = name or NETWORK
         value = self.lookup(target)
         if not is_space(value):
-            raise DarchError(f"`{target}` is {_what(value, self.env)}, not layers",
+            raise DarchError(f"`{target}` is {about.with_article(value, self.env)}, "
+                             "not layers",
                              help="compile and train need a network: layers or a sub-space")
         return self.space_named(target, with_train=True), target
 
@@ -339,7 +321,7 @@ class Session:
     def _topic_help(self, name: str) -> str:
         value = self.lookup(name)
         if isinstance(value, Closure | Builtin):
-            return self._function_help(value)
+            return about.help_text(value, self.env)
         return f"{name}: {self.brief(value, name)}"
 
     def cmd_load(self, args: list[str]) -> Reply:
@@ -363,7 +345,7 @@ class Session:
             except DarchError as err:
                 problems.append(err.render())
         files = sum(1 for k, _ in entries if k == "load")
-        done = f"reloaded {_plural(files, 'file')} and {_plural(len(entries) - files, 'input')}"
+        done = f"reloaded {plural(files, 'file')} and {plural(len(entries) - files, 'input')}"
         if problems:
             n = len(problems)
             dropped = f"; {n} of them fail{'s' if n == 1 else ''} now and {'was' if n == 1 else 'were'} dropped"
@@ -378,7 +360,7 @@ class Session:
 
     def cmd_count(self, args: list[str]) -> Reply:
         name = _at_most_one("count", args)
-        return Reply(_architectures(self.space_named(name).count()))
+        return Reply(programs.count(self.space_named(name)).text())
 
     def cmd_sample(self, args: list[str]) -> Reply:
         name = None
@@ -392,10 +374,8 @@ class Session:
         if not 1 <= n <= MAX_SAMPLES:
             raise DarchError(f"N must be between 1 and {MAX_SAMPLES}, got {n}")
         space = self.space_named(name)
-        rng = random.Random(seed)
         parts = [] if args else [f"# seed {seed}"]
-        for _ in range(n):
-            arch = space.sample(rng)
+        for arch in programs.sample(space, seed, n):
             text = _architecture_text(arch)
             identity = hashlib.sha256(text.encode()).hexdigest()[:16]  # arch.identity, for values too
             parts.append(f"# architecture {identity}  decisions: "
@@ -417,8 +397,6 @@ class Session:
         return Reply(format_source(text, SOURCE).rstrip("\n"), darch=True)
 
     def cmd_compile(self, args: list[str]) -> Reply:
-        from darchlang.backends.torch import parse_shape, summarize
-
         name = shape_text = None
         for a in args:
             if _looks_like_shape(a) and shape_text is None:
@@ -427,15 +405,18 @@ class Session:
                 name = a
             else:
                 raise DarchError("usage: " + COMMANDS["compile"].usage)
-        shape = parse_shape(shape_text or DEFAULT_INPUT)
+        shape = programs.parse_input_shape(shape_text or DEFAULT_INPUT)
         space, target = self.network_named(name)
-        arch = space.sample(0)
+        arch = programs.pick(space, 0)
         note = (f"# `{target}`" if space.count() == 1 else
                 f"# `{target}`, the architecture of seed 0 (`:sample {target} 0` shows it)")
-        summary = summarize(arch.network, shape, env=self.env)
+        summary = programs.compile_summary(arch, shape, env=self.env)
         return Reply(f"{note}\n{summary.render()}")
 
     def cmd_train(self, args: list[str]) -> Reply:
+        from darchlang.app.training import Watch, load_dataset, make_evaluator
+        from darchlang.train.progress import result_text
+
         name = None
         if args and not _is_int(args[0]):
             name, args = args[0], args[1:]
@@ -443,35 +424,19 @@ class Session:
             raise DarchError("usage: " + COMMANDS["train"].usage)
         seed = int(args[0]) if args else 0
         space, target = self.network_named(name)
-        arch = space.sample(seed)
-        try:
-            evaluator = self._evaluator(seed)
-            self.progress(f"training `{target}` (seed {seed}, architecture {arch.identity}) "
-                          f"on {evaluator.dataset.name}; Ctrl-C stops")
-            result = evaluator.evaluate(arch)
-        except KeyboardInterrupt:
-            return Reply("training cancelled", ok=False)
-        from darchlang.train.progress import result_text
-
-        return Reply(result_text(result, arch.decisions), ok=result.ok)
-
-    def _evaluator(self, seed: int) -> Any:
-        from darchlang.train.data import load_dataset
-        from darchlang.train.evaluator import ClassifierEvaluator
-        from darchlang.train.progress import format_seconds
-
+        arch = programs.pick(space, seed)
         if self._dataset is None:
             self._dataset = load_dataset("digits")
-
-        def report(event: Any) -> None:
-            self.progress(
-                f"epoch {event.epoch}/{event.max_epochs}  loss {event.train_loss:.4f}  "
-                f"val {event.val_accuracy:.4f} (best {event.best_val_accuracy:.4f})  "
-                f"left {format_seconds(event.time_left)}"
-            )
-
-        return ClassifierEvaluator(self._dataset, TRAIN_DEFAULTS, seed=seed, progress=False,
-                                   on_progress=report)
+        watch = Watch(self.on_epoch)
+        evaluator = make_evaluator(self._dataset, settings=TRAIN_DEFAULTS, seed=seed,
+                                   progress=self.live, on_progress=watch)
+        self.progress(f"training `{target}` (seed {seed}, architecture {arch.identity}) "
+                      f"on {evaluator.dataset.name}; Ctrl-C stops")
+        try:
+            result = evaluator.evaluate(arch)
+        except KeyboardInterrupt:
+            return Reply(f"training interrupted: {watch.best_so_far()}", ok=False)
+        return Reply(result_text(result, arch.decisions), ok=result.ok)
 
     def cmd_env(self, args: list[str]) -> Reply:
         _no_args("env", args)
@@ -490,22 +455,24 @@ class Session:
 
 COMMANDS: dict[str, Command] = {c.name: c for c in (
     Command("help", "help [NAME]", "this list, or what a layer, builtin or name is",
-            Session.cmd_help),
-    Command("load", "load FILE", "run a .darch file and add its names", Session.cmd_load),
+            Session.cmd_help, "any name"),
+    Command("load", "load FILE", "run a .darch file and add its names", Session.cmd_load,
+            "file"),
     Command("reload", "reload", "re-read loaded files and re-run the definitions typed since",
             Session.cmd_reload),
     Command("show", "show [NAME]", "a space as a tree of choices (default: space and train)",
-            Session.cmd_show),
-    Command("count", "count [NAME]", "the exact number of architectures", Session.cmd_count),
+            Session.cmd_show, "name"),
+    Command("count", "count [NAME]", "the exact number of architectures (with `train`: "
+            "of networks with their training settings)", Session.cmd_count, "name"),
     Command("sample", "sample [NAME] [SEED] [N]", "N random architectures as .darch text",
-            Session.cmd_sample),
+            Session.cmd_sample, "name"),
     Command("fmt", "fmt [NAME]", "the session's definitions (or one), formatted as a file",
-            Session.cmd_fmt),
+            Session.cmd_fmt, "name"),
     Command("compile", "compile [NAME] [INPUT]",
             f"the layer table of a network's seed-0 architecture (INPUT {DEFAULT_INPUT})",
-            Session.cmd_compile),
+            Session.cmd_compile, "name"),
     Command("train", "train [NAME] [SEED]", "a short training run on the digits data",
-            Session.cmd_train),
+            Session.cmd_train, "name"),
     Command("env", "env", "the names defined in this session", Session.cmd_env),
     Command("quit", "quit", "leave (Ctrl-D does too)", Session.cmd_quit),
 )}
@@ -520,75 +487,11 @@ class _Missing:
 _MISSING = _Missing()
 
 
-def _space_of(value: Any, name: str) -> Space:
-    if isinstance(value, RecordNode):
-        return Space(None, value, hyperparams_name=name)
-    return Space(value, None, network_name=name)
-
-
 def _architecture_text(arch: Architecture) -> str:
     """`.darch` text of an architecture, or `NAME = VALUE` when the space was a value."""
     if arch.network is None or isinstance(arch.network, Node):
         return arch.text
     return f"{arch.network_name} = {format_value(arch.network)}\n"
-
-
-def _value_text(value: Any) -> str:
-    if isinstance(value, dict):  # a record: field -> (value, span)
-        fields = ", ".join(f"{k}: {_value_text(v)}" for k, (v, _) in value.items())
-        return "{" + fields + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_value_text(v) for v in value) + "]"
-    try:
-        return format_value(value)
-    except TypeError:
-        return describe(value)
-
-
-def _depends(node: SNode) -> str:
-    try:
-        found = possible_values(node)
-    except ValueError:
-        return "depends on choices"
-    try:
-        values = sorted(found)
-    except TypeError:  # values of different kinds
-        values = sorted(found, key=repr)
-    shown = " | ".join(_value_text(list(v) if isinstance(v, tuple) else v) for v in values[:10])
-    more = " | ..." if len(values) > 10 else ""
-    return f"depends on choices: {shown}{more}"
-
-
-def _what(value: Any, env: Environment) -> str:
-    label = kind_label(value, env)
-    return f"a {label}" if label[0] not in "aeiou" else f"an {label}"
-
-
-def _signature(closure: Closure) -> str:
-    params = []
-    for p in closure.defn.params:
-        if p.default is None:
-            params.append(p.name)
-        elif p.default.span is not None:
-            params.append(f"{p.name} = {_span_text(p.default.span)}")
-        else:
-            params.append(f"{p.name} = ...")
-    return f"{closure.name}({', '.join(params)})"
-
-
-def _span_text(span: Span) -> str:
-    """The source text a span covers."""
-    text = span.source.text
-    return text[offset_of(text, span.line, span.col):offset_of(text, span.end_line, span.end_col)]
-
-
-def _architectures(n: int) -> str:
-    text = f"{n:,} architecture{'s' if n != 1 else ''}"
-    return text if n < 10**6 else f"{text} (about {Decimal(n):.2e})"
-
-
-def _plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 def _is_int(text: str) -> bool:

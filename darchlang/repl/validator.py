@@ -12,8 +12,8 @@ from __future__ import annotations
 from prompt_toolkit.document import Document
 from prompt_toolkit.validation import ValidationError, Validator
 
+from darchlang.app.reader import kind_of, offset_of, parse_input
 from darchlang.errors import DarchError
-from darchlang.repl.reader import kind_of, offset_of, parse_input
 
 
 def error_position(text: str) -> tuple[int, str] | None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from darchlang.environment import Limits
 from darchlang.errors import DarchError, Span
-from darchlang.layers.defs import describe
+from darchlang.text import describe
 
 LIMITS_HELP = "the limits are listed in the language reference under \"Limits and errors\""
 

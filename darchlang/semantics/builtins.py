@@ -19,7 +19,6 @@ from darchlang.layers.defs import (
     InitType,
     LayerDef,
     ParamType,
-    describe,
 )
 from darchlang.semantics.arithmetic import LIMITS_HELP, brief
 from darchlang.semantics.interpreter import Scope, is_space
@@ -38,6 +37,7 @@ from darchlang.space.nodes import (
     SeqNode,
     SNode,
 )
+from darchlang.text import describe
 
 if TYPE_CHECKING:
     from darchlang.environment import Environment

@@ -15,10 +15,10 @@ from typing import Any
 
 from darchlang.arch.graph import Ref
 from darchlang.errors import DarchError, Span
-from darchlang.layers.defs import describe
 from darchlang.semantics.values import Arg, Call, expect_int
 from darchlang.space.nodes import Choice, Cond, Const, GraphNode, GraphStepNode, ListNode, SNode
 from darchlang.syntax import ast
+from darchlang.text import describe
 
 _graph_ids = itertools.count(1)
 

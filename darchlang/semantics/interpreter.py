@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from darchlang.arch.graph import CallSite, Init, Ref
 from darchlang.errors import DarchError, Span, did_you_mean
-from darchlang.layers.defs import describe
 from darchlang.semantics.arithmetic import (
     LIMITS_HELP,
     OPERATORS,
@@ -38,6 +37,7 @@ from darchlang.space.nodes import (
     SNode,
 )
 from darchlang.syntax import ast
+from darchlang.text import describe
 
 if TYPE_CHECKING:
     from darchlang.environment import Environment

@@ -368,7 +368,7 @@ class Program:
 def _kind(value: Any) -> str:
     if isinstance(value, Closure | Builtin):
         return f"a function (`{value.name}`)"
-    from darchlang.layers.defs import describe
+    from darchlang.text import describe
 
     return describe(value)
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from darchlang.errors import DarchError, Span, did_you_mean
-from darchlang.layers.defs import describe
 from darchlang.syntax import ast
+from darchlang.text import describe
 
 if TYPE_CHECKING:
     from darchlang.semantics.interpreter import Interpreter, Scope

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from darchlang.arch.printer import format_value
 from darchlang.space.naming import NamedChoice
 from darchlang.space.nodes import (
     Choice,
@@ -25,6 +24,7 @@ from darchlang.space.nodes import (
 )
 from darchlang.space.space import Space
 from darchlang.space.visitor import Visitor
+from darchlang.text import format_value
 
 
 class _Describe(Visitor):

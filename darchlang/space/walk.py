@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from darchlang import arch
 from darchlang.errors import DarchError
-from darchlang.layers.defs import describe
 from darchlang.space.nodes import (
     Choice,
     Cond,
@@ -30,6 +29,7 @@ from darchlang.space.nodes import (
     ref_indices,
 )
 from darchlang.space.visitor import Visitor
+from darchlang.text import describe
 
 if TYPE_CHECKING:
     from darchlang.space.naming import NamedChoice

@@ -40,13 +40,15 @@ from darchlang.backends.torch.runtime import kaiming_
 from darchlang.environment import Environment
 from darchlang.errors import DarchError, Span
 from darchlang.layers.shapes import shape_text
+from darchlang.text import display_path
 
 
 def source_where(span: Span | None) -> str:
-    """`file:line` of a span, safe to put in a comment."""
+    """`file:line` of a span, safe to put in a comment; the file named as `display_path`
+    does (never this machine's absolute path)."""
     if span is None:
         return ""
-    return printable(f"{span.source.name}:{span.line}")
+    return printable(f"{display_path(span.source.name)}:{span.line}")
 
 
 def printable(text: str) -> str:

@@ -1,0 +1,184 @@
+"""Actions on a program and its space: load, check, count, pick, sample, compile.
+
+These are what `darch check/count/sample/compile` and the REPL's `:count`, `:sample`
+and `:compile` do, written once. Each takes plain values and returns data (a count,
+architectures, a summary); front ends only parse their arguments and print.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from darchlang.arch.graph import Architecture
+from darchlang.errors import DarchError, Span, did_you_mean
+from darchlang.semantics.program import Program, load_file
+from darchlang.space.nodes import RecordNode
+from darchlang.space.space import Space
+from darchlang.syntax import ast
+from darchlang.text import plural, value_text
+
+
+def load(path: str, *, defines: dict[str, Any] | None = None, entry: str = "space",
+         optional: dict[str, Any] | None = None, check_training: bool = False,
+         import_path: Sequence[str] = ()) -> Program:
+    """A `.darch` file interpreted, with `param` overrides (`defines` must name declared
+    params; `optional` apply where declared) and imports looked up along `import_path`
+    too, its `train` block checked against the classifier's settings when
+    `check_training` (so a misspelt setting is an error at its line before anything
+    trains)."""
+    program = load_file(path, defines=defines or {}, network=entry, optional_defines=optional,
+                        import_path=import_path)
+    if check_training:
+        check_settings(program)
+    return program
+
+
+@dataclass(frozen=True)
+class Count:
+    """How big a space is: all its points, and the two parts they combine.
+
+    `total` is what `darch count` prints: every network together with every
+    combination of training settings of its `train` block (the points a search picks
+    from; each is an architecture). `network` counts the networks alone, `settings`
+    the combinations of the `train` block alone; either is None when the space has
+    no such part, or when a choice shared by both keeps them from multiplying.
+    """
+
+    total: int
+    network: int | None = None
+    settings: int | None = None
+    network_name: str = "space"
+    settings_name: str = "train"
+
+    def text(self) -> str:
+        """`16,848 architectures (2,106 of `space` x 8 combinations of training settings
+        of `train`)`: what is counted, said plainly."""
+        if self.network is None and self.settings is not None:
+            return plural(self.total, "combination") + " of training settings"
+        out = plural(self.total, "architecture")
+        if self.network is not None and self.settings is not None:
+            out += (f" ({self.network:,} of `{self.network_name}` x "
+                    f"{plural(self.settings, 'combination')} of training settings of "
+                    f"`{self.settings_name}`)")
+        return out
+
+
+def count(space: Space) -> Count:
+    """The exact size of a space, and of its network and `train` parts on their own."""
+    total = space.count()
+    names = {"network_name": space.network_name, "settings_name": space.hyperparams_name}
+    network = None if space.network is None else space.count_node(space.network)
+    settings = None if space.hyperparams is None else space.count_node(space.hyperparams)
+    if network is not None and settings is not None and network * settings != total:
+        return Count(total, **names)  # a choice shared by both: the parts do not multiply
+    return Count(total, network, settings, **names)
+
+
+def pick(space: Space, seed: int | random.Random = 0,
+         decisions: Sequence[int] | None = None) -> Architecture:
+    """The architecture of a decision list, or else the one `seed` samples."""
+    if decisions is not None:
+        return space.replay(list(decisions))
+    return space.sample(seed)
+
+
+def sample(space: Space, seed: int, n: int = 1, *, uniform: bool = False
+           ) -> Iterator[Architecture]:
+    """`n` architectures from one seeded stream (each decision uniform, or every
+    architecture equally likely with `uniform`): the same seed, the same list."""
+    if n < 1:
+        raise DarchError(f"the number of architectures must be at least 1, got {n}")
+    rng = random.Random(seed)
+    draw = space.sample_uniform if uniform else space.sample
+    for _ in range(n):
+        yield draw(rng)
+
+
+def header(arch: Architecture) -> str:
+    """The comment line printed above a picked architecture: its identity and the
+    decisions that replay it (or that there were none to make)."""
+    if not arch.decisions:
+        return f"# architecture {arch.identity}  (no choices: the space has one architecture)"
+    return f"# architecture {arch.identity}  decisions: {','.join(map(str, arch.decisions))}"
+
+
+def compile_summary(arch: Architecture, shape: tuple[int, ...], *, env: Any = None) -> Any:
+    """The layer table of an architecture for an input shape, planned on the meta device
+    (nothing allocated): source line, output shape, parameters, multiply-adds."""
+    from darchlang.backends.torch import summarize
+
+    return summarize(arch.network, shape, env=env)
+
+
+def parse_input_shape(text: str) -> tuple[int, ...]:
+    """`3x32x32` or `64` as a shape; a DarchError saying what is expected otherwise."""
+    from darchlang.backends.torch import parse_shape
+
+    return parse_shape(text)
+
+
+# ---- the `train` block ----------------------------------------------------------------
+def check_settings(program: Program) -> None:
+    """Every name of the program's `train` block is a training setting and every value
+    it may take is one that setting accepts; a wrong one is an error at its place."""
+    from darchlang.semantics.builtins import possible_values
+    from darchlang.train.settings import Settings
+
+    record = program.names.get(program.hyperparams_name)
+    if not isinstance(record, RecordNode):
+        return
+    known = {f.name for f in dataclasses.fields(Settings)}
+    places = _field_spans(program)
+    where = f"the `{program.hyperparams_name}` block"
+    for name, node in record.fields:
+        name_span, value_span = places.get(name, (record.span, record.span))
+        if name not in known:
+            raise DarchError(f"unknown training setting `{name}` in {where}", name_span,
+                             help=did_you_mean(name, known),
+                             notes=["known settings: " + ", ".join(sorted(known))])
+        try:
+            values = possible_values(node)
+        except ValueError:
+            continue  # a value too entangled to list: the evaluator checks it when it trains
+        for value in sorted(values, key=repr):
+            try:
+                Settings().updated({name: list(value) if isinstance(value, tuple) else value},
+                                   where)
+            except DarchError as err:
+                notes = [f"one of the values it may take is {value_text(value)}"] \
+                    if len(values) > 1 else []
+                raise DarchError(err.message, value_span, err.help, notes) from None
+
+
+def _field_spans(program: Program) -> dict[str, tuple[Span | None, Span | None]]:
+    """(name span, value span) of each field written in the `train` binding."""
+    out: dict[str, tuple[Span | None, Span | None]] = {}
+    for st in program.ast.statements:
+        if isinstance(st, ast.Bind) and st.name == program.hyperparams_name:
+            for node in _walk(st.value):
+                if isinstance(node, ast.Field) and node.name not in out:
+                    out[node.name] = (_name_span(node), node.value.span or node.span)
+    return out
+
+
+def _name_span(field: ast.Field) -> Span | None:
+    span = field.span
+    if span is None:
+        return None
+    return Span(span.source, span.line, span.col, span.line, span.col + len(field.name))
+
+
+def _walk(node: Any) -> Iterator[Any]:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, list):
+            stack.extend(reversed(n))
+        elif dataclasses.is_dataclass(n) and isinstance(n, ast.Node):
+            yield n
+            stack.extend(getattr(n, f.name) for f in reversed(dataclasses.fields(n))
+                         if f.name != "span")

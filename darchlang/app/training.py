@@ -1,0 +1,86 @@
+"""Actions that train: make the classifier evaluator, load a program for a dataset,
+train one architecture and remember the best result seen while it trains.
+
+`darch train`, `darch search` and the REPL's `:train` all build their evaluator here,
+so a setting given on the command line, in the program or by the REPL's short-run
+defaults is read and checked the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from darchlang.app.programs import load
+from darchlang.arch.graph import Architecture
+from darchlang.semantics.program import Program
+
+
+def overrides(set_items: Iterable[str] = (), **named: Any) -> dict[str, Any]:
+    """The settings a command line fixes: `--set NAME=VALUE` items first, then named
+    ones (`max_epochs=3`) that are not None."""
+    from darchlang.train.settings import parse_setting
+
+    out: dict[str, Any] = dict(parse_setting(item) for item in set_items)
+    out.update({k: v for k, v in named.items() if v is not None})
+    return out
+
+
+def load_dataset(spec: str, data_dir: str | None = None) -> Any:
+    """A dataset by name (`digits`, `cifar10`, `npz:PATH`), as `darch train` takes it."""
+    from darchlang.train.data import load_dataset as load
+
+    return load(spec, data_dir)
+
+
+def load_for_dataset(path: str, dataset: Any, *, defines: dict[str, Any] | None = None,
+                     entry: str = "space", import_path: Sequence[str] = ()) -> Program:
+    """The program with its `num_classes` param (when it declares one) set from the
+    dataset; `defines` still win."""
+    return load(path, defines=defines, entry=entry, check_training=True,
+                optional={"num_classes": dataset.num_classes}, import_path=import_path)
+
+
+def make_evaluator(dataset: Any, *, settings: Mapping[str, Any] | None = None,
+                   overrides: Mapping[str, Any] | None = None, seed: int = 0,
+                   device: str = "cpu", threads: int | None = None,
+                   model_path: str | None = None, progress: bool | None = False,
+                   on_progress: Callable[[Any], None] | None = None,
+                   raise_errors: bool = False) -> Any:
+    """The classifier evaluator: `settings` below the program's `train` block,
+    `overrides` above it; `seed` seeds every training run it does."""
+    from darchlang.train.evaluator import ClassifierEvaluator
+
+    return ClassifierEvaluator(dataset, settings, overrides=overrides, seed=seed,
+                               device=device, threads=threads, model_path=model_path,
+                               progress=progress, on_progress=on_progress,
+                               raise_errors=raise_errors)
+
+
+@dataclass
+class Watch:
+    """Follows a training run's progress events: the latest one, for saying how far a
+    run got when it is stopped (Ctrl-C); `then` hears every event too."""
+
+    then: Callable[[Any], None] | None = None
+    latest: Any = field(default=None)
+
+    def __call__(self, event: Any) -> None:
+        self.latest = event
+        if self.then is not None:
+            self.then(event)
+
+    def best_so_far(self) -> str:
+        """`stopped at epoch 4 of 10: best val accuracy 0.9312 so far`, or that no
+        validation ran yet."""
+        e = self.latest
+        if e is None:
+            return "stopped before the first validation: no result yet"
+        return (f"stopped at epoch {e.epoch} of {e.max_epochs}: best val accuracy "
+                f"{e.best_val_accuracy:.4f} so far (latest {e.val_accuracy:.4f})")
+
+
+def train(evaluator: Any, arch: Architecture) -> Any:
+    """Train and score one architecture: an `EvalResult`, failed when the model fails."""
+    return evaluator.evaluate(arch)
