@@ -245,7 +245,8 @@ def best_table(best: list[Any], show_test: bool = False) -> Any:
     shown = (("test_accuracy", "test"),) if show_test else ()
     extra = [(key, label) for key, label in (*shown, ("parameters", "params"))
              if any(isinstance(e.metrics.get(key), int | float) for e in best)]
-    table = Table(title=f"best {len(best)} architectures")
+    table = Table(title="the best architecture" if len(best) == 1
+                  else f"best {len(best)} architectures")
     table.add_column("rank", justify="right")
     table.add_column("#", justify="right")
     table.add_column("score", justify="right")
