@@ -45,6 +45,7 @@ from darchlang.commands.common import (
     print_json,
 )
 from darchlang.commands.train import add_training_arguments, overrides_from_args
+from darchlang.errors import DarchError
 
 HELP = "search a space for the best architecture (resumable)"
 ORDER = 80
@@ -162,8 +163,12 @@ def run(args: argparse.Namespace) -> int:
     # Everything that can be wrong with the command line or the program is checked
     # before the journal file is created.
     setup = setup_search(request)
-    if request.journal and not Path(request.journal).exists():
-        Path(request.journal).parent.mkdir(parents=True, exist_ok=True)
+    if request.journal and not args.journal:  # the default one: its folder is ours to make
+        try:
+            Path(request.journal).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise DarchError(f"cannot make the folder for the journal {request.journal}: "
+                             f"{err.strerror or err}", help="give --journal PATH") from None
     reporter = _Reporter(args, setup.searcher_name)
     previous = _install_sigterm()
     try:
