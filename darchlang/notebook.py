@@ -100,7 +100,7 @@ def layer_table(arch: Any, input_shape: str) -> str:
 
 
 def _value_text(value: Any) -> str:
-    from darchlang.arch.printer import format_value
+    from darchlang.text import format_value
 
     try:
         return value if isinstance(value, str) else format_value(value)

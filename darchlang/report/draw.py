@@ -40,7 +40,7 @@ class DrawNode:
 
 def _attr_text(step: Any) -> str:
     """A layer's arguments that differ from their defaults, `filters: 64, size: 3`."""
-    from darchlang.arch.printer import format_value
+    from darchlang.text import format_value
 
     parts = []
     for param in step.ldef.params:
