@@ -255,6 +255,18 @@ def test_every_independent_error_gets_its_diagnostic(client, tmp_path):
     assert [d.message.splitlines()[0] for d in found] == [e.message for e in all_errors(cli.value)]
 
 
+def test_the_train_blocks_settings_are_checked_and_fixed_as_darch_check_does(client, tmp_path):
+    text = 'space = concat [relu()]\ntrain = hyperparams { optimiser: one_of("adam", "sgd") }\n'
+    uri = client.open(tmp_path / "train.darch", text)
+    [d] = client.diagnostics(uri)
+    assert d.range.start == where(text, "optimiser")
+    assert d.message.startswith("unknown training setting `optimiser` in the `train` block")
+    [action] = client.call(client.lsp.text_document_code_action_async(types.CodeActionParams(
+        doc(uri), d.range, types.CodeActionContext([d]))))
+    [edit] = action.edit.changes[uri]
+    assert edit.new_text == "optimizer" and edit.range.start == where(text, "optimiser")
+
+
 def test_a_library_without_a_space_is_not_an_error(client):
     uri = client.open(EXAMPLES / "lib" / "blocks.darch")
     assert client.diagnostics(uri) == []

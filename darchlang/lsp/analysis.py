@@ -1,9 +1,10 @@
 """One document's text as the toolchain sees it: its AST, its program, its errors.
 
 This is `darch check` run on text held in memory: parse, interpret with imports,
-build, name and count the space, and check the `train` block's settings. A file without a `space` binding is checked as a
-library (every binding is built, none is required), so an imported helper file or a
-new empty buffer is not flagged for lacking a network. While the user is half-way
+build, name and count the space, and check the `train` block's settings. A file
+without a `space` binding is checked as a library (every binding is built, none is
+required), so an imported helper file or a new empty buffer is not flagged for
+lacking a network. While the user is half-way
 through a statement the text does not parse; `statements_before` gives the complete
 statements above the cursor, whose names completion can still offer.
 """

@@ -3,8 +3,10 @@ import paths.
 
 `darchlang.app.complete.complete_code` (the REPL's too) decides what may come next
 (names where an expression may start, keywords where the grammar takes them, a
-call's parameters not given yet); this module only turns its answers into LSP items, and completes the
-path inside `import "..."` from the files beside the document and in the stdlib.
+call's parameters not given yet); this module only turns its answers into LSP
+items, and completes what the grammar leaves to it: the path inside `import "..."`
+or `from "..."` (the files beside the document and in the stdlib), and the names of
+a namespace after `ns.`.
 """
 
 from __future__ import annotations
