@@ -171,3 +171,36 @@ def test_a_plugin_adds_a_scheduler(space):
                         NKCurves(space, epochs=4), 6, scheduler=scheduler)
     reached = {e.index: e.metrics["epochs"] for e in result.evaluations}
     assert reached == {i: 4 if i % 2 == 0 else 2 for i in range(6)}
+
+
+@pytest.mark.slow
+def test_the_command_line_shows_rungs(tmp_path):
+    import csv
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    journal = tmp_path / "hb.db"
+
+    def darch(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "darchlang.cli", *args], cwd=root,
+                              capture_output=True, text=True, timeout=120)
+
+    out = darch("search", "examples/cifar10_simple.darch", "--synthetic", "1", "--scheduler",
+                "hyperband", "--max-epochs", "9", "--eta", "3", "--budget", "12", "--seed", "0",
+                "--journal", str(journal), "--searcher", "tpe")
+    assert out.returncode == 0, out.stderr
+    assert "rung 2/3, 8 alive]" in out.stderr and "stopped after rung 1 (1 epochs)" in out.stderr
+    out = darch("report", str(journal), "--csv", str(tmp_path / "hb.csv"))
+    assert out.returncode == 0, out.stderr
+    assert "scheduler    hyperband, epochs 1..9, eta 3" in out.stdout
+    assert "  rung 1     9 ran, 3 promoted" in out.stdout
+    rows = list(csv.DictReader(open(tmp_path / "hb.csv")))
+    assert all(json.loads(r["curve"]) for r in rows if not r["reused"])
+    data = json.loads(darch("report", str(journal), "--json").stdout)
+    assert all(e["metrics"]["curve"] for e in data["evaluations"] if e["reused"] is None)
+    out = darch("search", "examples/cifar10_simple.darch", "--synthetic", "1", "--scheduler",
+                "asha", "--max-epochs", "9", "--budget", "12", "--journal", str(journal))
+    assert out.returncode != 0 and "different search" in out.stderr  # another scheduler

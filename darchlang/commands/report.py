@@ -56,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
         created = journal.meta("created")
         labels = journal.meta("options")
         curves = journal.curves()
-        stopped = _stopped_early(journal.rung_results())
+        rungs = journal.rung_results()
+        stopped = _stopped_early(rungs)
     labels = json.loads(labels) if labels else None
     title = f"{config.get('searcher', 'search')} (seed {config.get('seed', '?')})"
     if args.csv:
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         data["space_text"] = space_text
         print_json(data)
         return 0
-    _print_report(args, evaluations, config, created, labels)
+    _print_report(args, evaluations, config, created, labels, rungs)
     return 0
 
 
@@ -151,7 +152,8 @@ def _built_in_input_shape(config: dict[str, Any]) -> tuple[int, ...] | None:
 
 
 def _print_report(args: argparse.Namespace, evaluations: list[Any], config: dict[str, Any],
-                  created: str | None, labels: dict[str, list[str]] | None) -> None:
+                  created: str | None, labels: dict[str, list[str]] | None,
+                  rungs: list[Any] = ()) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -183,7 +185,7 @@ def _print_report(args: argparse.Namespace, evaluations: list[Any], config: dict
         lines.append(f"scheduler    {scheduler['name']}, epochs {scheduler['min_epochs']}.."
                      f"{scheduler['max_epochs']}, eta {scheduler['eta']}")
         lines += [f"  rung {r}     {reached} ran, {promoted} promoted"
-                  for r, reached, promoted in rung_counts(evaluations)]
+                  for r, reached, promoted in rung_counts(rungs)]
     for line in lines:
         console.print(line, markup=False)
     if args.plot:

@@ -290,6 +290,8 @@ class _Reporter:
             what = f"failed: {e.reason}"
         if e.reused is not None:
             what += f" (same architecture as #{e.reused}, not trained again)"
+        elif e.metrics.get("stopped") and "rung" in e.metrics:
+            what += f", stopped after rung {e.metrics['rung']} ({e.metrics['epochs']} epochs)"
         seconds = "" if e.reused is not None or e.seconds is None or not _trained(e) \
             else f" in {e.seconds:.1f}s"
         if not self.quiet:

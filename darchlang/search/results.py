@@ -249,16 +249,15 @@ def csv_text(evaluations: list[Evaluation]) -> str:
     return buffer.getvalue()
 
 
-def rung_counts(evaluations: list[Evaluation]) -> list[tuple[int, int, int]]:
-    """(rung, candidates that reached it, how many of them went on) for each rung of a
-    scheduled search, from 1; empty for a search without a scheduler."""
-    reached = [e.metrics["rung"] for e in evaluations
-               if e.done and e.reused is None and "rung" in e.metrics]
-    if not reached:
-        return []
-    top = max(e.metrics.get("rungs", 1) for e in evaluations if "rung" in e.metrics)
-    return [(r, sum(x >= r for x in reached), sum(x > r for x in reached))
-            for r in range(1, top + 1)]
+def rung_counts(rungs: list[Any]) -> list[tuple[int, int, int]]:
+    """(rung from 1, candidates that ran it, how many of them went on to the next) from
+    a scheduled search's rung rows (`Journal.rung_results`); empty without any."""
+    ran: dict[int, set[int]] = {}
+    for row in rungs:
+        ran.setdefault(row.rung, set()).add(row.index)
+    top = max(ran, default=-1)
+    return [(r + 1, len(ran.get(r, ())), len(ran.get(r, set()) & ran.get(r + 1, set())))
+            for r in range(top + 1)]
 
 
 def _scalar(value: Any) -> bool:
