@@ -151,10 +151,15 @@ class _Values(Visitor):
         self.fixed = fixed
         self.memo: dict[tuple, list[tuple[Any, Witness]]] = {}
 
-    def values(self, node: SNode) -> list[tuple[Any, Witness]]:
+    def key(self, node: SNode) -> tuple:
+        """A memo key: the node and the fixed options of the choices inside it."""
         fixed = self.fixed
-        key = (id(node), tuple((u, fixed[u]) for u in sorted(fixed) if u in node.vars)
-               if fixed else ())
+        if not fixed or node.vars.isdisjoint(fixed):
+            return (id(node),)
+        return (id(node), *sorted((u, fixed[u]) for u in node.vars.intersection(fixed)))
+
+    def values(self, node: SNode) -> list[tuple[Any, Witness]]:
+        key = self.key(node)
         got = self.memo.get(key)
         if got is None:
             got = self.visit(node)
@@ -285,6 +290,8 @@ class _Analysis(Visitor):
         self.values = self.vals.values
         self.checks = 0
         self.params: dict[int, int] = {}  # id of a layer -> its most parameters seen
+        self.combos: dict[tuple, list[tuple[dict[str, Any], Witness]]] = {}
+        self.results: dict[tuple, Any] = {}  # a layer rule's output shape, or its error
 
     @property
     def fixed(self) -> Witness:
@@ -367,22 +374,34 @@ class _Analysis(Visitor):
         return out
 
     def visit_LayerNode(self, node: LayerNode, states: States) -> States:
-        names = [n for n, _ in node.params]
-        combos = list(_combinations([self.values(p) for _, p in node.params]))
+        """Each input shape with each combination of argument values; a rule's result
+        is kept per (layer, fixed options, shape, combination), since conditioning
+        runs the same layers again and again."""
+        key = self.vals.key(node)
+        combos = self.combos.get(key)
+        if combos is None:
+            names = [n for n, _ in node.params]
+            combos = [({n: v for n, (v, _) in zip(names, combo, strict=True)}, _merge_all(combo))
+                      for combo in _combinations([self.values(p) for _, p in node.params])]
+            self.combos[key] = combos
         out: States = {}
         for shape, w in states.items():
             if shape and isinstance(shape[0], tuple):
                 raise _Failure(f"`{node.layer.name}` takes one input, got {len(shape)}",
                                node.span, w)
-            for combo in combos:
-                attrs = {n: v for n, (v, _) in zip(names, combo, strict=True)}
-                cw = _merge(w, _merge_all(combo))
+            for i, (attrs, pw) in enumerate(combos):
+                cw = _merge(w, pw)
                 self.check()
-                try:
-                    result = tuple(self.rules.layer(node.layer, attrs, shape))
-                except ValueError as exc:
-                    raise _Failure(f"`{node.layer.name}`: {exc}", node.span, cw) from None
-                self.count_params(node, attrs, shape, result)
+                result = self.results.get((key, shape, i))
+                if result is None:
+                    try:
+                        result = tuple(self.rules.layer(node.layer, attrs, shape))
+                        self.count_params(node, attrs, shape, result)
+                    except ValueError as exc:
+                        result = f"`{node.layer.name}`: {exc}"
+                    self.results[(key, shape, i)] = result
+                if type(result) is str:
+                    raise _Failure(result, node.span, cw)
                 _keep(out, result, cw)
         return out
 
