@@ -2,16 +2,18 @@
 
 Both sides do the same work on one torch thread: seed, compile the same darchlang
 architecture, make Adam, train the same number of epochs over the same in-memory
-tensors with a seeded shuffle and the same batch size, then score the validation and
-test splits once. The evaluator evaluates only after the last epoch here
-(`eval_every = max_epochs`), so what is compared is the loop itself: its batching,
-bookkeeping, checkpointing and failure checks against the least a person would write.
+tensors with a seeded shuffle and the same batch size, validate after every epoch
+(keeping a copy of the best weights), then score the test split once. The hand loop
+runs the network in NCHW, as one writes it by default; the evaluator runs what
+`darch train` runs, in the memory format the backend's rule picks (channels_last for
+convolutions on images). So the ratio is the loop's bookkeeping plus the layout.
 
-Before timing, both sides must reach the same validation accuracy from the same seed,
-so they really are the same training. Runs are interleaved (hand, evaluator,
-evaluator, hand, ...) and the table reports medians of wall-clock time and of CPU
-time; with one thread, CPU time is what other processes on a shared machine disturb
-least. Target: evaluator >= 0.95x.
+Before timing, both sides must reach the same validation accuracy from the same seed
+(within 2 points: NHWC kernels sum in another order). Runs are interleaved (hand,
+evaluator, evaluator, hand, ...) and the table reports medians of wall-clock time and
+of CPU time; with one thread, CPU time is what other processes on a shared machine
+disturb least. A row passes only when both ratios reach its target: 1.3x for the
+anchor network (issue 17.1), 0.95x for the others; the script exits 1 otherwise.
 
     python bench/bench_train.py            # about a minute on one core
     python bench/bench_train.py --quick    # fewer repeats
@@ -49,6 +51,7 @@ class Workload:
     data: Callable[[], Dataset]
     batch: int
     epochs: int
+    target: float = 0.95
 
 
 def synthetic_cifar() -> Dataset:
@@ -60,6 +63,16 @@ def synthetic_cifar() -> Dataset:
 
 
 WORKLOADS = [
+    Workload(
+        "anchor (digits, 2 convs)",
+        "space = concat [conv2d(filters: 64, size: 3), max_pool2d(size: 2), "
+        "conv2d(filters: 64, size: 3), max_pool2d(size: 2), affine(units: 512), "
+        "dropout(keep: 0.5), affine(units: 10)]",
+        lambda: load_dataset("digits"),
+        batch=64,
+        epochs=6,
+        target=1.3,
+    ),
     Workload(
         "digits, small conv",
         "space = concat [conv2d(filters: 32, size: 3), relu(), max_pool2d(), affine(units: 10)]",
@@ -86,14 +99,17 @@ WORKLOADS = [
 
 
 def hand_loop(arch: Architecture, data: Dataset, batch: int, epochs: int) -> float:
-    """The least one would write: seeded shuffle, index, step; then score once."""
+    """The least one would write: seeded shuffle, index, step; validate each epoch and
+    keep the best weights; then score the test split once. NCHW throughout."""
     torch.manual_seed(SEED)
-    model = compile_architecture(arch, data.input_shape)
+    model = compile_architecture(arch, data.input_shape, memory_format="contiguous")
     opt = torch.optim.Adam(model.parameters(), lr=LR)
     gen = torch.Generator().manual_seed(SEED)
     x, y = data.train.x, data.train.y
     n = len(y)
+    best, best_state = -1.0, None
     for _ in range(epochs):
+        model.train()
         perm = torch.randperm(n, generator=gen)
         for i in range(n // batch):
             idx = perm[i * batch : (i + 1) * batch]
@@ -101,12 +117,17 @@ def hand_loop(arch: Architecture, data: Dataset, batch: int, epochs: int) -> flo
             opt.zero_grad()
             loss.backward()
             opt.step()
-    model.eval()
+        model.eval()
+        with torch.no_grad():
+            val = (model(data.val.x).argmax(1) == data.val.y).float().mean().item()
+        if val > best:
+            best, best_state = val, {k: v.clone() for k, v in model.state_dict().items()}
+    assert best_state is not None
+    model.load_state_dict(best_state)
     with torch.no_grad():
-        val = (model(data.val.x).argmax(1) == data.val.y).float().mean().item()
         if data.test is not None:
             (model(data.test.x).argmax(1) == data.test.y).float().mean().item()
-    return val
+    return best
 
 
 def evaluator_run(ev: ClassifierEvaluator, arch: Architecture) -> float:
@@ -118,11 +139,11 @@ def evaluator_run(ev: ClassifierEvaluator, arch: Architecture) -> float:
 def measure(w: Workload, repeats: int) -> dict:
     data = w.data()
     arch = darchlang.load_string(w.program).space.sample(0)
-    settings = {"batch_size": w.batch, "max_epochs": w.epochs, "eval_every": w.epochs,
+    settings = {"batch_size": w.batch, "max_epochs": w.epochs, "eval_every": 1,
                 "learning_rate_init": LR, "optimizer": "adam"}
     ev = ClassifierEvaluator(data, settings, seed=SEED, progress=False)
     hand_acc, ev_acc = hand_loop(arch, data, w.batch, w.epochs), evaluator_run(ev, arch)
-    if abs(hand_acc - ev_acc) > 1.5 / len(data.val):
+    if abs(hand_acc - ev_acc) > 0.02:
         raise SystemExit(f"{w.name}: not the same training (hand {hand_acc}, evaluator {ev_acc})")
     wall: dict[str, list[float]] = {"hand": [], "evaluator": []}
     cpu: dict[str, list[float]] = {"hand": [], "evaluator": []}
@@ -139,6 +160,9 @@ def measure(w: Workload, repeats: int) -> dict:
     med_cpu = {k: statistics.median(v) for k, v in cpu.items()}
     return {
         "name": w.name,
+        "target": w.target,
+        "hand_acc": hand_acc,
+        "ev_acc": ev_acc,
         "hand": examples / med["hand"],
         "evaluator": examples / med["evaluator"],
         "ratio": med["hand"] / med["evaluator"],
@@ -155,14 +179,21 @@ def main() -> None:
     repeats = 3 if args.quick else 9
     rows = [measure(w, repeats) for w in WORKLOADS]
     print(f"training throughput in examples/s (wall clock): median of {repeats} interleaved runs, 1 thread")
-    print("ratio = evaluator / hand loop, from wall-clock and from CPU-time medians")
-    print(f"{'workload':<26}{'hand loop':>11}{'evaluator':>11}{'wall':>9}{'cpu':>9}")
+    print("ratio = evaluator / hand loop (NCHW), from wall-clock and from CPU-time medians;")
+    print("a row passes when both reach its target; acc = best validation accuracy, hand / evaluator")
+    print(f"{'workload':<26}{'hand loop':>11}{'evaluator':>11}{'wall':>9}{'cpu':>9}{'target':>8}"
+          f"{'acc':>14}")
+    failed = False
     for row in rows:
-        flag = "" if max(row["ratio"], row["ratio_cpu"]) >= 0.95 else "  below the 0.95x target"
+        ok = min(row["ratio"], row["ratio_cpu"]) >= row["target"]
+        failed |= not ok
         print(
             f"{row['name']:<26}{row['hand']:>11.0f}{row['evaluator']:>11.0f}"
-            f"{row['ratio']:>8.3f}x{row['ratio_cpu']:>8.3f}x{flag}"
+            f"{row['ratio']:>8.3f}x{row['ratio_cpu']:>8.3f}x{row['target']:>7.2f}x"
+            f"{row['hand_acc']:>7.3f}/{row['ev_acc']:.3f}{'' if ok else '  FAIL'}"
         )
+    raise SystemExit(1 if failed else 0)
+
 
 if __name__ == "__main__":
     main()

@@ -39,7 +39,13 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=positive_int, metavar="N", help="override batch_size")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override any training setting, e.g. --set learning_rate_init=0.001")
-    parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
+    parser.add_argument("--device", default="cpu",
+                        help="cpu (default), cuda or cuda:N (with --workers, bare cuda spreads "
+                        "the workers over the GPUs)")
+    parser.add_argument("--precision", choices=("fp32", "bf16", "fp16"),
+                        help="override precision: fp32, or mixed bf16 / fp16 under autocast")
+    parser.add_argument("--compile", action="store_true", default=None,
+                        help="train through torch.compile (eager, with a warning, if it fails)")
     parser.add_argument("--threads", type=positive_int, metavar="N", help="torch CPU threads")
 
 
@@ -63,7 +69,8 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
     from darchlang.app.training import overrides
 
     return overrides(args.set, max_epochs=args.max_epochs,
-                     time_minutes_max=args.time_minutes_max, batch_size=args.batch_size)
+                     time_minutes_max=args.time_minutes_max, batch_size=args.batch_size,
+                     precision=args.precision, compile=args.compile)
 
 
 def run(args: argparse.Namespace) -> int:

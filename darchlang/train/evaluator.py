@@ -17,16 +17,27 @@ tensor per split, each epoch is a seeded `randperm` cut into batches taken with
 `index_select`, the running loss is summed on the device (one host sync per
 evaluation, plus a finiteness check every `CHECK_EVERY` steps), and validation counts
 correct answers on the device too.
+
+Speed settings (docs/training.md): the PyTorch backend lays image networks out
+`channels_last` by its rule (`choose_memory_format`); `precision` trains under
+`torch.autocast` (bf16, or fp16 with a `GradScaler`); `compile` runs the training step
+through `torch.compile`, compiled during setup on the first batch, falling back to
+eager with a warning when it fails. On CUDA the data goes to the device once through
+pinned memory and `cudnn.benchmark` is on (every training batch has the same shape).
+Setup (building the model and optimizer, compiling, a rung's checkpoint) is timed
+apart from training, and the time budget counts training only.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import math
+import multiprocessing
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +54,8 @@ from darchlang.train.progress import ProgressBar, ProgressCallback, ProgressEven
 from darchlang.train.result import EvalResult
 from darchlang.train.schedule import Schedule
 from darchlang.train.settings import SGD_MOMENTUM, Settings
+
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 ModelBuilder = Callable[[Architecture, tuple[int, ...], torch.device], nn.Module]
 
@@ -66,23 +79,67 @@ class _CallbackError(Exception):
 def compile_with_backend(
     architecture: Architecture, input_shape: tuple[int, ...], device: torch.device
 ) -> nn.Module:
-    """The default model builder: darchlang's PyTorch backend."""
+    """The default model builder: darchlang's PyTorch backend, in the memory format its
+    rule picks for the network (channels_last for convolutions on images)."""
     from darchlang.backends.torch import compile_architecture
 
-    return compile_architecture(architecture, input_shape, device=str(device))
+    return compile_architecture(architecture, input_shape, device=str(device), memory_format="auto")
 
 
-def resolve_device(device: str | torch.device) -> torch.device:
+def worker_index() -> int | None:
+    """The index (from 0) of this process in a local pool of workers; None outside one."""
+    identity = multiprocessing.current_process()._identity
+    return identity[0] - 1 if identity else None
+
+
+def gpu_for(index: int | None, worker: int | None, count: int) -> int:
+    """The GPU a bare `cuda` means: round-robin by worker index over `count` GPUs (so
+    `--workers N` on several GPUs gives each worker its own), else the current one (0);
+    an explicit `cuda:i` is kept."""
+    if index is not None:
+        return index
+    return 0 if worker is None or count < 1 else worker % count
+
+
+def resolve_device(device: str | torch.device, worker: int | None = None) -> torch.device:
     """A torch device, or a clear error when the machine lacks it."""
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError):
         raise DarchError(f"unknown device `{device}`", help="use cpu, cuda or cuda:N") from None
+    if dev.type not in ("cpu", "cuda"):
+        raise DarchError(f"device `{device}` is not supported", help="use cpu, cuda or cuda:N")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise DarchError(f"device `{device}` asked for, but CUDA is not available here", help="use --device cpu")
-    if dev.type == "cuda" and dev.index is None:
-        dev = torch.device("cuda", torch.cuda.current_device())
+    if dev.type == "cuda":
+        count = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= count:
+            raise DarchError(f"device `{device}` asked for, but this machine has {count} GPU(s)",
+                             help=f"use cuda:0 .. cuda:{count - 1}")
+        dev = torch.device("cuda", gpu_for(dev.index, worker, count))
     return dev
+
+
+def to_device(dataset: Dataset, device: torch.device) -> Dataset:
+    """The dataset on `device`, once; to a GPU through pinned memory, copied without
+    blocking (later kernels on the same stream wait for the copies)."""
+    if device.type != "cuda" or dataset.device == device:
+        return dataset.to(device)
+
+    def move(split: Split) -> Split:
+        return Split(split.x.pin_memory().to(device, non_blocking=True),
+                     split.y.pin_memory().to(device, non_blocking=True))
+
+    test = move(dataset.test) if dataset.test is not None else None
+    return dataclasses.replace(dataset, train=move(dataset.train), val=move(dataset.val), test=test)
+
+
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager[Any]:
+    """`torch.autocast` for a mixed precision, nothing for fp32."""
+    dtype = AUTOCAST_DTYPES.get(precision)
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
 
 
 def build_optimizer(params: Any, settings: Settings) -> torch.optim.Optimizer:
@@ -95,13 +152,14 @@ def build_optimizer(params: Any, settings: Settings) -> torch.optim.Optimizer:
 
 
 @torch.inference_mode()
-def accuracy(model: nn.Module, split: Split, batch_size: int = EVAL_BATCH) -> float:
+def accuracy(model: nn.Module, split: Split, batch_size: int = EVAL_BATCH, precision: str = "fp32") -> float:
     """Fraction of `split` the model classifies right (eval mode, no augmentation)."""
     was_training = model.training
     model.eval()
     correct = torch.zeros((), dtype=torch.int64, device=split.y.device)
     for start in range(0, len(split), batch_size):
-        out = model(split.x[start : start + batch_size])
+        with autocast(split.y.device, precision):
+            out = model(split.x[start : start + batch_size])
         correct += (out.argmax(dim=1) == split.y[start : start + batch_size]).sum()
     model.train(was_training)
     return correct.item() / max(1, len(split))
@@ -151,14 +209,14 @@ class ClassifierEvaluator:
         on_progress: ProgressCallback | None = None,
         raise_errors: bool = False,
     ):
-        self.device = resolve_device(device)
+        self.device = resolve_device(device, worker_index())
         if isinstance(settings, Settings):
             self.settings = settings
         else:
             self.settings = Settings().updated(settings or {}, "the evaluator's settings")
         self.overrides = dict(overrides or {})
         Settings().updated(self.overrides, "the command line")  # fail now, not per model
-        self.dataset = dataset.to(self.device)
+        self.dataset = to_device(dataset, self.device)
         self.augment = dataset.augment if augment is None else augment
         self.augment.check_shape(dataset.input_shape)
         self.seed = seed
@@ -215,8 +273,7 @@ class ClassifierEvaluator:
             torch.set_num_threads(self.threads)
         failure: str | None = None
         try:
-            devices = [self.device] if self.device.type == "cuda" else []
-            with torch.random.fork_rng(devices=devices, device_type=self.device.type):
+            with self.fork_rng(), _cudnn_benchmark(self.device):
                 torch.manual_seed(seed)
                 with self._bar(architecture, settings) as bar:
                     run.bar = bar
@@ -243,6 +300,11 @@ class ClassifierEvaluator:
             status="ok", score=run.best_accuracy, seconds=time.monotonic() - started, **common
         )
 
+    def fork_rng(self) -> contextlib.AbstractContextManager[Any]:
+        """Torch's random state (and this device's), restored on leaving."""
+        devices = [self.device] if self.device.type == "cuda" else []
+        return torch.random.fork_rng(devices=devices, device_type=self.device.type)
+
     def _bar(self, architecture: Architecture, settings: Settings) -> Any:
         show = self.progress if self.progress is not None else sys.stderr.isatty()
         if not show:
@@ -251,6 +313,17 @@ class ClassifierEvaluator:
         steps = max(1, n // min(settings.batch_size, n)) * settings.max_epochs
         name = architecture.identity[:8] if architecture.network is not None else "model"
         return ProgressBar(f"train {name} on {self.dataset.name}", steps)
+
+
+@contextlib.contextmanager
+def _cudnn_benchmark(device: torch.device) -> Iterator[None]:
+    """cuDNN picks the fastest kernels for the (fixed) batch shape, on CUDA only."""
+    previous = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = previous or device.type == "cuda"
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = previous
 
 
 class _Run:
@@ -271,7 +344,7 @@ class _Run:
         self.settings = settings
         self.seed = seed
         self.started = started
-        self.deadline = started + settings.time_minutes_max * 60.0
+        self.deadline = math.inf  # set when training starts: the budget counts training only
         self.bar: ProgressBar | None = None
         self.model: nn.Module | None = None
         self.optimizer: torch.optim.Optimizer | None = None
@@ -287,7 +360,10 @@ class _Run:
         self.stop_reason: str | None = None
         self.history: list[dict[str, float]] = []
         self.train_seconds = 0.0
+        self.setup_seconds = 0.0
         self.train_start = started
+        self.compiled: bool | None = None  # with the compile setting: whether it worked
+        self.memory_format: str | None = None
 
     # -- the loop ------------------------------------------------------------------------------
     def train(self) -> None:
@@ -297,6 +373,7 @@ class _Run:
         if not isinstance(model, nn.Module):
             raise TrainingFailed(f"the model builder returned a {type(model).__name__}, not a torch module")
         self.model = model.to(device).train()
+        self.memory_format = getattr(model, "memory_format", "contiguous")
         self.parameters = sum(p.numel() for p in model.parameters())
         trainable = [p for p in model.parameters() if p.requires_grad]
         if not trainable:
@@ -322,8 +399,13 @@ class _Run:
         batch = min(s.batch_size, n)
         per_epoch = n // batch
         augment = ev.augment if ev.augment.active else None
-        deadline, bar = self.deadline, self.bar
+        step_model = self._compile(model, x[:batch], y[:batch]) if s.compile else model
+        precision = s.precision
+        scaler = torch.amp.GradScaler(device.type) if precision == "fp16" else None
+        bar = self.bar
         train_start = self.train_start = time.monotonic()
+        self.setup_seconds = train_start - self.started
+        deadline = self.deadline = train_start + s.time_minutes_max * 60.0
 
         for epoch in range(first, last + 1):
             order = torch.randperm(n, generator=generator, device=device)
@@ -334,13 +416,19 @@ class _Run:
                 yb = y.index_select(0, index)
                 if augment is not None:
                     xb = augment(xb, generator)
-                out = model(xb)
-                if self.steps == 0:
-                    self._check_output(out, batch)
-                loss = F.cross_entropy(out, yb)
+                with autocast(device, precision):
+                    out = step_model(xb)
+                    if self.steps == 0:
+                        self._check_output(out, batch)
+                    loss = F.cross_entropy(out, yb)
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+                if scaler is None:
+                    loss.backward()
+                    optimizer.step()
+                else:  # fp16: scale the loss so small gradients do not flush to zero
+                    scaler.scale(loss).backward()
+                    scaler.step(optimizer)
+                    scaler.update()
                 loss_sum += loss.detach()
                 self.steps += 1
                 if bar is not None and self.steps % BAR_EVERY == 0:
@@ -373,6 +461,27 @@ class _Run:
             if budget is not None and last < s.max_epochs:
                 budget.save(self._state(schedule, generator))
         self._finish()
+
+    def _compile(self, model: nn.Module, xb: torch.Tensor, yb: torch.Tensor) -> nn.Module:
+        """`torch.compile(model)`, compiled now (setup) by one step on the first batch
+        whose gradients are dropped; the eager model, with a warning, when it fails."""
+        why = None
+        if not hasattr(torch, "compile"):
+            why = f"this torch ({torch.__version__}) has no torch.compile"
+        else:
+            try:
+                compiled = torch.compile(model)
+                with self.ev.fork_rng(), autocast(self.ev.device, self.settings.precision):
+                    F.cross_entropy(compiled(xb), yb).backward()
+            except Exception as err:  # noqa: BLE001 - any compiler failure means eager
+                why = f"torch.compile failed: {_reason(err)}"
+            finally:
+                model.zero_grad(set_to_none=True)
+        self.compiled = why is None
+        if why is not None:
+            print(f"warning: {why}; training without it", file=sys.stderr)
+            return model
+        return compiled
 
     def _state(self, schedule: Schedule, generator: torch.Generator) -> dict[str, Any]:
         """Everything the next rung needs to go on as if training had never paused."""
@@ -410,7 +519,7 @@ class _Run:
     def _evaluate(self, schedule: Schedule, epoch: int) -> Any:
         model = self.model
         assert model is not None
-        val = accuracy(model, self.ev.dataset.val)
+        val = accuracy(model, self.ev.dataset.val, precision=self.settings.precision)
         verdict = schedule.observe(val)
         if verdict.improved:
             self.best_accuracy, self.best_epoch = val, epoch
@@ -480,7 +589,7 @@ class _Run:
         assert model is not None and self.best_state is not None
         model.load_state_dict(self.best_state)
         if self.ev.dataset.test is not None:
-            self.test_accuracy = accuracy(model, self.ev.dataset.test)
+            self.test_accuracy = accuracy(model, self.ev.dataset.test, precision=self.settings.precision)
         if self.bar is not None:
             self.bar.finish(self.steps, f"stopped by {self.stop_reason}")
 
@@ -505,7 +614,11 @@ class _Run:
             "train_loss": self.train_loss,
             "learning_rate": self.learning_rate,
             "parameters": self.parameters,
+            "setup_seconds": self.setup_seconds,
             "train_seconds": self.train_seconds,
+            "precision": self.settings.precision,
+            "memory_format": self.memory_format,
+            "compiled": self.compiled,
             "seed": self.seed,
             "device": str(self.ev.device),
             "history": self.history,

@@ -22,6 +22,7 @@ from typing import Any
 from darchlang.errors import DarchError, did_you_mean
 
 OPTIMIZERS = ("adam", "sgd_mom")
+PRECISIONS = ("fp32", "bf16", "fp16")
 SGD_MOMENTUM = 0.9
 
 
@@ -30,6 +31,8 @@ NON_NEGATIVE = (lambda v: v >= 0, "a number >= 0")
 AT_LEAST_ONE = (lambda v: v >= 1, "a positive integer")
 FRACTION = (lambda v: 0 < v <= 1, "a number in (0, 1]")
 OPTIMIZER = (lambda v: v in OPTIMIZERS, "one of " + ", ".join(f'"{o}"' for o in OPTIMIZERS))
+PRECISION = (lambda v: v in PRECISIONS, "one of " + ", ".join(f'"{p}"' for p in PRECISIONS))
+BOOLEAN = (lambda v: True, "true or false")
 
 
 def _setting(default: Any, kind: type, rule: tuple[Callable[[Any], bool], str], doc: str) -> Any:
@@ -45,9 +48,10 @@ class Settings:
 
     time_minutes_max: float = _setting(
         60.0, float, POSITIVE,
-        "time budget for one evaluation, in minutes, building the model included; when it "
-        "is spent, training stops and the best checkpoint so far is the result (a failure "
-        "if there was no validation yet)",
+        "time budget for one evaluation's training, in minutes (building the model, the "
+        "optimizer and any torch.compile are setup, reported apart); when it is spent, "
+        "training stops and the best checkpoint so far is the result (a failure if there "
+        "was no validation yet)",
     )
     stop_patience: int = _setting(
         256, int, AT_LEAST_ONE,
@@ -81,6 +85,17 @@ class Settings:
     eval_every: int = _setting(
         1, int, AT_LEAST_ONE,
         "evaluate on the validation split every this many epochs (and after the last one)",
+    )
+
+    precision: str = _setting(
+        "fp32", str, PRECISION,
+        '"fp32", or mixed precision under torch.autocast: "bf16" (CPU and recent GPUs) or '
+        '"fp16" (with gradient scaling)',
+    )
+    compile: bool = _setting(
+        False, bool, BOOLEAN,
+        "compile the training step's model with torch.compile (falls back to eager, with a "
+        "warning, where torch.compile is unavailable or fails)",
     )
 
     def __post_init__(self) -> None:
@@ -125,16 +140,18 @@ class Settings:
 def _coerce(name: str, value: Any, meta: Mapping[str, Any], origin: str) -> Any:
     """The value as its setting's kind (any integer may stand for a float), or a clear error."""
     kind = meta["kind"]
+    if kind is bool and isinstance(value, str) and value.lower() in ("true", "false"):
+        value = value.lower() == "true"  # from --set NAME=true
     if not isinstance(value, bool):  # a boolean never stands for a number
         if kind is int and isinstance(value, numbers.Integral):
             value = int(value)
         elif kind is float and isinstance(value, numbers.Real) and math.isfinite(value):
             value = float(value)
-    right_kind = isinstance(value, kind) and not isinstance(value, bool)
+    right_kind = isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
     if not right_kind or not meta["ok"](value):
         hint = None
-        if name == "optimizer" and isinstance(value, str):
-            hint = did_you_mean(value, OPTIMIZERS)
+        if name in ("optimizer", "precision") and isinstance(value, str):
+            hint = did_you_mean(value, OPTIMIZERS if name == "optimizer" else PRECISIONS)
         raise DarchError(
             f"training setting `{name}` in {origin} must be {meta['expected']}, got {value!r}",
             help=hint,

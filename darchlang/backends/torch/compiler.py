@@ -184,20 +184,51 @@ def compile_forward(source: str) -> Callable[..., Any]:
     return namespace["forward"]
 
 
+MEMORY_FORMATS = ("auto", "contiguous", "channels_last")
+_IMAGE_KINDS = ("conv2d", "pool2d")  # layer kinds whose kernels are faster on NHWC images
+
+
+def choose_memory_format(plan: Plan) -> str:
+    """The rule behind `memory_format="auto"`: `channels_last` for a network of images
+    with a 2-d convolution or pooling on them, `contiguous` (NCHW) otherwise.
+
+    oneDNN (CPU) and cuDNN run convolutions and pooling natively in NHWC; in NCHW, on
+    the CPU, each convolution reorders its input and output and `max_pool2d` takes a
+    slow path (over a 64x64x8x8 batch 7.2 ms against 0.97 ms). A network of affine
+    layers or tokens has no such kernels and keeps the default layout.
+    """
+    for step in plan.steps:
+        if isinstance(step, LayerStep) and len(step.in_shape) == 3 and any(
+            k in step.kind for k in _IMAGE_KINDS
+        ):
+            return "channels_last"
+    return "contiguous"
+
+
 class CompiledModel(nn.Module):
     """A compiled architecture: named submodules and a generated, straight-line forward.
 
     `plan` holds every step with its shapes and `.darch` span; `forward_source` is the
-    forward's text (the same text `emit_python` writes).
+    forward's text (the same text `emit_python` writes). With `channels_last`, the
+    weights and each input are laid out NHWC (the values, shapes and state_dict keys
+    are the same; only the strides differ).
     """
 
-    def __init__(self, plan: Plan, modules: dict[str, nn.Module], forward_source: str):
+    def __init__(self, plan: Plan, modules: dict[str, nn.Module], forward_source: str,
+                 channels_last: bool = False):
         super().__init__()
         for name, module in modules.items():
             self.add_module(name, module)
         self.plan = plan
         self.forward_source = forward_source
+        self.channels_last = channels_last
         self._forward_fn = compile_forward(forward_source)
+        if channels_last:
+            self.to(memory_format=torch.channels_last)
+
+    @property
+    def memory_format(self) -> str:
+        return "channels_last" if self.channels_last else "contiguous"
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -208,6 +239,8 @@ class CompiledModel(nn.Module):
         return self.plan.output_shape
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
         return self._forward_fn(self, x)
 
     # The generated function is rebuilt from its text, so models pickle like any other.
@@ -221,18 +254,27 @@ class CompiledModel(nn.Module):
         self._forward_fn = compile_forward(self.forward_source)
 
 
-def compile_plan(plan: Plan, device: str | torch.device = "cpu") -> CompiledModel:
+def compile_plan(plan: Plan, device: str | torch.device = "cpu",
+                 memory_format: str = "contiguous") -> CompiledModel:
     """Build the modules of an already inferred plan and move them to `device`.
 
     Weights are drawn on the CPU and then moved, so a seed gives the same weights on any
     device; `device="meta"` builds without allocating (to count parameters quickly).
+    `memory_format` is `contiguous` (NCHW), `channels_last` (NHWC) or `auto` (decided by
+    `choose_memory_format`).
     """
     dev = resolve_device(device)
+    if memory_format not in MEMORY_FORMATS:
+        raise DarchError(f"unknown memory format `{memory_format}`",
+                         help="use " + ", ".join(MEMORY_FORMATS))
+    if memory_format == "auto":
+        memory_format = choose_memory_format(plan)
+    channels_last = memory_format == "channels_last"
     source = "\n".join(forward_lines(plan)) + "\n"
     if dev.type == "meta":
         with torch.device("meta"):
-            return CompiledModel(plan, build_modules(plan), source)
-    model = CompiledModel(plan, build_modules(plan), source)
+            return CompiledModel(plan, build_modules(plan), source, channels_last)
+    model = CompiledModel(plan, build_modules(plan), source, channels_last)
     return model if dev.type == "cpu" else model.to(dev)
 
 
@@ -241,14 +283,16 @@ def compile_architecture(
     input_shape: Any,
     device: str | torch.device = "cpu",
     env: Environment | None = None,
+    memory_format: str = "contiguous",
 ) -> CompiledModel:
     """Compile an architecture (or a node of one) for inputs of `input_shape`.
 
     `input_shape` is without the batch dimension: (channels, height, width) or
     (features,). Every shape is inferred first; a shape that cannot work raises a
     DarchError at the offending `.darch` line before any tensor is made.
+    `memory_format` is as in `compile_plan`.
     """
-    return compile_plan(plan_network(source, input_shape, env), device)
+    return compile_plan(plan_network(source, input_shape, env), device, memory_format)
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
