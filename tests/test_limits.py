@@ -215,3 +215,19 @@ def test_uniform_sampling_of_a_huge_space_is_refused_at_once():
         space.sample_uniform(0)
     assert time.perf_counter() - start < QUICK
     assert len(space.sample(0).decisions) >= 2  # plain sampling still works
+
+
+def test_deep_spaces_count_sample_and_print_from_python():
+    """The recursion limit is raised while darchlang works, not left raised: a deep
+    space loaded from Python still counts, samples and prints afterwards."""
+    import darchlang
+
+    depth = 400
+    text = "space = " + "optional(" * depth + "relu()" + ")" * depth
+    space = darchlang.load_string(text, "t.darch").space
+    limit = sys.getrecursionlimit()
+    assert space.count() == depth + 1
+    arch = space.sample(3)
+    assert arch.text.startswith("space = ")
+    assert space.replay(arch.decisions).identity == arch.identity
+    assert sys.getrecursionlimit() == limit

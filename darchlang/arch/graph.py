@@ -129,8 +129,10 @@ class Architecture:
         """The architecture as `.darch` source with no choices left (canonical)."""
         if self._text is None:
             from darchlang.arch.printer import architecture_text
+            from darchlang.process import deep_recursion
 
-            self._text = architecture_text(self)
+            with deep_recursion():  # architectures nest as deep as programs do
+                self._text = architecture_text(self)
         return self._text
 
     @property

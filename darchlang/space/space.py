@@ -10,6 +10,7 @@ from typing import Any
 from darchlang.arch.graph import Architecture
 from darchlang.environment import Limits
 from darchlang.errors import DarchError
+from darchlang.process import deep_recursion
 from darchlang.space.count import Counter
 from darchlang.space.naming import NamedChoice, name_choices
 from darchlang.space.nodes import RecordNode, SNode
@@ -30,6 +31,10 @@ class Space:
     limits: Limits | None = None
 
     def __post_init__(self) -> None:
+        with deep_recursion():
+            self._build()
+
+    def _build(self) -> None:
         # Names belong to the space, not to the nodes: two spaces built from one program
         # (the REPL's `:sample other`) may reach a choice by different paths.
         naming = name_choices(self._roots())
@@ -68,18 +73,21 @@ class Space:
 
     def count_given(self, decided: dict[int, int]) -> int:
         """Architectures whose choices in `decided` (uid -> option) take those options."""
-        return self._counter.count_items([n for _, n in self._roots()], decided)
+        with deep_recursion():
+            return self._counter.count_items([n for _, n in self._roots()], decided)
 
     def count_node(self, node: SNode) -> int:
         """Architectures of one sub-space on its own (for `show`)."""
-        return self._counter.count(node, {})
+        with deep_recursion():
+            return self._counter.count(node, {})
 
     # -- picking ----------------------------------------------------------------------
     def walk(self, decide: Callable[[NamedChoice], int]) -> Architecture:
         """Build the architecture that `decide` picks, choice by choice, in visiting order."""
         w = Walk(decide, self.by_uid, self.paths)
-        network = w.visit(self.network) if self.network is not None else None
-        hyper = w.visit(self.hyperparams) if self.hyperparams is not None else {}
+        with deep_recursion():  # spaces nest as deep as programs do
+            network = w.visit(self.network) if self.network is not None else None
+            hyper = w.visit(self.hyperparams) if self.hyperparams is not None else {}
         return Architecture(
             network, hyper, w.decisions, w.names, w.values, self.network_name, self.hyperparams_name
         )
