@@ -225,11 +225,10 @@ def check_input_shape(shape: Any) -> Shape:
 
 def parse_shape(text: str) -> Shape:
     """`3x32x32` (or `3,32,32`, `784`) as a shape tuple; a DarchError otherwise."""
-    parts = [p for p in re.split(r"[x,\s]+", text.strip().lower()) if p]
-    try:
-        dims = tuple(int(p) for p in parts)
-    except ValueError:
-        dims = ()
+    # one separator between sizes: `3xx32` or `3x32x` is a typo, not a 2-d shape
+    cleaned = text.strip().lower()
+    parts = re.split(r"\s*[x,]\s*|\s+", cleaned)
+    dims = tuple(int(p) for p in parts) if all(p.isascii() and p.isdigit() for p in parts) else ()
     if not dims or any(d < 1 for d in dims):
         raise DarchError(
             f"cannot read the input shape `{text}`",
