@@ -61,7 +61,7 @@ def workloads(only: str | None) -> list[tuple[str, str, object]]:
     big = cifar_shaped(digits)
     for path in sorted((ROOT / "examples").glob("cifar10_*.darch")):
         rows.append((path.stem, path.read_text(), big))
-    found = [(name, darchlang.load_string(text, num_classes=10).space.sample(0), data)
+    found = [(name, darchlang.load_string(text, optional_defines={"num_classes": 10}).space.sample(0), data)
              for name, text, data in rows if only is None or only in name]
     if not found:
         raise SystemExit(f"no workload matches --only {only}")
