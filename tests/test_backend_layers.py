@@ -259,6 +259,17 @@ def case_multihead_attention():
     return model, hand, lambda x: hand(x, x, x, need_weights=False)[0], (5, 8)
 
 
+def case_token_mixing():
+    model = build("token_mixing", (5, 4), hidden=6)
+    hand = nn.Sequential(nn.Linear(5, 6), nn.GELU(), nn.Linear(6, 5))
+    mine = model.net_0_token_mixing
+    with torch.no_grad():
+        for ours, theirs in ((mine.fc1, hand[0]), (mine.fc2, hand[2])):
+            theirs.weight.copy_(ours.weight)
+            theirs.bias.copy_(ours.bias)
+    return model, hand, lambda x: hand(x.transpose(1, 2)).transpose(1, 2), (5, 4)
+
+
 def case_token_pool():
     return build("token_pool", (5, 4), mode="class"), None, lambda x: x[:, 0], (5, 4)
 
@@ -305,6 +316,7 @@ CASES = {
     "position_embedding": case_position_embedding,
     "class_token": case_class_token,
     "multihead_attention": case_multihead_attention,
+    "token_mixing": case_token_mixing,
     "token_pool": case_token_pool,
     "affine tokens": case_affine_tokens,
 }

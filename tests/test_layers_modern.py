@@ -49,6 +49,7 @@ CASES = {
     "multihead_attention": ("multihead_attention(heads: 2)", "5x8"),
     "multihead_attention head_dim": ("multihead_attention(heads: 3, head_dim: 4, bias: false)", "5x8"),
     "affine tokens": ("affine(units: 3)", "5x8"),
+    "token_mixing": ("token_mixing(hidden: 6)", "5x8"),
     "token_pool mean": ("token_pool()", "5x8"),
     "token_pool class": ('token_pool(mode: "class")', "5x8"),
     "mul gate": ("graph(x) {\n  g = concat [adaptive_avg_pool2d(size: 1), conv2d(filters: 2, size: 1), "
@@ -118,6 +119,10 @@ NETWORKS = {
             "residual(concat [layer_norm(), multihead_attention(heads: 2)]), "
             "residual(concat [layer_norm(), affine(units: 16), gelu(), affine(units: 8)]), "
             "conv1d(filters: 8, size: 3), token_pool(mode: \"class\"), affine(units: 3)]", "3x8x8"),
+    "mixer": ("concat [patch_embed(size: 2, dim: 8), "
+              "residual(concat [layer_norm(), token_mixing(hidden: 12)]), "
+              "residual(concat [layer_norm(), affine(units: 16), gelu(), affine(units: 8)]), "
+              "token_pool(), affine(units: 3)]", "3x8x8"),
     "text": ("concat [embedding(vocab: 11, dim: 6), multihead_attention(heads: 3), token_pool(), "
              "affine(units: 2)]", "7"),
 }
@@ -154,6 +159,8 @@ ERRORS = [
     ("space = patch_embed(size: 3, dim: 8)", "3x8x8",
      "bad.darch:1:9: error: `patch_embed` cannot take a 3x8x8 input: its 3x3 patches do not tile "
      "the 8x8 image"),
+    ("space = concat [conv2d(filters: 4, size: 3), token_mixing(hidden: 8)]", "3x8x8",
+     "bad.darch:1:46: error: `token_mixing` needs a sequence of tokens; this is a 4x8x8 input"),
     ("space = token_pool()", "3x8x8",
      "bad.darch:1:9: error: `token_pool` needs a sequence of tokens; this is a 3x8x8 input"),
     ('space = residual(conv2d(filters: 3, size: 3, padding: "valid"))', "3x4x4",

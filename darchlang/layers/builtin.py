@@ -219,6 +219,24 @@ def attention_macs(attrs: Attrs, shape: Shape, out: Shape) -> int:
     return n * d * 3 * inner + 2 * n * n * inner + n * inner * d
 
 
+def token_mixing_shape(attrs: Attrs, shape: Shape) -> Shape:
+    """MLP-Mixer's token-mixing MLP as one layer rather than a `transpose` layer: the
+    sequence stays (N, D) on both sides, so the planner never sees a (D, N) "sequence of D
+    tokens" that `position_embedding`, `class_token` or `token_pool` would misread, and the
+    token count comes from the shape instead of being repeated in the source."""
+    return need(shape, "tokens")
+
+
+def token_mixing_params(attrs: Attrs, shape: Shape, out: Shape) -> int:
+    n, h = shape[0], attrs["hidden"]
+    return (n + 1) * h + (h + 1) * n
+
+
+def token_mixing_macs(attrs: Attrs, shape: Shape, out: Shape) -> int:
+    n, d = shape
+    return 2 * n * attrs["hidden"] * d
+
+
 def token_pool_shape(attrs: Attrs, shape: Shape) -> Shape:
     return (need(shape, "tokens")[1],)
 
@@ -374,6 +392,11 @@ def builtin_layers() -> list[LayerDef]:
         ), "Multi-head self-attention over the tokens (scaled dot-product), then a linear map "
             "back to the token width.",
             shape=attention_shape, param_count=attention_params, macs=attention_macs),
+        LayerDef("token_mixing", (
+            Param("hidden", POSITIVE, REQUIRED, "width of the MLP's hidden layer"),
+        ), "MLP-Mixer's token-mixing MLP: affine, gelu, affine across the tokens, shared by "
+            "every feature (Tolstikhin et al. 2021); the tokens keep their shape.",
+            shape=token_mixing_shape, param_count=token_mixing_params, macs=token_mixing_macs),
         LayerDef("token_pool", (
             Param("mode", Enum(("mean", "class")), "mean",
                   '"mean" averages the tokens; "class" takes the first (a class_token)'),

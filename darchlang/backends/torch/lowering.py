@@ -415,6 +415,14 @@ def attention_build(attrs: Attrs, shape: Shape) -> Any:
     return _runtime("SelfAttention")(d, heads, head_dim, bias=bias)
 
 
+def token_mixing_emit(attrs: Attrs, shape: Shape) -> str:
+    return f"TokenMixing({shape[0]}, {attrs['hidden']})"
+
+
+def token_mixing_build(attrs: Attrs, shape: Shape) -> Any:
+    return _runtime("TokenMixing")(shape[0], attrs["hidden"])
+
+
 def token_pool_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
     return f"{x}.mean(1)" if attrs["mode"] == "mean" else f"{x}[:, 0]"
 
@@ -454,6 +462,7 @@ LOWERINGS: dict[str, TorchLowering] = {
     "position_embedding": TorchLowering(position_embedding_build, position_embedding_emit),
     "class_token": TorchLowering(class_token_build, class_token_emit),
     "multihead_attention": TorchLowering(attention_build, attention_emit),
+    "token_mixing": TorchLowering(token_mixing_build, token_mixing_emit),
     "token_pool": TorchLowering(call=token_pool_call),
 }
 

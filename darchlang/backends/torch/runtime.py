@@ -93,5 +93,18 @@ class ClassToken(nn.Module):
         return torch.cat([self.weight.expand(x.shape[0], -1, -1), x], 1)
 
 
+class TokenMixing(nn.Module):
+    """MLP-Mixer's token-mixing MLP on (B, N, D): Linear(N, hidden), GELU, Linear(hidden, N)
+    along the token axis, the same weights for every feature; the output is (B, N, D)."""
+
+    def __init__(self, tokens: int, hidden: int):
+        super().__init__()
+        self.fc1 = nn.Linear(tokens, hidden)
+        self.fc2 = nn.Linear(hidden, tokens)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(F.gelu(self.fc1(x.transpose(1, 2)))).transpose(1, 2)
+
+
 MODULES = {"SelfAttention": SelfAttention, "PositionEmbedding": PositionEmbedding,
-           "ClassToken": ClassToken}
+           "ClassToken": ClassToken, "TokenMixing": TokenMixing}
