@@ -6,9 +6,11 @@ failed evaluation the worker survives."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ import darchlang
 from darchlang.backends.torch import compile_architecture
 from darchlang.errors import DarchError
 from darchlang.train.data import load_dataset
-from darchlang.train.evaluator import ClassifierEvaluator, gpu_for, resolve_device
+from darchlang.train.evaluator import ClassifierEvaluator, gpu_for, resolve_device, worker_index
 from darchlang.train.settings import Settings
 
 torch.set_num_threads(1)
@@ -138,6 +140,19 @@ def test_gpus_round_robin_by_worker():
     if not torch.cuda.is_available():
         with pytest.raises(DarchError, match="CUDA is not available"):
             resolve_device("cuda:1", worker=3)
+
+
+def test_pool_workers_have_consecutive_indices_so_they_get_different_gpus():
+    # One single-process pool per worker slot, as the local executor makes them.
+    assert worker_index() is None
+    context = multiprocessing.get_context("fork")
+    pools = [ProcessPoolExecutor(1, mp_context=context) for _ in range(2)]
+    try:
+        first, second = (pool.submit(worker_index).result(timeout=60) for pool in pools)
+    finally:
+        for pool in pools:
+            pool.shutdown()
+    assert second == first + 1 and gpu_for(None, first, 2) != gpu_for(None, second, 2)
 
 
 @pytest.mark.slow
