@@ -132,6 +132,22 @@ def digits_batch(n: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
     return split.x[:n], split.y[:n]
 
 
+def train_losses(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float,
+                 steps: int = 5) -> list[float]:
+    """The cross-entropy before each of `steps` Adam steps, and after the last."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    losses = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    with torch.no_grad():
+        losses.append(F.cross_entropy(model(x), y).item())
+    return losses
+
+
 # a deep ViT without warm-up needs a smaller step than the convolutional networks
 LEARNING_RATE = {"autoformer": 5e-5}
 
@@ -149,15 +165,6 @@ def test_a_random_architecture_trains(name):
     arch = darchlang.load_file(path_of(name), defines).space.sample(2)
     torch.manual_seed(0)
     model = compile_architecture(arch, tuple(x.shape[1:]))
-    optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE.get(name, 3e-4))
-    losses = []
-    for _ in range(5):
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    with torch.no_grad():
-        losses.append(F.cross_entropy(model(x), y).item())
+    losses = train_losses(model, x, y, LEARNING_RATE.get(name, 3e-4))
     assert all(map(math.isfinite, losses)), losses
     assert losses[-1] < losses[0], losses
