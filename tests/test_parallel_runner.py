@@ -51,7 +51,8 @@ def test_a_dead_worker_costs_only_its_own_evaluation(space, tmp_path, how, says)
     marker = tmp_path / "died"
     path = tmp_path / "dies.db"
     result = run_search(space, make_searcher("random", space, seed=1),
-                        DiesOnce(str(marker), how), budget=10, journal=path, workers=2)
+                        DiesOnce(str(marker), how), budget=10, journal=path, workers=2,
+                        retries=0)
     assert result.done == 10
     rows = Journal(path, create=False).evaluations()
     failed = [r for r in rows if r.status == "failed"]
@@ -80,7 +81,8 @@ def test_a_dead_worker_in_a_plain_process_pool(space, tmp_path):
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
     try:
         result = run_search(space, make_searcher("random", space, seed=2),
-                            DiesOnce(str(marker), seconds=0.0), budget=5, executor=pool)
+                            DiesOnce(str(marker), seconds=0.0), budget=5, executor=pool,
+                            retries=0)
     finally:
         pool.shutdown()
     assert result.done == 5 and result.failed == 1

@@ -60,12 +60,15 @@ class SearchRequest:
     gpus_per_eval: float = 0
     threads_per_eval: int | None = None
     sync: bool = False
-    retries: int = 0
+    retries: int = 2  # reruns of an evaluation that ended its process
+    eval_timeout: float | None = None  # seconds; a worker past it is killed
 
     @property
     def parallel(self) -> bool:
-        """Whether evaluations leave this process: several workers, Ray, or `sync`."""
-        return self.executor == "ray" or (self.workers or 1) > 1 or self.sync
+        """Whether evaluations leave this process: several workers, Ray, `sync`, or a
+        hard time limit (only a worker process can be killed)."""
+        return (self.executor == "ray" or (self.workers or 1) > 1 or self.sync
+                or self.eval_timeout is not None)
 
     def worker_threads(self) -> int:
         """Torch threads in each worker process."""
@@ -118,7 +121,7 @@ class SearchSetup:
                 settings=self.settings, space_text=self.program.source.text, progress=progress,
                 workers=req.workers, executor=executor, sync=req.sync, retries=req.retries,
                 threads_per_eval=req.worker_threads(), scheduler=self.scheduler,
-                keep_checkpoints=req.keep_checkpoints,
+                keep_checkpoints=req.keep_checkpoints, eval_timeout=req.eval_timeout,
             )
         finally:
             if executor is not None:

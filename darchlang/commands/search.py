@@ -23,8 +23,10 @@ validation set, and the reported test accuracy optimistic.
 `--workers N` keeps N evaluations running at once, each in its own process (or, with
 `--executor ray`, as tasks on a Ray cluster); the searcher and the journal stay in
 this process. `--sync` tells results in batches of N, in ask order, which makes the
-model-based searchers reproducible too; `--retries R` runs an evaluation whose worker
-died up to R more times before recording it failed.
+model-based searchers reproducible too; `--retries R` runs an evaluation that ended its
+process (a dead worker, or the whole search killed while it ran) up to R more times
+before recording it failed, and `--eval-timeout S` kills a worker whose evaluation
+runs past S seconds.
 """
 
 from __future__ import annotations
@@ -113,9 +115,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parallel.add_argument("--sync", action="store_true",
                           help="evaluate in batches of --workers and tell results in ask "
                           "order: reproducible with model-based searchers too")
-    parallel.add_argument("--retries", type=int, default=0, metavar="R",
-                          help="run an evaluation whose worker died up to R more times "
-                          "(default 0: record it failed)")
+    parallel.add_argument("--retries", type=int, default=2, metavar="R",
+                          help="run an evaluation that ended its process (its worker died, "
+                          "or the search was killed while it ran) up to R more times, "
+                          "then record it failed (default 2)")
+    parallel.add_argument("--eval-timeout", type=float, default=None, metavar="SECONDS",
+                          help="hard limit on each evaluation: its worker process is killed "
+                          "past it and the evaluation recorded failed")
     parser.add_argument("--top", type=positive_int, default=5, metavar="K",
                         help="how many of the best architectures to list (default 5)")
     parser.add_argument("--show-test", action="store_true",
@@ -151,7 +157,7 @@ def request_from_args(args: argparse.Namespace) -> Any:
         synthetic=args.synthetic, workers=args.workers, executor=args.executor,
         ray_address=args.ray_address, cpus_per_eval=args.cpus_per_eval,
         gpus_per_eval=args.gpus_per_eval, threads_per_eval=args.threads_per_eval,
-        sync=args.sync, retries=args.retries,
+        sync=args.sync, retries=args.retries, eval_timeout=args.eval_timeout,
     )
 
 
@@ -200,6 +206,10 @@ def _check_parallel_flags(args: argparse.Namespace) -> None:
         raise UsageError("--workers must be at least 1")
     if args.retries < 0:
         raise UsageError("--retries must be at least 0")
+    if args.eval_timeout is not None and not args.eval_timeout > 0:
+        raise UsageError("--eval-timeout must be a positive number of seconds")
+    if args.eval_timeout is not None and args.executor == "ray":
+        raise UsageError("--eval-timeout needs the local executor")
     if args.threads_per_eval is not None and args.threads_per_eval < 1:
         raise UsageError("--threads-per-eval must be at least 1")
     ray_only = [flag for flag, value in (("--ray-address", args.ray_address),

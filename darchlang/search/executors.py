@@ -8,7 +8,14 @@ knowing which evaluation a dead worker was running, and stopping every worker at
 (spawn start method). With one shared pool, a worker that dies breaks the whole pool
 and every evaluation in it fails alike; with one pool per slot, only the evaluation
 that was on the dead worker fails, its exit status says why, and the slot gets a
-fresh process for the next one.
+fresh process for the next one. A broken slot is revived at the next submit even
+while other slots are healthy, so work never queues behind one worker (where the
+next death would fail every evaluation queued there too).
+
+`LocalPool.expire(limit)` is the hard time limit (`eval_timeout`): each slot's worker
+notes when its evaluation started (a shared clock), and a worker past `limit`
+seconds is killed; its evaluation fails with `EvaluationTimedOut` and the slot gets
+a fresh process. It holds for any evaluator, even one stuck in native code.
 
 `RayExecutor(address)` submits each evaluation as a Ray task with the resources one
 evaluation needs (`cpus_per_eval`, `gpus_per_eval`); with no address and no running
@@ -21,6 +28,7 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -32,6 +40,10 @@ from darchlang.search.workers import EvaluatorRecipe, prepare_worker
 
 class WorkerDied(BrokenExecutor):
     """The worker process running an evaluation died (killed, crashed interpreter)."""
+
+
+class EvaluationTimedOut(Exception):
+    """An evaluation ran past the hard time limit; its worker was killed."""
 
 
 class LocalPool(Executor):
@@ -52,6 +64,9 @@ class LocalPool(Executor):
         self._busy = [0] * workers
         self._broken: set[int] = set()
         self._retired: list[ProcessPoolExecutor] = []
+        # When each slot's evaluation started (0: idle), written by its worker.
+        self._clocks = [self._context.Value("d", 0.0, lock=False) for _ in range(workers)]
+        self._overdue: dict[int, float] = {}  # id(pool) -> the limit it was killed at
         self._closed = False
         for slot in range(workers):  # start every worker now, side by side
             self._pool(slot)
@@ -60,7 +75,7 @@ class LocalPool(Executor):
         with self._lock:
             if self._closed:
                 raise RuntimeError("cannot submit to a LocalPool that was shut down")
-            slot = min(range(self.workers), key=lambda i: (i in self._broken, self._busy[i]))
+            slot = min(range(self.workers), key=lambda i: self._busy[i])
             pool = self._pool(slot)
             self._busy[slot] += 1
         outer: Future = Future()
@@ -87,6 +102,19 @@ class LocalPool(Executor):
         for pool in pools:
             pool.shutdown(wait=True, cancel_futures=True)
 
+    def expire(self, limit: float) -> None:
+        """Kill every worker whose evaluation has run for more than `limit` seconds;
+        those evaluations fail with `EvaluationTimedOut`."""
+        now = time.time()
+        with self._lock:
+            late = [(slot, pool) for slot, pool in enumerate(self._slots)
+                    if pool is not None and id(pool) not in self._overdue
+                    and 0 < self._clocks[slot].value < now - limit]
+            for _, pool in late:
+                self._overdue[id(pool)] = limit
+        for _, pool in late:
+            _kill_workers(pool)
+
     def _pool(self, slot: int) -> ProcessPoolExecutor:
         # Called with the lock held. A broken slot gets a fresh process.
         pool = self._slots[slot]
@@ -98,8 +126,9 @@ class LocalPool(Executor):
             pool.shutdown(wait=False)
             self._retired.append(pool)
         self._broken.discard(slot)
+        self._clocks[slot].value = 0.0
         pool = ProcessPoolExecutor(1, mp_context=self._context, initializer=prepare_worker,
-                                   initargs=(self._recipe, self._threads))
+                                   initargs=(self._recipe, self._threads, self._clocks[slot]))
         pool.submit(int)  # spawn the process now, not at the first evaluation
         self._slots[slot] = pool
         return pool
@@ -111,10 +140,13 @@ class LocalPool(Executor):
                 outer.cancel()
                 return
             error = inner.exception()
+            limit = self._overdue.pop(id(pool), None) if error is not None else None
             if isinstance(error, BrokenProcessPool):
                 if self._slots[slot] is pool:
                     self._broken.add(slot)
-                error = WorkerDied(f"the worker process {_exit_status(pool)}")
+                error = EvaluationTimedOut(f"the evaluation took longer than {limit:g} s "
+                                           "(the hard time limit); its worker was stopped") \
+                    if limit is not None else WorkerDied(f"the worker process {_exit_status(pool)}")
         if error is not None:
             outer.set_exception(error)
         else:

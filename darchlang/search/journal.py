@@ -13,6 +13,11 @@ of different searches, and an event counter: each row records the event number o
 its ask and of its result, so a resumed searcher can be told the history in exactly
 the order the original one saw it.
 
+A running row also counts how many of its attempts ended their process (`deaths`: a
+worker killed, or the whole search killed while it ran) and carries a `heartbeat`,
+the last time the search running it said it was alive, so a reader can tell a row
+that is still running from one left behind by a search that is gone.
+
 Only one search writes a journal at a time (an advisory lock on the file); reports
 may read it while a search runs.
 """
@@ -34,7 +39,7 @@ from darchlang.arch.graph import Architecture
 from darchlang.errors import DarchError
 from darchlang.train.result import EvalResult
 
-FORMAT = 1
+FORMAT = 2  # 2 added `deaths` and `heartbeat`; a format-1 journal is migrated on open
 FINISHED = ("ok", "failed")
 
 _SCHEMA = """
@@ -54,6 +59,8 @@ CREATE TABLE IF NOT EXISTS evaluations (
     settings TEXT NOT NULL DEFAULT '{}',
     reused INTEGER,
     attempts INTEGER NOT NULL DEFAULT 1,
+    deaths INTEGER NOT NULL DEFAULT 0,
+    heartbeat REAL,
     asked_at INTEGER NOT NULL,
     told_at INTEGER,
     started REAL NOT NULL,
@@ -95,8 +102,12 @@ CREATE TABLE IF NOT EXISTS marks (event INTEGER PRIMARY KEY, kind TEXT NOT NULL)
 
 _COLUMNS = (
     "idx, identity, decisions, names, choice_values, text, status, score, metrics, reason, "
-    "detail, settings, reused, attempts, asked_at, told_at, started, finished, seconds"
+    "detail, settings, reused, attempts, asked_at, told_at, started, finished, seconds, "
+    "deaths, heartbeat"
 )
+# What format 2 added to the rows of format 1, and how a read-only format-1 journal
+# (which cannot be migrated) reads them.
+_ADDED = (("deaths", "INTEGER NOT NULL DEFAULT 0", "0"), ("heartbeat", "REAL", "NULL"))
 
 
 @dataclass
@@ -126,6 +137,8 @@ class Evaluation:
     started: float = 0.0
     finished: float | None = None
     seconds: float | None = None
+    deaths: int = 0
+    heartbeat: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -311,6 +324,10 @@ class Journal:
             self.db.close()
             raise
         self._lock_fd: int | None = None
+        self._columns = _COLUMNS
+        if self._old:  # read-only format 1: the added columns read as their defaults
+            for name, _, default in _ADDED:
+                self._columns = self._columns.replace(f", {name}", f", {default}")
         row = self.db.execute(
             "SELECT MAX(COALESCE(told_at, asked_at)), MAX(asked_at), "
             "(SELECT MAX(event) FROM rungs), (SELECT MAX(event) FROM marks) FROM evaluations"
@@ -318,6 +335,7 @@ class Journal:
         self._event = max(-1 if v is None else v for v in row) + 1
 
     def _init_schema(self, create: bool) -> None:
+        self._old = False
         have = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if "evaluations" not in have:
             if not create or have:  # never write into someone else's database
@@ -326,13 +344,26 @@ class Journal:
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (str(FORMAT),))
             return
         fmt = self.db.execute("SELECT value FROM meta WHERE key='format'").fetchone()
-        if fmt is None or int(fmt[0]) != FORMAT:
+        if fmt is not None and int(fmt[0]) == FORMAT - 1:
+            self._migrate()
+        elif fmt is None or int(fmt[0]) != FORMAT:
             raise DarchError(
                 f"{self.path} is a journal of format {fmt[0] if fmt else 'unknown'}; "
                 f"this darchlang reads format {FORMAT}"
             )
         if "rungs" not in have:  # written before schedulers existed
             self.db.executescript(_SCHEDULE_SCHEMA)
+
+    def _migrate(self) -> None:
+        """Bring a journal of the previous format up to this one (new columns with
+        their defaults), in one transaction; a read-only one is read as it is."""
+        if self.read_only:
+            self._old = True
+            return
+        with self.batch():
+            for name, kind, _ in _ADDED:
+                self.db.execute(f"ALTER TABLE evaluations ADD COLUMN {name} {kind}")
+            self.db.execute("UPDATE meta SET value=? WHERE key='format'", (str(FORMAT),))
 
     # -- lifetime -----------------------------------------------------------------------
     def close(self) -> None:
@@ -434,20 +465,20 @@ class Journal:
     # -- reading ------------------------------------------------------------------------
     def evaluations(self) -> list[Evaluation]:
         """Every row, in ask order."""
-        return [self._row(r) for r in self.db.execute(f"SELECT {_COLUMNS} FROM evaluations ORDER BY idx")]
+        return [self._row(r) for r in self.db.execute(f"SELECT {self._columns} FROM evaluations ORDER BY idx")]
 
     def finished(self) -> list[Evaluation]:
         """Finished evaluations in the order their results arrived."""
         return [
             self._row(r)
             for r in self.db.execute(
-                f"SELECT {_COLUMNS} FROM evaluations WHERE status IN ('ok', 'failed') ORDER BY told_at"
+                f"SELECT {self._columns} FROM evaluations WHERE status IN ('ok', 'failed') ORDER BY told_at"
             )
         ]
 
     def get(self, index: int) -> Evaluation:
         """The row of ask `index`."""
-        row = self.db.execute(f"SELECT {_COLUMNS} FROM evaluations WHERE idx=?", (index,)).fetchone()
+        row = self.db.execute(f"SELECT {self._columns} FROM evaluations WHERE idx=?", (index,)).fetchone()
         if row is None:
             raise KeyError(index)
         return self._row(row)
@@ -463,7 +494,7 @@ class Journal:
         A result not yet told to the searcher (a synchronous batch still open) does
         not count: until it is told, the architecture is still in flight."""
         row = self.db.execute(
-            f"SELECT {_COLUMNS} FROM evaluations WHERE identity=? AND status IN ('ok', 'failed') "
+            f"SELECT {self._columns} FROM evaluations WHERE identity=? AND status IN ('ok', 'failed') "
             "AND reused IS NULL AND told_at IS NOT NULL ORDER BY idx LIMIT 1",
             (identity,),
         ).fetchone()
@@ -510,20 +541,33 @@ class Journal:
 
     def start(self, index: int, arch: Architecture, now: float | None = None) -> None:
         """Record that the evaluation of ask `index` begins (status `running`)."""
+        now = now if now is not None else time.time()
         self.db.execute(
             "INSERT INTO evaluations (idx, identity, decisions, names, choice_values, text, "
-            "status, asked_at, started) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+            "status, asked_at, started, heartbeat) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
             (index, arch.identity, dumps(arch.decisions), dumps(arch.names),
-             dumps(_values(arch)), arch.text, self._tick(), now if now is not None else time.time()),
+             dumps(_values(arch)), arch.text, self._tick(), now, now),
         )
 
-    def restart(self, index: int, now: float | None = None) -> None:
+    def restart(self, index: int, now: float | None = None, *, died: bool = False) -> None:
         """An unfinished evaluation (the search was killed, or its worker died) is about
-        to run again."""
+        to run again; `died`: its last attempt ended its process (one more death)."""
+        now = now if now is not None else time.time()
         self.db.execute(
-            "UPDATE evaluations SET status='running', attempts=attempts+1, started=? WHERE idx=?",
-            (now if now is not None else time.time(), index),
+            "UPDATE evaluations SET status='running', attempts=attempts+1, deaths=deaths+?, "
+            "started=?, heartbeat=? WHERE idx=?", (int(died), now, now, index),
         )
+
+    def died(self, index: int) -> int:
+        """Count one more attempt of `index` that ended its process; the total."""
+        self.db.execute("UPDATE evaluations SET deaths=deaths+1 WHERE idx=?", (index,))
+        return self.db.execute("SELECT deaths FROM evaluations WHERE idx=?", (index,)).fetchone()[0]
+
+    def beat(self, indices: list[int], now: float | None = None) -> None:
+        """The search running these evaluations is alive (their heartbeat)."""
+        now = now if now is not None else time.time()
+        self.db.executemany("UPDATE evaluations SET heartbeat=? WHERE idx=? AND status='running'",
+                            [(now, i) for i in indices])
 
     def finish(self, index: int, result: EvalResult, detail: str | None = None,
                now: float | None = None, *, told: bool = True) -> None:
@@ -598,7 +642,7 @@ class Journal:
             values=json.loads(r[4]), text=r[5], status=r[6], score=r[7],
             metrics=json.loads(r[8]), reason=r[9], detail=r[10], settings=json.loads(r[11]),
             reused=r[12], attempts=r[13], asked_at=r[14], told_at=r[15], started=r[16],
-            finished=r[17], seconds=r[18],
+            finished=r[17], seconds=r[18], deaths=r[19], heartbeat=r[20],
         )
 
 

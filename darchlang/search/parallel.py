@@ -20,14 +20,18 @@ the same architectures in either mode and with any number of workers.
 
 Only the driver writes the journal. A worker that dies costs only the evaluation it
 was running: it is run again up to `retries` times, then recorded failed with the
-reason (`LocalPool` says how the process ended). A broken `ProcessPoolExecutor` is
-replaced by a new one. Ctrl-C (or SIGTERM in `darch search`) stops every worker and
+reason (`LocalPool` says how the process ended); deaths are counted in the journal,
+so those of earlier runs count too. A broken `ProcessPoolExecutor` is replaced by a
+new one. With `eval_timeout`, a `LocalPool` worker whose evaluation runs longer is
+killed, the evaluation recorded failed (not retried) and the slot renewed. While
+evaluations run, the driver beats their heartbeat in the journal every few seconds. Ctrl-C (or SIGTERM in `darch search`) stops every worker and
 marks the evaluations it cut off as interrupted; running the search again reruns them.
 """
 
 from __future__ import annotations
 
 import pickle
+import time
 import traceback
 from concurrent.futures import (
     FIRST_COMPLETED,
@@ -41,15 +45,17 @@ from typing import Any
 
 from darchlang.errors import DarchError
 from darchlang.search.base import Candidate
-from darchlang.search.executors import LocalPool
+from darchlang.search.executors import EvaluationTimedOut, LocalPool
 from darchlang.search.session import SearchSession
 from darchlang.search.workers import EvaluatorRecipe, as_recipe, evaluate_in_worker
 from darchlang.train.result import EvalResult
 
+HEARTBEAT = 5.0  # seconds between heartbeats of the running rows
+
 
 def run_parallel(session: SearchSession, evaluator: Any, *, executor: Executor | None = None,
                  workers: int | None = None, sync: bool = False, retries: int = 0,
-                 threads_per_eval: int | None = 1) -> None:
+                 threads_per_eval: int | None = 1, eval_timeout: float | None = None) -> None:
     """Drive `session` to its end with up to `workers` evaluations at once.
 
     Without `executor`, a `LocalPool` of `workers` processes is made (and shut down at
@@ -70,7 +76,12 @@ def run_parallel(session: SearchSession, evaluator: Any, *, executor: Executor |
             _check_picklable(recipe)
     if workers < 1:
         raise DarchError(f"workers must be at least 1, got {workers}")
+    if eval_timeout is not None and not callable(getattr(executor, "expire", None)):
+        raise DarchError("the hard time limit (eval_timeout) needs the local worker pool",
+                         help="drop `executor`, or stop slow evaluations in the evaluator")
+    session.retries = retries
     driver = _Driver(session, recipe, executor, workers, retries, threads_per_eval)
+    driver.eval_timeout = eval_timeout
     try:
         driver.run_sync() if sync else driver.run_async()
     except BaseException:
@@ -89,7 +100,8 @@ class _Driver:
         self.session, self.recipe, self.executor = session, recipe, executor
         self.workers, self.retries, self.threads = workers, retries, threads
         self.running: dict[Future, Candidate] = {}
-        self.failures: dict[int, int] = {}  # index -> worker deaths so far
+        self.eval_timeout: float | None = None
+        self.beaten = time.monotonic()
 
     def run_async(self) -> None:
         for candidate in self.session.held:  # recorded by a killed synchronous search
@@ -106,6 +118,9 @@ class _Driver:
                 self.session.finish(candidate, *outcome)
 
     def run_sync(self) -> None:
+        if not self.session.rerunning:  # a kill cut a batch's tells short: finish them
+            for candidate in self.session.held:
+                self.session.tell(candidate)
         while True:
             # Results a killed run recorded belong to the batch it was running.
             launched = len(self.session.held)
@@ -136,12 +151,25 @@ class _Driver:
     def landed(self) -> list[tuple[Candidate, tuple[EvalResult, str | None]]]:
         """Wait for at least one evaluation to end; its outcomes in ask order (a worker
         that died and may try again is resubmitted instead)."""
-        done, _ = wait(list(self.running), return_when=FIRST_COMPLETED)
+        tick = HEARTBEAT if self.eval_timeout is None else min(HEARTBEAT, max(0.05, self.eval_timeout / 20))
+        while True:
+            done, _ = wait(list(self.running), timeout=tick, return_when=FIRST_COMPLETED)
+            if self.eval_timeout is not None:
+                self.executor.expire(self.eval_timeout)  # type: ignore[attr-defined]
+            if time.monotonic() - self.beaten >= HEARTBEAT:
+                self.beaten = time.monotonic()
+                self.session.journal.beat([c.index for c in self.running.values()])
+            if done:
+                break
         out = []
         for future in sorted(done, key=lambda f: self.running[f].index):
             candidate = self.running.pop(future)
             try:
                 out.append((candidate, future.result()))
+                continue
+            except EvaluationTimedOut as exc:  # not retried: it would run as long again
+                out.append((candidate, (EvalResult.failed(str(exc), identity=candidate.arch.identity),
+                                        None)))
                 continue
             except BrokenExecutor as exc:
                 error: BaseException = exc
@@ -149,7 +177,7 @@ class _Driver:
                     self.renew()
             except Exception as exc:  # the task never ran or its worker vanished (Ray)
                 error = exc
-            deaths = self.failures[candidate.index] = self.failures.get(candidate.index, 0) + 1
+            deaths = self.session.died(candidate)
             if deaths <= self.retries:
                 self.session.retry(candidate)
                 self.submit(candidate)
@@ -186,9 +214,9 @@ class _Driver:
 def _died(candidate: Candidate, error: BaseException, attempts: int) -> tuple[EvalResult, str]:
     text = str(error).strip().splitlines()
     what = text[0] if text else type(error).__name__
-    tries = "" if attempts == 1 else f" (on each of {attempts} attempts)"
-    reason = f"{what}{tries}" if isinstance(error, BrokenExecutor) else \
-        f"the worker failed: {type(error).__name__}: {what}{tries}"
+    if not isinstance(error, BrokenExecutor):
+        what = f"the worker failed: {type(error).__name__}: {what}"
+    reason = what if attempts == 1 else f"the evaluation ended its process {attempts} times: {what}"
     detail = "".join(traceback.format_exception(error))
     return EvalResult.failed(reason, identity=candidate.arch.identity), detail
 

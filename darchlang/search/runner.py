@@ -55,8 +55,9 @@ def run_search(
     workers: int | None = None,
     executor: Executor | None = None,
     sync: bool = False,
-    retries: int = 0,
+    retries: int = 2,
     threads_per_eval: int = 1,
+    eval_timeout: float | None = None,
     scheduler: Scheduler | str | None = None,
     keep_checkpoints: bool = False,
 ) -> SearchResult:
@@ -76,6 +77,10 @@ def run_search(
     is asked for as soon as one ends, results are told in the order they arrive (with
     `sync`, in batches of `workers` told in ask order, so model-based searchers are
     reproducible too), and a worker that dies is retried `retries` times before its
+    evaluation is recorded failed. Deaths count across resumes: an evaluation that was
+    running when the search itself ended, more than `retries` times, is recorded
+    failed rather than run again. `eval_timeout` (seconds) is a hard limit on each
+    evaluation: it runs in a worker process, killed when the limit passes, and the
     evaluation is recorded failed. The evaluator must then be picklable or an
     `EvaluatorRecipe`; `threads_per_eval` is each worker's torch thread count (for the
     local pool made here). See `darchlang.search.parallel`.
@@ -86,6 +91,10 @@ def run_search(
     between rungs are deleted once no rung can use them, unless `keep_checkpoints`.
     See `darchlang.search.scheduled`.
     """
+    if retries < 0:
+        raise DarchError(f"retries must be at least 0, got {retries}")
+    if eval_timeout is not None and not eval_timeout > 0:
+        raise DarchError(f"eval_timeout must be a positive number of seconds, got {eval_timeout}")
     if isinstance(scheduler, str):
         scheduler = make_scheduler(scheduler)
     if scheduler is not None and sync:
@@ -105,14 +114,14 @@ def run_search(
                                                   **session_options)
     else:
         session = SearchSession(space, searcher, budget, journal, **session_options)
+    session.retries = retries
     with session:
-        if executor is not None or (workers or 1) > 1 or sync:
+        if executor is not None or (workers or 1) > 1 or sync or eval_timeout is not None:
             from darchlang.search.parallel import run_parallel
 
-            if retries < 0:
-                raise DarchError(f"retries must be at least 0, got {retries}")
             run_parallel(session, evaluator, executor=executor, workers=workers, sync=sync,
-                         retries=retries, threads_per_eval=threads_per_eval)
+                         retries=retries, threads_per_eval=threads_per_eval,
+                         eval_timeout=eval_timeout)
             return session.result()
         evaluate = as_evaluate(evaluator)
         for candidate in list(session.held):  # results a killed synchronous search kept

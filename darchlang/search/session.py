@@ -112,6 +112,7 @@ class SearchSession:
             raise
 
     scheduler: Any = None  # a scheduled session's `Scheduler` (see `search.scheduled`)
+    retries: int = 2  # reruns of an evaluation that ended its process (the runner sets it)
 
     def _resume(self) -> list[Evaluation]:
         """Replay the journal into the searcher; the finished rows."""
@@ -161,9 +162,19 @@ class SearchSession:
         """Candidates whose results are recorded but not yet told, in ask order."""
         return [self.in_flight[index] for index in sorted(self._results)]
 
+    @property
+    def rerunning(self) -> bool:
+        """Whether evaluations a killed run left unfinished are still to be run again."""
+        return bool(self._rerun)
+
     def retry(self, candidate: Candidate) -> None:
         """Its worker died: the evaluation runs again (one more attempt in the journal)."""
         self.journal.restart(candidate.index)
+
+    def died(self, candidate: Candidate) -> int:
+        """Its worker died: count it; how many of its attempts have ended their process,
+        in this run and in the runs before (see `_gave_up`)."""
+        return self.journal.died(candidate.index)
 
     def interrupt(self, candidate: Candidate) -> None:
         """The evaluation was stopped (Ctrl-C); a resumed search runs it again, and so
@@ -203,17 +214,38 @@ class SearchSession:
                 self.journal.resolve(candidate.index, source)
             self._settle(candidate, source.result())
             return False
+        twin_of = self._running.get(identity) if self.reuse else None
         if fresh:
             self.journal.start(candidate.index, candidate.arch)
-        else:
+        elif twin_of is not None:  # it never ran, so no death to count
             self.journal.restart(candidate.index)
+        else:
+            row = self.journal.get(candidate.index)
+            died = row.status == "running"  # not Ctrl-C: its process ended under it
+            if died and self._gave_up(candidate, row.deaths + 1):
+                return False
+            self.journal.restart(candidate.index, died=died)
         self.in_flight[candidate.index] = candidate
-        twin_of = self._running.get(identity) if self.reuse else None
         if twin_of is not None:
             self._twins.setdefault(twin_of, []).append(candidate)
             return False
         self._running[identity] = candidate.index
         self._emit("started", arch=candidate.arch, index=candidate.index)
+        return True
+
+    def _gave_up(self, candidate: Candidate, deaths: int) -> bool:
+        """Record failed, instead of running it again, an evaluation that was running
+        when the search ended more than `retries` times: it most likely ends its process
+        (a segfault, the out-of-memory killer, `os._exit`), and would otherwise run
+        first on every resume, forever. A SIGKILL of the whole search cannot be told
+        from that, and counts too."""
+        if deaths <= self.retries:
+            return False
+        result = EvalResult.failed(
+            f"the evaluation ended its process {deaths} times: the search stopped while it "
+            "ran (a crash, the out-of-memory killer or a kill)", identity=candidate.arch.identity)
+        self.journal.died(candidate.index)
+        self._conclude(candidate, result, lambda: self.journal.finish(candidate.index, result))
         return True
 
     def _hold(self, candidate: Candidate, result: EvalResult) -> None:

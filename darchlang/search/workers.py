@@ -22,6 +22,7 @@ import json
 import os
 import signal
 import sys
+import time
 import traceback
 import uuid
 from abc import ABC, abstractmethod
@@ -35,6 +36,7 @@ from darchlang.train.result import EvalResult
 
 _BUILT: dict[str, Any] = {}  # recipe key -> evaluator, one per worker process
 _DATASETS: dict[tuple[str, str | None], Any] = {}  # (name, folder) -> Dataset
+_CLOCK: list[Any] = []  # a local pool's shared clock: when this worker's evaluation began
 
 
 class EvaluatorRecipe(ABC):
@@ -153,14 +155,19 @@ def load_evaluator(spec: str) -> Any:
 
 
 # -- in the worker ----------------------------------------------------------------------
-def prepare_worker(recipe: EvaluatorRecipe | None, threads: int | None) -> None:
+def prepare_worker(recipe: EvaluatorRecipe | None, threads: int | None,
+                   clock: Any = None) -> None:
     """A local pool's initializer: runs once as a worker process starts.
 
     The driver alone answers Ctrl-C (it stops the workers and keeps the journal
     consistent), so workers ignore SIGINT. Thread counts are set before torch is
     imported, and the evaluator (with its dataset) is built now rather than inside the
     first evaluation; a failure to build is reported by that evaluation instead.
+    `clock` (a shared double) is where each evaluation notes its start, so the driver
+    can kill a worker that runs past the hard time limit.
     """
+    if clock is not None:
+        _CLOCK[:] = [clock]
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent()
     if threads is not None:
@@ -196,6 +203,17 @@ def evaluate_in_worker(recipe: EvaluatorRecipe, arch: Architecture, threads: int
     """The task every executor runs: evaluate one architecture (one rung of it, with a
     `budget`) with the recipe's evaluator (built once per process); any failure is a
     failed result."""
+    for clock in _CLOCK:
+        clock.value = time.time()
+    try:
+        return _evaluate(recipe, arch, threads, budget)
+    finally:
+        for clock in _CLOCK:
+            clock.value = 0.0
+
+
+def _evaluate(recipe: EvaluatorRecipe, arch: Architecture, threads: int | None,
+              budget: Budget | None) -> tuple[EvalResult, str | None]:
     from darchlang.search.outcome import as_evaluate, evaluate_safely
 
     _set_threads(threads)

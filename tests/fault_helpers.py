@@ -1,0 +1,51 @@
+"""Evaluators that misbehave, for the fault tests, importable by spawned workers."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+
+
+def _draw(identity: str) -> float:
+    return int(hashlib.sha256(identity.encode()).hexdigest()[:8], 16) / 2**32
+
+
+class KillsSome:
+    """Ends its process (`os._exit(9)`, as a segfault or the OOM killer would) on the
+    architectures whose drawn number is below `share`; the others sleep `seconds` and
+    score. Every start is appended to `log` as `pid identity`."""
+
+    def __init__(self, share: float, log: str, seconds: float = 0.05):
+        self.share, self.log, self.seconds = share, log, seconds
+
+    def __call__(self, arch) -> float:
+        with open(self.log, "a") as out:
+            out.write(f"{os.getpid()} {arch.identity}\n")
+        if _draw(arch.identity) < self.share:
+            os._exit(9)
+        time.sleep(self.seconds)
+        return _draw(arch.identity)
+
+
+def kills(share: float, identity: str) -> bool:
+    """Whether `KillsSome(share, ...)` ends its process on this architecture."""
+    return _draw(identity) < share
+
+
+class Hangs:
+    """Sleeps far past any limit on the architectures drawn below `share` (as a stuck
+    evaluation would, in native code: `time.sleep` cannot be interrupted cooperatively);
+    the others take `seconds`."""
+
+    def __init__(self, share: float, seconds: float = 0.02):
+        self.share, self.seconds = share, seconds
+
+    def __call__(self, arch) -> float:
+        if _draw(arch.identity) < self.share:
+            time.sleep(600)
+        time.sleep(self.seconds)
+        return _draw(arch.identity)
+
+
+HANGS = Hangs(0.3)  # for `--evaluator fault_helpers:HANGS`
