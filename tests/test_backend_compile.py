@@ -173,7 +173,12 @@ SHAPE_ERRORS = [
      't.darch:1:9: error: `conv2d` cannot take a 3x4x4 input: its 5x5 window does not fit the '
      '4x4 image with padding "valid"', None),
     ("space = concat [affine(units: 10), conv2d(filters: 8, size: 3)]", "3x8x8",
-     "t.darch:1:36: error: `conv2d` needs an image; this is a vector of 10 features", None),
+     "t.darch:1:36: error: `conv2d` needs an image; this is a vector of 10 features",
+     "`affine`, `flatten` and global pools make a vector; put `conv2d` before them"),
+    ("space = conv2d(filters: 8, size: 3)", "3x8",
+     "t.darch:1:9: error: `conv2d` needs an image; this is a sequence of 3 tokens of 8",
+     "two sizes read as tokens x features; an image is channels x height x width, as in "
+     "--input 3x32x32"),
     ("space = concat [affine(units: 10), max_pool2d()]", "3x8x8",
      "t.darch:1:36: error: `max_pool2d` needs an image; this is a vector of 10 features", None),
     ("space = concat [flatten(), global_avg_pool()]", "3x8x8",

@@ -44,6 +44,7 @@ from darchlang.layers.shapes import (
     check_input_shape,
     describe_shape,
     join_layout,
+    layout,
     merge_shape,
     parse_shape,  # noqa: F401  (re-exported: darchlang.backends.torch.parse_shape)
     shape_text,
@@ -301,6 +302,7 @@ class _Planner:
                 layer_message(layer.kind, shape, exc),
                 layer.span,
                 notes=[f"the layer is `{path}`"] if path else [],
+                help=layout_help(layer.kind, shape, exc),
             ) from None
         except Exception as exc:  # a bug in a user's shape rule: point at both places
             raise hook_error(ldef, "shape rule", exc, layer.span) from None
@@ -442,6 +444,20 @@ def layer_message(kind: str, shape: Shape, exc: ValueError) -> str:
     return f"`{kind}` cannot take {describe_shape(shape)}: {exc}"
 
 
+def layout_help(kind: str, shape: Shape, exc: ValueError) -> str | None:
+    """What to do about a layout a layer cannot take, for the two usual slips: an image
+    layer after the network went flat, and a 2-number input meant as an image."""
+    if not isinstance(exc, WrongLayout) or "an image" not in exc.wanted:
+        return None
+    if layout(shape) == "vector":
+        return (f"`affine`, `flatten` and global pools make a vector; put `{kind}` before "
+                "them")
+    if layout(shape) == "tokens":
+        return ("two sizes read as tokens x features; an image is channels x height x "
+                "width, as in --input 3x32x32")
+    return None
+
+
 def _refuse_cropping(steps: list[Step], span: Span | None) -> None:
     """A residual body that changes the image size must do it by striding alone: a
     "valid" window crops the image, so its pixels no longer line up with the
@@ -477,8 +493,8 @@ def hook_error(ldef: Any, what: str, exc: Exception, span: Span | None) -> Darch
 
 def _plan_join(join: JoinStep) -> None:
     """Work out how a shortcut of shape `in_shape` meets a body output of `body_shape`."""
-    layout = join_layout(join.in_shape, join.body_shape, join.residual.join, join.span)
-    join.stride, pad_shortcut, pad_body, join.out_shape = layout
+    joined = join_layout(join.in_shape, join.body_shape, join.residual.join, join.span)
+    join.stride, pad_shortcut, pad_body, join.out_shape = joined
     if join.residual.join == "pad":
         join.pad_shortcut, join.pad_body = pad_shortcut, pad_body
 
