@@ -10,6 +10,7 @@ number, a string, an initializer, a shape or a file name reads the same everywhe
 - `type_name`: the kind alone (`integer`, `initializer`);
 - `value_text`: any value a user may look at, records and lists included, never
   failing (what has no literal reads as `describe` says);
+- `layer_where`: where a layer comes from (`file:31, in inner at :9`);
 - `display_path`: a source file's name as the user reads it (relative to the working
   directory when under it, else its file name): never a machine's absolute path in
   text that travels (exported source, tables).
@@ -130,6 +131,24 @@ def display_path(name: str) -> str:
         return os.path.relpath(path, Path.cwd()) if path.is_relative_to(Path.cwd()) else path.name
     except (OSError, ValueError):
         return path.name
+
+
+def layer_where(span: Any, trace: Any = ()) -> str:
+    """Where a layer comes from, as the layer table shows it: `file:9` for a layer
+    written at the top level; for one a function made, the line of the call in the
+    program and the function's line, `file:31, in inner at :9` (the function's file
+    too when it is another: `a.darch:12, in conv_block at lib/blocks.darch:3`)."""
+    if span is None:
+        return ""
+    here = f"{display_path(span.source.name)}:{span.line}"
+    if not trace:
+        return here
+    call, innermost = trace[0].span, trace[-1].function
+    same_file = call.source.name == span.source.name
+    if same_file and call.line == span.line:  # the layer reads as the call (an import's)
+        return f"{here}, in {innermost}"
+    called = f"{display_path(call.source.name)}:{call.line}"
+    return f"{called}, in {innermost} at {f':{span.line}' if same_file else here}"
 
 
 def plural(n: int, one: str, many: str | None = None) -> str:

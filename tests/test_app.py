@@ -233,3 +233,16 @@ def test_display_path():
     assert display_path("x/y.darch") == "x/y.darch"
     assert display_path(str(Path.cwd() / "a" / "b.darch")) == os.path.join("a", "b.darch")
     assert display_path("/nowhere/else/c.darch") == "c.darch"
+
+
+# ---- the layer table names the call site (19.3) -----------------------------------------
+def test_the_two_convolutions_of_one_def_read_apart():
+    done = darch("compile", "examples/cifar10_simple.darch", "--seed", "1")
+    convs = [line.split()[2:7] for line in done.stdout.splitlines() if " conv2d " in line]
+    assert [" ".join(c[:5]) for c in convs] == [
+        "examples/cifar10_simple.darch:22, in conv at :9",
+        "examples/cifar10_simple.darch:24, in conv at :9"]
+    layers = json.loads(darch("compile", "examples/cifar10_simple.darch", "--json").stdout)
+    first = layers["summary"]["layers"][0]
+    assert first["where"] == "examples/cifar10_simple.darch:9"  # the JSON keeps the line
+    assert first["source"] == "examples/cifar10_simple.darch:22, in conv at :9"

@@ -228,7 +228,9 @@ def test_cli_compile_table_and_errors(tmp_path, capsys):
     assert main(["compile", "examples/cifar10_complex.darch", "--seed", "1"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("# architecture ")
-    assert "examples/cifar10_complex.darch:13" in out and "multiply-adds per example" in out
+    # a layer `inner` made reads as the call in the program and the line in `inner`
+    assert "examples/cifar10_complex.darch:30, in inner at :13" in out
+    assert "multiply-adds per example" in out
     assert main(["compile", "examples/cifar10_simple.darch", "--input", "3xab"]) == 2
     assert "cannot read the input shape `3xab`" in capsys.readouterr().err
     assert main(["compile", "examples/cifar10_simple.darch", "--input", "10"]) == 1

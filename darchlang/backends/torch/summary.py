@@ -14,16 +14,24 @@ from typing import Any
 from torch import nn
 
 from darchlang.arch.graph import Architecture, Node
-from darchlang.backends.torch.compiler import CompiledModel, compile_architecture, source_where
+from darchlang.backends.torch.compiler import (
+    CompiledModel,
+    compile_architecture,
+    printable,
+    source_where,
+)
 from darchlang.backends.torch.plan import GraphOpenStep, JoinStep, LayerStep, MergeStep, OpenStep
 from darchlang.environment import Environment
 from darchlang.layers.shapes import features, shape_text
+from darchlang.text import layer_where
 
 
 @dataclass
 class SummaryRow:
     """One line of the table. `name` is the layer's module name (the state_dict prefix of
-    its weights); for a merge in a graph block it is the value the merge defines."""
+    its weights); for a merge in a graph block it is the value the merge defines.
+    `where` is the layer's own `file:line`; `source`, the table's column, adds the
+    call that made it when a function did (`file:31, in inner at :9`)."""
 
     name: str
     kind: str
@@ -33,6 +41,7 @@ class SummaryRow:
     params: int
     macs: int
     depth: int
+    source: str = ""
 
 
 @dataclass
@@ -88,6 +97,7 @@ def summarize(
                 SummaryRow(
                     step.name, step.kind, step.path, source_where(step.span), step.out_shape,
                     _count(modules.get(step.name)), macs, step.depth,
+                    printable(layer_where(step.span, step.layer.trace)),
                 )
             )
         elif isinstance(step, OpenStep):
@@ -150,7 +160,7 @@ def render_summary(summary: Summary) -> str:
             label = "  " * r.depth + "+ " + (r.name or "shortcut")
         table.append(
             (
-                label, r.kind, r.where,
+                label, r.kind, r.source or r.where,
                 shape_text(r.out_shape) if r.out_shape else "",
                 f"{r.params:,}" if r.params else ("" if r.out_shape is None else "0"),
                 f"{r.macs:,}" if r.macs else ("" if r.out_shape is None else "0"),
