@@ -17,10 +17,12 @@ from pathlib import Path
 
 import pytest
 from fault_helpers import Hangs, KillsSome, kills
+from parallel_helpers import FixedCost
 from search_spaces import MEDIUM
 
 import darchlang
 from darchlang.search import Journal, make_searcher, run_search
+from darchlang.train.result import EvalResult
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
@@ -188,3 +190,66 @@ def test_a_journal_of_the_previous_format_is_migrated_and_resumed(space, tmp_pat
         rows = journal.evaluations()
     assert [r.identity for r in rows[:3]] == [e.identity for e in first.evaluations]
     assert all(r.deaths == 0 for r in rows)
+
+
+def _report(path: Path, *flags: str) -> str:
+    out = subprocess.run([sys.executable, "-m", "darchlang.cli", "report", str(path), *flags],
+                         env=ENV, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return " ".join(out.stdout.split())  # as one line: rich wraps to the terminal
+
+
+def test_report_tells_a_dead_searchs_running_rows_as_stale(space, tmp_path):
+    """A row left `running` by a search that is gone is stale; while a search holds
+    the journal, its running rows are not."""
+    path = tmp_path / "s.db"
+    with Journal(path) as journal:
+        journal.acquire()
+        journal.check_config({"searcher": "random"})
+        journal.start(0, space.sample(0))
+        journal.start(1, space.sample(1))
+        journal.finish(1, EvalResult(status="ok", score=0.5))
+        held = _report(path)
+        assert "1 unfinished" in held and "stale" not in held
+        assert json.loads(_report(path, "--json"))["stale"] == []
+    gone = _report(path)
+    assert "1 unfinished (1 stale: the search that ran them is gone)" in gone
+    assert json.loads(_report(path, "--json"))["stale"] == [0]
+
+
+SYNC = '''
+import os
+import sys
+import darchlang
+from parallel_helpers import FixedCost
+from darchlang.search import make_searcher, run_search
+
+def die_mid_batch(event):
+    # the driver dies between two tells of one batch (7 of 9 told)
+    if event.kind == "finished" and event.done == int(os.environ.get("DIE_AT", "-1")):
+        os._exit(1)
+
+if __name__ == "__main__":
+    space = darchlang.load_string(open(sys.argv[1]).read()).space
+    run_search(space, make_searcher("evolution", space, 5, population=4, sample=2),
+               FixedCost(0.02), 15, sys.argv[2], workers=3, sync=True, progress=die_mid_batch)
+'''
+
+
+@pytest.mark.slow
+def test_sync_killed_between_a_batchs_tells_resumes_to_the_same_decisions(space, tmp_path):
+    space_file, script = tmp_path / "space.darch", tmp_path / "sync.py"
+    space_file.write_text(MEDIUM)
+    script.write_text(SYNC)
+    path = tmp_path / "sync.db"
+    command = [sys.executable, str(script), str(space_file), str(path)]
+    assert subprocess.run(command, env={**ENV, "DIE_AT": "7"}, timeout=120).returncode == 1
+    with Journal(path, create=False) as journal:
+        untold = [r.index for r in journal.evaluations() if r.done and r.told_at is None]
+    assert untold == [7, 8]  # the kill fell between the tells of one batch
+    subprocess.run(command, env=ENV, check=True, timeout=120)
+    rows = Journal(path, create=False).evaluations()
+    whole = run_search(space, make_searcher("evolution", space, 5, population=4, sample=2),
+                       FixedCost(0.0), 15, workers=3, sync=True)
+    assert [r.decisions for r in rows] == [e.decisions for e in
+                                           sorted(whole.evaluations, key=lambda e: e.index)]

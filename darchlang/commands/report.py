@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         curves = journal.curves()
         rungs = journal.rung_results()
         stopped = _stopped_early(rungs)
+        stale = journal.stale()
     labels = json.loads(labels) if labels else None
     title = f"{config.get('searcher', 'search')} (seed {config.get('seed', '?')})"
     if args.csv:
@@ -73,9 +74,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         data = report_json(evaluations, config, top_k=args.top, labels=labels)
         data["space_text"] = space_text
+        data["stale"] = stale
         print_json(data)
         return 0
-    _print_report(args, evaluations, config, created, labels, rungs)
+    _print_report(args, evaluations, config, created, labels, rungs, stale)
     return 0
 
 
@@ -153,7 +155,7 @@ def _built_in_input_shape(config: dict[str, Any]) -> tuple[int, ...] | None:
 
 def _print_report(args: argparse.Namespace, evaluations: list[Any], config: dict[str, Any],
                   created: str | None, labels: dict[str, list[str]] | None,
-                  rungs: list[Any] = ()) -> None:
+                  rungs: list[Any] = (), stale: list[int] = ()) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -174,7 +176,8 @@ def _print_report(args: argparse.Namespace, evaluations: list[Any], config: dict
     lines += [
         f"evaluations  {s['done']} done: {s['ok']} ok, {s['failed']} failed"
         + (f", {s['reused']} reused" if s["reused"] else "")
-        + (f"; {s['unfinished']} unfinished" if s["unfinished"] else ""),
+        + (f"; {s['unfinished']} unfinished" if s["unfinished"] else "")
+        + (f" ({len(stale)} stale: the search that ran them is gone)" if stale else ""),
         "best score   " + ("-" if s["best_score"] is None
                            else f"{s['best_score']:.4f} (#{s['best_index']})"),
         f"time         {format_seconds(s['eval_seconds'])} evaluating, "

@@ -41,6 +41,7 @@ from darchlang.train.result import EvalResult
 
 FORMAT = 2  # 2 added `deaths` and `heartbeat`; a format-1 journal is migrated on open
 FINISHED = ("ok", "failed")
+STALE = 60.0  # seconds without a heartbeat after which, without file locks, a row is stale
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -230,6 +231,25 @@ def journal_error(path: Path | None, exc: sqlite3.DatabaseError) -> DarchError:
         return DarchError(f"{where} is not a darchlang journal (it is not a SQLite file)",
                           help="give the file that `darch search --journal` wrote")
     return DarchError(f"the journal {where} failed: {text}")
+
+
+def _locked(path: Path) -> bool | None:
+    """Whether a search holds the writer's lock on `path` now (None: no locks here)."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing drops a lock taken here
+    return False
 
 
 def _make_folder(path: Path) -> None:
@@ -425,6 +445,18 @@ class Journal:
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # closing drops the flock
             self._lock_fd = None
+
+    def stale(self, now: float | None = None) -> list[int]:
+        """The `running` rows whose search is gone: no search holds the writer's lock
+        (where there are no locks, Windows: their heartbeat is older than `STALE` s)."""
+        now = now if now is not None else time.time()
+        rows = [r for r in self.evaluations() if r.status == "running"]
+        if not rows or self._lock_fd is not None:
+            return []
+        alive = _locked(self.path) if self.path is not None else True
+        if alive is None:
+            return [r.index for r in rows if now - (r.heartbeat or r.started) > STALE]
+        return [] if alive else [r.index for r in rows]
 
     # -- configuration --------------------------------------------------------------------
     def config(self) -> dict[str, Any] | None:
