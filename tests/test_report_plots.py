@@ -133,3 +133,18 @@ def test_report_html_and_plots_from_the_command_line(tmp_path):
     r = subprocess.run([sys.executable, "-m", "darchlang.cli", "report", str(journal), "--html",
                         str(tmp_path / "missing" / "r.html")], capture_output=True, text=True)
     assert r.returncode == 1 and "cannot write the report" in r.stderr
+
+
+def test_the_text_report_keeps_brackets_in_option_labels(tmp_path):
+    (tmp_path / "net.darch").write_text(
+        "space = one_of(concat [conv2d(filters: 8, size: 3), maybe_swap(relu(), batch_norm())],"
+        " relu())\n")
+    r = subprocess.run([sys.executable, "-m", "darchlang.cli", "search", "net.darch", "--synthetic",
+                        "0", "--searcher", "grid", "--budget", "3", "--journal", "run.db"],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([sys.executable, "-m", "darchlang.cli", "report", "run.db"],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                       env={**__import__("os").environ, "COLUMNS": "200"})
+    assert r.returncode == 0, r.stderr
+    assert "conv2d, [relu, batch_norm] | [batch_norm, relu]" in r.stdout

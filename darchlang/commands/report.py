@@ -158,6 +158,7 @@ def _print_report(args: argparse.Namespace, evaluations: list[Any], config: dict
                   rungs: list[Any] = (), stale: list[int] = ()) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from darchlang.search.results import choice_stats, rung_counts, summary, top
     from darchlang.train.progress import format_seconds
@@ -203,7 +204,7 @@ def _print_report(args: argparse.Namespace, evaluations: list[Any], config: dict
         table.add_column("count", justify="right")
         table.add_column("reason")
         for reason, count in failures:
-            table.add_row(str(count), reason)
+            table.add_row(str(count), Text(reason))  # Text: brackets are not markup
         console.print(table)
     stats = choice_stats(done, labels)
     if stats:
@@ -216,14 +217,15 @@ def _print_report(args: argparse.Namespace, evaluations: list[Any], config: dict
         for c in stats:
             leader = c.leader
             if leader is None:
-                table.add_row(c.name, "-", "-", "0", "")
+                table.add_row(Text(c.name), "-", "-", "0", "")
                 continue
             others = "  ".join(
                 f"{option_text(o.value)}: {'-' if o.mean is None else f'{o.mean:.3f}'} ({o.count})"
                 for o in c.options if o is not leader
             )
-            table.add_row(c.name, option_text(leader.value), f"{leader.mean:.4f}", str(leader.count),
-                          others)
+            # Text, not markup: labels such as `conv2d, [relu, batch_norm]` keep their brackets
+            table.add_row(Text(c.name), Text(option_text(leader.value)), f"{leader.mean:.4f}",
+                          str(leader.count), Text(others))
         console.print(table)
     if best:
         console.print(best_heading(best[0]), markup=False)
