@@ -16,7 +16,7 @@ from darchlang.search import make_searcher, run_search
 from darchlang.search.synthetic import NKObjective
 
 SPACE = """def conv() = conv2d(filters: one_of(4, 8, 12, 16, 20, 24, 28, 32), size: one_of(1, 3, 5))
-space = concat [conv(), relu(), conv()]
+space = concat [conv(), maybe_swap(relu(), batch_norm()), conv()]
 """
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -69,6 +69,7 @@ def test_the_api_reports_progress_best_and_failures(server):
     assert best["score"] == max(e["score"] for e in state["evaluations"] if e["score"] is not None)
     detail = client.get(f"/api/evaluations/{best['index']}").get_json()
     assert "conv2d" in detail["text_html"] and detail["choices"]
+    assert not any(v.startswith("option ") for _, v in detail["choices"])  # written labels
     assert client.get("/api/evaluations/99").status_code == 404
 
 

@@ -15,6 +15,7 @@ dashboard never holds a lock or a write transaction on a search it is watching.
 
 from __future__ import annotations
 
+import json
 import math
 import sqlite3
 from pathlib import Path
@@ -27,7 +28,7 @@ def _read(path: Path) -> tuple[list[Any], dict[str, Any], dict[str, Any]]:
     from darchlang.search import Journal
 
     with Journal(path, create=False) as journal:
-        meta: dict[str, Any] = {k: journal.meta(k) for k in ("created", "budget", "space_text")}
+        meta: dict[str, Any] = {k: journal.meta(k) for k in ("created", "budget", "options")}
         meta["curves"] = journal.curves()
         return journal.evaluations(), journal.config() or {}, meta
 
@@ -64,9 +65,10 @@ def state(path: Path) -> dict[str, Any]:
 def evaluation(path: Path, index: int) -> dict[str, Any] | None:
     """One evaluation in full: text (highlighted), choices, metrics and curve."""
     from darchlang.notebook import highlighted
-    from darchlang.report.plots import curve_of
+    from darchlang.report.plots import curve_of, option_label
 
     evaluations, _, meta = _read(path)
+    labels = json.loads(meta["options"]) if meta.get("options") else None
     found = [e for e in evaluations if e.index == index]
     if not found:
         return None
@@ -77,7 +79,7 @@ def evaluation(path: Path, index: int) -> dict[str, Any] | None:
     return {
         "index": e.index, "status": e.status, "score": _finite(e.score), "reason": e.reason,
         "identity": e.identity, "text_html": highlighted(e.text),
-        "choices": [[n, str(v)] for n, v in zip(e.names, e.values, strict=True)],
+        "choices": [[n, option_label(e, n, labels)] for n in e.names],
         "metrics": {k: v for k, v in metrics.items() if isinstance(v, int | float | str)},
         "curve": curve,
     }
