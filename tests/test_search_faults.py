@@ -253,3 +253,21 @@ def test_sync_killed_between_a_batchs_tells_resumes_to_the_same_decisions(space,
                        FixedCost(0.0), 15, workers=3, sync=True)
     assert [r.decisions for r in rows] == [e.decisions for e in
                                            sorted(whole.evaluations, key=lambda e: e.index)]
+
+
+@pytest.mark.slow
+def test_the_driver_beats_the_heartbeat_of_running_rows(space, tmp_path, monkeypatch):
+    import darchlang.search.parallel as parallel
+
+    monkeypatch.setattr(parallel, "HEARTBEAT", 0.1)
+    beats: list[tuple[float, float | None]] = []
+
+    def watch(event):
+        if event.kind == "finished" and event.evaluation.reused is None:
+            row = event.evaluation
+            beats.append((row.started, row.heartbeat))
+
+    path = tmp_path / "beat.db"
+    run_search(space, make_searcher("random", space, seed=0), FixedCost(0.6), budget=4,
+               journal=path, workers=2, progress=watch)
+    assert beats and all(h is not None and h >= s + 0.3 for s, h in beats)
