@@ -246,3 +246,24 @@ def test_the_two_convolutions_of_one_def_read_apart():
     first = layers["summary"]["layers"][0]
     assert first["where"] == "examples/cifar10_simple.darch:9"  # the JSON keeps the line
     assert first["source"] == "examples/cifar10_simple.darch:22, in conv at :9"
+
+
+# ---- run_search shows progress when watched, and takes progress=False (19.10) -----------
+def test_run_search_progress_default_true_and_false(capsys, monkeypatch):
+    from darchlang.search import make_searcher, run_search
+    from darchlang.search import progress as shown
+
+    space = load_string(SMALL).space
+
+    def search(**kw):
+        run_search(space, make_searcher("random", space, seed=0), lambda a: 1.0, 2, **kw)
+        return capsys.readouterr().err
+
+    assert search() == ""  # pytest's captured stderr is no terminal: silent
+    lines = search(progress=True).splitlines()
+    assert lines[0].startswith("#0 score 1.0000") and lines[-1].endswith("[2/2, best 1.0000]")
+    monkeypatch.setattr(shown, "attached", lambda: True)  # as at a terminal or a notebook
+    assert "#1 score 1.0000" in search()
+    assert search(progress=False) == ""
+    heard = []
+    assert search(progress=heard.append) == "" and heard[-1].kind == "finished"

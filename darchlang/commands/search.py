@@ -175,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
         except OSError as err:
             raise DarchError(f"cannot make the folder for the journal {request.journal}: "
                              f"{err.strerror or err}", help="give --journal PATH") from None
-    reporter = _Reporter(args, setup.searcher_name)
+    reporter = _reporter(args, setup.searcher_name)
     previous = _install_sigterm()
     try:
         with reporter:
@@ -237,91 +237,16 @@ def _parse_options(items: list[str]) -> dict[str, str]:
     return out
 
 
-class _Reporter:
-    """Progress of a search: a rich bar with the running best on a terminal, one line
-    per evaluation on stderr otherwise (logs of batch jobs stay readable)."""
+def _reporter(args: argparse.Namespace, searcher: str) -> Any:
+    """The search's progress: a live bar on a terminal (or with --progress), one line
+    per evaluation on stderr otherwise, so the logs of batch jobs stay readable."""
+    from rich.console import Console
 
-    def __init__(self, args: argparse.Namespace, searcher: str):
-        from rich.console import Console
+    from darchlang.search.progress import SearchProgress
 
-        self.console = Console(stderr=True)
-        live = args.progress if args.progress is not None else self.console.is_terminal
-        self.live = bool(live) and not args.json
-        self.quiet = args.json and args.progress is None
-        self.searcher = searcher
-        self.progress = None
-        self.task = None
-        self.done = 0
-
-    def __enter__(self) -> _Reporter:
-        if self.live:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self.progress = Progress(
-                TextColumn(f"[bold]{self.searcher}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[best]}"),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                console=self.console,
-                refresh_per_second=4,
-            )
-            self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.__exit__(None, None, None)
-
-    def __call__(self, event: Any) -> None:
-        self.done = event.done
-        best = "best -" if event.best is None else f"best {event.best.score:.4f}"
-        if event.kind == "resumed":
-            if self.progress is not None:
-                self.task = self.progress.add_task("search", total=event.budget,
-                                                   completed=event.done, best=best)
-            if event.done and not self.quiet:
-                self._line(f"resuming: {event.done} of {event.budget} evaluations already done")
-            return
-        if event.kind != "finished":
-            return
-        e = event.evaluation
-        if e.ok:
-            what = f"score {e.score:.4f}"
-        else:
-            what = f"failed: {e.reason}"
-        if e.reused is not None:
-            what += f" (same architecture as #{e.reused}, not trained again)"
-        elif e.metrics.get("stopped") and "rung" in e.metrics:
-            what += f", stopped after rung {e.metrics['rung']} ({e.metrics['epochs']} epochs)"
-        seconds = "" if e.reused is not None or e.seconds is None or not _trained(e) \
-            else f" in {e.seconds:.1f}s"
-        if not self.quiet:
-            where = event.where()
-            where = f", {where}" if where else ""
-            self._line(f"#{e.index} {what}{seconds}  [{event.done}/{event.budget}, {best}{where}]")
-        if self.progress is not None and self.task is not None:
-            self.progress.update(self.task, completed=event.done, best=best)
-
-    def _line(self, text: str) -> None:
-        if self.progress is not None:
-            self.progress.console.print(text, highlight=False, markup=False)
-        else:
-            print(text, file=sys.stderr, flush=True)
-
-
-def _trained(e: Any) -> bool:
-    """Whether an evaluation ran (an architecture that failed to build never trained,
-    and its time says nothing)."""
-    return e.ok or bool(e.metrics.get("epochs"))
+    live = args.progress if args.progress is not None else Console(stderr=True).is_terminal
+    return SearchProgress(searcher, live=bool(live) and not args.json,
+                          lines=not (args.json and args.progress is None))
 
 
 def _print_outcome(result: Any, args: argparse.Namespace, setup: Any, journal: str | None

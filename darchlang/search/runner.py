@@ -26,6 +26,7 @@ output becomes a result in `outcome`, how a journal is replayed in `resume`.
 
 from __future__ import annotations
 
+import contextlib
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from darchlang.errors import DarchError
 from darchlang.search.base import Searcher
 from darchlang.search.journal import Journal
 from darchlang.search.outcome import Evaluator, as_evaluate, evaluate_safely
+from darchlang.search.progress import default_progress
 from darchlang.search.results import SearchResult
 from darchlang.search.schedulers import Scheduler, make_scheduler
 from darchlang.search.session import Progress, SearchSession
@@ -50,7 +52,7 @@ def run_search(
     *,
     settings: dict[str, Any] | None = None,
     space_text: str | None = None,
-    progress: Progress | None = None,
+    progress: Progress | bool | None = None,
     reuse: bool = True,
     workers: int | None = None,
     executor: Executor | None = None,
@@ -69,8 +71,10 @@ def run_search(
     the searcher, and the search goes on. `settings` are the evaluator's settings that
     change scores (dataset, epochs): a journal resumes only with the same ones.
     `journal` is a path (created or resumed), an open `Journal`, or None for one kept
-    in memory. Ctrl-C marks the running evaluation interrupted, leaves the journal
-    consistent and re-raises `KeyboardInterrupt`.
+    in memory. `progress` is a callback that hears every `SearchEvent`; by default a
+    bar and a line per evaluation show when attached to a terminal or a notebook
+    (`progress=True`: always, `False`: never). Ctrl-C marks the running evaluation
+    interrupted, leaves the journal consistent and re-raises `KeyboardInterrupt`.
 
     With `workers` above 1 or an `executor` (any `concurrent.futures.Executor`, e.g.
     `LocalPool` or `RayExecutor`), up to `workers` evaluations run at once: a new one
@@ -104,6 +108,8 @@ def run_search(
         raise DarchError("this evaluator cannot be scheduled: it takes no `budget`",
                          help="an evaluator trained in rungs takes `budget=` and reports "
                          "after each epoch (see docs/training.md)")
+    display = default_progress(progress, searcher.name)
+    progress = display if display is not None else (None if isinstance(progress, bool) else progress)
     session_options = dict(settings=settings, space_text=space_text, progress=progress,
                            reuse=reuse)
     if scheduler is not None:
@@ -115,7 +121,7 @@ def run_search(
     else:
         session = SearchSession(space, searcher, budget, journal, **session_options)
     session.retries = retries
-    with session:
+    with session, (display or contextlib.nullcontext()):
         if executor is not None or (workers or 1) > 1 or sync or eval_timeout is not None:
             from darchlang.search.parallel import run_parallel
 

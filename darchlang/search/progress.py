@@ -1,0 +1,116 @@
+"""How a search shows its progress: a live bar with the running best, and a line per
+finished evaluation.
+
+`run_search` shows it by default when attached to a terminal or a notebook (and is
+silent otherwise, or with `progress=False`); `darch search` uses it too, with lines on
+stderr when its output is a log rather than a terminal.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+
+def attached() -> bool:
+    """Whether someone is watching: stderr is a terminal, or this runs in a notebook."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    return console.is_terminal or console.is_jupyter
+
+
+class SearchProgress:
+    """A search's progress callback (use as a context manager around the search).
+
+    `live` draws a rich bar (evaluations done of the budget, the best score, time
+    left); `lines` prints one line per finished evaluation, above the bar when there
+    is one, else on stderr (so the logs of batch jobs stay readable).
+    """
+
+    def __init__(self, title: str, *, live: bool, lines: bool = True):
+        from rich.console import Console
+
+        self.console = Console(stderr=True)
+        self.title, self.live, self.lines = title, live, lines
+        self.progress: Any = None
+        self.task: Any = None
+        self.done = 0
+
+    def __enter__(self) -> SearchProgress:
+        if self.live:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self.progress = Progress(
+                TextColumn(f"[bold]{self.title}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[best]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=self.console,
+                refresh_per_second=4,
+            )
+            self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(None, None, None)
+            self.progress = None
+
+    def __call__(self, event: Any) -> None:
+        self.done = event.done
+        best = "best -" if event.best is None else f"best {event.best.score:.4f}"
+        if event.kind == "resumed":
+            if self.progress is not None:
+                self.task = self.progress.add_task("search", total=event.budget,
+                                                   completed=event.done, best=best)
+            if event.done:
+                self._line(f"resuming: {event.done} of {event.budget} evaluations already done")
+            return
+        if event.kind != "finished":
+            return
+        where = event.where()
+        where = f", {where}" if where else ""
+        self._line(f"{evaluation_line(event.evaluation)}  [{event.done}/{event.budget}, "
+                   f"{best}{where}]")
+        if self.progress is not None and self.task is not None:
+            self.progress.update(self.task, completed=event.done, best=best)
+
+    def _line(self, text: str) -> None:
+        if not self.lines:
+            return
+        if self.progress is not None:
+            self.progress.console.print(text, highlight=False, markup=False)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+
+def default_progress(progress: Any, title: str) -> SearchProgress | None:
+    """The display `run_search` shows for its `progress` argument: for None (the
+    default) a bar and lines when someone watches (a terminal or a notebook), for True
+    always; nothing for False or a callback of the caller's own."""
+    if progress is None and attached():
+        return SearchProgress(title, live=True)
+    if progress is True:
+        return SearchProgress(title, live=attached())
+    return None
+
+
+def evaluation_line(e: Any) -> str:
+    """`#3 score 0.9312 in 4.1s`, `#4 failed: ...` (no time: it never trained), `#5 score
+    0.9312 (same architecture as #3, not trained again)`."""
+    what = f"score {e.score:.4f}" if e.ok else f"failed: {e.reason}"
+    if e.reused is not None:
+        return f"#{e.index} {what} (same architecture as #{e.reused}, not trained again)"
+    trained = e.ok or bool(e.metrics.get("epochs"))
+    seconds = f" in {e.seconds:.1f}s" if trained and e.seconds is not None else ""
+    return f"#{e.index} {what}{seconds}"
