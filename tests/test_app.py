@@ -51,6 +51,7 @@ def test_a_choice_shared_by_network_and_settings_is_counted_as_a_whole():
      "training setting `max_epochs` in the `train` block must be a positive integer, got 0"),
     ('optimizer: "sgdm"', "4:16", "training setting `optimizer` in the `train` block must be"),
 ])
+@pytest.mark.slow
 def test_check_finds_bad_training_settings_at_their_place(tmp_path, field, where, message):
     program = tmp_path / "p.darch"
     program.write_text(f"{SMALL}\ntrain = hyperparams {{\n    {field},\n}}\n")
@@ -95,6 +96,7 @@ def _affine():
 
 
 # ---- seeds: the searcher's and the training's apart (19.5) ------------------------------
+@pytest.mark.slow
 def test_search_and_train_seeds_are_separate_printed_and_journaled(tmp_path):
     program = tmp_path / "s.darch"
     program.write_text(SMALL)
@@ -145,6 +147,7 @@ def test_setup_search_takes_seeds_from_the_request(tmp_path):
 
 
 # ---- first steps: a journal by default, and the next command (15.7) ---------------------
+@pytest.mark.slow
 def test_search_writes_a_journal_by_default_and_says_what_to_run_next(tmp_path):
     program = tmp_path / "first.darch"
     program.write_text(SMALL)
@@ -172,6 +175,7 @@ def test_default_journals_never_collide(tmp_path):
 
 
 # ---- test accuracy only for the final best (19.6) ---------------------------------------
+@pytest.mark.slow
 def test_the_search_table_shows_no_test_accuracy_unless_asked(tmp_path):
     program = tmp_path / "s.darch"
     program.write_text(SMALL)
@@ -189,6 +193,7 @@ def test_the_search_table_shows_no_test_accuracy_unless_asked(tmp_path):
 
 
 # ---- wording (19.8) ---------------------------------------------------------------------
+@pytest.mark.slow
 def test_no_empty_decisions_for_a_space_without_choices(tmp_path):
     program = tmp_path / "one.darch"
     program.write_text("space = concat [flatten(), affine(units: 10)]\n")
@@ -198,6 +203,7 @@ def test_no_empty_decisions_for_a_space_without_choices(tmp_path):
     assert "decisions:" not in darch("sample", program).stdout
 
 
+@pytest.mark.slow
 def test_a_candidate_that_never_trained_shows_no_time(tmp_path):
     program = tmp_path / "bad.darch"
     # a convolution after global pooling has no image to work on: it never trains
@@ -215,6 +221,7 @@ def test_a_candidate_that_never_trained_shows_no_time(tmp_path):
 
 
 # ---- exported source names its file as the user does (19.11) ----------------------------
+@pytest.mark.slow
 def test_exported_source_names_the_file_relative_or_by_name(tmp_path):
     out = tmp_path / "m.py"
     inside = darch("compile", "examples/digits.darch", "--input", "1x8x8", "--emit-python", out)
@@ -236,6 +243,7 @@ def test_display_path():
 
 
 # ---- the layer table names the call site (19.3) -----------------------------------------
+@pytest.mark.slow
 def test_the_two_convolutions_of_one_def_read_apart():
     done = darch("compile", "examples/cifar10_simple.darch", "--seed", "1")
     convs = [line.split()[2:7] for line in done.stdout.splitlines() if " conv2d " in line]

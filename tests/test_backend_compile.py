@@ -308,6 +308,7 @@ def test_pickle_and_deepcopy_round_trip():
         assert other.forward_source == model.forward_source
 
 
+@pytest.mark.slow
 def test_torch_compile_traces_the_generated_forward():
     model = compile_source(MIXED, (3, 9, 9)).eval()
     x = torch.randn(2, 3, 9, 9)

@@ -13,6 +13,7 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
 import torch
 
 from darchlang.cli import main
@@ -40,6 +41,7 @@ def run_console(block: str, line: int) -> None:
         assert out.getvalue() == expected, f"docs/backend.md:{line}: output of `{command}`"
 
 
+@pytest.mark.slow
 def test_every_code_example_in_backend_doc_runs():
     torch.set_num_threads(1)
     found = blocks()

@@ -99,6 +99,7 @@ def trained(arch, shape, seed):
     return model.eval(), fresh
 
 
+@pytest.mark.slow
 def test_emitted_python_runs_without_darchlang_and_matches(tmp_path):
     cases = []
     for i, (arch, shape) in enumerate(models()):

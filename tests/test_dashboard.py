@@ -73,6 +73,7 @@ def test_the_api_reports_progress_best_and_failures(server):
     assert client.get("/api/evaluations/99").status_code == 404
 
 
+@pytest.mark.slow
 def test_the_page_in_a_browser_lists_evaluations_and_follows_new_ones(server):
     if CHROMIUM is None:  # CI installs it; a developer without it is told how
         assert not os.environ.get("CI"), "CI must install Debian's chromium (see .ci/run)"
@@ -101,6 +102,7 @@ def test_the_page_in_a_browser_lists_evaluations_and_follows_new_ones(server):
         browser.close()
 
 
+@pytest.mark.slow
 def test_cli_errors_are_one_line(tmp_path):
     def darch(*args):
         return subprocess.run([sys.executable, "-m", "darchlang.cli", *args],

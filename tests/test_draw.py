@@ -4,6 +4,8 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
+import pytest
+
 import darchlang
 from darchlang.backends.torch.plan import plan_network
 from darchlang.report.draw import dataflow, layout, to_dot, to_svg
@@ -66,6 +68,7 @@ def test_dot_and_svg_hold_every_box_and_edge():
     assert all(0 <= p.x - p.w / 2 and p.x + p.w / 2 <= width for p in placed)
 
 
+@pytest.mark.slow
 def test_cli_writes_svg_png_and_dot(tmp_path):
     src = tmp_path / "net.darch"
     src.write_text(RESIDUAL)
@@ -78,6 +81,7 @@ def test_cli_writes_svg_png_and_dot(tmp_path):
     assert r.returncode == 0 and r.stdout.startswith("digraph")
 
 
+@pytest.mark.slow
 def test_cli_errors(tmp_path):
     src = tmp_path / "net.darch"
     src.write_text(RESIDUAL)

@@ -133,6 +133,7 @@ def darch(plugin_path, *args):
                           text=True, env=env, cwd=ROOT, timeout=300)
 
 
+@pytest.mark.slow
 def test_installed_plugin_from_the_cli(plugin_path):
     listed = darch(plugin_path, "plugins")
     assert listed.returncode == 0
@@ -151,6 +152,7 @@ def test_installed_plugin_from_the_cli(plugin_path):
     assert checked.stdout.startswith("all 8 architectures compile for input 3x8x8")
 
 
+@pytest.mark.slow
 def test_search_with_the_plugins_evaluator_from_the_cli(plugin_path, tmp_path):
     journal = tmp_path / "plugin.db"
     done = darch(plugin_path, "search", "examples/plugin/sepconv.darch", "--evaluator",
@@ -165,6 +167,7 @@ def test_search_with_the_plugins_evaluator_from_the_cli(plugin_path, tmp_path):
     assert all(e["status"] == "ok" and e["score"] <= 0 for e in data["evaluations"])
 
 
+@pytest.mark.slow
 def test_training_on_the_plugins_dataset_from_the_cli(plugin_path, tmp_path):
     program = tmp_path / "stripes.darch"
     program.write_text("space = concat [sepconv2d(filters: 4, size: 3), relu(), "

@@ -46,6 +46,7 @@ def test_comments_are_kept():
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(program())
+@pytest.mark.slow
 def test_random_programs(text):
     once = format_source(text)
     assert parse(once) == parse(text)

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -48,5 +49,6 @@ def test_mutated_examples(source, data):
 
 @settings(max_examples=100, deadline=None)
 @given(st.text(max_size=40))
+@pytest.mark.slow
 def test_arbitrary_unicode(text):
     load_only_darch_errors(text)

@@ -46,11 +46,13 @@ def _args(name: str, seed: int, shape: str | None) -> list[str]:
 
 
 @pytest.mark.parametrize(("name", "seed", "shape"), CASES)
+@pytest.mark.slow
 def test_compile_table_golden(name, seed, shape):
     check_golden(GOLDEN / "compile" / f"{name}.txt", compile_cli(*_args(name, seed, shape)))
 
 
 @pytest.mark.parametrize(("name", "seed", "shape"), CASES)
+@pytest.mark.slow
 def test_emitted_python_golden(name, seed, shape, tmp_path):
     out = tmp_path / f"{name}.py"
     compile_cli(*_args(name, seed, shape), "--emit-python", str(out))

@@ -48,6 +48,7 @@ def sample_cli(*args: str) -> str:
 
 @pytest.mark.parametrize(("program", "seed", "extra"), CASES,
                          ids=[_golden(*c).removesuffix(".darch") for c in CASES])
+@pytest.mark.slow
 def test_sample_text_golden(program, seed, extra):
     text = sample_cli(program, "--seed", str(seed), *extra)
     check_golden(GOLDEN / "sample" / _golden(program, seed, extra), text,

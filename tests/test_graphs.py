@@ -38,6 +38,7 @@ def test_choice_names_inside_graphs():
     assert names[:3] == ["space/0/graph/n1", "space/0/graph/n3", "space/0/graph/y.in0"]
 
 
+@pytest.mark.slow
 def test_nasbench201_counts_and_enumerates_15625_distinct():
     space = darchlang.load_file("examples/nasbench201.darch").space
     assert space.count() == 15_625

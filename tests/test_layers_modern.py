@@ -175,6 +175,7 @@ def darch(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize(("source", "shape", "first"), ERRORS)
+@pytest.mark.slow
 def test_bad_layers_are_located_errors(source, shape, first, tmp_path):
     (tmp_path / "bad.darch").write_text(source + "\n")
     for command in (["check", "--shapes", "--input", shape, "bad.darch"],

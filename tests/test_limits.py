@@ -190,6 +190,7 @@ def test_errors_describe_values_too_long_to_quote():
     assert info.value.message.endswith("got an integer of about 301 digits")
 
 
+@pytest.mark.slow
 def test_counts_longer_than_pythons_digit_limit_print(tmp_path):
     """Nine ways repeated 5,000 times: a count of 4,772 digits, past Python's default
     limit of 4,300 digits for int-to-text conversion."""

@@ -36,6 +36,7 @@ def picked(result) -> dict[int, list[int]]:
 
 @pytest.mark.parametrize("name, program", [("random", MEDIUM), ("uniform", MEDIUM),
                                            ("grid", SMALL)])
+@pytest.mark.slow
 def test_baselines_pick_the_same_whatever_the_workers(name, program):
     space = darchlang.load_string(program).space
     evaluate = FixedCost(0.01, spread=2.0)  # uneven costs: results arrive in any order
@@ -44,6 +45,7 @@ def test_baselines_pick_the_same_whatever_the_workers(name, program):
     assert picked(runs[0]) == picked(runs[1]) == picked(runs[2])
 
 
+@pytest.mark.slow
 def test_sync_makes_a_model_based_searcher_reproducible(space):
     def search(spread: float):
         searcher = make_searcher("evolution", space, seed=2, population=4, sample=2)
@@ -69,6 +71,7 @@ class CtrlCAfter:
 
 
 @pytest.mark.parametrize("sync", [False, True])
+@pytest.mark.slow
 def test_ctrl_c_then_resume(space, tmp_path, sync):
     path, log = tmp_path / "stop.db", tmp_path / "started.log"
     evaluate = FixedCost(0.05, log=str(log))
@@ -113,6 +116,7 @@ def finished(path: Path) -> int:
         return 0
 
 
+@pytest.mark.slow
 def test_sigkill_of_the_driver_then_resume(tmp_path):
     """Killed with three in flight; resumed, the synchronous search ends exactly as one
     that was never interrupted."""

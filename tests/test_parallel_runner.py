@@ -30,6 +30,7 @@ def busy_share(rows, slots: int) -> float:
     return full / (edges[-1][0] - edges[0][0])
 
 
+@pytest.mark.slow
 def test_two_workers_stay_busy_and_answer_out_of_order(space, tmp_path):
     path = tmp_path / "two.db"
     searcher = make_searcher("random", space, seed=3)
@@ -47,6 +48,7 @@ def test_two_workers_stay_busy_and_answer_out_of_order(space, tmp_path):
 
 @pytest.mark.parametrize("how, says", [("sigkill", "killed by SIGKILL"),
                                        ("exit", "exited with code 3")])
+@pytest.mark.slow
 def test_a_dead_worker_costs_only_its_own_evaluation(space, tmp_path, how, says):
     marker = tmp_path / "died"
     path = tmp_path / "dies.db"
@@ -89,6 +91,7 @@ def test_a_dead_worker_in_a_plain_process_pool(space, tmp_path):
     assert "terminated abruptly" in [e for e in result.evaluations if not e.ok][0].reason
 
 
+@pytest.mark.slow
 def test_stress_eight_workers_500_evaluations(space, tmp_path):
     path = tmp_path / "stress.db"
     result = run_search(space, make_searcher("random", space, seed=0), instant,

@@ -33,6 +33,7 @@ def darch_count(cache_home):
                           capture_output=True, text=True, env=env, timeout=120)
 
 
+@pytest.mark.slow
 def test_parser_tables_are_cached_and_a_damaged_cache_is_rebuilt(tmp_path):
     first = darch_count(tmp_path)
     assert (first.returncode, first.stdout, first.stderr) == (0, "278628139008\n", "")
@@ -113,6 +114,7 @@ def front_end(text: str) -> None:
 
 
 @pytest.mark.parametrize("kind", sorted(WRAPPERS))
+@pytest.mark.slow
 def test_ten_thousand_levels_of_one_kind(kind):
     front_end(nested([kind] * 10_000))
 

@@ -4,6 +4,8 @@ leaves its choices undecided, uncounted, unprinted and uncompiled (issue 13.2)."
 import subprocess
 import sys
 
+import pytest
+
 import darchlang
 from darchlang.backends.torch.shape_rules import torch_shape_rules
 from darchlang.space.shapes import check_shapes
@@ -97,6 +99,7 @@ space = graph(x) {
     assert report.architecture is not None and "bad = conv2d" in report.architecture.text
 
 
+@pytest.mark.slow
 def test_cli_count_and_sample_leave_the_unused_step_out(tmp_path):
     path = tmp_path / "either.darch"
     path.write_text(EITHER)

@@ -26,6 +26,7 @@ def repl(tmp_path):
         child.terminate(force=True)
 
 
+@pytest.mark.slow
 def test_typing_in_a_terminal(repl, tmp_path):
     repl.expect(r"loaded examples/cifar10_simple.darch: \d+ names")
     repl.expect("space: sub-space, 2,025 architectures")

@@ -38,6 +38,7 @@ def space_file(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_a_real_search_on_digits_from_the_command_line(tmp_path):
     program = tmp_path / "digits.darch"
     program.write_text(DIGITS)
@@ -176,6 +177,7 @@ def test_an_evaluator_named_by_import_path(tmp_path, space_file, capsys, monkeyp
     assert "error: unknown evaluator `toy_regresion`" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_ctrl_c_and_sigterm_stop_cleanly_and_the_same_command_resumes(tmp_path, space_file):
     import os
     import signal

@@ -27,6 +27,7 @@ def test_the_page_has_examples():
     assert "python" in kinds and "console" in kinds
 
 
+@pytest.mark.slow
 def test_every_example_runs(tmp_path, monkeypatch, capsys):
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     monkeypatch.chdir(tmp_path)

@@ -199,6 +199,7 @@ def _report(path: Path, *flags: str) -> str:
     return " ".join(out.stdout.split())  # as one line: rich wraps to the terminal
 
 
+@pytest.mark.slow
 def test_report_tells_a_dead_searchs_running_rows_as_stale(space, tmp_path):
     """A row left `running` by a search that is gone is stale; while a search holds
     the journal, its running rows are not."""

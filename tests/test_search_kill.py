@@ -56,6 +56,7 @@ def finished(path: Path) -> int:
         return 0
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume(tmp_path):
     space_file = tmp_path / "space.darch"
     space_file.write_text(MEDIUM)

@@ -52,6 +52,7 @@ def random_scores(space):
 
 
 @pytest.mark.parametrize("name", ["evolution", "mcts", "smbo", "tpe"])
+@pytest.mark.slow
 def test_beats_random_search(space, random_scores, name):
     scores = best_scores(space, name)
     median, baseline = statistics.median(scores), statistics.median(random_scores)

@@ -73,6 +73,7 @@ def cli(*args):
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_cli_states_what_it_proved(tmp_path):
     ok = cli("--shapes", "--input", "3x32x32", "examples/nasbench201.darch")
     assert ok.returncode == 0

@@ -53,6 +53,7 @@ def test_the_limit_comes_from_the_environment():
 
 
 @pytest.mark.parametrize("command", ["check", "count", "sample", "show"])
+@pytest.mark.slow
 def test_every_command_refuses_it_with_a_source_error(tmp_path, command):
     path = tmp_path / "doubling.darch"
     path.write_text(DOUBLING)

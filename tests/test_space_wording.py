@@ -21,6 +21,7 @@ def darch(*args):
                                        "every one of them was planned\nthe largest has at "
                                        "most 1 layer and 448 parameters"),
 ])
+@pytest.mark.slow
 def test_show_and_check_say_one_architecture_in_the_singular(tmp_path, text, show, shapes):
     path = tmp_path / "space.darch"
     path.write_text(text)

@@ -75,6 +75,7 @@ def test_count_is_the_papers_and_derived_in_the_file(name, capsys):
 
 
 @pytest.mark.parametrize("name", sorted(COUNTS))
+@pytest.mark.slow
 def test_file_is_formatted(name, capsys):
     assert main(["fmt", "--check", str(path_of(name))]) == 0, capsys.readouterr().out
 

@@ -41,6 +41,7 @@ def test_load_string_does_not_import_torch():
     ["sample", EXAMPLE, "--seed", "3"],
     ["fmt", "--check", EXAMPLE],
 ])
+@pytest.mark.slow
 def test_reading_commands_do_not_import_torch(args):
     done = run(f"from darchlang.cli import main\nrc = main({args!r})\nassert rc == 0, rc")
     assert done.returncode == 0 and "torch-free" in done.stdout, done.stdout + done.stderr

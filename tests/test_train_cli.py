@@ -39,6 +39,7 @@ def program(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_train_in_a_subprocess(program, tmp_path):
     model = tmp_path / "model.pt"
     r = subprocess.run(

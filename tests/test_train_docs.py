@@ -9,6 +9,7 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
 import torch
 
 from darchlang.cli import main
@@ -24,6 +25,7 @@ def blocks() -> list[tuple[str, str, str | None]]:
     return [(m[1], m[2], m[3]) for m in FENCE.finditer(DOC.read_text())]
 
 
+@pytest.mark.slow
 def test_every_example_runs(monkeypatch, capsys):
     monkeypatch.chdir(DOC.parents[1])
     namespace: dict = {}

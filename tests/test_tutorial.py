@@ -7,10 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = (ROOT / "docs" / "tutorial.md").read_text()
 
 
+@pytest.mark.slow
 def test_python_blocks_run_in_order(capsys):
     namespace: dict = {}
     for code in re.findall(r"```python\n(.*?)```", PAGE, re.S):
@@ -22,6 +25,7 @@ def test_python_blocks_run_in_order(capsys):
     assert "(1, 8, 8) 10" in out
 
 
+@pytest.mark.slow
 def test_commands_run(tmp_path):
     commands = [line[2:] for block in re.findall(r"```console\n(.*?)```", PAGE, re.S)
                 for line in block.splitlines() if line.startswith("$ ")]
