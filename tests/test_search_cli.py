@@ -225,3 +225,14 @@ def test_ctrl_c_and_sigterm_stop_cleanly_and_the_same_command_resumes(tmp_path, 
         rows = j.evaluations()
     assert [r.index for r in rows] == list(range(40))
     assert all(r.status == "ok" for r in rows)
+
+
+@pytest.mark.slow
+def test_a_search_whose_every_evaluation_failed_exits_1(tmp_path):
+    bad = tmp_path / "bad.darch"
+    bad.write_text("space = concat [affine(units: 4), conv2d(filters: 2, size: 3)]\n")
+    r = subprocess.run([sys.executable, "-m", "darchlang.cli", "search", str(bad), "--dataset",
+                        "digits", "--budget", "2", "--max-epochs", "1", "--journal",
+                        str(tmp_path / "run.db")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "no evaluation succeeded" in r.stdout and "Traceback" not in r.stderr

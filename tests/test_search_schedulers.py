@@ -192,7 +192,7 @@ def test_the_command_line_shows_rungs(tmp_path):
                 "hyperband", "--max-epochs", "9", "--eta", "3", "--budget", "12", "--seed", "0",
                 "--journal", str(journal), "--searcher", "tpe")
     assert out.returncode == 0, out.stderr
-    assert "rung 2/3, 8 alive]" in out.stderr and "stopped after rung 1 (1 epochs)" in out.stderr
+    assert "rung 2/3, 8 alive]" in out.stderr and "stopped after rung 1 (1 epoch)" in out.stderr
     out = darch("report", str(journal), "--csv", str(tmp_path / "hb.csv"))
     assert out.returncode == 0, out.stderr
     assert "scheduler    hyperband, epochs 1..9, eta 3" in out.stdout

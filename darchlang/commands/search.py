@@ -196,9 +196,15 @@ def run(args: argparse.Namespace) -> int:
         write_csv(result.evaluations, args.csv)
     if args.json:
         print_json({**result.to_json(), "seed": setup.seed, "train_seed": setup.train_seed})
-        return 0
+        return _exit_code(result)
     _print_outcome(result, args, setup, request.journal)
-    return 0
+    return _exit_code(result)
+
+
+def _exit_code(result: Any) -> int:
+    """1 when evaluations ran and every one failed: a script should not read a search
+    that learnt nothing (a broken space, dataset or evaluator) as a success."""
+    return 1 if result.done and result.best is None else 0
 
 
 def _check_parallel_flags(args: argparse.Namespace) -> None:
@@ -264,7 +270,8 @@ def _print_outcome(result: Any, args: argparse.Namespace, setup: Any, journal: s
         s += "; the searcher has no architectures left"
     console.print(s, markup=False)
     if not best_list:
-        console.print("no evaluation succeeded", markup=False)
+        console.print("no evaluation succeeded: every one failed (their reasons are in the "
+                      "table above and in `darch report`)", markup=False)
     else:
         console.print(best_table(best_list, show_test=args.show_test))
         best = best_list[0]

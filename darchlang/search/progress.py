@@ -107,10 +107,15 @@ def default_progress(progress: Any, title: str) -> SearchProgress | None:
 
 def evaluation_line(e: Any) -> str:
     """`#3 score 0.9312 in 4.1s`, `#4 failed: ...` (no time: it never trained), `#5 score
-    0.9312 (same architecture as #3, not trained again)`."""
+    0.9312 (same architecture as #3, not trained again)`, `#6 score 0.61, stopped after
+    rung 1 (1 epoch) in 0.4s`."""
     what = f"score {e.score:.4f}" if e.ok else f"failed: {e.reason}"
     if e.reused is not None:
         return f"#{e.index} {what} (same architecture as #{e.reused}, not trained again)"
+    if e.metrics.get("stopped") and "rung" in e.metrics:  # a scheduler stopped it early
+        epochs = e.metrics.get("epochs")
+        what += f", stopped after rung {e.metrics['rung']} ({epochs} epoch" \
+                f"{'' if epochs == 1 else 's'})"
     trained = e.ok or bool(e.metrics.get("epochs"))
     seconds = f" in {e.seconds:.1f}s" if trained and e.seconds is not None else ""
     return f"#{e.index} {what}{seconds}"
