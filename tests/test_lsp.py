@@ -198,7 +198,7 @@ def test_positions_count_utf16_units_as_the_client_does(client, tmp_path):
 @pytest.mark.slow  # a file large enough to take over 0.1 s to check
 def test_keystrokes_on_a_large_file_are_checked_once_they_stop(client, tmp_path):
     text = "".join(f"b{i} = concat [conv2d(filters: one_of(8, 16), size: 3), relu()]\n"
-                   for i in range(500)) + "space = concat [b0, b1]\n"
+                   for i in range(3000)) + "space = concat [b0, b1]\n"
     uri = client.open(tmp_path / "large.darch", text)
     assert client.diagnostics(uri) == []
     before = len(client.published[uri])
