@@ -211,42 +211,24 @@ def dropout_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
     return f"F.dropout({x}, p={dropout_p(attrs['keep'])!r}, training=self.training)"
 
 
-# Hooks are module-level functions (not closures) so a compiled model, whose plan
-# refers to them, pickles.
-def relu_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
-    return f"F.relu({x})"
+# Hooks are module-level functions or instances of module-level classes (not closures)
+# so a compiled model, whose plan refers to them, pickles.
+class FunctionCall:
+    """The forward of a parameter-free layer that is one function call, `F.relu(x)`."""
 
+    def __init__(self, function: str):
+        self.function = function
 
-def gelu_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
-    return f"F.gelu({x})"
-
-
-def relu6_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
-    return f"F.relu6({x})"
+    def __call__(self, attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
+        return f"{self.function}({x})"
 
 
 def leaky_relu_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
     return f"F.leaky_relu({x}, {float(attrs['slope'])!r})"
 
 
-def silu_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
-    return f"F.silu({x})"
-
-
-def hardswish_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
-    return f"F.hardswish({x})"
-
-
 def softmax_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
     return f"F.softmax({x}, {-1 if len(shape) <= 2 else 1})"
-
-
-def tanh_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
-    return f"torch.tanh({x})"
-
-
-def sigmoid_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
-    return f"torch.sigmoid({x})"
 
 
 def identity_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
@@ -439,15 +421,15 @@ LOWERINGS: dict[str, TorchLowering] = {
     "avg_pool2d": TorchLowering(call=avg_pool2d_call),
     "affine": TorchLowering(affine_build, affine_emit, affine_call),
     "dropout": TorchLowering(call=dropout_call),
-    "relu": TorchLowering(call=relu_call),
-    "relu6": TorchLowering(call=relu6_call),
+    "relu": TorchLowering(call=FunctionCall("F.relu")),
+    "relu6": TorchLowering(call=FunctionCall("F.relu6")),
     "leaky_relu": TorchLowering(call=leaky_relu_call),
-    "gelu": TorchLowering(call=gelu_call),
-    "silu": TorchLowering(call=silu_call),
-    "hardswish": TorchLowering(call=hardswish_call),
+    "gelu": TorchLowering(call=FunctionCall("F.gelu")),
+    "silu": TorchLowering(call=FunctionCall("F.silu")),
+    "hardswish": TorchLowering(call=FunctionCall("F.hardswish")),
     "softmax": TorchLowering(call=softmax_call),
-    "tanh": TorchLowering(call=tanh_call),
-    "sigmoid": TorchLowering(call=sigmoid_call),
+    "tanh": TorchLowering(call=FunctionCall("torch.tanh")),
+    "sigmoid": TorchLowering(call=FunctionCall("torch.sigmoid")),
     "identity": TorchLowering(call=identity_call),
     "zero": TorchLowering(call=zero_call),
     "flatten": TorchLowering(call=flatten_call),
