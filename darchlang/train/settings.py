@@ -42,6 +42,14 @@ def _setting(default: Any, kind: type, rule: tuple[Callable[[Any], bool], str], 
     )
 
 
+def _limit(doc: str) -> Any:
+    """A cap that is off unless given (None): a positive whole number, which may be
+    written in scientific notation (`1e6`), since caps are large round numbers."""
+    return field(default=None, metadata={
+        "kind": int, "ok": lambda v: v >= 1, "doc": doc, "optional": True, "whole": True,
+        "expected": "a positive whole number (such as 1000000 or 1e6)"})
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything that decides how a classifier is trained, with DeepArchitect's meanings."""
@@ -98,6 +106,17 @@ class Settings:
         "warning, where torch.compile is unavailable or fails)",
     )
 
+    max_params: int | None = _limit(
+        "constraint checked before training: a candidate with more trainable parameters "
+        "is not trained (recorded `invalid` with its count) and does not use the search's "
+        "budget; off when not given",
+    )
+    max_macs: int | None = _limit(
+        "constraint checked before training: a candidate with more multiply-adds per "
+        "example is not trained (recorded `invalid`) and does not use the budget; off when "
+        "not given",
+    )
+
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value = _coerce(f.name, getattr(self, f.name), f.metadata, "Settings(...)")
@@ -140,6 +159,10 @@ class Settings:
 def _coerce(name: str, value: Any, meta: Mapping[str, Any], origin: str) -> Any:
     """The value as its setting's kind (any integer may stand for a float), or a clear error."""
     kind = meta["kind"]
+    if value is None and meta.get("optional"):
+        return None
+    if meta.get("whole") and isinstance(value, float) and value.is_integer():
+        value = int(value)  # 1e6
     if kind is bool and isinstance(value, str) and value.lower() in ("true", "false"):
         value = value.lower() == "true"  # from --set NAME=true
     if not isinstance(value, bool):  # a boolean never stands for a number
