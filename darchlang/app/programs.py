@@ -144,6 +144,9 @@ def check_settings(program: Program) -> None:
             values = possible_values(node)
         except ValueError:
             continue  # a value too entangled to list: the evaluator checks it when it trains
+        if name in Settings.search_names() and len(values) > 1:
+            raise DarchError(f"`{name}` belongs to the whole search, so it cannot be a choice",
+                             value_span, help=f"give `{name}` one value")
         for value in sorted(values, key=repr):
             try:
                 Settings().updated({name: list(value) if isinstance(value, tuple) else value},

@@ -34,11 +34,27 @@ OPTIMIZER = (lambda v: v in OPTIMIZERS, "one of " + ", ".join(f'"{o}"' for o in 
 PRECISION = (lambda v: v in PRECISIONS, "one of " + ", ".join(f'"{p}"' for p in PRECISIONS))
 BOOLEAN = (lambda v: True, "true or false")
 
+# What a search may optimise (docs/searchers.md#several-objectives): the evaluator's
+# score (`accuracy` is its name for a classifier), the parameters, the multiply-adds
+# and the measured latency of a model; a leading `-` minimises.
+OBJECTIVES = ("accuracy", "score", "params", "macs", "latency")
+DIRECTIONS = ("maximize", "minimize")
+OBJECTIVE_LIST = (
+    lambda v: bool(v) and all(isinstance(o, str) and o.removeprefix("-") in OBJECTIVES for o in v),
+    "a non-empty list of objectives among " + ", ".join(f'"{o}"' for o in OBJECTIVES)
+    + ' (a leading "-" minimises, e.g. ["accuracy", "-params"])',
+)
+DIRECTION = (lambda v: v in DIRECTIONS, "one of " + ", ".join(f'"{d}"' for d in DIRECTIONS))
 
-def _setting(default: Any, kind: type, rule: tuple[Callable[[Any], bool], str], doc: str) -> Any:
+
+def _setting(default: Any, kind: type, rule: tuple[Callable[[Any], bool], str], doc: str,
+             *, search: bool = False) -> Any:
+    """A setting's field; `search` marks one that belongs to the whole search rather than
+    to one training run, so it may be fixed but never a choice of the space."""
     return field(
         default=default,
-        metadata={"kind": kind, "ok": rule[0], "expected": rule[1], "doc": doc},
+        metadata={"kind": kind, "ok": rule[0], "expected": rule[1], "doc": doc,
+                  "search": search, "optional": default is None},
     )
 
 
@@ -116,6 +132,19 @@ class Settings:
         "example is not trained (recorded `invalid`) and does not use the budget; off when "
         "not given",
     )
+    objectives: list = _setting(
+        None, list, OBJECTIVE_LIST,
+        'what the search optimises: ["accuracy"] (the evaluator\'s score) by default, or '
+        'several of "accuracy", "params", "macs", "latency", each maximised or, with a '
+        'leading "-", minimised; several give a Pareto front (docs/searchers.md)',
+        search=True,
+    )
+    direction: str = _setting(
+        None, str, DIRECTION,
+        '"maximize" (the default) or "minimize" the single objective, e.g. an evaluator '
+        "whose score is a loss",
+        search=True,
+    )
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -152,8 +181,16 @@ class Settings:
             changes[name] = _coerce(name, value, spec.metadata, origin)
         return dataclasses.replace(self, **changes)
 
+    @classmethod
+    def search_names(cls) -> list[str]:
+        """The settings of the whole search (objectives, direction): fixed, never chosen."""
+        return [f.name for f in dataclasses.fields(cls) if f.metadata.get("search")]
+
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Every setting by name; one with no default value (None) only when it is set,
+        so the settings of runs that leave it alone read as they always have."""
+        return {k: v for k, v in dataclasses.asdict(self).items()
+                if v is not None or getattr(Settings, k) is not None}
 
 
 def _coerce(name: str, value: Any, meta: Mapping[str, Any], origin: str) -> Any:
@@ -163,6 +200,8 @@ def _coerce(name: str, value: Any, meta: Mapping[str, Any], origin: str) -> Any:
         return None
     if meta.get("whole") and isinstance(value, float) and value.is_integer():
         value = int(value)  # 1e6
+    if kind is list:
+        value = _names(value)
     if kind is bool and isinstance(value, str) and value.lower() in ("true", "false"):
         value = value.lower() == "true"  # from --set NAME=true
     if not isinstance(value, bool):  # a boolean never stands for a number
@@ -173,12 +212,26 @@ def _coerce(name: str, value: Any, meta: Mapping[str, Any], origin: str) -> Any:
     right_kind = isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
     if not right_kind or not meta["ok"](value):
         hint = None
-        if name in ("optimizer", "precision") and isinstance(value, str):
-            hint = did_you_mean(value, OPTIMIZERS if name == "optimizer" else PRECISIONS)
+        if name in ("optimizer", "precision", "direction") and isinstance(value, str):
+            hint = did_you_mean(value, {"optimizer": OPTIMIZERS, "precision": PRECISIONS,
+                                        "direction": DIRECTIONS}[name])
+        if name == "objectives" and isinstance(value, list):
+            wrong = [o for o in value if str(o).removeprefix("-") not in OBJECTIVES]
+            hint = did_you_mean(str(wrong[0]).removeprefix("-"), OBJECTIVES) if wrong else None
         raise DarchError(
             f"training setting `{name}` in {origin} must be {meta['expected']}, got {value!r}",
             help=hint,
         )
+    return value
+
+
+def _names(value: Any) -> Any:
+    """A list of objective names from a list or tuple of strings or from `a,-b` (the
+    command line); anything else is left for the check to refuse."""
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",")]
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return list(value)
     return value
 
 
