@@ -127,8 +127,10 @@ WIDTHS = ["w0", "w1", "4", "8", "one_of(4, 8)", "2 * w2"]
 
 @st.composite
 def _block(draw):
-    kind = draw(st.sampled_from(["conv", "add", "if", "repeat"]))
+    kind = draw(st.sampled_from(["conv", "add", "if", "repeat", "residual"]))
     width = draw(st.sampled_from(WIDTHS))
+    if kind == "residual":
+        return draw(_residual())
     if kind == "conv":
         size = draw(st.sampled_from(["1", "3", "one_of(1, 5)", "w2 + 1"]))
         pad = draw(st.sampled_from(['"same"', '"valid"', 'one_of("same", "valid")']))
@@ -143,15 +145,52 @@ def _block(draw):
 
 
 @st.composite
+def _residual(draw):
+    """A residual whose body keeps the size, strides, crops (a "valid" 3x3), or both,
+    depending on shared and local choices; directly, nested, or in a graph block."""
+    width = draw(st.sampled_from(WIDTHS))
+    size = draw(st.sampled_from(["1", "3", "one_of(1, 3)", "w2 + 1", "if w0 == 4 then 3 else 1"]))
+    pad = draw(st.sampled_from(['"same"', '"valid"', 'one_of("same", "valid")',
+                                'if w2 == 1 then "valid" else "same"']))
+    stride = draw(st.sampled_from(["1", "2", "w2", "one_of(1, 2)"]))
+    conv = f"conv2d(filters: {width}, size: {size}, padding: {pad}, stride: {stride})"
+    body = draw(st.sampled_from([conv, f"concat [relu(), {conv}]", f"residual({conv})",
+                                 f"concat [residual({conv}), max_pool2d(size: 1, stride: w2)]",
+                                 f"graph(x) {{ a = {conv}(x) return a }}",
+                                 f"graph(x) {{ a = {conv}(x) b = max_pool2d(size: 3, "
+                                 f"stride: 2, padding: \"same\")(x) return one_of(a, b) }}",
+                                 f"repeat_tied({conv}, times: one_of(1, w2))"]))
+    return f"residual({body})"
+
+
+PROLOGUE = "w0 = one_of(4, 8)\nw1 = one_of(4, 8)\nw2 = one_of(1, 2)\n"
+
+
+@st.composite
 def _program(draw):
     blocks = draw(st.lists(_block(), min_size=1, max_size=4))
-    return ("w0 = one_of(4, 8)\nw1 = one_of(4, 8)\nw2 = one_of(1, 2)\n"
-            f"space = concat [{', '.join(blocks)}]\n")
+    return PROLOGUE + f"space = concat [{', '.join(blocks)}]\n"
+
+
+@st.composite
+def _residual_program(draw):
+    blocks = draw(st.lists(_residual(), min_size=1, max_size=3))
+    return PROLOGUE + f"space = concat [{', '.join(blocks)}]\n"
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_program())
 def test_the_analysis_agrees_with_planning_every_architecture(text):
+    agrees_with_planning(text)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_residual_program())
+def test_residuals_that_crop_fail_in_the_analysis_as_in_the_planner(text):
+    agrees_with_planning(text)
+
+
+def agrees_with_planning(text):
     space = darchlang.load_string(text, "random.darch").space
     report = check_shapes(space, (3, 6, 6), torch_shape_rules(), enumerate_up_to=0)
     bad = []
@@ -165,3 +204,55 @@ def test_the_analysis_agrees_with_planning_every_architecture(text):
     if bad:
         with pytest.raises(DarchError):
             plan_network(space.replay(report.architecture.decisions), (3, 6, 6))
+
+
+# ---- a residual body that crops (issue 16.4): refused by the analysis as by the planner --
+STEM = "repeat(conv2d(filters: one_of(8, 16, 24, 32), size: 1), times: 4)"
+CROPPING = {  # each crops 4x4 to 2x2 in some architecture, which looks like stride 2
+    "plain": 'residual(conv2d(filters: one_of(8, 16), size: 3, padding: "valid"))',
+    "shared": 'residual(conv2d(filters: 8, size: k, padding: p))',
+    "nested": 'residual(concat [residual(conv2d(filters: 8, size: k, padding: "valid")), '
+              'max_pool2d(size: 1, stride: 1)])',
+    "graph": 'residual(graph(x) { a = conv2d(filters: 8, size: 3, padding: "valid")(x) '
+             'b = conv2d(filters: 8, size: 3, stride: 2)(x) return add(one_of(a, b), b) })',
+    "tied": 'repeat_tied(residual(concat [relu(), conv2d(filters: 8, size: k, padding: '
+            '"valid")]), times: one_of(1, 2))',
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CROPPING))
+def test_a_residual_body_that_crops_is_a_concrete_failure(kind):
+    text = (f'k = one_of(1, 3)\np = one_of("same", "valid")\n'
+            f"space = concat [{STEM}, {CROPPING[kind]}, affine(units: 4)]\n")
+    space = darchlang.load_string(text, "crop.darch").space
+    report = check_shapes(space, (3, 4, 4), torch_shape_rules(), enumerate_up_to=0)
+    assert not report.ok and not report.spurious, report.failure
+    assert "crops" in report.failure.message and report.failure.span is not None
+    with pytest.raises(DarchError, match="crops"):
+        plan_network(space.replay(report.architecture.decisions), (3, 4, 4))
+
+
+def test_a_crop_that_shared_choices_rule_out_is_proved():
+    # "valid" goes with size 1 (no crop) through the shared `p`; apart, they would crop
+    text = (f'p = one_of("same", "valid")\nspace = concat [{STEM}, residual(conv2d(filters: 8, '
+            'size: if p == "valid" then 1 else 3, padding: p, stride: 2)), affine(units: 4)]\n')
+    space, report = analyse(text)
+    assert report.ok and report.analyses > 1, report.failure
+    assert not every_architecture_plans(space)
+
+
+def test_cli_says_where_a_cropping_residual_is_and_how_to_fix_it(tmp_path):
+    path = tmp_path / "crop.darch"
+    path.write_text(f"space = concat [\n    {STEM},\n    {CROPPING['plain']},\n]\n")
+    out = subprocess.run([sys.executable, "-m", "darchlang.cli", "check", "--shapes", "--input",
+                          "3x4x4", "--enumerate-up-to", "0", str(path)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    lines = out.stderr.splitlines()
+    assert lines[0].startswith(f"{path}:3:5: error: cannot join a residual: `conv2d` in its "
+                               "body crops 8x4x4 to 8x2x2"), out.stderr
+    assert lines[2].endswith(CROPPING["plain"] + ",") and lines[3].endswith(
+        "    " + "^" * len(CROPPING["plain"])), out.stderr
+    assert f"the cropping layer is at {path}:3:14" in out.stderr
+    assert "a failing architecture: decisions" in out.stderr
+    assert 'help: use padding: "same"' in out.stderr

@@ -197,6 +197,16 @@ def join_layout(x: Shape, y: Shape, kind: str, span: Span | None
     return strides, 0, 0, y
 
 
+def crops(attrs: Attrs, in_shape: Shape, out_shape: Shape) -> bool:
+    """Whether a layer (with its defaults filled in) crops its input: a "valid" window
+    wider than one position that changes the spatial size. Inside a residual body that
+    changes the size, such a layer is refused, since the body's pixels then do not line
+    up with the strided shortcut's (a 3x3 "valid" conv takes 4x4 to 2x2, which only
+    looks like stride 2); both the planner and the whole-space check ask this."""
+    return (attrs.get("padding") == "valid" and "size" in attrs and span_of(attrs) > 1
+            and in_shape[1:] != out_shape[1:])
+
+
 def _words(shape: Shape) -> str:
     if layout(shape) == "vector":
         return f"{shape[0]} features"

@@ -17,6 +17,14 @@ repeats until a failure without conflicts is found or nothing fails. The result 
 exact: a proof that every architecture compiles, or a concrete architecture that
 does not, replayed and planned by the backend to confirm it.
 
+A residual body may change the image size by striding alone: a "valid" window that
+crops the image (a 3x3 "valid" conv takes 4x4 to 2x2) makes the same shape as stride 2
+but its pixels do not line up with the shortcut's, so the planner refuses it. Shapes
+alone cannot tell the two apart, so inside a residual each state also says whether a
+layer since the body began cropped; a body that changes the shape after a crop fails.
+In a graph block the flag flows with the values: every step of an architecture's block
+reaches its output, so a crop anywhere in the block reaches it too.
+
 In a graph block a step whose shapes break holds its failure instead of raising it,
 since the input choices may leave the step unused: the failure counts only where it
 reaches the block's output, and its witness then holds the input choices that put the
@@ -54,7 +62,9 @@ from darchlang.space.visitor import Visitor
 
 Shape = tuple[int, ...]
 Witness = dict[int, int]  # choice uid -> option index: one way to reach a state
-States = dict[Any, Any]  # a shape (or a tuple of shapes, for a block of several inputs) -> Witness
+# a state is (a shape, or a tuple of shapes for a block of several inputs; whether a
+# layer cropped since the innermost residual body began) -> Witness
+States = dict[tuple[Any, bool], Any]
 CONFLICT = -1  # in a witness: the paths merged there took different options of this choice
 ENUMERATE_UP_TO = 2000
 MAX_COMBINATIONS = 20_000
@@ -69,6 +79,7 @@ class ShapeRules:
     residual: Callable[[Shape, Shape, str], Shape]
     merge: Callable[[str, list[Shape]], Shape]
     plan: Callable[[Architecture, Shape], Any]  # raises DarchError when shapes break
+    crops: Callable[[Any, dict[str, Any], Shape, Shape], bool]  # a "valid" window that crops
 
 
 @dataclass
@@ -291,7 +302,8 @@ class _Analysis(Visitor):
         self.checks = 0
         self.params: dict[int, int] = {}  # id of a layer -> its most parameters seen
         self.combos: dict[tuple, list[tuple[dict[str, Any], Witness]]] = {}
-        self.results: dict[tuple, Any] = {}  # a layer rule's output shape, or its error
+        self.results: dict[tuple, Any] = {}  # a layer rule's (output shape, crops), or its error
+        self.inside = 0  # residual bodies around the node being run: crops count only there
 
     @property
     def fixed(self) -> Witness:
@@ -385,7 +397,8 @@ class _Analysis(Visitor):
                       for combo in _combinations([self.values(p) for _, p in node.params])]
             self.combos[key] = combos
         out: States = {}
-        for shape, w in states.items():
+        inside = self.inside > 0
+        for (shape, cropped), w in states.items():
             if shape and isinstance(shape[0], tuple):
                 raise _Failure(f"`{node.layer.name}` takes one input, got {len(shape)}",
                                node.span, w)
@@ -395,21 +408,27 @@ class _Analysis(Visitor):
                 result = self.results.get((key, shape, i))
                 if result is None:
                     try:
-                        result = tuple(self.rules.layer(node.layer, attrs, shape))
-                        self.count_params(node, attrs, shape, result)
+                        got = tuple(self.rules.layer(node.layer, attrs, shape))
+                        self.count_params(node, attrs, shape, got)
+                        result = (got, self.rules.crops(node.layer, attrs, shape, got))
                     except ValueError as exc:
                         result = f"`{node.layer.name}`: {exc}"
                     self.results[(key, shape, i)] = result
                 if type(result) is str:
                     raise _Failure(result, node.span, cw)
-                _keep(out, result, cw)
+                _keep(out, (result[0], cropped or (inside and result[1])), cw)
         return out
 
     def visit_ResidualNode(self, node: ResidualNode, states: States) -> States:
         out: States = {}
         joins = self.values(node.join)
-        for shape, w in states.items():
-            for body_shape, bw in self.run(node.body, {shape: w}).items():
+        for (shape, cropped), w in states.items():
+            self.inside += 1
+            try:
+                body = self.run(node.body, {(shape, False): w})
+            finally:
+                self.inside -= 1
+            for (body_shape, body_cropped), bw in body.items():
                 for join, jw in joins:
                     self.check()
                     cw = _merge(bw, jw)
@@ -417,7 +436,10 @@ class _Analysis(Visitor):
                         result = self.rules.residual(shape, body_shape, join)
                     except ValueError as exc:
                         raise _Failure(str(exc), node.span, cw) from None
-                    _keep(out, result, cw)
+                    if body_cropped and body_shape != shape:
+                        raise _Failure("cannot join a residual: a \"valid\" window in its body "
+                                       "crops the image", node.span, cw)
+                    _keep(out, (result, (cropped or body_cropped) and self.inside > 0), cw)
         return out
 
     def visit_RepeatNode(self, node: RepeatNode, states: States) -> States:
@@ -452,10 +474,11 @@ class _Analysis(Visitor):
         """Each value of the block gets its set of shapes; a step whose shapes break
         holds its failure (as `_BROKEN`) until it reaches the output."""
         n = len(node.inputs)
+        shape, cropped = key
         if n == 1:
             values: list[States] = [{key: w}]
-        elif isinstance(key, tuple) and len(key) == n and all(isinstance(k, tuple) for k in key):
-            values = [{k: w} for k in key]
+        elif len(shape) == n and all(isinstance(k, tuple) for k in shape):
+            values = [{(k, cropped): w} for k in shape]
         else:
             raise _Failure(f"a graph with {n} inputs cannot take one input", node.span, w)
         for st in node.steps:
@@ -488,18 +511,20 @@ class _Analysis(Visitor):
         return out
 
     def step(self, st: Any, in_shapes: list[Any], sw: Witness, result: States) -> None:
-        """One step of a graph for one combination of input shapes."""
+        """One step of a graph for one combination of input states."""
+        cropped = any(c for _, c in in_shapes)
+        shapes = [s for s, _ in in_shapes]
         if st.kind == "apply":
-            key = in_shapes[0] if len(in_shapes) == 1 else tuple(in_shapes)
+            key = in_shapes[0] if len(in_shapes) == 1 else (tuple(shapes), cropped)
             for s, w in self.run(st.op, {key: sw}).items():
                 _keep(result, s, w)
             return
         self.check()
         try:
-            merged = self.rules.merge(st.kind, in_shapes)
+            merged = self.rules.merge(st.kind, shapes)
         except ValueError as exc:
             raise _Failure(f"`{st.kind}`: {exc}", st.span, sw) from None
-        _keep(result, merged, sw)
+        _keep(result, (merged, cropped), sw)
 
 
 _BROKEN = object()  # in a graph value's states: the value cannot be computed (a _Failure)
@@ -551,7 +576,7 @@ def _prove(space: Space, input_shape: Shape, rules: ShapeRules,
         analyses += 1
         run = _Analysis(rules, _Plan(space.network, condition), space.by_uid)
         try:
-            run.run(space.network, {input_shape: {}})
+            run.run(space.network, {(input_shape, False): {}})
         except _Budget:
             return _undecided(count, checks + run.checks, analyses,
                               f"it took more than {MAX_CHECKS:,} layer checks"), None

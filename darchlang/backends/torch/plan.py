@@ -42,13 +42,13 @@ from darchlang.layers.defs import REQUIRED, LayerDef
 from darchlang.layers.shapes import (
     WrongLayout,
     check_input_shape,
+    crops,
     describe_shape,
     join_layout,
     layout,
     merge_shape,
     parse_shape,  # noqa: F401  (re-exported: darchlang.backends.torch.parse_shape)
     shape_text,
-    span_of,
 )
 
 Shape = tuple[int, ...]
@@ -464,8 +464,7 @@ def _refuse_cropping(steps: list[Step], span: Span | None) -> None:
     subsampled shortcut's (a 3x3 "valid" conv takes 4x4 to 2x2, which only looks like
     stride 2)."""
     for step in steps:
-        if (isinstance(step, LayerStep) and step.attrs.get("padding") == "valid"
-                and span_of(step.attrs) > 1 and step.in_shape[1:] != step.out_shape[1:]):
+        if isinstance(step, LayerStep) and crops(step.attrs, step.in_shape, step.out_shape):
             raise DarchError(
                 f"cannot join a residual: `{step.kind}` in its body crops "
                 f"{shape_text(step.in_shape)} to {shape_text(step.out_shape)} with a \"valid\" "

@@ -11,7 +11,7 @@ from darchlang.backends.torch.lowering import BACKEND
 from darchlang.environment import Environment, default_environment
 from darchlang.errors import DarchError
 from darchlang.layers.defs import REQUIRED
-from darchlang.layers.shapes import Shape, join_layout, merge_shape, shape_text
+from darchlang.layers.shapes import Shape, crops, join_layout, merge_shape, shape_text
 from darchlang.space.shapes import ShapeRules
 
 
@@ -22,10 +22,8 @@ def torch_shape_rules(env: Environment | None = None) -> ShapeRules:
     def layer(ldef: Any, attrs: dict[str, Any], shape: Shape) -> Shape:
         if ldef.shape is None or env.lowering(BACKEND, ldef.name) is None:
             raise ValueError(f"`{ldef.name}` has no PyTorch lowering")
-        full = {p.name: attrs.get(p.name, p.default) for p in ldef.params
-                if p.name in attrs or p.default is not REQUIRED}
         try:
-            out = tuple(ldef.shape(full, shape))
+            out = tuple(ldef.shape(_full(ldef, attrs), shape))
         except ValueError:
             raise
         except Exception as exc:  # a bug in a user's rule is a failure to report, not a crash
@@ -39,7 +37,14 @@ def torch_shape_rules(env: Environment | None = None) -> ShapeRules:
 
         return plan_network(arch, shape, env, reserved=())
 
-    return ShapeRules(layer=layer, residual=_residual, merge=_merge, plan=plan)
+    return ShapeRules(layer=layer, residual=_residual, merge=_merge, plan=plan,
+                      crops=lambda ldef, attrs, x, y: crops(_full(ldef, attrs), x, y))
+
+
+def _full(ldef: Any, attrs: dict[str, Any]) -> dict[str, Any]:
+    """A layer's arguments with its defaults filled in, as the planner sees them."""
+    return {p.name: attrs.get(p.name, p.default) for p in ldef.params
+            if p.name in attrs or p.default is not REQUIRED}
 
 
 def _residual(x: Shape, y: Shape, join: str) -> Shape:
