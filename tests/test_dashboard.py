@@ -63,6 +63,7 @@ def test_the_api_reports_progress_best_and_failures(server):
     client = create_app(journal).test_client()
     state = client.get("/api/state").get_json()
     assert state["done"] == 3 and state["failed"] == 1 and state["searcher"] == "random"
+    assert state["budget"] == 3  # recorded by the search, so the page shows "3 of 3"
     failed = [e for e in state["evaluations"] if e["status"] == "failed"]
     assert len(failed) == 1 and failed[0]["score"] is None and "diverged" in failed[0]["reason"]
     best = state["best"]

@@ -103,6 +103,7 @@ class SearchSession:
                 self.journal.set_meta("space_text", space_text)
             if self.journal.meta("options") is None:
                 self.journal.set_meta("options", dumps(option_labels(space)))
+            self.journal.set_meta("budget", str(budget))  # the latest: a resume may extend it
             finished = self._resume()
             self.done = len(finished)
             self.best = best_of(finished)
