@@ -7,6 +7,7 @@ nothing to build or hash; backends unroll it with separate weights per copy).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -135,9 +136,10 @@ class Architecture:
                 self._text = architecture_text(self)
         return self._text
 
-    @property
+    @functools.cached_property
     def identity(self) -> str:
-        """A stable id: the hash of the canonical text, so equal architectures match."""
+        """A stable id: the hash of the canonical text, so equal architectures match
+        (kept, like the text: a search asks for it several times per candidate)."""
         return hashlib.sha256(self.text.encode()).hexdigest()[:16]
 
     def __repr__(self) -> str:

@@ -13,7 +13,10 @@ One `TPESampler` serves the whole search, so its incremental caches (the search
 space it has inferred, the trials it has read) carry over from ask to ask. Before
 each ask its random streams are reseeded from (seed, ask number), following the rule
 of `darchlang.search.base` that makes resumed searches identical to uninterrupted
-ones: a reseeded sampler draws exactly what a fresh one with that seed would.
+ones: a reseeded sampler draws exactly what a fresh one with that seed would. The
+sampler also keeps finished trials' parameters converted, by column (see
+`_sampler_class`), which makes this searcher faster than Optuna's own TPE loop on the
+same space (`python bench/bench_search.py --only speed`).
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ class TPESearcher(Searcher):
         self.candidates = candidates
         self.multivariate = multivariate
         self._optuna = optuna
-        self.sampler = optuna.samplers.TPESampler(
+        self.sampler = _sampler_class(optuna)(
             n_startup_trials=startup, n_ei_candidates=candidates, multivariate=multivariate,
             seed=self.seed,
         )
@@ -66,8 +69,8 @@ class TPESearcher(Searcher):
 
         Optuna exposes only `reseed_rng()` (a seed from the clock), so the two streams
         it draws from, its own and its random sampler's (for startup trials), are
-        seeded by hand; `tests/test_search_searchers.py` checks that a reseeded sampler
-        proposes what a fresh one does."""
+        seeded by hand; `tests/test_search_tpe.py` checks that a reseeded sampler
+        draws what a fresh one does."""
         self.sampler._rng.rng.seed(seed)
         self.sampler._random_sampler._rng.rng.seed(seed)
 
@@ -121,3 +124,58 @@ class TPESearcher(Searcher):
     @staticmethod
     def _suggest(trial: Any, choice: Choice) -> int:
         return trial.suggest_categorical(choice.name, list(range(len(choice.options))))
+
+
+def _sampler_class(optuna: Any) -> type:
+    """`TPESampler`, keeping finished trials' parameters in internal form, by column.
+
+    For every suggestion TPE converts the parameters of every finished trial to its
+    internal representation again (`_get_internal_repr`, a third of a sample's time
+    at 200 trials). A finished trial never changes, so its values are converted once,
+    into one array per parameter indexed by trial number (NaN where the trial lacks
+    the parameter; one sampler serves one study), and each call gathers its rows. The
+    values are those the stock method returns: `tests/test_search_tpe.py` checks
+    that it proposes what a stock `TPESampler` does. An Optuna
+    without that method gets the stock sampler."""
+    import numpy as np
+
+    stock = optuna.samplers.TPESampler
+    if not callable(getattr(stock, "_get_internal_repr", None)):
+        return stock
+
+    class ColumnCachingTPESampler(stock):
+        def __init__(self, **kwargs: Any):
+            super().__init__(**kwargs)
+            self._columns: dict[str, np.ndarray] = {}
+            self._recorded: set[int] = set()
+            self._capacity = 64
+
+        def _record(self, trial: Any) -> None:
+            if trial.number >= self._capacity:
+                self._capacity = 2 * (trial.number + 1)
+                for name, column in self._columns.items():
+                    self._columns[name] = np.full(self._capacity, np.nan)
+                    self._columns[name][:len(column)] = column
+            for name, dist in trial.distributions.items():
+                if name not in self._columns:
+                    self._columns[name] = np.full(self._capacity, np.nan)
+                self._columns[name][trial.number] = dist.to_internal_repr(trial.params[name])
+            self._recorded.add(trial.number)
+
+        def _get_internal_repr(self, trials: list, search_space: dict, study: Any) -> dict:
+            for trial in trials:
+                if trial.number not in self._recorded:
+                    if not trial.state.is_finished():
+                        return super()._get_internal_repr(trials, search_space, study)
+                    self._record(trial)
+            if not search_space:
+                return {}
+            rows = np.fromiter((trial.number for trial in trials), np.intp, len(trials))
+            absent = np.full(len(trials), np.nan)
+            gathered = {name: self._columns[name][rows] if name in self._columns else absent
+                        for name in search_space}
+            # The stock method keeps the trials that have every parameter of the space.
+            keep = ~np.isnan(np.array(list(gathered.values()))).any(axis=0)
+            return {name: column[keep] for name, column in gathered.items()}
+
+    return ColumnCachingTPESampler
