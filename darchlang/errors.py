@@ -7,7 +7,7 @@ the same error can be shown with a caret in a shell and as a position in an edit
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 
@@ -43,14 +43,34 @@ class Span:
         return f"Span({self.where})"
 
 
+@dataclass(frozen=True)
+class Related:
+    """A second place an error involves (where a failing layer is written, when the
+    error points at the call that made it), drawn after the error with its own line."""
+
+    span: Span
+    message: str
+
+    def render(self, gutter: int = 0) -> list[str]:
+        return [f"{self.span.where}: note: {self.message}", *_excerpt(self.span, gutter)]
+
+    def to_json(self) -> dict:
+        return {"message": self.message, "file": self.span.source.name,
+                "line": self.span.line, "col": self.span.col}
+
+
 @dataclass
 class DarchError(Exception):
-    """The one error type that bad input may raise; it always renders without a traceback."""
+    """The one error type that bad input may raise; it always renders without a traceback.
+
+    `related` are further places with their own excerpt (a layer's definition beside
+    the call that made it), `notes` one-line remarks, `help` what would fix it."""
 
     message: str
     span: Span | None = None
     help: str | None = None
     notes: list[str] = field(default_factory=list)
+    related: list[Related] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
@@ -64,7 +84,11 @@ class DarchError(Exception):
             out = [f"error: {self.message}"]
         else:
             out = [f"{self.span.where}: error: {self.message}"]
-            out.extend(_excerpt(self.span))
+            # one gutter width for every excerpt, as the widest line number needs
+            gutter = max(len(str(s.line)) for s in [self.span, *(r.span for r in self.related)])
+            out.extend(_excerpt(self.span, gutter))
+            for place in self.related:
+                out.extend(place.render(gutter))
         for note in self.notes:
             out.append(f"  = note: {note}")
         if self.help:
@@ -75,7 +99,23 @@ class DarchError(Exception):
         data: dict = {"message": self.message, "help": self.help, "notes": list(self.notes)}
         if self.span is not None:
             data.update(file=self.span.source.name, line=self.span.line, col=self.span.col)
+        if self.related:
+            data["related"] = [place.to_json() for place in self.related]
         return data
+
+    def at_call_site(self, trace: Sequence[tuple[str, Span]]) -> DarchError:
+        """This error, about a layer a darchlang function made, moved to the program's
+        call that made it (`trace`: (function, call span) pairs, outermost first, as
+        `arch.Layer.trace`), the calls between and the layer's own line kept as
+        related places. An error elsewhere, or with no calls, is returned as it is."""
+        if not trace or self.span is None:
+            return self
+        calls = list(trace)
+        related = [Related(span, f"`{outer}` calls `{function}` here")
+                   for (outer, _), (function, span) in zip(calls, calls[1:], strict=False)]
+        related.append(Related(self.span, f"the layer is written here, in `{calls[-1][0]}`"))
+        return DarchError(self.message, calls[0][1], self.help, list(self.notes),
+                          related + self.related)
 
 
 MAX_ERRORS = 20
@@ -89,7 +129,8 @@ class DarchErrors(DarchError):
     def __init__(self, errors: list[DarchError]):
         ordered = sorted(errors, key=_position)[:MAX_ERRORS]
         first = ordered[0]
-        super().__init__(first.message, first.span, first.help, list(first.notes))
+        super().__init__(first.message, first.span, first.help, list(first.notes),
+                         list(first.related))
         self.errors = ordered
 
     def render(self) -> str:
@@ -121,9 +162,9 @@ def _position(err: DarchError) -> tuple[str, int, int]:
     return ("", 0, 0) if span is None else (span.source.name, span.line, span.col)
 
 
-def _excerpt(span: Span) -> list[str]:
+def _excerpt(span: Span, gutter: int = 0) -> list[str]:
     text = span.source.line(span.line).expandtabs(1)
-    number = str(span.line)
+    number = str(span.line).rjust(gutter)
     pad = " " * len(number)
     if span.end_line == span.line and span.end_col > span.col:
         width = span.end_col - span.col

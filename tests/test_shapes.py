@@ -46,7 +46,8 @@ def test_one_bad_branch_is_caught_with_its_decisions(limit):
     arch = report.architecture
     assert arch is not None
     assert "40x40 window does not fit" in report.failure.message
-    assert report.failure.span.line == 4
+    # at the program's call of `block` (line 6), with the layer's own line beside
+    assert report.failure.span.line == 6 and report.failure.related[-1].span.line == 4
     with pytest.raises(DarchError, match="40x40 window"):
         plan_network(space.replay(arch.decisions), (3, 32, 32))
 
@@ -83,7 +84,8 @@ def test_cli_states_what_it_proved(tmp_path):
     bad.write_text(BAD)
     fail = cli("--shapes", "--input", "3x32x32", str(bad))
     assert fail.returncode == 1
-    assert f"{bad}:4:24: error: `conv2d` cannot take a 8x32x32 input" in fail.stderr
+    assert f"{bad}:6:24: error: `conv2d` cannot take a 8x32x32 input" in fail.stderr  # block()
+    assert f"{bad}:4:24: note: the layer is written here, in `block`" in fail.stderr
     assert "a failing architecture: decisions" in fail.stderr
     assert cli("--shapes", "--input", "3xfoo", str(bad)).returncode == 2
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from darchlang.app.programs import load
 from darchlang.arch.graph import Architecture
+from darchlang.errors import DarchError
 from darchlang.semantics.program import Program
 
 
@@ -79,6 +80,21 @@ class Watch:
             return "stopped before the first validation: no result yet"
         return (f"stopped at epoch {e.epoch} of {e.max_epochs}: best val accuracy "
                 f"{e.best_val_accuracy:.4f} so far (latest {e.val_accuracy:.4f})")
+
+
+def check_builds(arch: Architecture, dataset: Any, env: Any = None) -> None:
+    """Plan `arch` for the dataset's examples before anything trains (on the meta
+    device: nothing is allocated), so a shape that cannot work is an error at its line,
+    the call that made the layer included, rather than a one-line failed result."""
+    from darchlang.backends.torch.plan import plan_network
+    from darchlang.layers.shapes import shape_text
+
+    try:
+        plan_network(arch, dataset.input_shape, env)
+    except DarchError as err:
+        err.notes.append(f"the input is {shape_text(dataset.input_shape)}, one example of "
+                         f"`{dataset.name}`")
+        raise
 
 
 def train(evaluator: Any, arch: Architecture) -> Any:

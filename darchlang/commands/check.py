@@ -13,6 +13,7 @@ a concrete failing architecture: its decisions and the line where shapes break.
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from darchlang.commands.common import (
     UsageError,
@@ -21,6 +22,7 @@ from darchlang.commands.common import (
     print_json,
 )
 from darchlang.errors import DarchError, all_errors
+from darchlang.syntax import ast
 from darchlang.text import option_text
 
 HELP = "check a program for errors (and, with --shapes, that every architecture compiles)"
@@ -54,10 +56,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_library(program: Any, entry: str) -> bool:
+    """A file with definitions and no `space` (no `--entry` named) is a library: valid
+    as it is, and used by importing it."""
+    return (entry == "space" and entry not in program.names
+            and any(isinstance(st, ast.Def | ast.Bind) for st in program.ast.statements))
+
+
 def _check(args: argparse.Namespace) -> str | None:
     """None, or the summary of a shape proof; errors are raised."""
     # building, naming and counting the whole space surfaces every error a program can have
-    space = load_program_from_args(args, check_training=True).space
+    program = load_program_from_args(args, check_training=True)
+    if not args.shapes and _is_library(program, args.entry):
+        return None
+    space = program.space
     space.count()
     if not args.shapes:
         return None
@@ -80,7 +92,8 @@ def _check(args: argparse.Namespace) -> str | None:
     if report.architecture is not None:
         arch = report.architecture
         notes.append(f"a failing architecture: decisions {','.join(map(str, arch.decisions))}"
-                     f" (replay with --decisions)")
+                     f" (replay with --decisions)" if arch.decisions else
+                     "the space has one architecture, and it fails")
         notes.extend(f"  {n} = {option_text(v)}"
                      for n, v in zip(arch.names, arch.values, strict=True))
-    raise DarchError(err.message, err.span, err.help, notes)
+    raise DarchError(err.message, err.span, err.help, notes, list(err.related))

@@ -75,7 +75,12 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from darchlang.app.programs import pick
-    from darchlang.app.training import load_dataset, load_for_dataset, make_evaluator
+    from darchlang.app.training import (
+        check_builds,
+        load_dataset,
+        load_for_dataset,
+        make_evaluator,
+    )
     from darchlang.train.progress import result_text
 
     overrides = overrides_from_args(args)
@@ -84,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
                                entry=args.entry, import_path=import_path_from_args(args))
     decisions = None if args.decisions is None else parse_decisions(args.decisions)
     architecture = pick(program.space, args.seed, decisions)
+    check_builds(architecture, dataset)
     train_seed = args.seed if args.train_seed is None else args.train_seed
     evaluator = make_evaluator(dataset, overrides=overrides, seed=train_seed, device=args.device,
                                threads=args.threads, model_path=args.model_path,

@@ -34,7 +34,7 @@ def to_diagnostic(err: DarchError, lines: Lines, name: str, imports: list[ast.Im
     span = err.span
     if span is not None and same_file(span.source.name, name):
         return types.Diagnostic(lines.range(span), message(err), severity=severity,
-                                source=SOURCE)
+                                source=SOURCE, related_information=_related(err) or None)
     if span is None:
         return types.Diagnostic(lines.range_at(0, 0), message(err), severity=severity,
                                 source=SOURCE)
@@ -47,6 +47,15 @@ def to_diagnostic(err: DarchError, lines: Lines, name: str, imports: list[ast.Im
         lines.range(where) if where is not None else lines.range_at(0, 0),
         f"{span.where}: {message(err)}", severity=severity, source=SOURCE,
         related_information=related)
+
+
+def _related(err: DarchError) -> list[types.DiagnosticRelatedInformation]:
+    """The error's further places (the line that writes a layer a call made), where
+    they are files an editor can open."""
+    return [types.DiagnosticRelatedInformation(
+        types.Location(Path(r.span.source.name).resolve().as_uri(),
+                       Lines(r.span.source.text).range(r.span)), r.message)
+        for r in err.related if not r.span.source.name.startswith("<")]
 
 
 def _import_of(path: str, imports: list[ast.Import]):

@@ -160,7 +160,8 @@ class DarchServer(LanguageServer):
                    else "found by shape analysis over each choice's options")
             err = report.failure
             doc.shape_errors = [DarchError(err.message, err.span, err.help,
-                                           [*err.notes, f"input {shape_text}: {how}"])]
+                                           [*err.notes, f"input {shape_text}: {how}"],
+                                           list(err.related))]
 
     def names(self, doc: Document, offset: int | None = None) -> dict[str, Any]:
         """Every name visible in the document: those of the last text that built and,

@@ -414,7 +414,7 @@ class Session:
         return Reply(f"{note}\n{summary.render()}")
 
     def cmd_train(self, args: list[str]) -> Reply:
-        from darchlang.app.training import Watch, load_dataset, make_evaluator
+        from darchlang.app.training import Watch, check_builds, load_dataset, make_evaluator
         from darchlang.train.progress import result_text
 
         name = None
@@ -427,6 +427,7 @@ class Session:
         arch = programs.pick(space, seed)
         if self._dataset is None:
             self._dataset = load_dataset("digits")
+        check_builds(arch, self._dataset, self.env)
         watch = Watch(self.on_epoch)
         evaluator = make_evaluator(self._dataset, settings=TRAIN_DEFAULTS, seed=seed,
                                    progress=self.live, on_progress=watch)

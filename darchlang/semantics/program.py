@@ -343,10 +343,7 @@ class Program:
                 raise DarchError(f"`{self.source.name}` is empty",
                                  Span(self.source, 1, 1, 1, 1),
                                  help=f"define the network: `{network} = concat [ ... ]`")
-            raise DarchError(
-                f"no `{network}` binding in {self.source.name}",
-                help=f"bind the network to `{network} = ...`, or name another binding with --entry",
-            )
+            raise self._no_entry(network)
         if net is not None and not is_space(net):
             raise DarchError(
                 f"`{network}` must be layers or a sub-space, but it is {_kind(net)}",
@@ -357,6 +354,28 @@ class Program:
             hyper = None
         return Space(net, hyper, network or "space", hyperparams or "train", self.scope.names,
                      self.env.limits)
+
+    def _no_entry(self, network: str) -> DarchError:
+        """No binding `network`: name the networks the file does bind (for --entry), or
+        say that a file of functions alone is a library, used by importing it."""
+        written = [st for st in self.ast.statements if isinstance(st, ast.Bind | ast.Def)]
+        nets = [st.name for st in written if isinstance(st, ast.Bind)
+                and is_space(self.scope.names.get(st.name))]
+        defs = [st.name for st in written if isinstance(st, ast.Def)]
+        message = f"no `{network}` binding in {self.source.name}"
+        if nets:
+            return DarchError(message, help=f"name the network to use with --entry "
+                              f"{nets[-1]}, or bind `{network} = ...`",
+                              notes=[f"the networks it binds: {', '.join(nets)}"])
+        if defs:
+            shown = ", ".join(f"`{d}`" for d in defs[:5]) + (", ..." if len(defs) > 5 else "")
+            return DarchError(
+                f"{message}: it defines functions ({shown}) and no network, as a library does",
+                help=f'import it from a program that binds `{network} = ...` (`import '
+                     f'"{Path(self.source.name).stem}"`), or add `{network} = {defs[0]}(...)` '
+                     "here")
+        return DarchError(message, help=f"bind the network to `{network} = ...`, or name "
+                          "another binding with --entry")
 
     def _binding_span(self, name: str) -> Span | None:
         for st in self.ast.statements:

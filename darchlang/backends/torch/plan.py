@@ -278,6 +278,14 @@ class _Planner:
         return name
 
     def layer(self, layer: Layer, shape: Shape, depth: int) -> Shape:
+        """Plan one layer; an error about it points at the program's call that made it
+        (a layer a function makes), with the layer's own line beside."""
+        try:
+            return self._layer(layer, shape, depth)
+        except DarchError as err:
+            raise err.at_call_site(layer.trace) from None
+
+    def _layer(self, layer: Layer, shape: Shape, depth: int) -> Shape:
         ldef = layer.definition or self.env.layers.get(layer.kind)
         lowering = self.env.lowering(BACKEND, layer.kind)
         if ldef is None or ldef.shape is None or lowering is None:

@@ -1,0 +1,148 @@
+"""The papercuts of a new user's first hour (issue 19, issue 15's bad input), pinned
+from the shell: each `darch` run is a subprocess, its exit code and its words checked.
+
+Exit codes: 0 fine, 1 an error in the program or the data, 2 a wrong command line.
+No run may print a Python traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+NESTED = textwrap.dedent("""\
+    def inner(w) = concat [
+        conv2d(filters: w, size: 5, padding: "valid"),
+        relu(),
+    ]
+
+    def block(w) = concat [
+        inner(w),
+        inner(w),
+    ]
+
+    space = concat [
+        block(one_of(8, 16)),
+        flatten(),
+        affine(units: 10),
+    ]
+    """)
+
+
+def darch(*args: str, cwd=None, input: str | None = None) -> subprocess.CompletedProcess:
+    r = subprocess.run([sys.executable, "-m", "darchlang.cli", *args], capture_output=True,
+                       text=True, cwd=cwd, input=input, timeout=120)
+    assert "Traceback" not in r.stderr, r.stderr
+    return r
+
+
+@pytest.fixture
+def nested(tmp_path):
+    path = tmp_path / "nested.darch"
+    path.write_text(NESTED)
+    return path
+
+
+# ---- shape errors name the call that made the failing layer (19.3) --------------------------
+def _located_at_the_call(stderr: str, path) -> None:
+    lines = stderr.splitlines()
+    # the error is at the program's call, `block(...)` on line 12
+    assert lines[0].startswith(f"{path}:12:5: error: `conv2d` cannot take a ")
+    assert lines[2:4] == ["12 |     block(one_of(8, 16)),", "   |     ^^^^^^^^^^^^^^^^^^^^"]
+    # then the call inside `block`, then the line that writes the layer
+    assert f"{path}:8:5: note: `block` calls `inner` here" in lines
+    assert " 8 |     inner(w)," in lines
+    assert f"{path}:2:5: note: the layer is written here, in `inner`" in lines
+    assert ' 2 |     conv2d(filters: w, size: 5, padding: "valid"),' in lines
+
+
+def test_check_shapes_points_at_the_call_and_the_definition(nested):
+    r = darch("check", str(nested), "--shapes", "--input", "3x8x8")
+    assert r.returncode == 1 and r.stdout == ""
+    _located_at_the_call(r.stderr, nested)
+    assert "  = note: found by enumerating the space" in r.stderr
+
+
+def test_check_shapes_json_lists_the_related_places(nested):
+    r = darch("check", str(nested), "--shapes", "--input", "3x8x8", "--json")
+    error = json.loads(r.stdout)["errors"][0]
+    assert (error["line"], error["col"]) == (12, 5)
+    assert [(p["line"], p["message"]) for p in error["related"]] == [
+        (8, "`block` calls `inner` here"), (2, "the layer is written here, in `inner`")]
+
+
+def test_a_space_with_one_failing_architecture_says_so(tmp_path):
+    one = tmp_path / "one.darch"
+    one.write_text(NESTED.replace("one_of(8, 16)", "8"))
+    r = darch("check", str(one), "--shapes", "--input", "3x8x8")
+    assert "  = note: the space has one architecture, and it fails" in r.stderr
+    assert "decisions  (replay" not in r.stderr
+
+
+@pytest.mark.slow
+def test_compile_points_at_the_call(nested):
+    r = darch("compile", str(nested), "--input", "3x8x8")
+    assert r.returncode == 1
+    _located_at_the_call(r.stderr, nested)
+
+
+@pytest.mark.slow
+def test_train_plans_first_and_prints_the_located_error(nested):
+    r = darch("train", str(nested), "--max-epochs", "1", "--no-progress")
+    assert r.returncode == 1 and r.stdout == ""  # nothing trained, no result table
+    _located_at_the_call(r.stderr, nested)
+    assert "  = note: the input is 1x8x8, one example of `digits`" in r.stderr
+
+
+def test_the_repl_compile_points_at_the_call_typed_in_the_session():
+    from darchlang.repl.session import Session
+
+    session = Session()
+    for part in NESTED.split("\n\n"):
+        assert session.execute(part).ok
+    reply = session.execute(":compile 3x8x8")
+    assert not reply.ok
+    lines = reply.text.splitlines()
+    assert lines[0].startswith("<repl>:2:5: error: `conv2d` cannot take a ")  # `block(...)`
+    assert "2 |     block(one_of(8, 16))," in lines
+    assert "<repl>:3:5: note: `block` calls `inner` here" in lines  # the second `inner`
+    assert "<repl>:2:5: note: the layer is written here, in `inner`" in lines
+    assert '2 |     conv2d(filters: w, size: 5, padding: "valid"),' in lines
+
+
+# ---- a library: functions and no `space` ----------------------------------------------------
+LIBRARY = "def block(w) = concat [conv2d(filters: w, size: 3), relu()]\ndef head(n) = affine(units: n)\n"
+
+
+def test_check_passes_a_library_and_count_says_what_to_do(tmp_path):
+    lib = tmp_path / "blocks.darch"
+    lib.write_text(LIBRARY)
+    assert darch("check", str(lib)).returncode == 0
+    for command in ("count", "sample", "show"):
+        r = darch(command, str(lib))
+        assert r.returncode == 1 and r.stdout == ""
+        assert r.stderr.splitlines() == [
+            f"error: no `space` binding in {lib}: it defines functions (`block`, `head`) and no "
+            "network, as a library does",
+            '  = help: import it from a program that binds `space = ...` (`import "blocks"`), '
+            "or add `space = block(...)` here"]
+    # --shapes needs a network, and so does a named --entry
+    assert darch("check", str(lib), "--shapes").returncode == 1
+    assert darch("check", str(lib), "--entry", "net").returncode == 1
+    user = tmp_path / "user.darch"
+    user.write_text('import "blocks"\nspace = concat [block(8), head(10)]\n')
+    assert darch("count", str(user)).stdout == "1\n"
+
+
+def test_a_file_binding_other_networks_names_them_for_entry(tmp_path):
+    nets = tmp_path / "nets.darch"
+    nets.write_text("small = concat [relu()]\nwide = concat [relu(), relu()]\nwidth = 3\n")
+    r = darch("count", str(nets))
+    assert r.returncode == 1
+    assert "  = note: the networks it binds: small, wide" in r.stderr
+    assert "  = help: name the network to use with --entry wide, or bind `space = ...`" in r.stderr
+    assert darch("count", str(nets), "--entry", "small").stdout == "1\n"
