@@ -8,6 +8,11 @@ the evaluator's (`train_seed`, 0 unless given) seeds every training run (or the
 synthetic landscape), so two searches that try the same architecture score it the
 same however their searcher's seed came about. Both are recorded in the journal, and
 a resumed search takes them from there.
+
+Before a candidate trains it is checked (`darchlang.search.preflight`): planned for
+the evaluator's input shape, and held to the `max_params` / `max_macs` constraints of
+its training settings (the `train` block under the command line's flags); one that
+fails is recorded `invalid` and does not use the budget.
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ class SearchRequest:
     sync: bool = False
     retries: int = 2  # reruns of an evaluation that ended its process
     eval_timeout: float | None = None  # seconds; a worker past it is killed
+    max_invalid: int | None = None  # invalid candidates in a row before the search stops
 
     @property
     def parallel(self) -> bool:
@@ -90,6 +96,7 @@ class SearchSetup:
     settings: dict[str, Any]
     searcher_name: str
     scheduler: Any = None
+    preflight: Any = None  # the check before training (`Preflight`), None for none
 
     @property
     def space(self) -> Any:
@@ -122,6 +129,8 @@ class SearchSetup:
                 workers=req.workers, executor=executor, sync=req.sync, retries=req.retries,
                 threads_per_eval=req.worker_threads(), scheduler=self.scheduler,
                 keep_checkpoints=req.keep_checkpoints, eval_timeout=req.eval_timeout,
+                preflight=self.preflight, **({} if req.max_invalid is None
+                                             else {"max_invalid": req.max_invalid}),
             )
         finally:
             if executor is not None:
@@ -194,7 +203,39 @@ def setup_search(req: SearchRequest) -> SearchSetup:
     evaluator, settings, program = _evaluator(req, was, train_seed)
     searcher = make_searcher(name, program.space, seed, **options)
     scheduler = _scheduler(req, evaluator, program)
-    return SearchSetup(req, program, searcher, evaluator, settings, name, scheduler)
+    return SearchSetup(req, program, searcher, evaluator, settings, name, scheduler,
+                       _preflight(req, evaluator))
+
+
+def _preflight(req: SearchRequest, evaluator: Any) -> Any:
+    """The check before training: the classifier plans for its dataset's input and
+    reads each architecture's constraints from its settings; another evaluator is
+    planned for its `input_shape` when it has one, with the command line's
+    constraints. The synthetic landscape scores any architecture: nothing to plan."""
+    from darchlang.search.preflight import Preflight
+    from darchlang.train.settings import Settings
+
+    given = Settings().updated({k: v for k, v in req.overrides.items()
+                                if k in ("max_params", "max_macs")}, "the command line")
+    limits = (given.max_params, given.max_macs)
+    settings_for = getattr(evaluator, "settings_for", None)
+    if req.evaluator is None and req.synthetic is None and settings_for is not None:
+        def limits_for(arch: Any) -> tuple[int | None, int | None]:
+            settings = settings_for(arch)
+            return settings.max_params, settings.max_macs
+
+        return Preflight(tuple(evaluator.input_shape), limits_for=limits_for)
+    shape = None if req.synthetic is not None else getattr(evaluator, "input_shape", None)
+    if shape is None and limits != (None, None):
+        flag = "--max-params" if limits[0] is not None else "--max-macs"
+        what = "the synthetic landscape" if req.synthetic is not None else \
+            f"the evaluator `{req.evaluator}`"
+        raise DarchError(f"{flag} needs the input shape to count costs, and {what} has none",
+                         help="constraints work with the built-in classifier, or with an "
+                         "evaluator that has an `input_shape` attribute")
+    if shape is None:
+        return None
+    return Preflight(tuple(shape), *limits)
 
 
 def _scheduler(req: SearchRequest, evaluator: Any, program: Program) -> Any:
@@ -238,7 +279,8 @@ def _evaluator(req: SearchRequest, was: dict[str, Any], train_seed: int
         from darchlang.search.workers import load_evaluator
 
         program = load(req.file, defines=req.defines, entry=req.entry, import_path=req.import_path)
-        return load_evaluator(req.evaluator), {"evaluator": req.evaluator}, program
+        settings = {"evaluator": req.evaluator, **_constraints(req)}
+        return load_evaluator(req.evaluator), settings, program
     dataset = load_dataset(req.dataset, req.data_dir)
     program = load_for_dataset(req.file, dataset, defines=req.defines, entry=req.entry,
                                import_path=req.import_path)
@@ -247,6 +289,12 @@ def _evaluator(req: SearchRequest, was: dict[str, Any], train_seed: int
     settings = {"evaluator": "classifier", "dataset": req.dataset, "overrides": req.overrides,
                 "train_seed": train_seed}
     return evaluator, settings, program
+
+
+def _constraints(req: SearchRequest) -> dict[str, Any]:
+    """The command line's constraints, for the journal's record of a plugin evaluator's
+    settings (the classifier's are among its overrides)."""
+    return {k: v for k, v in req.overrides.items() if k in ("max_params", "max_macs")}
 
 
 def default_journal(file: str, runs: str = "runs", now: dt.datetime | None = None) -> str:

@@ -1,6 +1,6 @@
 """Summarise a search journal: what was done, what did best, and which options won.
 
-Shows the search's configuration, the counts (done, failed, reused, unfinished), the
+Shows the search's configuration, the counts (done, failed, reused, invalid, unfinished), the
 best score and the time spent, the best architectures (the best as `.darch` text),
 and for every choice how the architectures taking each option scored; `--plot` draws
 the score of each evaluation with the running best. A journal may be read while its
@@ -177,6 +177,7 @@ def _print_report(args: argparse.Namespace, evaluations: list[Any], config: dict
     lines += [
         f"evaluations  {s['done']} done: {s['ok']} ok, {s['failed']} failed"
         + (f", {s['reused']} reused" if s["reused"] else "")
+        + (f"; {s['invalid']} invalid, not trained" if s["invalid"] else "")
         + (f"; {s['unfinished']} unfinished" if s["unfinished"] else "")
         + (f" ({len(stale)} stale: the search that ran them is gone)" if stale else ""),
         "best score   " + ("-" if s["best_score"] is None
@@ -198,14 +199,16 @@ def _print_report(args: argparse.Namespace, evaluations: list[Any], config: dict
     best = top(done, args.top)
     if best:
         console.print(best_table(best, show_test=args.show_test))
-    failures = _failure_reasons(done)
-    if failures:
-        table = Table(title="failures")
-        table.add_column("count", justify="right")
-        table.add_column("reason")
-        for reason, count in failures:
-            table.add_row(str(count), Text(reason))  # Text: brackets are not markup
-        console.print(table)
+    invalid = [e for e in evaluations if e.invalid]
+    for title, rows in (("failures", done), ("invalid, not trained (no budget used)", invalid)):
+        reasons = _failure_reasons(rows)
+        if reasons:
+            table = Table(title=title)
+            table.add_column("count", justify="right")
+            table.add_column("reason")
+            for reason, count in reasons:
+                table.add_row(str(count), Text(reason))  # Text: brackets are not markup
+            console.print(table)
     stats = choice_stats(done, labels)
     if stats:
         table = Table(title="options by mean score (distinct architectures)")

@@ -20,6 +20,13 @@ test accuracy is shown for the final best alone (`--show-test` adds it to the
 table): choosing among candidates by their test accuracy would make it a second
 validation set, and the reported test accuracy optimistic.
 
+Before a candidate trains, it is planned for the input: one that cannot be built
+(its shapes break) or breaks a constraint (`--max-params 1e6`, `--max-macs 5e7`, or
+`max_params` / `max_macs` in the `train` block) is recorded `invalid` with its reason,
+never trained, and does not use the budget. After `--max-invalid N` (default 1000)
+invalid candidates in a row, or when no valid architecture is left, the search stops
+with an error naming how many were invalid (exit 1).
+
 `--workers N` keeps N evaluations running at once, each in its own process (or, with
 `--executor ray`, as tasks on a Ray cluster); the searcher and the journal stay in
 this process. `--sync` tells results in batches of N, in ask order, which makes the
@@ -91,6 +98,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="epochs of the first rung (default 1; median: no stopping before)")
     cheap.add_argument("--eta", type=int, default=3, metavar="N",
                        help="each rung trains eta times longer and keeps 1/eta (default 3)")
+    limits = parser.add_argument_group("constraints, checked before training")
+    limits.add_argument("--max-params", type=_count, metavar="N",
+                        help="do not train a candidate with more trainable parameters "
+                        "(1e6 or 1000000); it is recorded invalid, using no budget")
+    limits.add_argument("--max-macs", type=_count, metavar="N",
+                        help="do not train a candidate with more multiply-adds per example")
+    limits.add_argument("--max-invalid", type=positive_int, metavar="N",
+                        help="stop after N invalid candidates in a row (default 1000)")
     parser.add_argument("--keep-best", type=non_negative_int, default=0, metavar="K",
                         help="keep the trained weights of the K best architectures beside the "
                         "journal (JOURNAL.best/), for `darch export`")
@@ -152,18 +167,38 @@ def request_from_args(args: argparse.Namespace) -> Any:
         import_path=import_path_from_args(args), scheduler=args.scheduler,
         min_epochs=args.min_epochs, eta=args.eta, keep_checkpoints=args.keep_checkpoints,
         keep_best=args.keep_best,
-        dataset=args.dataset, data_dir=args.data_dir, overrides=overrides_from_args(args),
+        dataset=args.dataset, data_dir=args.data_dir,
+        overrides={**overrides_from_args(args), **_constraints(args)},
         device=args.device, threads=args.threads, evaluator=args.evaluator,
         synthetic=args.synthetic, workers=args.workers, executor=args.executor,
         ray_address=args.ray_address, cpus_per_eval=args.cpus_per_eval,
         gpus_per_eval=args.gpus_per_eval, threads_per_eval=args.threads_per_eval,
         sync=args.sync, retries=args.retries, eval_timeout=args.eval_timeout,
+        max_invalid=args.max_invalid,
     )
+
+
+def _count(text: str) -> int:
+    """An argparse type: a positive whole number, plain or in scientific notation
+    (`1000000`, `1e6`, `2.5e5`)."""
+    try:
+        value = float(text.replace("_", ""))
+    except ValueError:
+        value = 0.0
+    if not (value >= 1 and value.is_integer()):
+        raise argparse.ArgumentTypeError(f"expected a positive whole number such as 1000000 "
+                                         f"or 1e6, got {text!r}")
+    return int(value)
+
+
+def _constraints(args: argparse.Namespace) -> dict[str, int]:
+    """`--max-params` and `--max-macs` as the training settings they override."""
+    return {name: value for name, value in (("max_params", args.max_params),
+                                             ("max_macs", args.max_macs)) if value is not None}
 
 
 def run(args: argparse.Namespace) -> int:
     from darchlang.app.searching import setup_search
-    from darchlang.search.results import write_csv
 
     request = request_from_args(args)
     # Everything that can be wrong with the command line or the program is checked
@@ -193,18 +228,33 @@ def run(args: argparse.Namespace) -> int:
     finally:
         _restore_sigterm(previous)
     if args.csv:
-        write_csv(result.evaluations, args.csv)
+        result.to_csv(args.csv)
     if args.json:
         print_json({**result.to_json(), "seed": setup.seed, "train_seed": setup.train_seed})
         return _exit_code(result)
+    if result.stopped is not None and not result.done:
+        raise _stopped(result, args, setup)
     _print_outcome(result, args, setup, request.journal)
+    if result.stopped is not None:
+        raise _stopped(result, args, setup)
     return _exit_code(result)
 
 
 def _exit_code(result: Any) -> int:
-    """1 when evaluations ran and every one failed: a script should not read a search
-    that learnt nothing (a broken space, dataset or evaluator) as a success."""
-    return 1 if result.done and result.best is None else 0
+    """1 when evaluations ran and every one failed, or the search stopped on invalid
+    candidates: a script should not read a search that learnt nothing (a broken space,
+    dataset or evaluator) as a success."""
+    return 1 if (result.done and result.best is None) or result.stopped is not None else 0
+
+
+def _stopped(result: Any, args: argparse.Namespace, setup: Any) -> DarchError:
+    """The one-line error of a search that stopped on invalid candidates."""
+    shape = getattr(setup.preflight, "input_shape", None)
+    shape = "x".join(map(str, shape)) if shape else "SHAPE"
+    return DarchError(
+        result.stopped,
+        help=f"`darch check --shapes --input {shape} {args.file}` shows where shapes break, "
+        "`darch report` lists every reason; --max-invalid N allows longer runs of them")
 
 
 def _check_parallel_flags(args: argparse.Namespace) -> None:
@@ -263,7 +313,9 @@ def _print_outcome(result: Any, args: argparse.Namespace, setup: Any, journal: s
 
     best_list = result.top(args.top)
     console = Console(highlight=False)
-    s = f"{result.done} evaluations ({result.failed} failed), seed {setup.seed}"
+    s = f"{result.done} evaluations ({result.failed} failed"
+    s += f"; {result.invalid} invalid, not trained), " if result.invalid else "), "
+    s += f"seed {setup.seed}"
     if setup.train_seed is not None:
         s += f", train seed {setup.train_seed}"
     if result.exhausted:

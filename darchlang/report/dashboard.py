@@ -55,7 +55,8 @@ def state(path: Path) -> dict[str, Any]:
         "budget": int(meta["budget"]) if (meta.get("budget") or "").isdigit() else None,
         "done": sum(e.done for e in evaluations),
         "failed": sum(e.done and not e.ok for e in evaluations),
-        "running": sum(not e.done for e in evaluations),
+        "running": sum(not e.settled for e in evaluations),
+        "invalid": sum(e.invalid for e in evaluations),
         "best": None if best is None else {"index": best.index, "score": _finite(best.score),
                                           "identity": best.identity},
         "evaluations": rows,
@@ -244,11 +245,12 @@ async function refresh() {
   document.getElementById("title").textContent = s.searcher + " search" + (s.dataset ? " on " + s.dataset : "");
   const total = s.budget || Math.max(s.done, 1);
   document.getElementById("progress").textContent = s.done + (s.budget ? " of " + s.budget : "") +
-    " evaluations done, " + s.failed + " failed, " + s.running + " running";
+    " evaluations done, " + s.failed + " failed, " + s.running + " running" +
+    (s.invalid ? ", " + s.invalid + " invalid (not trained)" : "");
   document.getElementById("fill").style.width = Math.min(100, 100 * s.done / total) + "%";
   document.getElementById("best").textContent = s.best ? "best so far: " + fmt(s.best.score) +
     " (#" + s.best.index + ", " + s.best.identity + ")" : "no successful evaluation yet";
-  const done = s.evaluations.filter(e => e.status !== "running");
+  const done = s.evaluations.filter(e => e.status === "ok" || e.status === "failed");
   chart(document.getElementById("history"), done.map(e => [e.index, e.status === "ok" ? e.score : null]),
         {xlabel: "evaluation", best: done.map(e => [e.index, e.running_best])});
   const body = document.getElementById("rows");

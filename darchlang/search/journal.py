@@ -1,7 +1,10 @@
 """The journal: every evaluation of a search in one SQLite file, written as it happens.
 
 A row is written when an evaluation starts (status `running`) and completed when it
-ends (`ok` or `failed`, with score, metrics, reason and times). Each write is one
+ends (`ok` or `failed`, with score, metrics, reason and times). A candidate refused
+before training (its shapes cannot work, or it breaks a `max_params`/`max_macs`
+constraint) is one row of status `invalid` with its reason: asked and told at once,
+never run, and not counted among the finished evaluations. Each write is one
 SQLite transaction in WAL mode with `synchronous=NORMAL`: a committed row survives
 the process being killed at any moment (even SIGKILL), and a commit costs no disk
 flush, so recording is far faster than any evaluation (only a power cut can lose the
@@ -41,6 +44,7 @@ from darchlang.train.result import EvalResult
 
 FORMAT = 2  # 2 added `deaths` and `heartbeat`; a format-1 journal is migrated on open
 FINISHED = ("ok", "failed")
+INVALID = "invalid"  # refused before training: not run, not counted against the budget
 STALE = 60.0  # seconds without a heartbeat after which, without file locks, a row is stale
 
 _SCHEMA = """
@@ -148,6 +152,16 @@ class Evaluation:
     @property
     def done(self) -> bool:
         return self.status in FINISHED
+
+    @property
+    def invalid(self) -> bool:
+        """Refused before training: it never ran and does not count as finished."""
+        return self.status == INVALID
+
+    @property
+    def settled(self) -> bool:
+        """Finished or refused: nothing is left to run for it."""
+        return self.done or self.invalid
 
     def choices(self) -> dict[str, Any]:
         """Each active choice's name mapped to the value it took."""
@@ -495,9 +509,18 @@ class Journal:
             )
 
     # -- reading ------------------------------------------------------------------------
-    def evaluations(self) -> list[Evaluation]:
-        """Every row, in ask order."""
-        return [self._row(r) for r in self.db.execute(f"SELECT {self._columns} FROM evaluations ORDER BY idx")]
+    def evaluations(self, status: str | None = None) -> list[Evaluation]:
+        """Every row (or those of one `status`), in ask order."""
+        where, params = ("", ()) if status is None else (" WHERE status=?", (status,))
+        return [self._row(r) for r in self.db.execute(
+            f"SELECT {self._columns} FROM evaluations{where} ORDER BY idx", params)]
+
+    def invalid_in_a_row(self) -> int:
+        """How many of the last asks, in ask order, were refused before training."""
+        return self.db.execute(
+            "SELECT COUNT(*) FROM evaluations WHERE status=? AND idx > "
+            "(SELECT COALESCE(MAX(idx), -1) FROM evaluations WHERE status != ?)",
+            (INVALID, INVALID)).fetchone()[0]
 
     def finished(self) -> list[Evaluation]:
         """Finished evaluations in the order their results arrived."""
@@ -579,6 +602,20 @@ class Journal:
             "status, asked_at, started, heartbeat) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
             (index, arch.identity, dumps(arch.decisions), dumps(arch.names),
              dumps(_values(arch)), arch.text, self._tick(), now, now),
+        )
+
+    def refuse(self, index: int, arch: Architecture, reason: str,
+               now: float | None = None) -> None:
+        """Record ask `index` as `invalid` (refused before training, with `reason`):
+        asked and told in one row, so a resumed searcher hears it in order."""
+        now = now if now is not None else time.time()
+        asked = self._tick()
+        self.db.execute(
+            "INSERT INTO evaluations (idx, identity, decisions, names, choice_values, text, status, "
+            "reason, asked_at, told_at, started, finished, seconds) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            (index, arch.identity, dumps(arch.decisions), dumps(arch.names), dumps(_values(arch)),
+             arch.text, INVALID, reason, asked, self._tick(), now, now),
         )
 
     def restart(self, index: int, now: float | None = None, *, died: bool = False) -> None:

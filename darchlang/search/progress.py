@@ -11,6 +11,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+SHOW_INVALID = 20  # invalid candidates shown one line each, per run
+
 
 def attached() -> bool:
     """Whether someone is watching: stderr is a terminal, or this runs in a notebook."""
@@ -36,6 +38,7 @@ class SearchProgress:
         self.progress: Any = None
         self.task: Any = None
         self.done = 0
+        self.invalid_shown = 0
 
     def __enter__(self) -> SearchProgress:
         if self.live:
@@ -76,14 +79,30 @@ class SearchProgress:
             if event.done:
                 self._line(f"resuming: {event.done} of {event.budget} evaluations already done")
             return
+        if event.kind == "invalid":
+            self._invalid(event)
+            return
         if event.kind != "finished":
             return
         where = event.where()
         where = f", {where}" if where else ""
+        invalid = f", {event.invalid} invalid" if event.invalid else ""
         self._line(f"{evaluation_line(event.evaluation)}  [{event.done}/{event.budget}, "
-                   f"{best}{where}]")
+                   f"{best}{invalid}{where}]")
         if self.progress is not None and self.task is not None:
             self.progress.update(self.task, completed=event.done, best=best)
+
+    def _invalid(self, event: Any) -> None:
+        """A line for each of the first `SHOW_INVALID` invalid candidates of this run,
+        then one saying the rest are only counted (a space that is mostly invalid
+        would otherwise bury the evaluations under them)."""
+        self.invalid_shown += 1
+        if self.invalid_shown <= SHOW_INVALID:
+            self._line(f"#{event.evaluation.index} invalid, not trained: "
+                       f"{event.evaluation.reason}  [{event.invalid} invalid]")
+        elif self.invalid_shown == SHOW_INVALID + 1:
+            self._line("more invalid architectures are counted, not shown (`darch report` "
+                       "lists their reasons)")
 
     def _line(self, text: str) -> None:
         if not self.lines:

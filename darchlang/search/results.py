@@ -22,7 +22,10 @@ class SearchResult:
     """The finished evaluations of a search (in the order results arrived) and its end.
 
     `exhausted` is true when the searcher ran out of architectures before the budget
-    (a grid over a small space).
+    (a grid over a small space). `refused` holds the candidates refused before
+    training (status `invalid`, not among `evaluations`); `stopped` says why the
+    search ended early on them (too many in a row, or no valid architecture left),
+    None otherwise.
     """
 
     evaluations: list[Evaluation]
@@ -30,6 +33,8 @@ class SearchResult:
     exhausted: bool = False
     journal: Path | None = None
     config: dict[str, Any] = field(default_factory=dict)
+    refused: list[Evaluation] = field(default_factory=list)
+    stopped: str | None = None
 
     @property
     def done(self) -> int:
@@ -38,6 +43,16 @@ class SearchResult:
     @property
     def failed(self) -> int:
         return sum(not e.ok for e in self.evaluations)
+
+    @property
+    def invalid(self) -> int:
+        """How many candidates were refused before training (no budget used)."""
+        return len(self.refused)
+
+    def rows(self) -> list[Evaluation]:
+        """Every row: the finished evaluations and the refused candidates, in the order
+        they were told."""
+        return sorted(self.evaluations + self.refused, key=lambda e: e.told_at or 0)
 
     @property
     def best(self) -> Evaluation | None:
@@ -60,10 +75,11 @@ class SearchResult:
         return search_html(self)
 
     def to_json(self) -> dict[str, Any]:
-        return report_json(self.evaluations, self.config, budget=self.budget, exhausted=self.exhausted)
+        return report_json(self.rows(), self.config, budget=self.budget, exhausted=self.exhausted,
+                           stopped=self.stopped)
 
     def to_csv(self, target: str | Path | IO[str]) -> None:
-        write_csv(self.evaluations, target)
+        write_csv(self.rows(), target)
 
 
 def best_of(evaluations: list[Evaluation]) -> Evaluation | None:
@@ -173,7 +189,8 @@ def summary(evaluations: list[Evaluation]) -> dict[str, Any]:
         "ok": sum(e.ok for e in done),
         "failed": sum(e.status == "failed" for e in done),
         "reused": sum(e.reused is not None for e in done),
-        "unfinished": sum(not e.done for e in evaluations),
+        "invalid": sum(e.invalid for e in evaluations),
+        "unfinished": sum(not e.settled for e in evaluations),
         "best_score": None if best is None else best.score,
         "best_index": None if best is None else best.index,
         "eval_seconds": sum(e.seconds or 0.0 for e in done if e.reused is None),

@@ -2,7 +2,8 @@
 
 A searcher is a deterministic function of its seed and the asks and tells it has
 seen (see `darchlang.search.base`), so a resumed search replays the journal's events
-in their recorded order: `adopt` for each ask, `tell` for each result. Rows that
+in their recorded order: `adopt` for each ask, `tell` for each result (a row
+refused before training, `invalid`, is told as the failure it was told as). Rows that
 were running when the search died run again; results recorded but not yet told (a
 synchronous batch cut off) are handed back for the runner to tell. A space that has
 changed since the journal was written is caught by spot-checking identities, with an
@@ -25,7 +26,7 @@ def replay(space: Space, searcher: Searcher, store: Journal
     (a synchronous batch cut off), with their results."""
     rows = store.evaluations()
     events: list[tuple[int, int, Evaluation]] = [(r.asked_at, 0, r) for r in rows]
-    events += [(r.told_at, 1, r) for r in rows if r.done and r.told_at is not None]
+    events += [(r.told_at, 1, r) for r in rows if r.settled and r.told_at is not None]
     events.sort(key=lambda e: (e[0], e[1]))
     adopt = Adopter(searcher, store, rows)
     candidates: dict[int, Candidate] = {}
@@ -35,8 +36,9 @@ def replay(space: Space, searcher: Searcher, store: Journal
             candidates[row.index] = adopt(row)
         else:
             searcher.tell(candidates[row.index], row.result())
-            finished.append(row)
-    rerun = [candidates[r.index] for r in rows if not r.done]
+            if row.done:
+                finished.append(row)
+    rerun = [candidates[r.index] for r in rows if not r.settled]
     held = [(candidates[r.index], r.result()) for r in rows if r.done and r.told_at is None]
     return finished, rerun, held
 
@@ -59,7 +61,7 @@ class Adopter:
         if candidate.index != row.index:
             raise DarchError(f"the journal {self.store.path} has a gap before evaluation "
                              f"#{row.index}; it cannot be resumed")
-        if (row.index in self.check or not row.done) and candidate.arch.identity != row.identity:
+        if (row.index in self.check or not row.settled) and candidate.arch.identity != row.identity:
             raise _changed(self.store, row, "its decisions now build a different architecture")
         return candidate
 

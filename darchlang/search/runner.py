@@ -27,10 +27,12 @@ output becomes a result in `outcome`, how a journal is replayed in `resume`.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
+from darchlang.arch.graph import Architecture
 from darchlang.errors import DarchError
 from darchlang.search.base import Searcher
 from darchlang.search.journal import Journal
@@ -38,7 +40,7 @@ from darchlang.search.outcome import Evaluator, as_evaluate, evaluate_safely
 from darchlang.search.progress import default_progress
 from darchlang.search.results import SearchResult
 from darchlang.search.schedulers import Scheduler, make_scheduler
-from darchlang.search.session import Progress, SearchSession
+from darchlang.search.session import MAX_INVALID, Progress, SearchSession
 from darchlang.space.space import Space
 from darchlang.train.budget import takes_budget
 
@@ -62,6 +64,8 @@ def run_search(
     eval_timeout: float | None = None,
     scheduler: Scheduler | str | None = None,
     keep_checkpoints: bool = False,
+    preflight: Callable[[Architecture], str | None] | None = None,
+    max_invalid: int = MAX_INVALID,
 ) -> SearchResult:
     """Search until `budget` evaluations have finished (or the searcher is exhausted).
 
@@ -94,6 +98,11 @@ def run_search(
     evaluator must take a `budget` keyword (`darchlang.train.budget`). Checkpoints
     between rungs are deleted once no rung can use them, unless `keep_checkpoints`.
     See `darchlang.search.scheduled`.
+
+    With a `preflight` (a `Preflight`, or any `arch -> reason | None`), a candidate it
+    refuses is journaled `invalid` with the reason and never evaluated; it does not
+    use the budget. After `max_invalid` of them in a row, or when no valid
+    architecture is left, the search ends and the result's `stopped` says why.
     """
     if retries < 0:
         raise DarchError(f"retries must be at least 0, got {retries}")
@@ -111,7 +120,7 @@ def run_search(
     display = default_progress(progress, searcher.name)
     progress = display if display is not None else (None if isinstance(progress, bool) else progress)
     session_options = dict(settings=settings, space_text=space_text, progress=progress,
-                           reuse=reuse)
+                           reuse=reuse, preflight=preflight, max_invalid=max_invalid)
     if scheduler is not None:
         from darchlang.search.scheduled import ScheduledSession
 

@@ -4,6 +4,17 @@ Every runner (one evaluation at a time, or many in worker processes) needs the s
 rules for what to evaluate next, what a repeat or a twin takes, and what the journal
 records when; keeping them in one class means the runners differ only in how they
 wait for results.
+
+With a `preflight` (`darchlang.search.preflight`), each new candidate is checked
+before it is handed out: one that cannot be built for the input, or breaks a
+`max_params`/`max_macs` constraint, is journaled `invalid` with its located reason,
+told to the searcher as a failure (so a learning searcher steers away from it) and
+the searcher is asked again; it does not use the budget. Redraws are capped: after
+`max_invalid` invalid candidates in a row (1,000 by default), or once every
+architecture of the space has been found invalid, or when the searcher runs out
+having proposed only invalid ones, the session stops and `stopped` says why in one
+line (the CLI exits 1 with it). The counts live in the journal, so a resumed search
+counts on from where it was and decides exactly as the uninterrupted one.
 """
 
 from __future__ import annotations
@@ -17,12 +28,14 @@ from darchlang.arch.graph import Architecture
 from darchlang.errors import DarchError
 from darchlang.search.base import Candidate, Searcher
 from darchlang.search.fingerprint import search_config
-from darchlang.search.journal import Evaluation, Journal, dumps
+from darchlang.search.journal import INVALID, Evaluation, Journal, dumps
 from darchlang.search.labels import option_labels
 from darchlang.search.results import SearchResult, best_of
 from darchlang.search.resume import replay
 from darchlang.space.space import Space
 from darchlang.train.result import EvalResult
+
+MAX_INVALID = 1000  # invalid candidates in a row after which a search stops
 
 
 @dataclass
@@ -44,6 +57,7 @@ class SearchEvent:
     rung: int | None = None
     rungs: int | None = None
     alive: int | None = None
+    invalid: int = 0  # candidates refused before training so far (not in `done`)
 
     def where(self) -> str:
         """"rung 2/4, 9 alive" in a scheduled search, "" otherwise."""
@@ -83,9 +97,20 @@ class SearchSession:
         space_text: str | None = None,
         progress: Progress | None = None,
         reuse: bool = True,
+        preflight: Callable[[Architecture], str | None] | None = None,
+        max_invalid: int = MAX_INVALID,
     ):
         if budget < 0:
             raise DarchError(f"the budget must be at least 0, got {budget}")
+        if max_invalid < 1:
+            raise DarchError(f"max_invalid must be at least 1, got {max_invalid}")
+        self.preflight, self.max_invalid = preflight, max_invalid
+        self.stopped: str | None = None  # why the search stopped early on invalid candidates
+        self.invalid = 0  # candidates refused before training, in every run of the journal
+        self._invalid_run = 0  # ... of them since the last valid one, in ask order
+        self._invalid_seen: set[tuple[int, ...]] = set()  # their decisions
+        self._invalid_sample: str | None = None  # the first one's "#3: reason"
+        self._size: int | None = None  # the space's size, counted when first needed
         self.space, self.searcher, self.budget = space, searcher, budget
         self.progress, self.reuse = progress, reuse
         self._own = not isinstance(journal, Journal)
@@ -120,20 +145,29 @@ class SearchSession:
         finished, self._rerun, held = replay(self.space, self.searcher, self.journal)
         for candidate, result in held:
             self._hold(candidate, result)
+        for row in self.journal.evaluations(INVALID):
+            self._count_invalid(row)
+        self._invalid_run = self.journal.invalid_in_a_row()
         return finished
 
     # -- what a runner calls -------------------------------------------------------------
     def next(self) -> Candidate | None:
         """The next candidate to evaluate, already journaled as running; None when the
-        budget is covered (finished plus in flight) or the searcher has nothing left."""
-        while self.done + len(self.in_flight) < self.budget:
+        budget is covered (finished plus in flight), the searcher has nothing left, or
+        the search stopped on invalid candidates (`stopped`)."""
+        while self.done + len(self.in_flight) < self.budget and not self._too_many_invalid():
             if self._rerun:
                 candidate, fresh = self._rerun.pop(0), False
             else:
                 candidate, fresh = self.searcher.ask(), True
                 if candidate is None:
                     self.exhausted = True
+                    if self.invalid and not self.done and not self.in_flight:
+                        self._stop(f"the searcher proposed no valid architecture: all "
+                                   f"{self.invalid:,} it proposed were invalid")
                     return None
+                if self._refused(candidate):
+                    continue
             if self._dispatch(candidate, fresh):
                 return candidate
         return None
@@ -188,7 +222,8 @@ class SearchSession:
 
     def result(self) -> SearchResult:
         return SearchResult(self.journal.finished(), self.budget, self.exhausted,
-                            self.journal.path, self.config)
+                            self.journal.path, self.config,
+                            refused=self.journal.evaluations(INVALID), stopped=self.stopped)
 
     def close(self) -> None:
         if self._own:
@@ -203,6 +238,44 @@ class SearchSession:
         self.close()
 
     # -- inside -------------------------------------------------------------------------
+    def _refused(self, candidate: Candidate) -> bool:
+        """Check a new candidate before it is handed out; an invalid one is journaled
+        and told as a failure, and does not use the budget."""
+        reason = self.preflight(candidate.arch) if self.preflight is not None else None
+        if reason is None:
+            self._invalid_run = 0
+            return False
+        self.journal.refuse(candidate.index, candidate.arch, reason)
+        row = self.journal.get(candidate.index)
+        self.searcher.tell(candidate, row.result())
+        self._count_invalid(row)
+        self._invalid_run += 1
+        self._emit("invalid", row, candidate.arch, candidate.index)
+        return True
+
+    def _count_invalid(self, row: Evaluation) -> None:
+        self.invalid += 1
+        self._invalid_seen.add(tuple(row.decisions))
+        if self._invalid_sample is None:
+            self._invalid_sample = f"#{row.index}: {row.reason}"
+
+    def _too_many_invalid(self) -> bool:
+        """Whether the search has stopped, or must now, on invalid candidates."""
+        if self.stopped is not None or not self.invalid:
+            return self.stopped is not None
+        if self._size is None:
+            self._size = self.space.count()
+        if len(self._invalid_seen) >= self._size:
+            self._stop(f"no valid architecture left to try: all {self._size:,} "
+                       f"architecture{'s' if self._size != 1 else ''} of the space are invalid")
+        elif self._invalid_run >= self.max_invalid:
+            self._stop(f"stopped after {self._invalid_run:,} invalid architectures in a row "
+                       f"({self.invalid:,} in all)")
+        return self.stopped is not None
+
+    def _stop(self, why: str) -> None:
+        self.stopped = f"{why}, e.g. {self._invalid_sample}"
+
     def _dispatch(self, candidate: Candidate, fresh: bool) -> bool:
         """Journal a candidate and say whether it must be evaluated: not when its
         result is known (reused at once) nor when an identical one is in flight."""
@@ -283,7 +356,7 @@ class SearchSession:
               arch: Architecture | None = None, index: int | None = None) -> None:
         if self.progress is not None:
             self.progress(SearchEvent(kind, self.done, self.budget, self.best, evaluation, arch,
-                                      index, *self._where()))
+                                      index, *self._where(), invalid=self.invalid))
 
     def _where(self) -> tuple[int | None, int | None, int | None]:
         """(rung, rungs, alive) of a scheduled search; Nones here."""
