@@ -31,12 +31,16 @@ torch.set_num_threads(1)
 MORE_COUNTS = {
     "nasbench101": 509_607_936,
     "enas_micro": 25_628_906_250_000_000_000_000_000,
+    "proxylessnas": 221_502_229_807_900_608,
+    "nas_hpo_bench": 31_104,
 }
 
 # the parameters that make each space small enough for the 8x8 digits
 DIGITS = {
     "nasbench101": {"c": 8, "cells": 1},
     "enas_micro": {"c": 8, "layers": 3},
+    "proxylessnas": {},  # five strided stages take 8x8 down to 1x1
+    "nas_hpo_bench": {},
 }
 
 # A fixed architecture where a random one may leave a step without a gradient: a
@@ -84,3 +88,21 @@ def test_a_random_architecture_learns_and_trains_on_digits(name):
     losses = train_losses(model, x, y, 3e-3)
     assert all(map(math.isfinite, losses)), losses
     assert losses[-1] < losses[0], losses
+
+
+@pytest.mark.slow
+def test_the_joint_space_trains_with_the_settings_it_picks():
+    from darchlang.train import ClassifierEvaluator, load_dataset
+
+    arch = darchlang.load_file(path_of("nas_hpo_bench")).space.sample(4)
+    picked = arch.hyperparams
+    assert picked["batch_size"] in (8, 16, 32, 64) and picked["rate_mult"] == 1.0
+    # the space's own max_epochs (100) wins over the evaluator's settings; an override wins
+    evaluator = ClassifierEvaluator(load_dataset("digits"), overrides={"max_epochs": 1},
+                                    seed=0, progress=False)
+    result = evaluator.evaluate(arch)
+    assert result.status == "ok", result.reason
+    for name in ("batch_size", "learning_rate_init", "rate_mult", "optimizer"):
+        assert result.settings[name] == picked[name], name
+    assert result.metrics["epochs"] == 1 and picked["max_epochs"] == 100
+    assert result.metrics["learning_rate"] == picked["learning_rate_init"]  # the rate picked
