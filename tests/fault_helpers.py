@@ -49,3 +49,32 @@ class Hangs:
 
 
 HANGS = Hangs(0.3)  # for `--evaluator fault_helpers:HANGS`
+
+
+class KillsAtRung:
+    """A synthetic learning-curve evaluator (`NKCurves` over `space_text`) that ends its
+    process (`os._exit(9)`) on the architectures drawn below `share` when they reach
+    rung `rung`, after their earlier rungs trained fine. Every start is appended to
+    `log` as `pid identity rung`."""
+
+    def __init__(self, space_text: str, share: float, rung: int, log: str,
+                 seconds: float = 0.0):
+        self.space_text, self.share, self.rung, self.log = space_text, share, rung, log
+        self.seconds = seconds
+        self._curves = None
+
+    def evaluate(self, arch, *, budget=None) -> float:
+        import darchlang
+        from darchlang.search.synthetic import NKCurves
+
+        with open(self.log, "a") as out:
+            out.write(f"{os.getpid()} {arch.identity} {budget.rung}\n")
+        if _draw(arch.identity) < self.share and budget.rung == self.rung:
+            os._exit(9)
+        if self._curves is None:
+            self._curves = NKCurves(darchlang.load_string(self.space_text).space, seed=3)
+        time.sleep(self.seconds)
+        return self._curves.evaluate(arch, budget=budget)
+
+    def __getstate__(self):
+        return {**self.__dict__, "_curves": None}

@@ -78,7 +78,8 @@ CREATE INDEX IF NOT EXISTS evaluations_identity ON evaluations(identity);
 # A scheduled search (`--scheduler`) trains candidates in rungs: each finished rung is
 # a row of `rungs`, its intermediate values rows of `curves`, and the moments a
 # bracket was closed early rows of `marks`; each carries an event number, so a resume
-# replays them among the asks and tells in the order they happened.
+# replays them among the asks and tells in the order they happened. A `marks` row
+# `running INDEX` says a job of that candidate is running (see search/scheduled.py).
 _SCHEDULE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS rungs (
     idx INTEGER NOT NULL,
@@ -571,7 +572,7 @@ class Journal:
         return out
 
     def marks(self) -> list[tuple[int, str]]:
-        """(event, kind) of each bracket closed early, in order."""
+        """(event, kind) of each bracket closed early and each job running, in order."""
         return list(self.db.execute("SELECT event, kind FROM marks ORDER BY event"))
 
     # -- writing ------------------------------------------------------------------------

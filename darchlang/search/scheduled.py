@@ -16,6 +16,16 @@ temporary folder for a journal in memory). Each rung writes its own file, so a k
 while one is written never harms the one the next attempt loads; a file is deleted
 as soon as no rung can use it (the next rung has finished, or the candidate is
 settled), unless `keep_checkpoints`.
+
+A job that begins leaves a `running INDEX` mark in the journal, removed in the
+transaction that records its rung (or when Ctrl-C stops it). A resume that finds one
+knows that job was running when the search died, as a plain search knows from a row
+left `running` (between rungs a candidate's row stays `running` too, so the row alone
+cannot say): it counts a death for the candidate before running the job again, and
+after `retries` deaths records the rung failed instead, with the reason, so an
+evaluation that kills its process (a segfault, the out-of-memory killer, `os._exit`)
+does not run first on every resume, forever. Deaths of worker processes within one
+run are counted by the parallel runner on the same row.
 """
 
 from __future__ import annotations
@@ -32,12 +42,13 @@ from darchlang.search.base import Candidate, Searcher
 from darchlang.search.journal import Evaluation, Journal, RungRow
 from darchlang.search.resume import Adopter
 from darchlang.search.schedulers import STOP, RungResult, Scheduler
-from darchlang.search.session import SearchSession
+from darchlang.search.session import SearchSession, died_while_running
 from darchlang.space.space import Space
 from darchlang.train.budget import Budget
 from darchlang.train.result import EvalResult
 
 TRUNCATED = "truncated"
+RUNNING = "running "  # + an index: the mark of a job that began and has not ended
 
 
 @dataclass(eq=False)
@@ -70,6 +81,8 @@ class ScheduledSession(SearchSession):
         self._last: dict[int, tuple[int, EvalResult]] = {}  # index -> last rung and result
         self._curves: dict[int, list[tuple[int, float]]] = {}  # index -> (step, value)
         self._temp: str | None = None
+        self._died: set[int] = set()  # whose job was running when the last search ended
+        self._stopped: set[int] = set()  # whose job Ctrl-C stopped
         super().__init__(space, searcher, budget, journal, **options)
         self.checkpoints = self._checkpoint_dir()
         self._sweep()
@@ -85,7 +98,11 @@ class ScheduledSession(SearchSession):
         while True:
             if self._queue:
                 index, rung = self._queue.pop(0)
-                return self._job(index, rung)
+                job = self._job(index, rung)
+                if not self._begin(job):
+                    continue
+                self._emit("started", arch=job.arch, index=index)
+                return job
             if self.exhausted or self.done + len(self._alive) >= self.budget:
                 if self._truncate():
                     continue
@@ -105,15 +122,20 @@ class ScheduledSession(SearchSession):
             self._admit(candidate)
 
     def finish(self, job: Job, result: EvalResult, detail: str | None = None,  # type: ignore[override]
-               *, tell: bool = True) -> Evaluation | None:
+               *, tell: bool = True, died: bool = False) -> Evaluation | None:
         """Record a finished rung and everything it decides, in one transaction; tell
-        the searcher about each candidate it settles."""
+        the searcher about each candidate it settles. `died`: the rung is given up
+        because its job was running when the search ended once too often (one more
+        death, in the same transaction)."""
         rung = RungResult(job.index, job.rung, result.score if result.ok else None,
                           trained_all=bool(result.curve) and result.curve[-1][0] >= job.budget.epochs,
                           pruned=_pruned(result.curve, job.budget.stop_below),
                           curve=tuple((s, v) for s, v, _ in result.curve))
         settled: list[tuple[Candidate, EvalResult]] = []
         with self.journal.batch():
+            self._unmark(job.index)
+            if died:
+                self.journal.died(job.index)
             self.journal.record_rung(job.index, job.rung, job.budget.epochs, result,
                                      trained_all=rung.trained_all, pruned=rung.pruned)
             if detail is not None and not result.ok:
@@ -137,8 +159,11 @@ class ScheduledSession(SearchSession):
         self.journal.restart(job.index)
 
     def interrupt(self, job: Job) -> None:  # type: ignore[override]
-        """Stopped by Ctrl-C: the rung runs again when the search is resumed."""
-        self.journal.interrupt(job.index)
+        """Stopped by Ctrl-C: the rung runs again when the search is resumed (not a
+        death: its mark goes)."""
+        with self.journal.batch():
+            self._unmark(job.index)
+            self.journal.interrupt(job.index)
 
     def close(self) -> None:
         super().close()
@@ -147,6 +172,27 @@ class ScheduledSession(SearchSession):
             self._temp = None
 
     # -- inside -------------------------------------------------------------------------
+    def _begin(self, job: Job) -> bool:
+        """Mark `job` as running, in the journal; False when, instead, it is given up:
+        it was running when the search ended more than `retries` times."""
+        index = job.index
+        died, stopped = index in self._died, index in self._stopped
+        self._died.discard(index)
+        self._stopped.discard(index)
+        deaths = self.journal.get(index).deaths + 1 if died else 0
+        if deaths > self.retries:
+            self.finish(job, died_while_running(deaths, job.arch.identity), died=True)
+            return False
+        with self.journal.batch():
+            if died or stopped:  # one more attempt (and death), a fresh mark
+                self._unmark(index)
+                self.journal.restart(index, died=died)
+            self.journal.mark(f"{RUNNING}{index}")
+        return True
+
+    def _unmark(self, index: int) -> None:
+        self.journal.db.execute("DELETE FROM marks WHERE kind=?", (f"{RUNNING}{index}",))
+
     def _admit(self, candidate: Candidate) -> None:
         self._alive[candidate.index] = candidate
         self._queue.append((candidate.index, self.scheduler.admit(candidate.index)))
@@ -202,9 +248,7 @@ class ScheduledSession(SearchSession):
         save = None if rung == self.scheduler.top else str(self._checkpoint(index, rung))
         budget = Budget(self.scheduler.rungs[rung], rung, load, save,
                         self.scheduler.stop_below(index, rung))
-        job = Job(self._alive[index], rung, budget)
-        self._emit("started", arch=job.arch, index=index)
-        return job
+        return Job(self._alive[index], rung, budget)
 
     def _where(self) -> tuple[int | None, int | None, int | None]:
         return self.scheduler.current_rung() + 1, len(self.scheduler.rungs), len(self._alive)
@@ -238,7 +282,8 @@ class ScheduledSession(SearchSession):
         adopt = Adopter(self.searcher, self.journal, rows)
         events: list[tuple[int, int, Any]] = [(r.asked_at, 0, r) for r in rows]
         events += [(r.event, 1, r) for r in self.journal.rung_results()]
-        events += [(event, 2, kind) for event, kind in self.journal.marks()]
+        marks = self.journal.marks()
+        events += [(event, 2, kind) for event, kind in marks if kind == TRUNCATED]
         events += [(r.told_at, 3, r) for r in rows if r.done and r.told_at is not None]
         events.sort(key=lambda e: (e[0], e[1]))
         curves = self.journal.curves()
@@ -265,6 +310,9 @@ class ScheduledSession(SearchSession):
                 self.searcher.tell(candidates[item.index], by_index[item.index].result())
                 self._alive.pop(item.index, None)
                 finished.append(item)
+        self._died = {int(kind[len(RUNNING):]) for _, kind in marks
+                      if kind.startswith(RUNNING)} & set(self._alive)
+        self._stopped = {i for i in self._alive if by_index[i].status == "interrupted"}
         return finished
 
 

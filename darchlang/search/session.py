@@ -69,6 +69,14 @@ class SearchEvent:
 Progress = Callable[[SearchEvent], None]
 
 
+def died_while_running(deaths: int, identity: str) -> EvalResult:
+    """The failure recorded for an evaluation given up after `deaths` searches ended
+    while it ran (plain and scheduled sessions alike)."""
+    return EvalResult.failed(
+        f"the evaluation ended its process {deaths} times: the search stopped while it "
+        "ran (a crash, the out-of-memory killer or a kill)", identity=identity)
+
+
 class SearchSession:
     """One search's bookkeeping between a searcher and its journal, for any runner.
 
@@ -315,9 +323,7 @@ class SearchSession:
         from that, and counts too."""
         if deaths <= self.retries:
             return False
-        result = EvalResult.failed(
-            f"the evaluation ended its process {deaths} times: the search stopped while it "
-            "ran (a crash, the out-of-memory killer or a kill)", identity=candidate.arch.identity)
+        result = died_while_running(deaths, candidate.arch.identity)
         self.journal.died(candidate.index)
         self._conclude(candidate, result, lambda: self.journal.finish(candidate.index, result))
         return True
