@@ -201,7 +201,8 @@ def setup_search(req: SearchRequest) -> SearchSetup:
     was = recorded.get("settings", {})
     train_seed = req.train_seed if req.train_seed is not None else was.get("train_seed", 0)
     evaluator, settings, program = _evaluator(req, was, train_seed)
-    searcher = make_searcher(name, program.space, seed, **options)
+    objectives = _objectives(req, program)
+    searcher = make_searcher(name, program.space, seed, objectives=objectives, **options)
     scheduler = _scheduler(req, evaluator, program)
     return SearchSetup(req, program, searcher, evaluator, settings, name, scheduler,
                        _preflight(req, evaluator))
@@ -236,6 +237,20 @@ def _preflight(req: SearchRequest, evaluator: Any) -> Any:
     if shape is None:
         return None
     return Preflight(tuple(shape), *limits)
+
+
+def _objectives(req: SearchRequest, program: Program) -> Any:
+    """What the search optimises (the `train` block, then `--objectives`/`--direction`);
+    the synthetic landscape has a score and nothing else to optimise."""
+    from darchlang.search.objectives import search_objectives
+
+    objectives = search_objectives(program, req.overrides)
+    other = [o.text for o in objectives.items if o.kind != "score"]
+    if req.synthetic is not None and other:
+        raise DarchError(f"the synthetic landscape gives a score only, not {', '.join(other)}",
+                         help="train a classifier (drop --synthetic), or use an evaluator "
+                              "that reports them as metrics")
+    return objectives
 
 
 def _scheduler(req: SearchRequest, evaluator: Any, program: Program) -> Any:

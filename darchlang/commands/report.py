@@ -47,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from darchlang.search import Journal
+    from darchlang.search.objectives import Objectives
     from darchlang.search.results import report_json, write_csv
 
     with Journal(args.journal, create=False) as journal:
@@ -60,15 +61,16 @@ def run(args: argparse.Namespace) -> int:
         stopped = _stopped_early(rungs)
         stale = journal.stale()
     labels = json.loads(labels) if labels else None
+    objectives = Objectives.from_config(config)
     title = f"{config.get('searcher', 'search')} (seed {config.get('seed', '?')})"
     if args.csv:
-        write_csv(evaluations, args.csv)
+        write_csv(evaluations, args.csv, objectives)
     if args.plot:
         from darchlang.report.plots import history, save
 
-        save(history(evaluations, title), args.plot)
+        save(history(evaluations, title, objectives), args.plot)
     if args.plots:
-        _write_plots(Path(args.plots), evaluations, labels, title, curves, stopped)
+        _write_plots(Path(args.plots), evaluations, labels, title, curves, stopped, objectives)
     if args.html:
         _write_html(args, evaluations, config, labels, args.input, curves, stopped)
     if args.json:
@@ -94,11 +96,14 @@ def _stopped_early(rungs: list[Any]) -> set[int]:
 
 
 def _write_plots(folder: Path, evaluations: list[Any], labels: dict[str, list[str]] | None,
-                 title: str, curves: dict[int, list[Any]], stopped: set[int]) -> None:
+                 title: str, curves: dict[int, list[Any]], stopped: set[int],
+                 objectives: Any) -> None:
     from darchlang.report import plots
 
     done = [e for e in evaluations if e.done]
-    written = [plots.save(plots.history(done, title), folder / "history.png")]
+    written = [plots.save(plots.history(done, title, objectives), folder / "history.png")]
+    if objectives.several:
+        written.append(plots.save(plots.pareto_plot(done, objectives), folder / "pareto.png"))
     found = plots.importances(done, labels)
     if found:
         leading = list(found)[:6]
@@ -160,17 +165,22 @@ def _print_report(args: argparse.Namespace, evaluations: list[Any], config: dict
     from rich.table import Table
     from rich.text import Text
 
-    from darchlang.search.results import choice_stats, rung_counts, summary, top
+    from darchlang.search.objectives import Objectives
+    from darchlang.search.results import choice_stats, pareto_front, rung_counts, summary, top
     from darchlang.train.progress import format_seconds
 
     console = Console(highlight=False)
-    s = summary(evaluations)
+    objectives = Objectives.from_config(config)
+    s = summary(evaluations, objectives)
     lines = [
         f"journal      {args.journal}",
         f"searcher     {config.get('searcher', '?')} (seed {config.get('seed', '?')}"
         + "".join(f", {k}={v}" for k, v in (config.get("options") or {}).items()) + ")",
         f"settings     {_settings_text(config.get('settings') or {})}",
     ]
+    if not objectives.default:
+        lines.append("objectives   " + ", ".join(f"{'min' if o.minimize else 'max'} {o.name}"
+                                                 for o in objectives.items))
     if created:
         when = dt.datetime.fromtimestamp(float(created)).strftime("%Y-%m-%d %H:%M")
         lines.append(f"started      {when}")
@@ -196,8 +206,12 @@ def _print_report(args: argparse.Namespace, evaluations: list[Any], config: dict
     if args.plot:
         console.print(f"plot         {args.plot}", markup=False)
     done = [e for e in evaluations if e.done]
-    best = top(done, args.top)
-    if best:
+    best = top(done, args.top, objectives)
+    if best and objectives.several:
+        front = pareto_front(done, objectives)
+        distinct = len({e.identity for e in done if objectives.values(e) is not None})
+        console.print(pareto_table(front, objectives, distinct))
+    elif best:
         console.print(best_table(best, show_test=args.show_test))
     invalid = [e for e in evaluations if e.invalid]
     for title, rows in (("failures", done), ("invalid, not trained (no budget used)", invalid)):
@@ -209,7 +223,7 @@ def _print_report(args: argparse.Namespace, evaluations: list[Any], config: dict
             for reason, count in reasons:
                 table.add_row(str(count), Text(reason))  # Text: brackets are not markup
             console.print(table)
-    stats = choice_stats(done, labels)
+    stats = choice_stats(done, labels, objectives)
     if stats:
         table = Table(title="options by mean score (distinct architectures)")
         table.add_column("choice", overflow="fold")
@@ -231,17 +245,48 @@ def _print_report(args: argparse.Namespace, evaluations: list[Any], config: dict
                           str(leader.count), Text(others))
         console.print(table)
     if best:
-        console.print(best_heading(best[0]), markup=False)
+        console.print(best_heading(best[0], objectives), markup=False)
         text = best[0].text
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
-def best_heading(e: Any) -> str:
+def best_heading(e: Any, objectives: Any = None) -> str:
     """`best architecture (#3, score 0.9812, test accuracy 0.9755):` — the one place a
-    search shows test accuracy by default, for the architecture it chose by score."""
+    search shows test accuracy by default, for the architecture it chose by score.
+    With several objectives it is the front's best along the first one, with every
+    objective's value."""
     test = e.metrics.get("test_accuracy")
     test_text = f", test accuracy {test:.4f}" if isinstance(test, int | float) else ""
+    if objectives is not None and objectives.several:
+        values = ", ".join(f"{o.name} {o.show(o.value(e))}" for o in objectives.items)
+        return (f"the front's best by {objectives.first.name} (#{e.index}, {values}"
+                f"{test_text}):")
     return f"best architecture (#{e.index}, score {e.score:.4f}{test_text}):"
+
+
+def pareto_table(front: list[Any], objectives: Any, of: int | None = None) -> Any:
+    """The Pareto front as a rich table: each non-dominated architecture with every
+    objective's value, best first along the first objective."""
+    from rich.table import Table
+
+    from darchlang.train.progress import format_seconds
+
+    senses = ", ".join(f"{'min' if o.minimize else 'max'} {o.name}" for o in objectives.items)
+    count = f"{len(front)} of {of}" if of is not None else str(len(front))
+    table = Table(title=f"Pareto front: {count} architectures ({senses})")
+    table.add_column("rank", justify="right")
+    table.add_column("#", justify="right")
+    for o in objectives.items:
+        table.add_column(o.label, justify="right")
+    table.add_column("time", justify="right")
+    table.add_column("identity")
+    table.add_column("decisions")
+    for rank, e in enumerate(front, 1):
+        time_text = "reused" if e.reused is not None else format_seconds(e.seconds or 0.0)
+        table.add_row(str(rank), str(e.index),
+                      *[o.show(o.value(e)) for o in objectives.items], time_text,
+                      e.identity, _short_choices(e))
+    return table
 
 
 def best_table(best: list[Any], show_test: bool = False) -> Any:

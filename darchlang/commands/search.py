@@ -137,6 +137,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parallel.add_argument("--eval-timeout", type=float, default=None, metavar="SECONDS",
                           help="hard limit on each evaluation: its worker process is killed "
                           "past it and the evaluation recorded failed")
+    parser.add_argument("--objectives", metavar="LIST",
+                        help="what to optimise, e.g. accuracy,-params: accuracy (the score), "
+                        "params, macs, latency; a leading - minimises (write --objectives=-x "
+                        "when the first is minimised); several give a Pareto front")
+    parser.add_argument("--direction", choices=("maximize", "minimize"),
+                        help="maximize (the default) or minimize the single objective, e.g. "
+                        "an evaluator's loss")
     parser.add_argument("--top", type=positive_int, default=5, metavar="K",
                         help="how many of the best architectures to list (default 5)")
     parser.add_argument("--show-test", action="store_true",
@@ -168,7 +175,7 @@ def request_from_args(args: argparse.Namespace) -> Any:
         min_epochs=args.min_epochs, eta=args.eta, keep_checkpoints=args.keep_checkpoints,
         keep_best=args.keep_best,
         dataset=args.dataset, data_dir=args.data_dir,
-        overrides={**overrides_from_args(args), **_constraints(args)},
+        overrides={**_overrides(args), **_constraints(args)},
         device=args.device, threads=args.threads, evaluator=args.evaluator,
         synthetic=args.synthetic, workers=args.workers, executor=args.executor,
         ray_address=args.ray_address, cpus_per_eval=args.cpus_per_eval,
@@ -195,15 +202,26 @@ def _constraints(args: argparse.Namespace) -> dict[str, int]:
     """`--max-params` and `--max-macs` as the training settings they override."""
     return {name: value for name, value in (("max_params", args.max_params),
                                              ("max_macs", args.max_macs)) if value is not None}
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The training settings the flags fix, the search's objectives among them."""
+    out = overrides_from_args(args)
+    for name in ("objectives", "direction"):
+        if getattr(args, name) is not None:
+            out[name] = getattr(args, name)
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
     from darchlang.app.searching import setup_search
+    from darchlang.search.base import UnsupportedObjectives
 
     request = request_from_args(args)
     # Everything that can be wrong with the command line or the program is checked
     # before the journal file is created.
-    setup = setup_search(request)
+    try:
+        setup = setup_search(request)
+    except UnsupportedObjectives as err:
+        raise UsageError(f"{err.message}; {err.help}") from None
     if request.journal and not args.journal:  # the default one: its folder is ours to make
         try:
             Path(request.journal).parent.mkdir(parents=True, exist_ok=True)
@@ -309,7 +327,7 @@ def _print_outcome(result: Any, args: argparse.Namespace, setup: Any, journal: s
                    ) -> None:
     from rich.console import Console
 
-    from darchlang.commands.report import best_heading, best_table
+    from darchlang.commands.report import best_heading, best_table, pareto_table
 
     best_list = result.top(args.top)
     console = Console(highlight=False)
@@ -325,9 +343,13 @@ def _print_outcome(result: Any, args: argparse.Namespace, setup: Any, journal: s
         console.print("no evaluation succeeded: every one failed (their reasons are in the "
                       "table above and in `darch report`)", markup=False)
     else:
-        console.print(best_table(best_list, show_test=args.show_test))
+        if result.objectives.several:
+            console.print(pareto_table(result.pareto_front(), result.objectives,
+                                       len({e.identity for e in result.evaluations if e.ok})))
+        else:
+            console.print(best_table(best_list, show_test=args.show_test))
         best = best_list[0]
-        console.print(best_heading(best), markup=False)
+        console.print(best_heading(best, result.objectives), markup=False)
         sys.stdout.write(best.text if best.text.endswith("\n") else best.text + "\n")
     if journal:
         console.print(f"journal: {journal}", markup=False)

@@ -45,11 +45,13 @@ class Exported:
     files: list[Path]
 
 
-def ranked(evaluations: list[Any], rank: int) -> Any:
-    """The evaluation at `rank` (1 is the best) among distinct successful architectures."""
+def ranked(evaluations: list[Any], rank: int, objectives: Any = None) -> Any:
+    """The evaluation at `rank` (1 is the best) among distinct successful architectures;
+    with several objectives, ranks 1, 2, ... go along the Pareto front in the order of
+    the first objective, then on to the next front (`darchlang.search.results.top`)."""
     from darchlang.search.results import top
 
-    best = top([e for e in evaluations if e.done], max(rank, 1))
+    best = top([e for e in evaluations if e.done], max(rank, 1), objectives)
     if rank < 1 or rank > len(best):
         have = len(best)
         raise DarchError(
@@ -107,7 +109,9 @@ def export_best(journal: str | Path, folder: str | Path, rank: int = 1, retrain:
     with Journal(journal, create=False) as j:
         evaluations = j.evaluations()
         config = j.config() or {}
-    e = ranked(evaluations, rank)
+    from darchlang.search.objectives import Objectives
+
+    e = ranked(evaluations, rank, Objectives.from_config(config))
     arch = architecture_with_settings(e.text, e.settings)
     folder = Path(folder)
     try:

@@ -2,8 +2,9 @@
 
 The page holds the summary, every plot of `darchlang.report.plots` (embedded as PNG
 data, so the file can be mailed or archived alone), the table of the best
-architectures, and each of them as highlighted darchlang text with, given the input
-shape, its layer table (source line, shapes, parameters, multiply-adds).
+architectures (with several objectives, the Pareto front and its plot), and each of
+them as highlighted darchlang text with, given the input shape, its layer table
+(source line, shapes, parameters, multiply-adds).
 """
 
 from __future__ import annotations
@@ -55,9 +56,11 @@ def render(evaluations: list[Any], config: dict[str, Any], labels: plots.Labels 
     """The whole report as one HTML document."""
     from darchlang.errors import DarchError
     from darchlang.notebook import highlighted
-    from darchlang.search.results import summary, top
+    from darchlang.search.objectives import Objectives
+    from darchlang.search.results import pareto_front, summary, top
 
-    s = summary(evaluations)
+    objectives = Objectives.from_config(config)
+    s = summary(evaluations, objectives)
     title = f"{config.get('searcher', 'search')} search"
     dataset = (config.get("settings") or {}).get("dataset")
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
@@ -70,9 +73,22 @@ def render(evaluations: list[Any], config: dict[str, Any], labels: plots.Labels 
          + (f", {s['reused']} reused" if s["reused"] else "")],
         ["best score", best],
         ["searcher", f"{config.get('searcher', '?')} (seed {config.get('seed', '?')})"],
+        *([["objectives", ", ".join(f"{'min' if o.minimize else 'max'} {o.name}"
+                                    for o in objectives.items)]]
+          if not objectives.default else []),
     ]))
     done = [e for e in evaluations if e.done]
-    parts += ["<h2>History</h2>", _png(plots.history(done, title))]
+    parts += ["<h2>History</h2>", _png(plots.history(done, title, objectives))]
+    if objectives.several:
+        front = pareto_front(done, objectives)
+        parts += [f"<h2>Pareto front ({len(front)} architectures)</h2>",
+                  _png(plots.pareto_plot(done, objectives)),
+                  _table(["rank", "#", *[o.label for o in objectives.items], "identity",
+                          "decisions"],
+                         [[str(r), str(e.index),
+                           *[o.show(o.value(e)) for o in objectives.items],
+                           e.identity, ",".join(map(str, e.decisions))]
+                          for r, e in enumerate(front, 1)])]
     found = plots.importances(done, labels)
     if found:
         leading = list(found)[:6]
@@ -82,7 +98,7 @@ def render(evaluations: list[Any], config: dict[str, Any], labels: plots.Labels 
                   "<h2>Score by option</h2>", _png(plots.option_scores(done, labels, leading))]
     if any(plots.curve_of(e, curves) for e in done):
         parts += ["<h2>Learning curves</h2>", _png(plots.learning_curves(done, curves, stopped))]
-    best_k = top(done, top_k)
+    best_k = top(done, top_k, objectives)
     if best_k:
         parts.append(f"<h2>Best {len(best_k)} architectures</h2>")
         parts.append(_table(["rank", "#", "score", "identity", "decisions"], [

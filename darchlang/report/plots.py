@@ -80,23 +80,28 @@ def choice_names(evaluations: Sequence[Any], labels: Labels | None) -> list[str]
 # -- history ----------------------------------------------------------------------------
 
 
-def history(evaluations: Sequence[Any], title: str | None = None) -> Any:
-    """Each evaluation's score, the running best as a step, failures marked apart in a
-    band under the axis (never at a score they did not get), the legend outside the
-    data, and integer ticks."""
+def history(evaluations: Sequence[Any], title: str | None = None, objectives: Any = None
+            ) -> Any:
+    """Each evaluation's score (the first objective's value), the running best as a
+    step, failures marked apart in a band under the axis (never at a score they did not
+    get), the legend outside the data, and integer ticks."""
     from matplotlib.ticker import MaxNLocator
     from matplotlib.transforms import blended_transform_factory
 
+    from darchlang.search.objectives import Objectives
     from darchlang.search.results import running_best
 
+    objectives = objectives or Objectives()
+    first = objectives.first
     done = [e for e in evaluations if e.done]
     fig = _figure()
     ax = fig.add_subplot()
-    ok = [(e.index, e.score) for e in done if e.ok and e.score is not None]
+    ok = [(e.index, v) for e in done if (v := first.value(e)) is not None]
     failed = [e.index for e in done if not e.ok]
+    name = "score" if first.kind == "score" else first.label
     if ok:
-        ax.scatter([i for i, _ in ok], [s for _, s in ok], s=16, alpha=0.7, label="score")
-    best = running_best(done)
+        ax.scatter([i for i, _ in ok], [s for _, s in ok], s=16, alpha=0.7, label=name)
+    best = running_best(done, Objectives((first,)))
     steps = [(e.index, b) for e, b in zip(done, best, strict=True) if b is not None]
     if steps:
         ax.step([i for i, _ in steps], [b for _, b in steps], where="post", color="tab:green",
@@ -107,7 +112,7 @@ def history(evaluations: Sequence[Any], title: str | None = None) -> Any:
                    transform=band, clip_on=False, label=f"failed ({len(failed)})")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("evaluation")
-    ax.set_ylabel("score")
+    ax.set_ylabel(name + (" (lower is better)" if first.minimize else ""))
     ax.set_title(title or "search")
     ax.grid(alpha=0.3)
     if ok or failed:
@@ -295,41 +300,40 @@ def learning_curves(evaluations: Sequence[Any], curves: Curves | None = None,
 # -- several objectives -----------------------------------------------------------------
 
 
-def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
-    """Indices of the points that no other point beats on both coordinates (both
+def pareto_front(points: Sequence[Sequence[float]]) -> list[int]:
+    """Indices of the points that no other point beats on every coordinate (all
     maximised), in increasing order of the first."""
-    order = sorted(range(len(points)), key=lambda i: (-points[i][0], -points[i][1]))
-    front, best_second = [], -math.inf
-    for i in order:
-        if points[i][1] > best_second:
-            front.append(i)
-            best_second = points[i][1]
-    return sorted(front, key=lambda i: points[i][0])
+    from darchlang.search.pareto import first_front
+
+    return sorted(first_front(points), key=lambda i: (points[i][0], i))
 
 
-def pareto_plot(evaluations: Sequence[Any], x_name: str, y_name: str,
-                x_sign: float = 1.0, y_sign: float = 1.0) -> Any:
-    """Two objectives read from each evaluation's metrics (score for `score`); the front
-    of the maximised `sign * value` pairs drawn as a step line."""
-    def value(e: Any, name: str) -> float | None:
-        v = e.score if name == "score" else (e.metrics or {}).get(name)
-        return float(v) if isinstance(v, int | float) and math.isfinite(v) else None
-
-    rows = [(value(e, x_name), value(e, y_name)) for e in _scored(evaluations)]
-    rows = [(x, y) for x, y in rows if x is not None and y is not None]
+def pareto_plot(evaluations: Sequence[Any], objectives: Any) -> Any:
+    """Every distinct successful architecture by its first two objectives (the second
+    across, the first up), the Pareto front of all the objectives in red, joined as a
+    staircase when there are exactly two."""
+    items = objectives.items[:2]
+    rows = [(e, values) for e in _scored(evaluations)
+            if (values := objectives.values(e)) is not None]
     fig = _figure()
     ax = fig.add_subplot()
     if rows:
-        ax.scatter([x for x, _ in rows], [y for _, y in rows], s=14, alpha=0.5, label="evaluations")
-        front = pareto_front([(x_sign * x, y_sign * y) for x, y in rows])
-        fx = [rows[i][0] for i in front]
-        fy = [rows[i][1] for i in front]
-        ax.step(fx, fy, where="post", color="tab:red", label=f"Pareto front ({len(front)})")
-        ax.scatter(fx, fy, color="tab:red", s=24)
+        ax.scatter([v[1] for _, v in rows], [v[0] for _, v in rows], s=14, alpha=0.5,
+                   label="evaluations")
+        oriented = [objectives.oriented(e) for e, _ in rows]
+        front = sorted(pareto_front(oriented), key=lambda i: rows[i][1][1])
+        fx, fy = [rows[i][1][1] for i in front], [rows[i][1][0] for i in front]
+        if len(objectives.items) == 2:
+            # the edge of what the front attains: flat towards the worse side of the x axis
+            ax.step(fx, fy, where="post" if items[1].minimize else "pre", color="tab:red",
+                    alpha=0.7)
+        ax.scatter(fx, fy, color="tab:red", s=28, label=f"Pareto front ({len(front)})")
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    ax.set_xlabel(x_name)
-    ax.set_ylabel(y_name)
+    sense = {True: "lower is better", False: "higher is better"}
+    ax.set_xlabel(f"{items[1].label} ({sense[items[1].minimize]})")
+    ax.set_ylabel(f"{items[0].label} ({sense[items[0].minimize]})")
     ax.grid(alpha=0.3)
-    ax.set_title("Pareto front")
+    ax.set_title("Pareto front" + (f" of {len(objectives.items)} objectives, by the first two"
+                                   if len(objectives.items) > 2 else ""))
     fig.tight_layout()
     return fig

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from darchlang.arch.graph import Architecture
 from darchlang.errors import DarchError, did_you_mean
+from darchlang.search.objectives import Objectives
 from darchlang.space.nodes import Choice
 from darchlang.space.space import Space
 from darchlang.train.result import EvalResult
@@ -67,9 +68,16 @@ class Searcher(ABC):
     options are its constructor's keyword-only arguments, each stored on the instance
     under its own name: `make_searcher` fills them by name (converting command-line
     strings) and `config` records them in the journal.
+
+    `objectives` says what the searcher optimises (`make_searcher` sets it); `score`
+    and `values` read a result through it, oriented so that higher is better, so a
+    searcher written for one maximised score minimises a loss unchanged. Only those
+    with `several_objectives` may be given several.
     """
 
     name: ClassVar[str] = ""
+    several_objectives: ClassVar[bool] = False
+    objectives: Objectives = Objectives()
 
     def __init__(self, space: Space, seed: int | None = None):
         self.space = space
@@ -104,7 +112,10 @@ class Searcher(ABC):
 
     def config(self) -> dict[str, Any]:
         """Name, seed and options: what must match for a journal to be resumed."""
-        return {"searcher": self.name, "seed": self.seed, "options": self.options()}
+        config = {"searcher": self.name, "seed": self.seed, "options": self.options()}
+        if not self.objectives.default:  # a single maximised score records nothing
+            config["objectives"] = self.objectives.config()
+        return config
 
     def options(self) -> dict[str, Any]:
         """The searcher's own settings, read from the constructor's keyword arguments."""
@@ -117,6 +128,20 @@ class Searcher(ABC):
     def rng_for(self, index: int) -> random.Random:
         """The random stream of the `index`-th candidate: a function of (seed, index) only."""
         return random.Random(self.seed * 1_000_003 + index)
+
+    def set_objectives(self, objectives: Objectives) -> None:
+        """Follow `objectives` from now on (before the first ask)."""
+        self.objectives = objectives
+
+    def score(self, result: EvalResult) -> float | None:
+        """The first objective of a result, higher is better; None for a failure (or a
+        result without that objective's value)."""
+        values = self.objectives.oriented(result)
+        return None if values is None else values[0]
+
+    def values(self, result: EvalResult) -> tuple[float, ...] | None:
+        """Every objective of a result, each higher-is-better; None for a failure."""
+        return self.objectives.oriented(result)
 
     def seen(self, decisions: Sequence[int]) -> bool:
         """Whether a decision sequence was handed out before (told or still pending)."""
@@ -210,11 +235,29 @@ def searcher_options(name: str, env: Environment | None = None) -> dict[str, Any
     return {p.name: p.default for p in _option_params(searcher_class(name, env))}
 
 
+class UnsupportedObjectives(DarchError):
+    """A searcher asked to follow several objectives that it cannot (a usage error)."""
+
+
+def multi_objective_searchers(env: Environment | None = None) -> list[str]:
+    """The registered searchers that can follow several objectives."""
+    return [n for n in searcher_names(env) if searcher_class(n, env).several_objectives]
+
+
 def make_searcher(name: str, space: Space, seed: int | None = None,
-                  env: Environment | None = None, **options: Any) -> Searcher:
+                  env: Environment | None = None, *, objectives: Objectives | None = None,
+                  **options: Any) -> Searcher:
     """Build a registered searcher; string option values (from a command line) are
-    converted to the type of the option's default."""
+    converted to the type of the option's default. `objectives` (one maximised score
+    by default) must be a single one unless the searcher can follow several."""
     cls = searcher_class(name, env)
+    objectives = objectives or Objectives()
+    if objectives.several and not cls.several_objectives:
+        can = multi_objective_searchers(env)
+        raise UnsupportedObjectives(
+            f"searcher `{name}` follows one objective, not {len(objectives.items)} "
+            f"({', '.join(objectives.texts())})",
+            help=f"use one of the searchers that can: {', '.join(can)}")
     params = {p.name: p for p in _option_params(cls)}
     converted = {}
     for key, value in options.items():
@@ -226,7 +269,9 @@ def make_searcher(name: str, space: Space, seed: int | None = None,
                 help=did_you_mean(key, params) or f"its options: {known}",
             )
         converted[key] = _convert(name, key, value, param.default)
-    return cls(space, seed, **converted)
+    searcher = cls(space, seed, **converted)
+    searcher.set_objectives(objectives)
+    return searcher
 
 
 def _option_params(cls: type[Searcher]) -> list[inspect.Parameter]:

@@ -9,6 +9,12 @@ luck cannot dominate for ever. Until the population is full, candidates are rand
 A mutation changes one active decision to another option and walks the space again,
 keeping every other decision by choice name; decisions that become active only now,
 or whose old option no longer exists, are drawn at random.
+
+With several objectives there is no best contestant, so the tournament goes by
+NSGA-II's crowded comparison (Deb et al. 2002) over the current population: the
+contestant on the lowest non-dominated front wins, and within a front the one with
+the largest crowding distance, so the population spreads along the Pareto front
+instead of crowding one end of it. Members still age out oldest first.
 """
 
 from __future__ import annotations
@@ -23,16 +29,20 @@ from darchlang.search.base import (
     Searcher,
     check_option,
     mutate,
-    score_of,
 )
+from darchlang.search.pareto import rank_and_crowding
 from darchlang.space.space import Space
 from darchlang.train.result import EvalResult
 
 
 @dataclass
 class _Member:
-    score: float
+    values: tuple[float, ...]  # every objective, higher is better
     arch: Architecture
+
+    @property
+    def score(self) -> float:
+        return self.values[0]
 
 
 class EvolutionSearcher(Searcher):
@@ -44,6 +54,7 @@ class EvolutionSearcher(Searcher):
     """
 
     name = "evolution"
+    several_objectives = True
 
     def __init__(
         self,
@@ -67,7 +78,7 @@ class EvolutionSearcher(Searcher):
         if len(self.members) < self.population:
             return self._fresh(rng)
         contestants = rng.sample(list(self.members), min(self.sample, len(self.members)))
-        parent = max(contestants, key=lambda m: m.score)
+        parent = self._winner(contestants)
         child = parent.arch
         for _ in range(self.retries + 1):
             child = mutate(self.space, parent.arch, rng)
@@ -75,12 +86,22 @@ class EvolutionSearcher(Searcher):
                 break
         return child
 
+    def _winner(self, contestants: list[_Member]) -> _Member:
+        """The best score; with several objectives, the lowest front of the whole
+        population, then the largest crowding distance (the first on a tie)."""
+        if not self.objectives.several:
+            return max(contestants, key=lambda m: m.score)
+        members = list(self.members)
+        rank, crowd = rank_and_crowding([m.values for m in members])
+        where = {id(m): i for i, m in enumerate(members)}
+        return min(contestants, key=lambda m: (rank[where[id(m)]], -crowd[where[id(m)]]))
+
     def learn(self, candidate: Candidate, result: EvalResult) -> None:
-        score = score_of(result)
-        if score is None:
+        values = self.values(result)
+        if values is None:
             return
         arch = candidate.arch
-        self.members.append(_Member(score, arch))
+        self.members.append(_Member(values, arch))
         while len(self.members) > self.population:
             self.members.popleft()
 

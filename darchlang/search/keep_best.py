@@ -2,7 +2,9 @@
 
 The evaluator saves each architecture's checkpoint as `<identity>.pt` in the folder
 beside the journal (`runs/x.db.best/`), with a small `<identity>.json` holding its
-score; after each save the folder is cut back to the K best scores. Each worker does
+score (and, when the search has other objectives, their oriented values); after each
+save the folder is cut back to the K best, ranked as `darch export --rank` ranks
+them (with several objectives: the Pareto front first, along the first objective). Each worker does
 this for the evaluations it runs, reading the scores from the folder itself, so a
 parallel search needs no coordination: every worker computes the same K best from the
 same files. A checkpoint is written to a temporary name and renamed, so a reader (or
@@ -17,20 +19,30 @@ from pathlib import Path
 from typing import Any
 
 from darchlang.arch.graph import Architecture
+from darchlang.search.objectives import Objectives
+from darchlang.search.pareto import fronts
 from darchlang.search.workers import EvaluatorRecipe
 from darchlang.train.budget import Budget
 
 
 def prune(folder: Path, k: int) -> None:
-    """Delete the checkpoints of all but the `k` best scores in `folder`."""
-    scores = []
+    """Delete the checkpoints of all but the `k` best in `folder`: the highest scores,
+    or by the oriented `values` of other objectives (Pareto fronts, then the first)."""
+    kept = []
     for side in folder.glob("*.json"):
         try:
-            scores.append((float(json.loads(side.read_text())["score"]), side.stem))
+            data = json.loads(side.read_text())
+            values = tuple(float(v) for v in data.get("values") or [data["score"]])
+            kept.append((values, side.stem))
         except (OSError, ValueError, KeyError, TypeError):
             continue  # being written by another worker, or not ours
-    scores.sort(key=lambda s: (-s[0], s[1]))
-    for _, stem in scores[k:]:
+    level = [0] * len(kept)
+    if len({len(v) for v, _ in kept}) == 1:  # one search writes one kind
+        for r, front in enumerate(fronts([v for v, _ in kept])):
+            for i in front:
+                level[i] = r
+    order = sorted(range(len(kept)), key=lambda i: (level[i], -kept[i][0][0], kept[i][1]))
+    for stem in [kept[i][1] for i in order[k:]]:
         for suffix in (".pt", ".json"):
             try:
                 (folder / f"{stem}{suffix}").unlink()
@@ -61,12 +73,22 @@ class KeepBest:
         if getattr(result, "ok", False) and scratch.exists():
             os.replace(scratch, target)
             side = self.folder / f"{arch.identity}.json"
-            side.with_suffix(".json.tmp").write_text(json.dumps({"score": result.score}))
+            side.with_suffix(".json.tmp").write_text(json.dumps(_side(result)))
             os.replace(side.with_suffix(".json.tmp"), side)
             prune(self.folder, self.k)
         elif scratch.exists():
             scratch.unlink()
         return result
+
+
+def _side(result: Any) -> dict[str, Any]:
+    """The score, and the oriented objective values when the settings name others."""
+    settings = result.settings or {}
+    objectives = Objectives.parse(settings.get("objectives"), settings.get("direction"))
+    values = objectives.oriented(result)
+    if objectives.default or values is None:
+        return {"score": result.score}
+    return {"score": result.score, "values": list(values)}
 
 
 class KeepBestRecipe(EvaluatorRecipe):

@@ -25,7 +25,7 @@ import math
 import random
 
 from darchlang.arch.graph import Architecture
-from darchlang.search.base import Candidate, Searcher, check_option, score_of
+from darchlang.search.base import Candidate, Searcher, check_option
 from darchlang.space.nodes import Choice
 from darchlang.space.space import Space
 from darchlang.train.result import EvalResult
@@ -162,7 +162,7 @@ class MCTSSearcher(Searcher):
             self._exhausted.add(prefix)
 
     def learn(self, candidate: Candidate, result: EvalResult) -> None:
-        score = score_of(result)
+        score = self.score(result)
         if score is not None:
             self.low = min(self.low, score)
             self.high = max(self.high, score)

@@ -1,6 +1,12 @@
 """What a search found: the best architectures, running best, per-choice statistics,
 CSV/JSON export and a plot. Used by `run_search`, `darch search` and `darch report`
 alike, so the Python API and the command line report the same numbers.
+
+"Best" follows the search's objectives (`darchlang.search.objectives`, read from the
+journal's configuration): the highest score by default, the lowest with `direction:
+"minimize"`. With several objectives the answer is the Pareto front (`pareto_front`),
+and a ranking (`top`, `darch export --rank`) lists the front first, in the order of
+the first objective, then the next front, and so on.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from typing import IO, Any
 
 from darchlang.errors import DarchError
 from darchlang.search.journal import Evaluation, dumps
+from darchlang.search.objectives import Objectives
+from darchlang.search.pareto import fronts
 
 
 @dataclass
@@ -55,14 +63,21 @@ class SearchResult:
         return sorted(self.evaluations + self.refused, key=lambda e: e.told_at or 0)
 
     @property
+    def objectives(self) -> Objectives:
+        return Objectives.from_config(self.config)
+
+    @property
     def best(self) -> Evaluation | None:
-        return best_of(self.evaluations)
+        return best_of(self.evaluations, self.objectives)
 
     def top(self, k: int = 5) -> list[Evaluation]:
-        return top(self.evaluations, k)
+        return top(self.evaluations, k, self.objectives)
+
+    def pareto_front(self) -> list[Evaluation]:
+        return pareto_front(self.evaluations, self.objectives)
 
     def running_best(self) -> list[float | None]:
-        return running_best(self.evaluations)
+        return running_best(self.evaluations, self.objectives)
 
     def __repr__(self) -> str:
         from darchlang.notebook import search_repr
@@ -79,25 +94,37 @@ class SearchResult:
                            stopped=self.stopped)
 
     def to_csv(self, target: str | Path | IO[str]) -> None:
-        write_csv(self.rows(), target)
+        write_csv(self.rows(), target, self.objectives)
 
 
-def best_of(evaluations: list[Evaluation]) -> Evaluation | None:
-    """The highest-scoring successful evaluation (the earliest one on a tie)."""
-    best = None
+def best_of(evaluations: list[Evaluation], objectives: Objectives | None = None
+            ) -> Evaluation | None:
+    """The successful evaluation best on the (first) objective, the highest score by
+    default (the earliest one on a tie)."""
+    objectives = objectives or Objectives()
+    best, best_value = None, None
     for e in evaluations:
-        if e.ok and e.score is not None and (best is None or e.score > best.score):
-            best = e
+        values = objectives.oriented(e)
+        if values is not None and (best_value is None or values[0] > best_value):
+            best, best_value = e, values[0]
     return best
 
 
-def top(evaluations: list[Evaluation], k: int = 5) -> list[Evaluation]:
-    """The `k` best distinct architectures (a reused result counts once)."""
+def top(evaluations: list[Evaluation], k: int = 5, objectives: Objectives | None = None
+        ) -> list[Evaluation]:
+    """The `k` best distinct architectures (a reused result counts once); with several
+    objectives, the Pareto front first along the first objective, then the next front."""
+    objectives = objectives or Objectives()
     seen: set[str] = set()
     out = []
-    ranked = sorted((e for e in evaluations if e.ok and e.score is not None),
-                    key=lambda e: (-e.score, e.index))
-    for e in ranked:
+    scored = [(e, v) for e in evaluations if (v := objectives.oriented(e)) is not None]
+    level = dict.fromkeys(range(len(scored)), 0)
+    if objectives.several:
+        for r, front in enumerate(fronts([v for _, v in scored])):
+            level.update(dict.fromkeys(front, r))
+    order = sorted(range(len(scored)),
+                   key=lambda i: (level[i], -scored[i][1][0], scored[i][0].index))
+    for e in (scored[i][0] for i in order):
         if e.identity in seen:
             continue
         seen.add(e.identity)
@@ -107,14 +134,28 @@ def top(evaluations: list[Evaluation], k: int = 5) -> list[Evaluation]:
     return out
 
 
-def running_best(evaluations: list[Evaluation]) -> list[float | None]:
-    """Best score after each evaluation (None until the first success)."""
+def pareto_front(evaluations: list[Evaluation], objectives: Objectives | None = None
+                 ) -> list[Evaluation]:
+    """The distinct successful architectures no other one beats on every objective, in
+    the order of the first objective (the best first)."""
+    objectives = objectives or Objectives()
+    ranked = top(evaluations, len(evaluations), objectives)
+    points = [objectives.oriented(e) for e in ranked]
+    return [ranked[i] for i in (fronts(points)[0] if points else [])]  # type: ignore[arg-type]
+
+
+def running_best(evaluations: list[Evaluation], objectives: Objectives | None = None
+                 ) -> list[float | None]:
+    """The best value of the (first) objective after each evaluation, as reported
+    (not negated); None until the first success."""
+    objectives = objectives or Objectives()
     out: list[float | None] = []
-    best: float | None = None
+    best = None
     for e in evaluations:
-        if e.ok and e.score is not None and (best is None or e.score > best):
-            best = e.score
-        out.append(best)
+        values = objectives.oriented(e)
+        if values is not None and (best is None or values[0] > best):
+            best = values[0]
+        out.append(None if best is None else (-best if objectives.first.minimize else best))
     return out
 
 
@@ -138,23 +179,28 @@ class OptionStat:
 class ChoiceStat:
     name: str
     options: list[OptionStat]
+    minimize: bool = False  # the search minimises the score: a lower mean leads
 
     @property
     def leader(self) -> OptionStat | None:
         """The option with the best mean score (more successes break a tie)."""
         scored = [o for o in self.options if o.mean is not None]
-        return max(scored, key=lambda o: (o.mean, o.ok)) if scored else None
+        sign = -1 if self.minimize else 1
+        return max(scored, key=lambda o: (sign * o.mean, o.ok)) if scored else None
 
 
 def choice_stats(evaluations: list[Evaluation],
-                 labels: dict[str, list[str]] | None = None) -> list[ChoiceStat]:
+                 labels: dict[str, list[str]] | None = None,
+                 objectives: Objectives | None = None) -> list[ChoiceStat]:
     """For every choice, each option's count, mean and best score.
 
     Repeated architectures (reused results) count once, so a searcher that keeps
     proposing one favourite does not inflate its options. With `labels` (the
     journal's `options` record: choice name -> option labels) choices come in the
     space's order and sub-space options read by their outline instead of `option N`.
+    Where the search minimises the score, the option with the lowest mean leads.
     """
+    minimize = any(o.kind == "score" and o.minimize for o in (objectives or Objectives()).items)
     table: dict[str, dict[int, OptionStat]] = {}
     seen: set[str] = set()
     for e in evaluations:
@@ -169,19 +215,21 @@ def choice_stats(evaluations: list[Evaluation],
             if e.ok and e.score is not None:
                 stat.ok += 1
                 stat.total += e.score
-                stat.best = e.score if stat.best is None else max(stat.best, e.score)
+                better = min if minimize else max
+                stat.best = e.score if stat.best is None else better(stat.best, e.score)
     names = list(table)
     if labels is not None:
         order = {name: i for i, name in enumerate(labels)}
         names.sort(key=lambda n: order.get(n, len(order)))
-    return [ChoiceStat(name, sorted(table[name].values(), key=lambda o: o.index))
+    return [ChoiceStat(name, sorted(table[name].values(), key=lambda o: o.index), minimize)
             for name in names]
 
 
-def summary(evaluations: list[Evaluation]) -> dict[str, Any]:
+def summary(evaluations: list[Evaluation], objectives: Objectives | None = None
+            ) -> dict[str, Any]:
     """Counts, best score and time spent (evaluator seconds and wall-clock span)."""
     done = [e for e in evaluations if e.done]
-    best = best_of(done)
+    best = best_of(done, objectives)
     starts = [e.started for e in evaluations if e.started]
     ends = [e.finished for e in evaluations if e.finished]
     return {
@@ -201,13 +249,15 @@ def summary(evaluations: list[Evaluation]) -> dict[str, Any]:
 def report_json(evaluations: list[Evaluation], config: dict[str, Any] | None = None,
                 top_k: int = 5, labels: dict[str, list[str]] | None = None,
                 **extra: Any) -> dict[str, Any]:
-    """Everything a report shows, as plain JSON data."""
+    """Everything a report shows, as plain JSON data; with objectives other than the
+    score, each evaluation's `objectives` too, and with several the `pareto` front."""
     done = [e for e in evaluations if e.done]
-    return {
+    objectives = Objectives.from_config(config)
+    out = {
         **extra,
         "config": config or {},
-        "summary": summary(evaluations),
-        "best": [e.to_json() for e in top(done, top_k)],
+        "summary": summary(evaluations, objectives),
+        "best": [_with_objectives(e, objectives) for e in top(done, top_k, objectives)],
         "choices": [
             {
                 "name": c.name,
@@ -218,14 +268,28 @@ def report_json(evaluations: list[Evaluation], config: dict[str, Any] | None = N
                     for o in c.options
                 ],
             }
-            for c in choice_stats(done, labels)
+            for c in choice_stats(done, labels, objectives)
         ],
-        "evaluations": [e.to_json() for e in evaluations],
+        "evaluations": [_with_objectives(e, objectives) for e in evaluations],
     }
+    if objectives.several:
+        out["pareto"] = [_with_objectives(e, objectives) for e in pareto_front(done, objectives)]
+    return out
 
 
-def write_csv(evaluations: list[Evaluation], target: str | Path | IO[str]) -> None:
-    """One row per evaluation: outcome columns, one column per choice, scalar metrics."""
+def _with_objectives(e: Evaluation, objectives: Objectives) -> dict[str, Any]:
+    data = e.to_json()
+    if not objectives.default:
+        data["objectives"] = {o.name: o.value(e) for o in objectives.items}
+    return data
+
+
+def write_csv(evaluations: list[Evaluation], target: str | Path | IO[str],
+              objectives: Objectives | None = None) -> None:
+    """One row per evaluation: outcome columns, one column per choice, scalar metrics,
+    and, with objectives other than the score, one `objective:NAME` column each."""
+    objectives = objectives or Objectives()
+    named = [] if objectives.default else list(objectives.items)
     names: dict[str, None] = {}
     metric_keys: dict[str, None] = {}
     for e in evaluations:
@@ -233,6 +297,7 @@ def write_csv(evaluations: list[Evaluation], target: str | Path | IO[str]) -> No
         metric_keys.update(dict.fromkeys(k for k, v in e.metrics.items() if _scalar(v)))
     header = ["index", "status", "score", "identity", "seconds", "reused", "reason", "decisions"]
     header += [f"choice:{n}" for n in names] + [f"metric:{k}" for k in metric_keys]
+    header += [f"objective:{o.name}" for o in named]
     curves = any(e.metrics.get("curve") for e in evaluations)  # a scheduled search
     if curves:
         header.append("curve")
@@ -247,6 +312,7 @@ def write_csv(evaluations: list[Evaluation], target: str | Path | IO[str]) -> No
                 "" if e.reused is None else e.reused, e.reason or "", dumps(e.decisions),
                 *[_cell(choices[n]) if n in choices else "" for n in names],
                 *[_cell(e.metrics[k]) if k in e.metrics else "" for k in metric_keys],
+                *[_cell(v) if (v := o.value(e)) is not None else "" for o in named],
                 *([dumps(e.metrics.get("curve") or [])] if curves else []),
             ]
 
@@ -260,9 +326,9 @@ def write_csv(evaluations: list[Evaluation], target: str | Path | IO[str]) -> No
         csv.writer(target).writerows(rows())
 
 
-def csv_text(evaluations: list[Evaluation]) -> str:
+def csv_text(evaluations: list[Evaluation], objectives: Objectives | None = None) -> str:
     buffer = io.StringIO()
-    write_csv(evaluations, buffer)
+    write_csv(evaluations, buffer, objectives)
     return buffer.getvalue()
 
 

@@ -139,7 +139,7 @@ class SearchSession:
             self.journal.set_meta("budget", str(budget))  # the latest: a resume may extend it
             finished = self._resume()
             self.done = len(finished)
-            self.best = best_of(finished)
+            self.best = best_of(finished, searcher.objectives)
             self._emit("resumed")
         except BaseException:
             self.close()
@@ -354,7 +354,8 @@ class SearchSession:
         evaluation = self.journal.get(candidate.index)
         self.searcher.tell(candidate, result)
         self.done += 1
-        self.best = best_of([self.best, evaluation] if self.best is not None else [evaluation])
+        self.best = best_of([self.best, evaluation] if self.best is not None else [evaluation],
+                            self.searcher.objectives)
         self._emit("finished", evaluation, candidate.arch, candidate.index)
         return evaluation
 

@@ -2,7 +2,8 @@
 
 They are the baselines every other searcher must beat, and the right tools when
 evaluations are parallel and cheap, since each proposal depends only on the seed and
-the ask number (the same architectures whatever order results come back in).
+the ask number (the same architectures whatever order results come back in). For the
+same reason they take any number of objectives: they ignore every one.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class RandomSearcher(Searcher):
     """
 
     name = "random"
+    several_objectives = True
 
     def propose(self, rng: random.Random) -> Architecture:
         return self.space.sample(rng)
@@ -33,6 +35,7 @@ class UniformSearcher(Searcher):
     """Every architecture of the space equally likely, from the exact subtree counts."""
 
     name = "uniform"
+    several_objectives = True
 
     def propose(self, rng: random.Random) -> Architecture:
         return self.space.sample_uniform(rng)
@@ -48,6 +51,7 @@ class GridSearcher(Searcher):
     """
 
     name = "grid"
+    several_objectives = True
 
     def __init__(self, space: Space, seed: int | None = None):
         super().__init__(space, seed)

@@ -33,7 +33,6 @@ from darchlang.search.base import (
     Candidate,
     Searcher,
     check_option,
-    score_of,
 )
 from darchlang.search.skeleton import Skeleton
 from darchlang.space.space import Space
@@ -104,7 +103,7 @@ class SMBOSearcher(Searcher):
         return self.space.replay(pool[int(np.argmax(predicted))][1])
 
     def learn(self, candidate: Candidate, result: EvalResult) -> None:
-        score = score_of(result)
+        score = self.score(result)
         arch = candidate.arch
         self._rows.append(self.features(arch.names, arch.decisions))
         self._scores.append(score)

@@ -9,6 +9,18 @@ rebuilds the study by replaying it (`adopt` enqueues the recorded decisions as t
 trial's fixed parameters). Under a scheduler each trial also gets its intermediate
 values, and one stopped early is told as pruned.
 
+Several objectives make the study a multi-objective one (one direction per objective;
+values are told oriented, so every direction is "maximize"), which Optuna's
+`TPESampler` handles as MOTPE (Ozaki et al., "Multiobjective tree-structured Parzen
+estimator", JAIR 2022): the good trials are the best Pareto fronts, split by
+hypervolume contribution. It is chosen over `NSGAIISampler` because it is the same
+sampler, so it keeps TPE's handling of conditional choices (NSGA-II's generations
+draw a parameter outside its fixed search space at random) and learns from the
+first trials on, where NSGA-II waits for a whole population (50 by default) per
+generation, more than most architecture searches can afford. Optuna cannot record
+intermediate values of a multi-objective trial, so under a scheduler such a trial
+gets none; one stopped early is still told as pruned.
+
 One `TPESampler` serves the whole search, so its incremental caches (the search
 space it has inferred, the trials it has read) carry over from ask to ask. Before
 each ask its random streams are reseeded from (seed, ask number), following the rule
@@ -26,7 +38,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from darchlang.arch.graph import Architecture
-from darchlang.search.base import Candidate, Searcher, check_option, score_of
+from darchlang.search.base import Candidate, Searcher, check_option
+from darchlang.search.objectives import Objectives
 from darchlang.space.nodes import Choice
 from darchlang.space.space import Space
 from darchlang.train.result import EvalResult
@@ -36,6 +49,7 @@ class TPESearcher(Searcher):
     """TPE with `startup` random trials first; `multivariate` models choices jointly."""
 
     name = "tpe"
+    several_objectives = True
 
     def __init__(
         self,
@@ -63,6 +77,13 @@ class TPESearcher(Searcher):
         )
         self.study = optuna.create_study(direction="maximize", sampler=self.sampler)
         self._last: Any = None
+
+    def set_objectives(self, objectives: Objectives) -> None:
+        """A study with one direction per objective (before the first ask)."""
+        super().set_objectives(objectives)
+        if objectives.several:
+            self.study = self._optuna.create_study(
+                directions=["maximize"] * len(objectives.items), sampler=self.sampler)
 
     def _reseed(self, seed: int) -> None:
         """Give the sampler the random streams a `TPESampler(seed=seed)` starts with.
@@ -100,18 +121,20 @@ class TPESearcher(Searcher):
         # early is told as pruned, so TPE ranks it by how far it got and how well it
         # did there, as Optuna's TPE does with its pruners (BOHB-like with Hyperband).
         trial, states = candidate.token, self._optuna.trial.TrialState
-        score = score_of(result)
-        for step, value in result.metrics.get("curve") or []:
+        values = self.values(result)
+        several = self.objectives.several
+        sign = -1.0 if self.objectives.first.minimize else 1.0
+        for step, value in [] if several else result.metrics.get("curve") or []:
             if value is not None and value == value:
-                trial.report(float(value), int(step))
-        if score is None:
+                trial.report(sign * float(value), int(step))
+        if values is None:
             self._tell(trial, None, states.FAIL)
         elif result.metrics.get("stopped"):
             self._tell(trial, None, states.PRUNED)
         else:
-            self._tell(trial, score, None)
+            self._tell(trial, list(values) if several else values[0], None)
 
-    def _tell(self, trial: Any, value: float | None, state: Any) -> None:
+    def _tell(self, trial: Any, value: float | list[float] | None, state: Any) -> None:
         # `Study.tell` returns a deep copy of the finished trial, which costs more than
         # the rest of a tell and is thrown away here; the function it wraps does not.
         try:

@@ -26,6 +26,13 @@ eager with a warning when it fails. On CUDA the data goes to the device once thr
 pinned memory and `cudnn.benchmark` is on (every training batch has the same shape).
 Setup (building the model and optimizer, compiling, a rung's checkpoint) is timed
 apart from training, and the time budget counts training only.
+
+Objectives beyond accuracy and parameters are measured only when the `objectives`
+setting names them, so other runs report what they always did: `macs` (multiply-adds
+per example, from the backend's layer table of the built model) and `latency_ms`
+(`measure_latency`: the trained model in eval mode on the training device, a batch of
+`batch_size` validation examples, `LATENCY_WARMUP` passes untimed, then the median of
+`LATENCY_RUNS` timed ones, each synchronised on CUDA).
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ import dataclasses
 import gc
 import math
 import multiprocessing
+import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -66,6 +74,8 @@ TIME_BUDGET = "time_minutes_max"
 MAX_EPOCHS = "max_epochs"
 RUNG = "rung"  # trained the epochs of its rung; a scheduler may continue it
 SCHEDULER = "scheduler"  # stopped by the scheduler (median stopping)
+LATENCY_WARMUP = 3  # forward passes before the timed ones (allocator, cuDNN autotuning)
+LATENCY_RUNS = 10  # timed forward passes; their median is the latency
 
 
 class TrainingFailed(Exception):
@@ -163,6 +173,34 @@ def accuracy(model: nn.Module, split: Split, batch_size: int = EVAL_BATCH, preci
         correct += (out.argmax(dim=1) == split.y[start : start + batch_size]).sum()
     model.train(was_training)
     return correct.item() / max(1, len(split))
+
+
+@torch.inference_mode()
+def measure_latency(model: nn.Module, batch: torch.Tensor, precision: str = "fp32",
+                    warmup: int = LATENCY_WARMUP, runs: int = LATENCY_RUNS) -> float:
+    """Median milliseconds of one forward pass of `batch` in eval mode, after `warmup`
+    untimed passes; on CUDA each pass is synchronised before and after, so the time is
+    the kernels' and not only their launch."""
+    was_training = model.training
+    model.eval()
+    device = batch.device
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    times = []
+    for i in range(warmup + runs):
+        sync()
+        start = time.perf_counter()
+        with autocast(device, precision):
+            model(batch)
+        sync()
+        if i >= warmup:
+            times.append(time.perf_counter() - start)
+    model.train(was_training)
+    return statistics.median(times) * 1000.0
+
+
+def _measured(settings: Settings) -> set[str]:
+    """What the objectives setting asks this evaluator to measure: `macs`, `latency`."""
+    return {o.removeprefix("-") for o in settings.objectives or ()} & {"macs", "latency"}
 
 
 def _reason(err: BaseException) -> str:
@@ -364,6 +402,7 @@ class _Run:
         self.train_start = started
         self.compiled: bool | None = None  # with the compile setting: whether it worked
         self.memory_format: str | None = None
+        self.measured: dict[str, float] = {}  # macs, latency_ms: when objectives ask
 
     # -- the loop ------------------------------------------------------------------------------
     def train(self) -> None:
@@ -375,6 +414,8 @@ class _Run:
         self.model = model.to(device).train()
         self.memory_format = getattr(model, "memory_format", "contiguous")
         self.parameters = sum(p.numel() for p in model.parameters())
+        if "macs" in _measured(s):
+            self._count_macs(model)
         trainable = [p for p in model.parameters() if p.requires_grad]
         if not trainable:
             raise TrainingFailed("the model has no trainable parameters")
@@ -462,6 +503,13 @@ class _Run:
                 budget.save(self._state(schedule, generator))
         self._finish()
 
+    def _count_macs(self, model: nn.Module) -> None:
+        from darchlang.backends.torch.compiler import CompiledModel
+        from darchlang.backends.torch.summary import summarize
+
+        if isinstance(model, CompiledModel):  # another builder's module has no plan
+            self.measured["macs"] = summarize(model).total_macs
+
     def _compile(self, model: nn.Module, xb: torch.Tensor, yb: torch.Tensor) -> nn.Module:
         """`torch.compile(model)`, compiled now (setup) by one step on the first batch
         whose gradients are dropped; the eager model, with a warning, when it fails."""
@@ -498,6 +546,7 @@ class _Run:
             "epochs": self.epochs,
             "steps": self.steps,
             "history": self.history,
+            **self.measured,
         }
 
     def _restore(self, state: dict[str, Any], schedule: Schedule,
@@ -590,6 +639,10 @@ class _Run:
         model.load_state_dict(self.best_state)
         if self.ev.dataset.test is not None:
             self.test_accuracy = accuracy(model, self.ev.dataset.test, precision=self.settings.precision)
+        if "latency" in _measured(self.settings):
+            val = self.ev.dataset.val
+            self.measured["latency_ms"] = measure_latency(
+                model, val.x[: min(self.settings.batch_size, len(val))], self.settings.precision)
         if self.bar is not None:
             self.bar.finish(self.steps, f"stopped by {self.stop_reason}")
 
@@ -622,6 +675,7 @@ class _Run:
             "seed": self.seed,
             "device": str(self.ev.device),
             "history": self.history,
+            **self.measured,
         }
 
     def save(self, path: Path, architecture: Architecture, settings: Settings) -> None:
