@@ -361,3 +361,50 @@ def test_check_validates_constraints_at_their_place(tmp_path, value, ok):
     assert done.stderr.startswith("c.darch:8:33: error: training setting `max_macs` in the "
                                   "`train` block must be a positive whole number (such as "
                                   "1000000 or 1e6), got ")
+
+
+class CheckedCurves:
+    """The synthetic learning curves, refusing an architecture that cannot be built;
+    stops the search (as Ctrl-C would) at its `stop_at`-th rung, if given."""
+
+    def __init__(self, space, stop_at: int | None = None):
+        from darchlang.search.synthetic import NKCurves
+
+        self.curves = NKCurves(space, k=1, seed=9, epochs=9)
+        self.check = Preflight(INPUT)
+        self.stop_at, self.calls = stop_at, 0
+
+    def __call__(self, arch, budget):
+        assert self.check(arch) is None, "an invalid architecture reached the evaluator"
+        if self.calls == self.stop_at:
+            raise KeyboardInterrupt
+        self.calls += 1
+        return self.curves(arch, budget=budget)
+
+
+@pytest.mark.parametrize("scheduler", ["hyperband", "asha"])
+def test_a_scheduled_search_skips_invalid_candidates_and_resumes_alike(tmp_path, scheduler):
+    from darchlang.search.schedulers import make_scheduler
+
+    space = space_of(HALF)
+
+    def search(evaluate, path=None):
+        return run_search(space, make_searcher("random", space, 3), evaluate, 6, path,
+                          preflight=Preflight(INPUT), progress=False,
+                          scheduler=make_scheduler(scheduler, min_epochs=1, max_epochs=9, eta=3))
+
+    whole = search(CheckedCurves(space))
+    assert whole.done == 6 and whole.failed == 0 and whole.invalid > 0
+    assert all(r.reason.startswith("half.darch:5:5: ") for r in whole.refused)
+    path = tmp_path / "scheduled.db"
+    for stop_at in (3, 4):
+        with pytest.raises(KeyboardInterrupt):
+            search(CheckedCurves(space, stop_at), path)
+    resumed = search(CheckedCurves(space), path)
+    assert resumed.invalid == whole.invalid
+
+    def by_index(result):
+        return [(r.index, r.decisions, r.status, r.score)
+                for r in sorted(result.rows(), key=lambda r: r.index)]
+
+    assert by_index(resumed) == by_index(whole)

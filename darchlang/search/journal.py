@@ -609,15 +609,7 @@ class Journal:
                now: float | None = None) -> None:
         """Record ask `index` as `invalid` (refused before training, with `reason`):
         asked and told in one row, so a resumed searcher hears it in order."""
-        now = now if now is not None else time.time()
-        asked = self._tick()
-        self.db.execute(
-            "INSERT INTO evaluations (idx, identity, decisions, names, choice_values, text, status, "
-            "reason, asked_at, told_at, started, finished, seconds) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-            (index, arch.identity, dumps(arch.decisions), dumps(arch.names), dumps(_values(arch)),
-             arch.text, INVALID, reason, asked, self._tick(), now, now),
-        )
+        self._insert_told(index, arch, now, status=INVALID, reason=reason)
 
     def restart(self, index: int, now: float | None = None, *, died: bool = False) -> None:
         """An unfinished evaluation (the search was killed, or its worker died) is about
@@ -678,16 +670,20 @@ class Journal:
     def reuse(self, index: int, arch: Architecture, source: Evaluation,
               now: float | None = None) -> None:
         """Record ask `index` as a repeat of `source`, taking its result without training."""
+        self._insert_told(index, arch, now, status=source.status, score=source.score,
+                          metrics=dumps(source.metrics), reason=source.reason,
+                          settings=dumps(source.settings), reused=source.index)
+
+    def _insert_told(self, index: int, arch: Architecture, now: float | None,
+                     **columns: Any) -> None:
+        """A row asked and told at once, never run (a reused result, a refused one)."""
         now = now if now is not None else time.time()
-        asked = self._tick()
-        self.db.execute(
-            "INSERT INTO evaluations (idx, identity, decisions, names, choice_values, text, status, "
-            "score, metrics, reason, settings, reused, asked_at, told_at, started, finished, seconds) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-            (index, arch.identity, dumps(arch.decisions), dumps(arch.names), dumps(_values(arch)),
-             arch.text, source.status, source.score, dumps(source.metrics), source.reason,
-             dumps(source.settings), source.index, asked, self._tick(), now, now),
-        )
+        row = {"idx": index, "identity": arch.identity, "decisions": dumps(arch.decisions),
+               "names": dumps(arch.names), "choice_values": dumps(_values(arch)),
+               "text": arch.text, **columns, "asked_at": self._tick(), "told_at": self._tick(),
+               "started": now, "finished": now, "seconds": 0}
+        self.db.execute(f"INSERT INTO evaluations ({', '.join(row)}) "
+                        f"VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
 
     @contextmanager
     def batch(self) -> Iterator[None]:

@@ -103,7 +103,8 @@ class ScheduledSession(SearchSession):
                     continue
                 self._emit("started", arch=job.arch, index=index)
                 return job
-            if self.exhausted or self.done + len(self._alive) >= self.budget:
+            if self.exhausted or self._too_many_invalid() \
+                    or self.done + len(self._alive) >= self.budget:
                 if self._truncate():
                     continue
                 return None
@@ -111,7 +112,9 @@ class ScheduledSession(SearchSession):
                 return None
             candidate = self.searcher.ask()
             if candidate is None:
-                self.exhausted = True
+                self._ran_out(busy=bool(self._alive))
+                continue
+            if self._refused(candidate):  # invalid: recorded, told, no budget used
                 continue
             source = self.journal.lookup(candidate.arch.identity) if self.reuse else None
             if source is not None:  # evaluated before: its result, no training
@@ -284,7 +287,7 @@ class ScheduledSession(SearchSession):
         events += [(r.event, 1, r) for r in self.journal.rung_results()]
         marks = self.journal.marks()
         events += [(event, 2, kind) for event, kind in marks if kind == TRUNCATED]
-        events += [(r.told_at, 3, r) for r in rows if r.done and r.told_at is not None]
+        events += [(r.told_at, 3, r) for r in rows if r.settled and r.told_at is not None]
         events.sort(key=lambda e: (e[0], e[1]))
         curves = self.journal.curves()
         candidates: dict[int, Candidate] = {}
@@ -292,7 +295,7 @@ class ScheduledSession(SearchSession):
         for _, kind, item in events:
             if kind == 0:
                 candidates[item.index] = candidate = adopt(item)
-                if item.reused is None:
+                if item.reused is None and not item.invalid:
                     self._admit(candidate)
             elif kind == 1:
                 row: RungRow = item
@@ -309,10 +312,12 @@ class ScheduledSession(SearchSession):
             else:
                 self.searcher.tell(candidates[item.index], by_index[item.index].result())
                 self._alive.pop(item.index, None)
-                finished.append(item)
+                if item.done:
+                    finished.append(item)
         self._died = {int(kind[len(RUNNING):]) for _, kind in marks
                       if kind.startswith(RUNNING)} & set(self._alive)
         self._stopped = {i for i in self._alive if by_index[i].status == "interrupted"}
+        self._resume_invalid()
         return finished
 
 

@@ -153,10 +153,14 @@ class SearchSession:
         finished, self._rerun, held = replay(self.space, self.searcher, self.journal)
         for candidate, result in held:
             self._hold(candidate, result)
+        self._resume_invalid()
+        return finished
+
+    def _resume_invalid(self) -> None:
+        """The journal's invalid candidates, counted as the search that wrote them did."""
         for row in self.journal.evaluations(INVALID):
             self._count_invalid(row)
         self._invalid_run = self.journal.invalid_in_a_row()
-        return finished
 
     # -- what a runner calls -------------------------------------------------------------
     def next(self) -> Candidate | None:
@@ -169,10 +173,7 @@ class SearchSession:
             else:
                 candidate, fresh = self.searcher.ask(), True
                 if candidate is None:
-                    self.exhausted = True
-                    if self.invalid and not self.done and not self.in_flight:
-                        self._stop(f"the searcher proposed no valid architecture: all "
-                                   f"{self.invalid:,} it proposed were invalid")
+                    self._ran_out(busy=bool(self.in_flight))
                     return None
                 if self._refused(candidate):
                     continue
@@ -260,6 +261,14 @@ class SearchSession:
         self._invalid_run += 1
         self._emit("invalid", row, candidate.arch, candidate.index)
         return True
+
+    def _ran_out(self, busy: bool) -> None:
+        """The searcher has nothing left; if it proposed only invalid candidates (and
+        none is `busy` running), the space has no valid architecture for it."""
+        self.exhausted = True
+        if self.invalid and not self.done and not busy:
+            self._stop(f"the searcher proposed no valid architecture: all {self.invalid:,} "
+                       "it proposed were invalid")
 
     def _count_invalid(self, row: Evaluation) -> None:
         self.invalid += 1
