@@ -304,6 +304,7 @@ class _Analysis(Visitor):
         self.combos: dict[tuple, list[tuple[dict[str, Any], Witness]]] = {}
         self.results: dict[tuple, Any] = {}  # a layer rule's (output shape, crops), or its error
         self.inside = 0  # residual bodies around the node being run: crops count only there
+        self.memo: dict[tuple, States] = {}  # see run_one
 
     @property
     def fixed(self) -> Witness:
@@ -328,10 +329,38 @@ class _Analysis(Visitor):
             raise _Budget
 
     def run(self, node: SNode, states: States) -> States:
+        if type(node) in _MEMOISED:
+            out: States = {}
+            for key, w in states.items():
+                for s, sw in self.run_one(node, key, w).items():
+                    _keep(out, s, sw)
+            return out
+        return self.unmemoised(node, states)
+
+    def unmemoised(self, node: SNode, states: States) -> States:
         uids = self.plan.at.get(id(node))
         if uids:
             return self.conditioned(uids, lambda: self.visit(node, states))
         return self.visit(node, states)
+
+    def run_one(self, node: SNode, key: Any, w: Witness) -> States:
+        """A composite node from one input state, remembered: what it gives from that
+        state (with the choices it fixes) is the same wherever it is used, so a cell
+        applied to the same shapes again, or a part that conditioning runs again under
+        options it does not depend on, is looked up. What is remembered is the node's
+        own witness; the input's is merged in afterwards (merging is associative), and
+        a failure inside carries both."""
+        memo = (self.vals.key(node), key, self.inside > 0)
+        got = self.memo.get(memo)
+        if got is None:
+            try:
+                got = self.unmemoised(node, {key: {}})
+            except _Failure as fail:
+                raise _Failure(fail.message, fail.span, _merge(w, fail.witness)) from None
+            self.memo[memo] = got
+        if not w:
+            return got
+        return {s: _merge(w, sw) for s, sw in got.items()}
 
     def conditioned(self, uids: Any, fn: Callable[[], States]) -> States:
         """The union of `fn()` over every combination of options of `uids`."""
@@ -527,6 +556,7 @@ class _Analysis(Visitor):
         _keep(result, (merged, cropped), sw)
 
 
+_MEMOISED = (GraphNode, SeqNode, RepeatNode, ResidualNode)
 _BROKEN = object()  # in a graph value's states: the value cannot be computed (a _Failure)
 
 
