@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import subprocess
+import sys
 
 import pytest
 from hypothesis import given
@@ -342,6 +344,15 @@ def test_objectives_in_the_train_block_and_a_wrong_one_on_the_command_line(progr
     assert main(["search", str(program), "--synthetic", "1", "--no-journal"]) == 1
     assert "error: the synthetic landscape gives a score only, not -params" in \
         capsys.readouterr().err
+    assert main(["search", str(program), "--evaluator", "two_scores:loss", "--direction",
+                 "minimize", "--no-journal"]) == 1  # over the block's two objectives
+    assert "error: `direction` is for a single objective; there are 2: accuracy, -params" in \
+        capsys.readouterr().err
+    program.write_text(text)
+    assert main(["search", str(program), "--evaluator", "two_scores:loss", "--direction",
+                 "minimize", "--scheduler", "halving", "--max-epochs", "3", "--no-journal"]) == 1
+    assert "error: the `halving` scheduler promotes the highest scores, so it cannot minimise " \
+        "the score" in capsys.readouterr().err
 
 
 def test_direction_minimize_with_an_evaluator_returning_a_loss(tmp_path, program, capsys):
@@ -358,3 +369,151 @@ def test_direction_minimize_with_an_evaluator_returning_a_loss(tmp_path, program
     out = capsys.readouterr().out
     assert "objectives   min score" in out
     assert f"best score   {min(scores):.4f} (#{best.index})" in out
+
+
+# ---- training for real ---------------------------------------------------------------------
+DIGITS = """
+param num_classes = 10
+
+space = concat [
+    conv2d(filters: one_of(4, 8, 16), size: one_of(1, 3)),
+    relu(),
+    optional(max_pool2d(size: 2, stride: 2)),
+    affine(units: num_classes),
+]
+"""
+
+
+def darch(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "darchlang.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=600, cwd=cwd)
+
+
+@pytest.mark.slow
+def test_the_classifier_measures_macs_and_latency_only_when_asked():
+    from darchlang.train.data import load_dataset
+    from darchlang.train.evaluator import ClassifierEvaluator
+
+    digits = load_dataset("digits")
+    arch = darchlang.load_string(DIGITS).space.replay([1, 1, 0])
+    plain = ClassifierEvaluator(digits, {"max_epochs": 1}, progress=False).evaluate(arch)
+    assert "macs" not in plain.metrics and "latency_ms" not in plain.metrics
+    assert "objectives" not in plain.settings
+    asked = ClassifierEvaluator(digits, {"max_epochs": 1}, progress=False,
+                                overrides={"objectives": ["accuracy", "-macs", "-latency"]}
+                                ).evaluate(arch)
+    # 8 filters of 3x3 over one channel at 8x8 ("same"), then 8*8*8 -> 10
+    assert asked.metrics["macs"] == 8 * 9 * 64 + 8 * 64 * 10
+    assert 0 < asked.metrics["latency_ms"] < 1000
+    assert asked.settings["objectives"] == ["accuracy", "-macs", "-latency"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("searcher", ["random", "evolution", "tpe"])
+def test_a_search_on_digits_with_two_objectives_from_the_command_line(tmp_path, searcher):
+    program = tmp_path / "digits.darch"
+    program.write_text(DIGITS)
+    journal = tmp_path / "runs" / f"{searcher}.db"
+    options = {"evolution": ["-o", "population=2", "-o", "sample=2"],
+               "tpe": ["-o", "startup=2"]}.get(searcher, [])
+    done = darch("search", program, "--dataset", "digits", "--searcher", searcher, *options,
+                 "--budget", "4", "--max-epochs", "1", "--threads", "1", "--seed", "0",
+                 "--journal", journal, "--objectives", "accuracy,-params")
+    assert done.returncode == 0, done.stderr
+    with Journal(journal, create=False) as j:
+        evaluations = j.evaluations()
+        assert j.config()["objectives"] == ["accuracy", "-params"]
+        assert j.config()["settings"]["overrides"] == {
+            "max_epochs": 1, "objectives": "accuracy,-params"}
+    front = pareto_front(evaluations, TWO)
+    assert front and all(e.metrics["parameters"] > 0 for e in evaluations)
+    distinct = len({e.identity for e in evaluations})
+    assert f"Pareto front: {len(front)} of {distinct} architectures (max accuracy, min " \
+           "params)" in done.stdout
+    for e in front:
+        assert f"{e.metrics['parameters']:,}" in done.stdout
+    assert f"the front's best by accuracy (#{front[0].index}, " in done.stdout
+
+    report = darch("report", journal, "--html", tmp_path / "r.html")
+    assert report.returncode == 0, report.stderr
+    assert f"Pareto front: {len(front)} of {distinct} architectures" in report.stdout
+    page = (tmp_path / "r.html").read_text()
+    assert f"<h2>Pareto front ({len(front)} architectures)</h2>" in page
+    assert page.count("data:image/png;base64") >= 2
+
+
+# ---- taking the front home ---------------------------------------------------------------
+def test_keep_best_keeps_the_front_first(tmp_path):
+    from darchlang.search.keep_best import _side, prune
+
+    results = {
+        "a": EvalResult("ok", 0.9, {"parameters": 900}),   # front, best accuracy
+        "b": EvalResult("ok", 0.8, {"parameters": 100}),   # front, fewest parameters
+        "c": EvalResult("ok", 0.85, {"parameters": 950}),  # dominated by a
+        "d": EvalResult("ok", 0.7, {"parameters": 500}),   # dominated by b
+    }
+    for stem, result in results.items():
+        result.settings = {"objectives": ["accuracy", "-params"]}
+        (tmp_path / f"{stem}.json").write_text(json.dumps(_side(result)))
+        (tmp_path / f"{stem}.pt").write_bytes(b"")
+    assert _side(results["a"]) == {"score": 0.9, "values": [0.9, -900.0]}
+    prune(tmp_path, 3)
+    assert sorted(p.stem for p in tmp_path.glob("*.pt")) == ["a", "b", "c"]
+    prune(tmp_path, 2)
+    assert sorted(p.stem for p in tmp_path.glob("*.pt")) == ["a", "b"]
+    # a single maximised score keeps the side file as it always was
+    assert _side(EvalResult("ok", 0.5, settings={})) == {"score": 0.5}
+
+
+def test_export_ranks_go_along_the_front_then_the_next_front(tmp_path):
+    from darchlang.report.export import ranked
+
+    space = darchlang.load_string(SPACE).space
+    searcher = make_searcher("random", space, 5, objectives=TWO)
+    result = run_search(space, searcher, toy, 20, tmp_path / "j.db", progress=False)
+    front = result.pareto_front()
+    order = [ranked(result.evaluations, r, TWO) for r in range(1, len(front) + 2)]
+    assert order[:len(front)] == front
+    beyond = order[len(front)]
+    assert beyond not in front and any(dominates(TWO.oriented(f), TWO.oriented(beyond))
+                                       for f in front)
+    with pytest.raises(DarchError, match="there is no rank 99"):
+        ranked(result.evaluations, 99, TWO)
+
+
+def test_the_pareto_plot_marks_the_front():
+    space = darchlang.load_string(SPACE).space
+    result = run_search(space, make_searcher("random", space, 5, objectives=TWO), toy, 20,
+                        progress=False)
+    fig = plots.pareto_plot(result.evaluations, TWO)
+    ax = fig.axes[0]
+    front = result.pareto_front()
+    drawn = ax.collections[1].get_offsets()  # the red front, x = params, y = accuracy
+    assert sorted(map(tuple, drawn.tolist())) == sorted(
+        (float(e.metrics["params"]), e.score) for e in front)
+    assert ax.get_xlabel() == "params (lower is better)"
+    assert ax.get_ylabel() == "accuracy (higher is better)"
+    assert len(ax.lines) == 1  # the staircase through the front
+
+
+@pytest.mark.slow
+def test_the_examples_of_the_pareto_section_of_results_md_run(tmp_path, monkeypatch, capsys):
+    import shlex
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    page = (root / "docs" / "results.md").read_text()
+    section = page.split("## Several objectives: the Pareto front", 1)[1].split("\n## ", 1)[0]
+    lines = [line for block in re.findall(r"```console\n(.*?)```", section, re.S)
+             for line in block.splitlines() if line.startswith("$ darch ")]
+    assert len(lines) == 3
+    shutil.copytree(root / "examples", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    for line in lines:
+        status = main(shlex.split(line)[2:])
+        captured = capsys.readouterr()
+        assert status == 0, f"`{line}` failed:\n{captured.err}"
+    assert (tmp_path / "runs" / "front-plots" / "pareto.png").exists()
+    assert "objective:accuracy" in (tmp_path / "runs" / "front.csv").read_text()
+    assert (tmp_path / "front-2" / "model.onnx").exists()

@@ -250,6 +250,12 @@ def _objectives(req: SearchRequest, program: Program) -> Any:
         raise DarchError(f"the synthetic landscape gives a score only, not {', '.join(other)}",
                          help="train a classifier (drop --synthetic), or use an evaluator "
                               "that reports them as metrics")
+    if req.scheduler != "none" and any(o.kind == "score" and o.minimize
+                                       for o in objectives.items):
+        raise DarchError(f"the `{req.scheduler}` scheduler promotes the highest scores, so it "
+                         "cannot minimise the score",
+                         help="search without --scheduler, or have the evaluator report a "
+                              "score to maximise")
     return objectives
 
 
