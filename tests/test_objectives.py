@@ -355,6 +355,13 @@ def test_objectives_in_the_train_block_and_a_wrong_one_on_the_command_line(progr
         "the score" in capsys.readouterr().err
 
 
+def test_an_evaluator_that_does_not_report_an_objective_is_told_so(program, capsys):
+    assert main(["search", str(program), "--evaluator", "two_scores:loss", "--searcher",
+                 "random", "--budget", "2", "--objectives", "score,-macs", "--no-journal"]) == 1
+    assert "no evaluation reported every objective: the evaluator must give -macs as " \
+        "metrics" in capsys.readouterr().out
+
+
 def test_direction_minimize_with_an_evaluator_returning_a_loss(tmp_path, program, capsys):
     journal = tmp_path / "loss.db"
     assert main(["search", str(program), "--evaluator", "two_scores:loss", "--searcher",
@@ -517,3 +524,29 @@ def test_the_examples_of_the_pareto_section_of_results_md_run(tmp_path, monkeypa
     assert (tmp_path / "runs" / "front-plots" / "pareto.png").exists()
     assert "objective:accuracy" in (tmp_path / "runs" / "front.csv").read_text()
     assert (tmp_path / "front-2" / "model.onnx").exists()
+
+
+@pytest.mark.parametrize("name", ["evolution", "tpe"])
+def test_a_resumed_search_of_two_objectives_goes_on_as_the_uninterrupted_one(tmp_path, name):
+    space = darchlang.load_string(SPACE).space
+    options = {"evolution": {"population": 4, "sample": 2}, "tpe": {"startup": 4}}[name]
+
+    def decisions(budgets, journal):
+        for budget in budgets:
+            searcher = make_searcher(name, space, 7, objectives=TWO, **options)
+            result = run_search(space, searcher, toy, budget, journal, progress=False)
+        return [tuple(e.decisions) for e in result.evaluations]
+
+    assert decisions([7, 14], tmp_path / "a.db") == decisions([14], tmp_path / "b.db")
+
+
+def test_the_dashboard_follows_a_minimised_score(tmp_path):
+    from darchlang.report.dashboard import state
+
+    space = darchlang.load_string(SPACE).space
+    searcher = make_searcher("random", space, 2, objectives=Objectives.parse(None, "minimize"))
+    result = run_search(space, searcher, lambda a: float(len(a.text) % 17), 8,
+                        tmp_path / "j.db", progress=False)
+    shown = state(tmp_path / "j.db")
+    assert shown["best"]["score"] == min(e.score for e in result.evaluations)
+    assert shown["evaluations"][-1]["running_best"] == shown["best"]["score"]

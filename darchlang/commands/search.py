@@ -339,7 +339,11 @@ def _print_outcome(result: Any, args: argparse.Namespace, setup: Any, journal: s
     if result.exhausted:
         s += "; the searcher has no architectures left"
     console.print(s, markup=False)
-    if not best_list:
+    if not best_list and any(e.ok for e in result.evaluations):
+        missing = [o.text for o in result.objectives.items if o.kind != "score"]
+        console.print(f"no evaluation reported every objective: the evaluator must give "
+                      f"{', '.join(missing)} as metrics (docs/searchers.md)", markup=False)
+    elif not best_list:
         console.print("no evaluation succeeded: every one failed (their reasons are in the "
                       "table above and in `darch report`)", markup=False)
     else:

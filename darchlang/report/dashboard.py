@@ -39,11 +39,13 @@ def _finite(x: Any) -> float | None:
 
 def state(path: Path) -> dict[str, Any]:
     """What the page shows: progress, the best so far, the history and every row."""
+    from darchlang.search.objectives import Objectives
     from darchlang.search.results import best_of, running_best
 
     evaluations, config, meta = _read(path)
-    best = best_of(evaluations)
-    run = running_best(evaluations)
+    objectives = Objectives.from_config(config)  # the lowest score leads where minimised
+    best = best_of(evaluations, objectives)
+    run = running_best(evaluations, objectives)
     rows = [{"index": e.index, "status": e.status, "score": _finite(e.score),
              "seconds": _finite(e.seconds), "identity": e.identity, "reason": e.reason,
              "running_best": _finite(r)} for e, r in zip(evaluations, run, strict=True)]
