@@ -272,13 +272,18 @@ class Pool:
 
 
 def fuzz(n: int, seed: int, workers: int = 2, findings_dir: Path | None = None,
-         time_limit: float = TIME_LIMIT_S, log=print) -> list[dict]:
-    """Run `n` inputs; return the findings (kind, entry, generator, input, detail)."""
+         time_limit: float = TIME_LIMIT_S, log=print,
+         given: list[tuple[str, bytes]] | None = None) -> list[dict]:
+    """Run `n` inputs (or the `given` ones: (name, bytes)); return the findings (kind,
+    entry, generator, input, detail)."""
     import tempfile
 
-    rng = random.Random(seed)
-    corpus = corpus_texts()
-    inputs = [make_input(rng, corpus) for _ in range(n)]
+    if given is None:
+        rng = random.Random(seed)
+        corpus = corpus_texts()
+        inputs = [make_input(rng, corpus) for _ in range(n)]
+    else:
+        inputs, n = given, len(given)
     findings: list[dict] = []
     workdir = tempfile.mkdtemp(prefix="darch-fuzz-")
     pool = Pool(workers, workdir)
@@ -294,7 +299,8 @@ def fuzz(n: int, seed: int, workers: int = 2, findings_dir: Path | None = None,
             findings_dir.mkdir(parents=True, exist_ok=True)
             stem = findings_dir / f"finding-{len(findings):04d}-{kind}"
             stem.with_suffix(".darch").write_bytes(inputs[index][1])
-            stem.with_suffix(".txt").write_text(f"darch {entry} (input {index})\n\n{detail}\n")
+            stem.with_suffix(".txt").write_text(
+                f"darch {entry} (input {index}: {inputs[index][0]})\n\n{detail}\n")
 
     try:
         while done < n:
@@ -345,9 +351,16 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--findings", type=Path, default=Path("runs/fuzz"),
                         help="where each finding is written (default runs/fuzz)")
+    parser.add_argument("--inputs", type=Path, metavar="DIR",
+                        help="run the .darch files of DIR (hand-written attacks, earlier "
+                        "findings) instead of generated inputs")
     args = parser.parse_args()
     started = time.monotonic()
-    findings = fuzz(args.n, args.seed, args.workers, args.findings)
+    given = None
+    if args.inputs is not None:
+        given = [(str(p), p.read_bytes()) for p in sorted(args.inputs.rglob("*.darch"))]
+        args.n = len(given)
+    findings = fuzz(args.n, args.seed, args.workers, args.findings, given=given)
     by_kind: dict[str, int] = {}
     for f in findings:
         by_kind[f["kind"]] = by_kind.get(f["kind"], 0) + 1

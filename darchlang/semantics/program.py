@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from darchlang.environment import Environment, default_environment
+from darchlang.environment import Environment, Limits, default_environment
 from darchlang.errors import DarchError, Source, Span, did_you_mean, raise_all
 from darchlang.process import STACK_FRAMES, deep_recursion, no_cyclic_gc
 from darchlang.resources import prelude_files, stdlib_dir
@@ -66,6 +66,7 @@ class Loader:
         return scope
 
     def load_module(self, text: str, name: str, parent: Scope, main: bool) -> Module:
+        _check_size(len(text), self.env.limits.source_size, name)
         program = _parse_library(text, name) if name.startswith(str(stdlib_dir())) else parse(text, name)
         if main:
             self.interp.main_source = name
@@ -178,7 +179,7 @@ class Loader:
             raise DarchError(f"import cycle: {chain}", st.span,
                              help="move the shared definitions into a third file that both import")
         if key not in self.modules:
-            text = _darch_text(path, st)
+            text = _darch_text(path, st, self.env.limits.source_size)
             self.loading.append(key)
             try:
                 self.modules[key] = self.load_module(text, key, parent=self.prelude, main=False)
@@ -227,13 +228,18 @@ class Loader:
         )
 
 
-def _darch_text(path: Path, st: ast.Import) -> str:
+def _darch_text(path: Path, st: ast.Import, limit: int) -> str:
     """The text of an imported file, refused without quoting a byte of it unless it is
-    text a program could be (UTF-8, no NUL or other control characters)."""
+    text a program could be (UTF-8, no NUL or other control characters, not past the
+    source size limit)."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            data = f.read(limit + 1)
     except OSError as exc:
         raise DarchError(f"cannot read `{st.path}`: {exc.strerror}", st.span) from None
+    if len(data) > limit:
+        raise DarchError(f"`{st.path}` is too large to be a program: more than {limit:,} bytes",
+                         st.span, help=_SPLIT)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -244,6 +250,16 @@ def _darch_text(path: Path, st: ast.Import) -> str:
         raise DarchError(f"`{st.path}` is not darchlang text: it holds the control character "
                          f"U+{ord(bad.group()):04X} (at character {bad.start():,})", st.span)
     return text
+
+
+def _check_size(size: int, limit: int, name: str) -> None:
+    if size > limit:
+        raise DarchError(f"{name} is too large to be a program: more than {limit:,} characters",
+                         help=_SPLIT)
+
+
+_SPLIT = ("the source size limit (docs/language.md) holds parsing to well under a second; "
+          "split the program into files that import each other")
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
@@ -434,17 +450,29 @@ def load_file(
     return load_string(text, str(path), defines, env, network, optional_defines, import_path)
 
 
-def read_source(path: str | Path) -> str:
-    """A program file's text; a missing, unreadable or non-UTF-8 file is a DarchError."""
+def read_source(path: str | Path, limit: int = Limits.source_size) -> str:
+    """A program file's text; a missing, unreadable, non-UTF-8 or too large file, and
+    anything but a regular file (a pipe or a device would block or never end), is a
+    DarchError."""
     p = Path(path).expanduser()
     try:
-        data = p.read_bytes()
+        mode = p.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(mode):
+            raise DarchError(f"{path} is not a regular file (a pipe, a device or a socket)",
+                             help="give the path of a .darch file")
+        with p.open("rb") as f:
+            data = f.read(limit + 1)
     except FileNotFoundError:
         raise DarchError(f"no such file: {path}") from None
     except IsADirectoryError:
         raise DarchError(f"{path} is a directory, not a .darch file") from None
     except OSError as exc:
         raise DarchError(f"cannot read {path}: {exc.strerror}") from None
+    if len(data) > limit:
+        raise DarchError(f"{path} is too large to be a program: more than {limit:,} bytes",
+                         help=_SPLIT)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
