@@ -13,10 +13,20 @@ import argparse
 import importlib
 import pkgutil
 import sys
+from typing import Any
 
-from darchlang.commands.common import UsageError
-from darchlang.errors import DarchError
+from darchlang.commands.common import UsageError, invalid_choice
+from darchlang.errors import DarchError, closest
 from darchlang.process import deep_recursion, long_integers
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, naming the closest choice for a mistyped one (`--executor
+    rya`, `darch chek`), as the registered names (`--searcher`) are named."""
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        if action.choices is not None and value not in action.choices:
+            raise argparse.ArgumentError(action, invalid_choice(value, action.choices))
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -25,7 +35,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     Each command module imports what its command needs, so building the parser of one
     command (what `main` does when the first word names one) imports only that one:
     its usage lines and errors are the same, `darch count` starts sooner."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="darch",
         description="darchlang: write, count, sample, compile, train and search "
         "neural architecture spaces.",
@@ -49,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else argv
     parser = build_parser(words[0] if words and words[0] in _command_names() else None)
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # the subcommand's usage, not the top level's, and the closest option
+            _unrecognized(args.command_parser, extra)
     except SystemExit as done:  # argparse's usage error (2) or --help (0)
         return int(done.code or 0)
     try:
@@ -81,6 +93,17 @@ def _command_names() -> list[str]:
 
     return [info.name for info in pkgutil.iter_modules(commands.__path__)
             if not info.name.startswith("_") and info.name != "common"]
+
+
+def _unrecognized(command: argparse.ArgumentParser, extra: list[str]) -> None:
+    message = f"unrecognized arguments: {' '.join(extra)}"
+    flag = next((e.split("=", 1)[0] for e in extra if e.startswith("--")), None)
+    if flag is not None:
+        close = closest(flag, [o for a in command._actions for o in a.option_strings
+                               if o.startswith("--")])
+        if close:
+            message += f"; did you mean {close}?"
+    command.error(message)
 
 
 if __name__ == "__main__":

@@ -177,5 +177,52 @@ def _excerpt(span: Span, gutter: int = 0) -> list[str]:
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """A `help:` text naming the closest known spelling, if one is close enough."""
-    close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
-    return f"did you mean `{close[0]}`?" if close else None
+    close = closest(name, candidates)
+    return f"did you mean `{close}`?" if close else None
+
+
+# What PyTorch and Keras users type first, for what darchlang names otherwise (offered
+# only where the darchlang name is one of the candidates).
+_OTHER_NAMES = {
+    "linear": "affine", "dense": "affine", "fc": "affine", "sequential": "concat",
+    "conv": "conv2d", "maxpool2d": "max_pool2d",
+    "avgpool2d": "avg_pool2d", "batchnorm2d": "batch_norm", "layernorm": "layer_norm",
+    "choice": "one_of", "lr": "learning_rate_init", "learning_rate": "learning_rate_init",
+    "epochs": "max_epochs", "optim": "optimizer",
+}
+
+
+def closest(name: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The known spelling a mistyped `name` most likely meant, or None.
+
+    The same word in other case first, or what darchlang calls a name PyTorch or Keras
+    use (`affine` for `linear`); then a name the mistake is the start of
+    (`learning_rate` for `learning_rate_init`, `max_epoch`), the first of those in the
+    order given, so callers list the most used first (a set is taken in sorted order);
+    then the one most alike by difflib's ratio, over `cutoff`, ties to the first given.
+    """
+    options = (sorted(candidates) if isinstance(candidates, set | frozenset)
+               else list(dict.fromkeys(candidates)))
+    options = [o for o in options if o != name]
+    if not name or not options:
+        return None
+    folded = name.casefold()
+    for option in options:
+        if option.casefold() == folded:
+            return option
+    other = _OTHER_NAMES.get(folded)
+    if other in options:
+        return other
+    if len(name) >= 3:
+        for option in options:
+            if option.casefold().startswith(folded):
+                return option
+    best, score = None, cutoff
+    matcher = difflib.SequenceMatcher(b=name)
+    for option in options:
+        matcher.set_seq1(option)
+        if matcher.real_quick_ratio() >= score and matcher.quick_ratio() >= score:
+            ratio = matcher.ratio()
+            if ratio > score or (best is None and ratio >= score):
+                best, score = option, ratio
+    return best

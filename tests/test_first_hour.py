@@ -2,7 +2,9 @@
 from the shell: each `darch` run is a subprocess, its exit code and its words checked.
 
 Exit codes: 0 fine, 1 an error in the program or the data, 2 a wrong command line.
-No run may print a Python traceback.
+No run may print a Python traceback. Every test here starts `darch` (or torch) at
+least once, so all are in the slow set; the suggestions' ranking has quick tests in
+tests/test_errors_ranking.py.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import sys
 import textwrap
 
 import pytest
+
+pytestmark = pytest.mark.slow
 
 NESTED = textwrap.dedent("""\
     def inner(w) = concat [
@@ -83,14 +87,12 @@ def test_a_space_with_one_failing_architecture_says_so(tmp_path):
     assert "decisions  (replay" not in r.stderr
 
 
-@pytest.mark.slow
 def test_compile_points_at_the_call(nested):
     r = darch("compile", str(nested), "--input", "3x8x8")
     assert r.returncode == 1
     _located_at_the_call(r.stderr, nested)
 
 
-@pytest.mark.slow
 def test_train_plans_first_and_prints_the_located_error(nested):
     r = darch("train", str(nested), "--max-epochs", "1", "--no-progress")
     assert r.returncode == 1 and r.stdout == ""  # nothing trained, no result table
@@ -146,3 +148,108 @@ def test_a_file_binding_other_networks_names_them_for_entry(tmp_path):
     assert "  = note: the networks it binds: small, wide" in r.stderr
     assert "  = help: name the network to use with --entry wide, or bind `space = ...`" in r.stderr
     assert darch("count", str(nets), "--entry", "small").stdout == "1\n"
+
+
+# ---- enumerated flags: usage errors naming the closest choice (19.7) -----------------------
+@pytest.mark.parametrize(("args", "flag", "meant"), [
+    (["search", "--scheduler", "ash"], "--scheduler", "asha"),
+    (["search", "--searcher", "evolutoin"], "--searcher", "evolution"),
+    (["search", "--dataset", "digts"], "--dataset", "digits"),
+    (["train", "--dataset", "cifar"], "--dataset", "cifar10"),
+    (["search", "--executor", "rya"], "--executor", "ray"),
+    (["draw", "--format", "svgz"], "--format", "svg"),
+])
+def test_a_mistyped_choice_is_a_usage_error_naming_the_closest(args, flag, meant, tmp_path):
+    program = tmp_path / "p.darch"
+    program.write_text("space = affine(units: 10)\n")
+    r = darch(*args, str(program), "--no-journal" if args[0] == "search" else "--seed=0",
+              cwd=tmp_path)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.startswith(f"usage: darch {args[0]} ")
+    last = r.stderr.splitlines()[-1]
+    assert last.startswith(f"darch {args[0]}: error: argument {flag}: invalid choice: "
+                           f"{args[2]!r} (choose from ")
+    assert last.endswith(f"; did you mean {meant!r}?")
+    assert list((tmp_path).glob("runs/*")) == []  # nothing written
+
+
+def test_an_unknown_scheduler_far_from_any_is_a_usage_error_too(tmp_path):
+    r = darch("search", "examples/cifar10_simple.darch", "--scheduler", "zzz", "--no-journal")
+    assert r.returncode == 2
+    assert r.stderr.splitlines()[-1] == (
+        "darch search: error: argument --scheduler: invalid choice: 'zzz' (choose from "
+        "'none', 'median', 'halving', 'hyperband', 'asha')")
+
+
+def test_a_mistyped_command_or_option_names_the_closest():
+    r = darch("chek", "examples/cifar10_simple.darch")
+    assert r.returncode == 2 and r.stderr.rstrip().endswith("; did you mean 'check'?")
+    r = darch("check", "examples/cifar10_simple.darch", "--shpes")
+    assert r.returncode == 2
+    # the subcommand's usage, not the top level's
+    assert r.stderr.startswith("usage: darch check ")
+    assert r.stderr.splitlines()[-1] == ("darch check: error: unrecognized arguments: --shpes; "
+                                         "did you mean --shapes?")
+
+
+# ---- -D values ----------------------------------------------------------------------------
+PARAMS = 'param width = 32\nparam act = "relu"\nspace = conv2d(filters: width, size: 3)\n'
+
+
+@pytest.mark.parametrize(("define", "where", "help"), [
+    ("width=abc", "-D width:1:1: error: unknown name `abc`",
+     """  = help: a -D value is darchlang text: a number (-D width=64), a string in quotes """
+     """(-D width='"abc"'), a list (-D 'width=[32, 64]') or a choice """
+     """(-D 'width=one_of(32, 64)')"""),
+    ("act=ge-lu", "-D act:1:1: error: unknown name `ge`",
+     """  = help: `act` is a string: write it in quotes the shell keeps, -D act='"ge-lu"'"""),
+    # trailing text after the value was dropped (`3x` read as 3)
+    ("width=3x", "-D width:1:2: error: unexpected name `x` after the end of the expression",
+     None),
+])
+def test_a_define_that_is_not_a_value_says_how_to_write_one(tmp_path, define, where, help):
+    program = tmp_path / "p.darch"
+    program.write_text(PARAMS)
+    r = darch("count", str(program), "-D", define)
+    assert r.returncode == 1 and r.stdout == ""
+    lines = r.stderr.splitlines()
+    assert lines[0] == where
+    if help is not None:
+        assert lines[-1] == help
+    assert darch("count", str(program), "-D", "width=one_of(8, 16)").stdout == "2\n"
+
+
+def test_an_expression_with_text_after_it_is_an_error_in_the_repl():
+    from darchlang.repl.session import Session
+
+    reply = Session().execute("relu() )")
+    assert not reply.ok
+    assert reply.text.splitlines()[0] == ("<repl>:1:8: error: unexpected `)` after the end of "
+                                          "the expression")
+
+
+# ---- suggestions pick the likely meaning ----------------------------------------------------
+@pytest.mark.parametrize(("typed", "meant"), [
+    ("learning_rate", "learning_rate_init"), ("lr", "learning_rate_init"),
+    ("max_epoch", "max_epochs"), ("epochs", "max_epochs"), ("batchsize", "batch_size"),
+    ("optimiser", "optimizer"), ("weight_decy", "weight_decay"),
+    ("Learning_Rate_Init", "learning_rate_init"),
+])
+def test_a_misspelt_setting_suggests_the_likely_one(typed, meant, tmp_path):
+    program = tmp_path / "p.darch"
+    program.write_text(f"space = affine(units: 10)\ntrain = hyperparams {{ {typed}: 1 }}\n")
+    r = darch("check", str(program))
+    assert r.returncode == 1
+    assert f"  = help: did you mean `{meant}`?" in r.stderr.splitlines()
+
+
+@pytest.mark.parametrize(("typed", "meant"), [
+    ("linear", "affine"), ("dense", "affine"), ("Conv2D", "conv2d"), ("conv", "conv2d"),
+    ("maxpool2d", "max_pool2d"), ("batchnorm", "batch_norm"), ("sequential", "concat"),
+    ("choice", "one_of"), ("reapeat", "repeat"),
+])
+def test_names_from_other_libraries_suggest_darchlangs(typed, meant, tmp_path):
+    program = tmp_path / "p.darch"
+    program.write_text(f"space = {typed}()\n")
+    r = darch("check", str(program))
+    assert r.returncode == 1 and r.stderr.splitlines()[-1] == f"  = help: did you mean `{meant}`?"

@@ -131,7 +131,7 @@ def check_settings(program: Program) -> None:
     record = program.names.get(program.hyperparams_name)
     if not isinstance(record, RecordNode):
         return
-    known = {f.name for f in dataclasses.fields(Settings)}
+    known = [f.name for f in dataclasses.fields(Settings)]  # in order: the most used first
     places = _field_spans(program)
     where = f"the `{program.hyperparams_name}` block"
     for name, node in record.fields:

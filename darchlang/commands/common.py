@@ -5,14 +5,42 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 from darchlang.app.programs import load
+from darchlang.errors import closest
 from darchlang.semantics.program import Program
 
 
 class UsageError(Exception):
     """A wrong command line (exit code 2), as opposed to an error in the program (1)."""
+
+
+def invalid_choice(value: str, choices: Iterable[str]) -> str:
+    """argparse's words for a value none of the choices is, with the closest named:
+    `invalid choice: 'evolutoin' (choose from 'random', ...); did you mean 'evolution'?`"""
+    names = list(choices)
+    close = closest(value, names)
+    listed = ", ".join(repr(c) for c in names)
+    return (f"invalid choice: {value!r} (choose from {listed})"
+            + (f"; did you mean {close!r}?" if close else ""))
+
+
+def check_choice(flag: str, value: str | None, choices: Iterable[str]) -> None:
+    """A usage error when a flag whose values are names (`--searcher`, `--scheduler`,
+    `--dataset`: registered, so plugins add to them) is given none of them."""
+    names = list(choices)
+    if value is not None and value not in names:
+        raise UsageError(f"argument {flag}: {invalid_choice(value, names)}")
+
+
+def check_dataset(spec: str) -> None:
+    """`--dataset`: a registered name, or `npz:PATH`."""
+    from darchlang.environment import default_environment
+
+    if not spec.startswith("npz:"):
+        check_choice("--dataset", spec, [*default_environment().datasets, "npz:PATH"])
 
 
 def add_program_arguments(parser: argparse.ArgumentParser) -> None:

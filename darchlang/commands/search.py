@@ -47,6 +47,8 @@ from typing import Any
 from darchlang.commands.common import (
     UsageError,
     add_program_arguments,
+    check_choice,
+    check_dataset,
     defines_from_args,
     import_path_from_args,
     non_negative_int,
@@ -159,13 +161,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def request_from_args(args: argparse.Namespace) -> Any:
     """The `SearchRequest` the command line asks for (a usage error when it cannot be)."""
     from darchlang.app.searching import SearchRequest, default_journal
+    from darchlang.environment import default_environment
     from darchlang.search import searcher_names
 
     _check_parallel_flags(args)
-    if args.searcher is not None and args.searcher not in searcher_names():
-        choices = ", ".join(repr(n) for n in searcher_names())
-        raise UsageError(f"argument --searcher: invalid choice: {args.searcher!r} "
-                         f"(choose from {choices})")
+    check_choice("--searcher", args.searcher, searcher_names())
+    check_choice("--scheduler", args.scheduler, ["none", *default_environment().schedulers])
+    if args.evaluator is None and args.synthetic is None:
+        check_dataset(args.dataset)
     journal = None if args.no_journal else (args.journal or default_journal(args.file))
     return SearchRequest(
         file=args.file, budget=args.budget, searcher=args.searcher,

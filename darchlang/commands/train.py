@@ -16,6 +16,7 @@ from typing import Any
 from darchlang.commands.common import (
     add_decision_arguments,
     add_program_arguments,
+    check_dataset,
     defines_from_args,
     import_path_from_args,
     parse_decisions,
@@ -83,18 +84,20 @@ def run(args: argparse.Namespace) -> int:
     )
     from darchlang.train.progress import result_text
 
+    check_dataset(args.dataset)
     overrides = overrides_from_args(args)
     dataset = load_dataset(args.dataset, args.data_dir)
     program = load_for_dataset(args.file, dataset, defines=defines_from_args(args),
                                entry=args.entry, import_path=import_path_from_args(args))
     decisions = None if args.decisions is None else parse_decisions(args.decisions)
     architecture = pick(program.space, args.seed, decisions)
-    check_builds(architecture, dataset)
     train_seed = args.seed if args.train_seed is None else args.train_seed
     evaluator = make_evaluator(dataset, overrides=overrides, seed=train_seed, device=args.device,
                                threads=args.threads, model_path=args.model_path,
                                progress=args.progress,
                                raise_errors=getattr(args, "debug", False))
+    evaluator.settings_for(architecture)  # the settings, then the shapes: each an error first
+    check_builds(architecture, dataset)
     result = evaluator.evaluate(architecture)
     if args.json:
         print_json({**result.to_json(), "decisions": list(architecture.decisions),

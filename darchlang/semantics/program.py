@@ -165,8 +165,12 @@ class Loader:
             self.used_defines.add(st.name)
             value = self.defines[st.name]
             if isinstance(value, str):
-                expr = parse_expression(value, f"-D {st.name}")
-                return self.interp.eval(expr, self.builtins)
+                try:
+                    expr = parse_expression(value, f"-D {st.name}")
+                    return self.interp.eval(expr, self.builtins)
+                except DarchError as err:
+                    err.help = _define_help(st, value)
+                    raise
             return self.interp.given(value, st.span, f"the value given for `{st.name}`")
         return self.interp.eval(st.value, scope)
 
@@ -301,6 +305,18 @@ def _mentions(node: ast.Node, names: set[str]) -> bool:
         elif isinstance(item, list):
             stack.extend(item)
     return False
+
+
+def _define_help(st: ast.ParamDecl, value: str) -> str:
+    """What a `-D NAME=VALUE` that does not read as a value should have been: darchlang
+    text, with a string in quotes that the shell keeps."""
+    name = st.name
+    quoted = f"""-D {name}='"{value}"'"""
+    if isinstance(st.value, ast.String):
+        return f"`{name}` is a string: write it in quotes the shell keeps, {quoted}"
+    return (f"a -D value is darchlang text: a number (-D {name}=64), a string in quotes "
+            f"({quoted}), a list (-D '{name}=[32, 64]') or a choice "
+            f"(-D '{name}=one_of(32, 64)')")
 
 
 def _too_deep(st: ast.Bind | ast.ParamDecl) -> DarchError:

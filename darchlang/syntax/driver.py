@@ -203,6 +203,8 @@ class FastParser:
                     values.append(callback(children))
                     goto = table[states[-1]][origin][1]
                     if goto == end_state:
+                        if kind != "$END":  # text left over: Lark words the error
+                            raise Unparsed
                         return values[-1]
                     states.append(goto)
                     shift, arg = table[states[-1]][kind]

@@ -598,7 +598,9 @@ def _syntax_error(exc: UnexpectedInput, source: Source) -> DarchError:
     span = Span(source, tok.line, tok.column, tok.end_line, tok.end_column)
     what = f"`{tok}`" if tok.type not in ("NAME", "NUMBER", "STRING") else (
         f"{_WORDS[tok.type].split(' ', 1)[1]} `{tok}`")
-    msg = f"unexpected {what}; expected {expected}"
+    # nothing accepted: one expression (a -D value, REPL input) ended before this token
+    msg = f"unexpected {what}; expected {expected}" if expected else \
+        f"unexpected {what} after the end of the expression"
     opened = _open_brackets(text, tok.start_pos or 0)
     help_text = _token_help(tok, accepts, opened, text)
     return DarchError(msg, span, help=help_text)
