@@ -111,7 +111,6 @@ def test_overrides_and_replay(program, capsys):
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--dataset", "digitz"], "error: unknown dataset `digitz`"),
         (["--dataset", "cifar10"], "error: dataset `cifar10` is read from files"),
         (["--set", "bach_size=3"], "error: unknown training setting `bach_size` in the command line"),
         (["--set", "batch_size"], "error: expected NAME=VALUE, got `batch_size`"),
@@ -128,6 +127,8 @@ def test_command_line_errors(program, capsys, extra, message):
 @pytest.mark.parametrize("extra, message", [
     (["--max-epochs", "0"], "argument --max-epochs: must be at least 1, got 0"),
     (["--batch-size", "-3"], "argument --batch-size: must be at least 1, got -3"),
+    (["--dataset", "digitz"], "argument --dataset: invalid choice: 'digitz' (choose from "
+     "'digits', 'cifar10', 'mnist', 'fashion-mnist', 'npz:PATH'); did you mean 'digits'?"),
 ])
 def test_usage_errors_exit_2_with_argparse_message(program, capsys, extra, message):
     assert main(["train", str(program), *extra]) == 2
