@@ -248,7 +248,7 @@ def test_sigkill_then_resume_neither_reruns_nor_recounts(tmp_path):
         assert child.poll() is None and time.monotonic() < deadline
         time.sleep(0.01)
     child.send_signal(signal.SIGKILL)
-    child.wait()
+    assert child.wait() == -signal.SIGKILL  # killed mid-way, not ended on its own
     subprocess.run(command, env=env, check=True, timeout=120)
     with Journal(journal, create=False) as j:
         rows = j.evaluations()
@@ -341,6 +341,16 @@ def test_cli_no_valid_architecture_is_one_clear_error(tmp_path):
     assert "darch check --shapes --input 1x8x8 none.darch" in done.stderr
 
 
+@pytest.mark.slow
+def test_cli_constraints_need_an_input_shape(tmp_path):
+    (tmp_path / "none.darch").write_text(NONE)
+    done = darch("search", "none.darch", "--synthetic", "1", "--max-macs", "5e7",
+                 "--no-journal", cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: --max-macs needs the input shape to count costs, "
+                                  "and the synthetic landscape has none")
+
+
 def test_cli_constraint_flags_take_whole_numbers(tmp_path):
     (tmp_path / "none.darch").write_text(NONE)
     done = darch("search", "none.darch", "--max-params", "1.5", cwd=tmp_path)
@@ -408,3 +418,51 @@ def test_a_scheduled_search_skips_invalid_candidates_and_resumes_alike(tmp_path,
                 for r in sorted(result.rows(), key=lambda r: r.index)]
 
     assert by_index(resumed) == by_index(whole)
+
+
+SYNC = textwrap.dedent('''
+    import sys
+    import darchlang
+    from parallel_helpers import FixedCost
+    from darchlang.search import make_searcher, run_search
+    from darchlang.search.preflight import Preflight
+
+    if __name__ == "__main__":  # spawned workers import this file too
+        space = darchlang.load_string(open(sys.argv[1]).read(), "half.darch").space
+        searcher = make_searcher("evolution", space, 5, population=4, sample=2)
+        run_search(space, searcher, FixedCost(0.1, log=sys.argv[3]), 15, sys.argv[2],
+                   workers=3, sync=True, preflight=Preflight((1, 8, 8)), progress=False)
+''')
+
+
+@pytest.mark.slow
+def test_sigkill_of_a_sync_search_then_resume_decides_alike(tmp_path):
+    """Killed with a batch in flight and invalid candidates told between its asks;
+    resumed, the synchronous search ends exactly as one never interrupted."""
+    from parallel_helpers import FixedCost, wait_gone
+
+    (tmp_path / "half.darch").write_text(HALF)
+    script = tmp_path / "search.py"
+    script.write_text(SYNC)
+    path, log = tmp_path / "sync.db", tmp_path / "started.log"
+    command = [sys.executable, str(script), str(tmp_path / "half.darch"), str(path), str(log)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
+    child = subprocess.Popen(command, env=env)
+    deadline = time.monotonic() + 60
+    while not log.exists() or len(log.read_text().splitlines()) < 7:
+        assert child.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
+    child.send_signal(signal.SIGKILL)
+    assert child.wait() == -signal.SIGKILL  # killed mid-way, not ended on its own
+    wait_gone({int(line.split()[0]) for line in log.read_text().splitlines()})
+    subprocess.run(command, env=env, check=True, timeout=120)
+    wait_gone({int(line.split()[0]) for line in log.read_text().splitlines()})
+    with Journal(path, create=False) as j:
+        rows = j.evaluations()
+    space = space_of(HALF)
+    whole = run_search(space, make_searcher("evolution", space, 5, population=4, sample=2),
+                       FixedCost(0.0), 15, workers=3, sync=True, preflight=Preflight(INPUT),
+                       progress=False)
+    assert sum(r.status == "ok" for r in rows) == 15 and whole.invalid > 0
+    assert [(r.decisions, r.status) for r in rows] == \
+        [(r.decisions, r.status) for r in sorted(whole.rows(), key=lambda r: r.index)]
