@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from darchlang.arch.graph import Architecture, Graph, Layer, Node, Repeat, Residual, Seq
+from darchlang.arch.prune import without_dead_steps
 from darchlang.backends.torch.lowering import BACKEND, TorchLowering
 from darchlang.environment import Environment, default_environment
 from darchlang.errors import DarchError, Span
@@ -387,7 +388,9 @@ class _Planner:
     def graph(
         self, graph: Graph, srcs: tuple[str, ...], shapes: tuple[Shape, ...], depth: int
     ) -> tuple[str, Shape]:
-        """Plan a block whose inputs are in `srcs`; return its output's variable and shape."""
+        """Plan a block whose inputs are in `srcs`; return its output's variable and shape.
+        Steps that reach the output only through `zero()` are left out (`arch.prune`)."""
+        graph = without_dead_steps(graph)
         path = self.rename(graph.path)
         self.steps.append(GraphOpenStep(self.name(path, "graph"), path, graph, shapes, depth))
         names = list(srcs)

@@ -157,11 +157,10 @@ class Model(nn.Module):
         _3 = self.space_2_repeat_tied_0_graph__3_else_else_then_2_batch_norm(x)  # 16x32x32  examples/nasbench201.darch:21
         n2 = _2 + _3  # 16x32x32  examples/nasbench201.darch:31
         _5 = F.avg_pool2d(x_, 3, 1, padding=1, count_include_pad=False)  # 16x32x32  examples/nasbench201.darch:27
-        _6 = torch.zeros_like(n1)  # 16x32x32  examples/nasbench201.darch:23
         x = F.relu(n2)  # 16x32x32  examples/nasbench201.darch:21
         x = self.space_2_repeat_tied_0_graph__7_else_else_else_then_1_conv2d(x)  # 16x32x32  examples/nasbench201.darch:21
         _7 = self.space_2_repeat_tied_0_graph__7_else_else_else_then_2_batch_norm(x)  # 16x32x32  examples/nasbench201.darch:21
-        n3 = _5 + _6 + _7  # 16x32x32  examples/nasbench201.darch:32
+        n3 = _5 + _7  # 16x32x32  examples/nasbench201.darch:32
         x_ = n3
         # graph space/2/repeat_tied/1/graph  examples/nasbench201.darch:29
         n1 = F.avg_pool2d(x_, 3, 1, padding=1, count_include_pad=False)  # 16x32x32  examples/nasbench201.darch:27
@@ -173,11 +172,10 @@ class Model(nn.Module):
         _3 = self.space_2_repeat_tied_1_graph__3_else_else_then_2_batch_norm(x)  # 16x32x32  examples/nasbench201.darch:21
         n2 = _2 + _3  # 16x32x32  examples/nasbench201.darch:31
         _5 = F.avg_pool2d(x_, 3, 1, padding=1, count_include_pad=False)  # 16x32x32  examples/nasbench201.darch:27
-        _6 = torch.zeros_like(n1)  # 16x32x32  examples/nasbench201.darch:23
         x = F.relu(n2)  # 16x32x32  examples/nasbench201.darch:21
         x = self.space_2_repeat_tied_1_graph__7_else_else_else_then_1_conv2d(x)  # 16x32x32  examples/nasbench201.darch:21
         _7 = self.space_2_repeat_tied_1_graph__7_else_else_else_then_2_batch_norm(x)  # 16x32x32  examples/nasbench201.darch:21
-        n3 = _5 + _6 + _7  # 16x32x32  examples/nasbench201.darch:32
+        n3 = _5 + _7  # 16x32x32  examples/nasbench201.darch:32
         x_ = n3
         # graph space/2/repeat_tied/2/graph  examples/nasbench201.darch:29
         n1 = F.avg_pool2d(x_, 3, 1, padding=1, count_include_pad=False)  # 16x32x32  examples/nasbench201.darch:27
@@ -189,11 +187,10 @@ class Model(nn.Module):
         _3 = self.space_2_repeat_tied_2_graph__3_else_else_then_2_batch_norm(x)  # 16x32x32  examples/nasbench201.darch:21
         n2 = _2 + _3  # 16x32x32  examples/nasbench201.darch:31
         _5 = F.avg_pool2d(x_, 3, 1, padding=1, count_include_pad=False)  # 16x32x32  examples/nasbench201.darch:27
-        _6 = torch.zeros_like(n1)  # 16x32x32  examples/nasbench201.darch:23
         x = F.relu(n2)  # 16x32x32  examples/nasbench201.darch:21
         x = self.space_2_repeat_tied_2_graph__7_else_else_else_then_1_conv2d(x)  # 16x32x32  examples/nasbench201.darch:21
         _7 = self.space_2_repeat_tied_2_graph__7_else_else_else_then_2_batch_norm(x)  # 16x32x32  examples/nasbench201.darch:21
-        n3 = _5 + _6 + _7  # 16x32x32  examples/nasbench201.darch:32
+        n3 = _5 + _7  # 16x32x32  examples/nasbench201.darch:32
         x_ = n3
         # graph space/2/repeat_tied/3/graph  examples/nasbench201.darch:29
         n1 = F.avg_pool2d(x_, 3, 1, padding=1, count_include_pad=False)  # 16x32x32  examples/nasbench201.darch:27
@@ -205,11 +202,10 @@ class Model(nn.Module):
         _3 = self.space_2_repeat_tied_3_graph__3_else_else_then_2_batch_norm(x)  # 16x32x32  examples/nasbench201.darch:21
         n2 = _2 + _3  # 16x32x32  examples/nasbench201.darch:31
         _5 = F.avg_pool2d(x_, 3, 1, padding=1, count_include_pad=False)  # 16x32x32  examples/nasbench201.darch:27
-        _6 = torch.zeros_like(n1)  # 16x32x32  examples/nasbench201.darch:23
         x = F.relu(n2)  # 16x32x32  examples/nasbench201.darch:21
         x = self.space_2_repeat_tied_3_graph__7_else_else_else_then_1_conv2d(x)  # 16x32x32  examples/nasbench201.darch:21
         _7 = self.space_2_repeat_tied_3_graph__7_else_else_else_then_2_batch_norm(x)  # 16x32x32  examples/nasbench201.darch:21
-        n3 = _5 + _6 + _7  # 16x32x32  examples/nasbench201.darch:32
+        n3 = _5 + _7  # 16x32x32  examples/nasbench201.darch:32
         x_ = n3
         # graph space/2/repeat_tied/4/graph  examples/nasbench201.darch:29
         n1 = F.avg_pool2d(x_, 3, 1, padding=1, count_include_pad=False)  # 16x32x32  examples/nasbench201.darch:27
@@ -221,11 +217,10 @@ class Model(nn.Module):
         _3 = self.space_2_repeat_tied_4_graph__3_else_else_then_2_batch_norm(x)  # 16x32x32  examples/nasbench201.darch:21
         n2 = _2 + _3  # 16x32x32  examples/nasbench201.darch:31
         _5 = F.avg_pool2d(x_, 3, 1, padding=1, count_include_pad=False)  # 16x32x32  examples/nasbench201.darch:27
-        _6 = torch.zeros_like(n1)  # 16x32x32  examples/nasbench201.darch:23
         x = F.relu(n2)  # 16x32x32  examples/nasbench201.darch:21
         x = self.space_2_repeat_tied_4_graph__7_else_else_else_then_1_conv2d(x)  # 16x32x32  examples/nasbench201.darch:21
         _7 = self.space_2_repeat_tied_4_graph__7_else_else_else_then_2_batch_norm(x)  # 16x32x32  examples/nasbench201.darch:21
-        n3 = _5 + _6 + _7  # 16x32x32  examples/nasbench201.darch:32
+        n3 = _5 + _7  # 16x32x32  examples/nasbench201.darch:32
         x = n3
         skip0 = x  # residual  examples/nasbench201.darch:37
         x = F.relu(x)  # 16x32x32  examples/nasbench201.darch:39
@@ -245,11 +240,10 @@ class Model(nn.Module):
         _3 = self.space_4_repeat_tied_0_graph__3_else_else_then_2_batch_norm(x)  # 32x16x16  examples/nasbench201.darch:21
         n2 = _2 + _3  # 32x16x16  examples/nasbench201.darch:31
         _5 = F.avg_pool2d(x_, 3, 1, padding=1, count_include_pad=False)  # 32x16x16  examples/nasbench201.darch:27
-        _6 = torch.zeros_like(n1)  # 32x16x16  examples/nasbench201.darch:23
         x = F.relu(n2)  # 32x16x16  examples/nasbench201.darch:21
         x = self.space_4_repeat_tied_0_graph__7_else_else_else_then_1_conv2d(x)  # 32x16x16  examples/nasbench201.darch:21
         _7 = self.space_4_repeat_tied_0_graph__7_else_else_else_then_2_batch_norm(x)  # 32x16x16  examples/nasbench201.darch:21
-        n3 = _5 + _6 + _7  # 32x16x16  examples/nasbench201.darch:32
+        n3 = _5 + _7  # 32x16x16  examples/nasbench201.darch:32
         x_ = n3
         # graph space/4/repeat_tied/1/graph  examples/nasbench201.darch:29
         n1 = F.avg_pool2d(x_, 3, 1, padding=1, count_include_pad=False)  # 32x16x16  examples/nasbench201.darch:27
@@ -261,11 +255,10 @@ class Model(nn.Module):
         _3 = self.space_4_repeat_tied_1_graph__3_else_else_then_2_batch_norm(x)  # 32x16x16  examples/nasbench201.darch:21
         n2 = _2 + _3  # 32x16x16  examples/nasbench201.darch:31
         _5 = F.avg_pool2d(x_, 3, 1, padding=1, count_include_pad=False)  # 32x16x16  examples/nasbench201.darch:27
-        _6 = torch.zeros_like(n1)  # 32x16x16  examples/nasbench201.darch:23
         x = F.relu(n2)  # 32x16x16  examples/nasbench201.darch:21
         x = self.space_4_repeat_tied_1_graph__7_else_else_else_then_1_conv2d(x)  # 32x16x16  examples/nasbench201.darch:21
         _7 = self.space_4_repeat_tied_1_graph__7_else_else_else_then_2_batch_norm(x)  # 32x16x16  examples/nasbench201.darch:21
-        n3 = _5 + _6 + _7  # 32x16x16  examples/nasbench201.darch:32
+        n3 = _5 + _7  # 32x16x16  examples/nasbench201.darch:32
         x_ = n3
         # graph space/4/repeat_tied/2/graph  examples/nasbench201.darch:29
         n1 = F.avg_pool2d(x_, 3, 1, padding=1, count_include_pad=False)  # 32x16x16  examples/nasbench201.darch:27
@@ -277,11 +270,10 @@ class Model(nn.Module):
         _3 = self.space_4_repeat_tied_2_graph__3_else_else_then_2_batch_norm(x)  # 32x16x16  examples/nasbench201.darch:21
         n2 = _2 + _3  # 32x16x16  examples/nasbench201.darch:31
         _5 = F.avg_pool2d(x_, 3, 1, padding=1, count_include_pad=False)  # 32x16x16  examples/nasbench201.darch:27
-        _6 = torch.zeros_like(n1)  # 32x16x16  examples/nasbench201.darch:23
         x = F.relu(n2)  # 32x16x16  examples/nasbench201.darch:21
         x = self.space_4_repeat_tied_2_graph__7_else_else_else_then_1_conv2d(x)  # 32x16x16  examples/nasbench201.darch:21
         _7 = self.space_4_repeat_tied_2_graph__7_else_else_else_then_2_batch_norm(x)  # 32x16x16  examples/nasbench201.darch:21
-        n3 = _5 + _6 + _7  # 32x16x16  examples/nasbench201.darch:32
+        n3 = _5 + _7  # 32x16x16  examples/nasbench201.darch:32
         x_ = n3
         # graph space/4/repeat_tied/3/graph  examples/nasbench201.darch:29
         n1 = F.avg_pool2d(x_, 3, 1, padding=1, count_include_pad=False)  # 32x16x16  examples/nasbench201.darch:27
@@ -293,11 +285,10 @@ class Model(nn.Module):
         _3 = self.space_4_repeat_tied_3_graph__3_else_else_then_2_batch_norm(x)  # 32x16x16  examples/nasbench201.darch:21
         n2 = _2 + _3  # 32x16x16  examples/nasbench201.darch:31
         _5 = F.avg_pool2d(x_, 3, 1, padding=1, count_include_pad=False)  # 32x16x16  examples/nasbench201.darch:27
-        _6 = torch.zeros_like(n1)  # 32x16x16  examples/nasbench201.darch:23
         x = F.relu(n2)  # 32x16x16  examples/nasbench201.darch:21
         x = self.space_4_repeat_tied_3_graph__7_else_else_else_then_1_conv2d(x)  # 32x16x16  examples/nasbench201.darch:21
         _7 = self.space_4_repeat_tied_3_graph__7_else_else_else_then_2_batch_norm(x)  # 32x16x16  examples/nasbench201.darch:21
-        n3 = _5 + _6 + _7  # 32x16x16  examples/nasbench201.darch:32
+        n3 = _5 + _7  # 32x16x16  examples/nasbench201.darch:32
         x_ = n3
         # graph space/4/repeat_tied/4/graph  examples/nasbench201.darch:29
         n1 = F.avg_pool2d(x_, 3, 1, padding=1, count_include_pad=False)  # 32x16x16  examples/nasbench201.darch:27
@@ -309,11 +300,10 @@ class Model(nn.Module):
         _3 = self.space_4_repeat_tied_4_graph__3_else_else_then_2_batch_norm(x)  # 32x16x16  examples/nasbench201.darch:21
         n2 = _2 + _3  # 32x16x16  examples/nasbench201.darch:31
         _5 = F.avg_pool2d(x_, 3, 1, padding=1, count_include_pad=False)  # 32x16x16  examples/nasbench201.darch:27
-        _6 = torch.zeros_like(n1)  # 32x16x16  examples/nasbench201.darch:23
         x = F.relu(n2)  # 32x16x16  examples/nasbench201.darch:21
         x = self.space_4_repeat_tied_4_graph__7_else_else_else_then_1_conv2d(x)  # 32x16x16  examples/nasbench201.darch:21
         _7 = self.space_4_repeat_tied_4_graph__7_else_else_else_then_2_batch_norm(x)  # 32x16x16  examples/nasbench201.darch:21
-        n3 = _5 + _6 + _7  # 32x16x16  examples/nasbench201.darch:32
+        n3 = _5 + _7  # 32x16x16  examples/nasbench201.darch:32
         x = n3
         skip0 = x  # residual  examples/nasbench201.darch:37
         x = F.relu(x)  # 32x16x16  examples/nasbench201.darch:39
@@ -333,11 +323,10 @@ class Model(nn.Module):
         _3 = self.space_6_repeat_tied_0_graph__3_else_else_then_2_batch_norm(x)  # 64x8x8  examples/nasbench201.darch:21
         n2 = _2 + _3  # 64x8x8  examples/nasbench201.darch:31
         _5 = F.avg_pool2d(x_, 3, 1, padding=1, count_include_pad=False)  # 64x8x8  examples/nasbench201.darch:27
-        _6 = torch.zeros_like(n1)  # 64x8x8  examples/nasbench201.darch:23
         x = F.relu(n2)  # 64x8x8  examples/nasbench201.darch:21
         x = self.space_6_repeat_tied_0_graph__7_else_else_else_then_1_conv2d(x)  # 64x8x8  examples/nasbench201.darch:21
         _7 = self.space_6_repeat_tied_0_graph__7_else_else_else_then_2_batch_norm(x)  # 64x8x8  examples/nasbench201.darch:21
-        n3 = _5 + _6 + _7  # 64x8x8  examples/nasbench201.darch:32
+        n3 = _5 + _7  # 64x8x8  examples/nasbench201.darch:32
         x_ = n3
         # graph space/6/repeat_tied/1/graph  examples/nasbench201.darch:29
         n1 = F.avg_pool2d(x_, 3, 1, padding=1, count_include_pad=False)  # 64x8x8  examples/nasbench201.darch:27
@@ -349,11 +338,10 @@ class Model(nn.Module):
         _3 = self.space_6_repeat_tied_1_graph__3_else_else_then_2_batch_norm(x)  # 64x8x8  examples/nasbench201.darch:21
         n2 = _2 + _3  # 64x8x8  examples/nasbench201.darch:31
         _5 = F.avg_pool2d(x_, 3, 1, padding=1, count_include_pad=False)  # 64x8x8  examples/nasbench201.darch:27
-        _6 = torch.zeros_like(n1)  # 64x8x8  examples/nasbench201.darch:23
         x = F.relu(n2)  # 64x8x8  examples/nasbench201.darch:21
         x = self.space_6_repeat_tied_1_graph__7_else_else_else_then_1_conv2d(x)  # 64x8x8  examples/nasbench201.darch:21
         _7 = self.space_6_repeat_tied_1_graph__7_else_else_else_then_2_batch_norm(x)  # 64x8x8  examples/nasbench201.darch:21
-        n3 = _5 + _6 + _7  # 64x8x8  examples/nasbench201.darch:32
+        n3 = _5 + _7  # 64x8x8  examples/nasbench201.darch:32
         x_ = n3
         # graph space/6/repeat_tied/2/graph  examples/nasbench201.darch:29
         n1 = F.avg_pool2d(x_, 3, 1, padding=1, count_include_pad=False)  # 64x8x8  examples/nasbench201.darch:27
@@ -365,11 +353,10 @@ class Model(nn.Module):
         _3 = self.space_6_repeat_tied_2_graph__3_else_else_then_2_batch_norm(x)  # 64x8x8  examples/nasbench201.darch:21
         n2 = _2 + _3  # 64x8x8  examples/nasbench201.darch:31
         _5 = F.avg_pool2d(x_, 3, 1, padding=1, count_include_pad=False)  # 64x8x8  examples/nasbench201.darch:27
-        _6 = torch.zeros_like(n1)  # 64x8x8  examples/nasbench201.darch:23
         x = F.relu(n2)  # 64x8x8  examples/nasbench201.darch:21
         x = self.space_6_repeat_tied_2_graph__7_else_else_else_then_1_conv2d(x)  # 64x8x8  examples/nasbench201.darch:21
         _7 = self.space_6_repeat_tied_2_graph__7_else_else_else_then_2_batch_norm(x)  # 64x8x8  examples/nasbench201.darch:21
-        n3 = _5 + _6 + _7  # 64x8x8  examples/nasbench201.darch:32
+        n3 = _5 + _7  # 64x8x8  examples/nasbench201.darch:32
         x_ = n3
         # graph space/6/repeat_tied/3/graph  examples/nasbench201.darch:29
         n1 = F.avg_pool2d(x_, 3, 1, padding=1, count_include_pad=False)  # 64x8x8  examples/nasbench201.darch:27
@@ -381,11 +368,10 @@ class Model(nn.Module):
         _3 = self.space_6_repeat_tied_3_graph__3_else_else_then_2_batch_norm(x)  # 64x8x8  examples/nasbench201.darch:21
         n2 = _2 + _3  # 64x8x8  examples/nasbench201.darch:31
         _5 = F.avg_pool2d(x_, 3, 1, padding=1, count_include_pad=False)  # 64x8x8  examples/nasbench201.darch:27
-        _6 = torch.zeros_like(n1)  # 64x8x8  examples/nasbench201.darch:23
         x = F.relu(n2)  # 64x8x8  examples/nasbench201.darch:21
         x = self.space_6_repeat_tied_3_graph__7_else_else_else_then_1_conv2d(x)  # 64x8x8  examples/nasbench201.darch:21
         _7 = self.space_6_repeat_tied_3_graph__7_else_else_else_then_2_batch_norm(x)  # 64x8x8  examples/nasbench201.darch:21
-        n3 = _5 + _6 + _7  # 64x8x8  examples/nasbench201.darch:32
+        n3 = _5 + _7  # 64x8x8  examples/nasbench201.darch:32
         x_ = n3
         # graph space/6/repeat_tied/4/graph  examples/nasbench201.darch:29
         n1 = F.avg_pool2d(x_, 3, 1, padding=1, count_include_pad=False)  # 64x8x8  examples/nasbench201.darch:27
@@ -397,11 +383,10 @@ class Model(nn.Module):
         _3 = self.space_6_repeat_tied_4_graph__3_else_else_then_2_batch_norm(x)  # 64x8x8  examples/nasbench201.darch:21
         n2 = _2 + _3  # 64x8x8  examples/nasbench201.darch:31
         _5 = F.avg_pool2d(x_, 3, 1, padding=1, count_include_pad=False)  # 64x8x8  examples/nasbench201.darch:27
-        _6 = torch.zeros_like(n1)  # 64x8x8  examples/nasbench201.darch:23
         x = F.relu(n2)  # 64x8x8  examples/nasbench201.darch:21
         x = self.space_6_repeat_tied_4_graph__7_else_else_else_then_1_conv2d(x)  # 64x8x8  examples/nasbench201.darch:21
         _7 = self.space_6_repeat_tied_4_graph__7_else_else_else_then_2_batch_norm(x)  # 64x8x8  examples/nasbench201.darch:21
-        n3 = _5 + _6 + _7  # 64x8x8  examples/nasbench201.darch:32
+        n3 = _5 + _7  # 64x8x8  examples/nasbench201.darch:32
         x = n3
         x = self.space_7_batch_norm(x)  # 64x8x8  examples/nasbench201.darch:57
         x = F.relu(x)  # 64x8x8  examples/nasbench201.darch:58

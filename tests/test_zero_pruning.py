@@ -1,0 +1,141 @@
+"""A graph step whose value reaches the block's output only through `zero()` is dead:
+not built, not counted, not run, not exported (review.md, finding 4). The architecture
+itself (decisions, text, count) is unchanged: `darchlang.arch.prune`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import darchlang
+from darchlang.arch.graph import Graph, GraphStep, Layer
+from darchlang.arch.prune import without_dead_steps
+from darchlang.backends.torch import compile_architecture, emit_python, summarize
+
+torch.set_num_threads(1)
+
+DEAD = """
+space = concat [
+    conv2d(filters: 8, size: 3),
+    graph(x) {
+        dead = conv2d(filters: 8, size: 3)(x)
+        return add(x, zero()(dead))
+    },
+    global_avg_pool(),
+    affine(units: 10),
+]
+"""
+
+
+def cli(*args: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "darchlang.cli", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def arch_of(text: str, decisions: list[int] | None = None):
+    space = darchlang.load_string(text, "z.darch").space
+    return space.replay(decisions) if decisions is not None else space.sample(0)
+
+
+def test_compile_leaves_a_step_behind_zero_out_of_the_table_and_the_counts(tmp_path):
+    (tmp_path / "z.darch").write_text(DEAD)
+    done = cli("compile", "z.darch", "--input", "1x8x8", "--emit-python", "m.py", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "dead" not in done.stdout
+    assert "170 parameters (170), 4,688 multiply-adds per example" in done.stdout
+    # the architecture is quoted in a comment at the top; the code leaves the step out
+    code = [ln for ln in (tmp_path / "m.py").read_text().splitlines()
+            if not ln.lstrip().startswith("#")]
+    assert not [ln for ln in code if "dead" in ln or "zeros_like" in ln]
+
+
+def test_the_pruned_model_computes_what_the_program_says():
+    model = compile_architecture(arch_of(DEAD), (1, 8, 8))
+    m = dict(model.named_children())
+    assert set(m) == {"space_0_conv2d", "space_3_affine"}
+    x = torch.randn(2, 1, 8, 8)
+    expected = m["space_3_affine"](m["space_0_conv2d"](x).mean((2, 3)))
+    torch.testing.assert_close(model(x), expected)
+    model(x).square().mean().backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_the_architecture_keeps_the_dead_step_and_its_choices():
+    text = DEAD.replace("filters: 8, size: 3)(x)", "filters: one_of(8, 16), size: 3)(x)")
+    space = darchlang.load_string(text, "z.darch").space
+    assert space.count() == 2  # the choice behind zero() is still a decision
+    a, b = space.replay([0]), space.replay([1])
+    assert a.identity != b.identity and "dead = conv2d" in a.text
+    assert summarize(a, (1, 8, 8)).total_params == summarize(b, (1, 8, 8)).total_params == 170
+
+
+def test_an_add_of_zeros_keeps_one_zero_shaped_by_the_earliest_value():
+    text = """space = graph(x) {
+        a = conv2d(filters: 3, size: 3)(x)
+        b = conv2d(filters: 3, size: 5)(a)
+        return add(zero()(b), zero()(x))
+    }"""
+    model = compile_architecture(arch_of(text), (3, 4, 4))
+    assert list(model.children()) == []  # neither convolution is built
+    out = model(torch.randn(2, 3, 4, 4))
+    assert out.shape == (2, 3, 4, 4) and not out.any()
+
+
+def test_a_zero_whose_shape_is_needed_keeps_what_it_is_computed_from():
+    # cat needs the zeros' channels, so `a` stays; the layer applied to zeros stays too
+    text = """space = graph(x) {
+        a = conv2d(filters: 5, size: 3)(x)
+        z = zero()(a)
+        return cat(x, z, relu()(z))
+    }"""
+    model = compile_architecture(arch_of(text), (3, 4, 4))
+    assert [n for n, _ in model.named_children()] == ["space_graph_a_conv2d"]
+    out = model(torch.randn(2, 3, 4, 4))
+    assert out.shape == (2, 13, 4, 4) and not out[:, 3:].any()
+
+
+def test_nothing_to_prune_gives_the_same_graph():
+    relu = Layer("relu", {})
+    graph = Graph(("x",), (GraphStep("a", "apply", relu, (0,)),), 1)
+    assert without_dead_steps(graph) is graph
+
+
+# NAS-Bench-201 (decisions in the order e1_0, e2_0, e2_1, e3_0, e3_1, e3_2; options
+# none, skip_connect, nor_conv_1x1, nor_conv_3x3, avg_pool_3x3) against the benchmark's
+# tables for CIFAR-10 (NATS-Bench issue 18: arch 1, 0.802 MB, 113.95 M FLOPs; issue 24:
+# arch 0, 15.647 M FLOPs). The benchmark's FLOPs count the head's 10 biases as well.
+NB201 = [
+    # |nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|
+    ([3, 3, 4, 1, 3, 1], 802_426, 113_951_360),
+    # |avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|
+    ([4, 2, 1, 2, 1, 1], 129_306, 15_647_360),
+    # |skip_connect~0|+|avg_pool_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|avg_pool_3x3~1|none~2|:
+    # node 2 reaches the output only through `none`, so its 3x3 convolution is dead;
+    # the benchmark builds it anyway and lists 0.56 MB (docs/spaces.md)
+    ([1, 4, 3, 3, 4, 0], 316_346, 43_172_480),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("decisions", "params", "macs"), NB201)
+def test_nasbench201_parameters_match_the_benchmark(decisions, params, macs):
+    space = darchlang.load_file("stdlib/nasbench201.darch").space
+    summary = summarize(space.replay(decisions), (3, 32, 32))
+    assert (summary.total_params, summary.total_macs) == (params, macs)
+
+
+@pytest.mark.slow
+def test_the_exported_source_matches_the_pruned_model(monkeypatch):
+    arch = darchlang.load_file("stdlib/nasbench201.darch").space.replay([1, 4, 3, 3, 4, 0])
+    torch.manual_seed(0)
+    model = compile_architecture(arch, (3, 32, 32)).eval()
+    namespace: dict = {"__name__": "exported"}
+    exec(compile(emit_python(arch, (3, 32, 32)), "m.py", "exec"), namespace)
+    exported = namespace["Model"]().eval()
+    exported.load_state_dict(model.state_dict())
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(exported(x), model(x))
