@@ -8,6 +8,7 @@ its `.darch` line), its docs, and its shape rule. Built-in layers are added to a
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -153,6 +154,16 @@ class LayerDef:
     param_count: Formula | None = None
     macs: Formula | None = None
     origin: str = "darchlang"
+
+    @functools.cached_property
+    def binding(self) -> tuple[tuple[str, ...], int]:
+        """The parameter names, and how many arguments a call must give (those before the
+        first default; none when a required one follows a default), for `bind`. Kept:
+        a program calls its layers thousands of times."""
+        names = tuple(p.name for p in self.params)
+        required = sum(1 for p in self.params if p.default is REQUIRED)
+        order_ok = all(p.default is REQUIRED for p in self.params[:required])
+        return names, required if order_ok else 0
 
     def param(self, name: str) -> Param | None:
         for p in self.params:

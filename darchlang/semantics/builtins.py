@@ -108,10 +108,8 @@ def _thawed(value: Any) -> Any:
 
 # ---- layers ---------------------------------------------------------------------------
 def make_layer(layer: LayerDef, call: Call) -> LayerNode:
-    names = tuple(p.name for p in layer.params)
-    required = sum(1 for p in layer.params if p.default is REQUIRED)
-    order_ok = all(p.default is REQUIRED for p in layer.params[:required])
-    bound = bind(call, names, required if order_ok else 0)
+    names, required = layer.binding
+    bound = bind(call, names, required)
     params = []
     for p in layer.params:
         arg = bound.get(p.name)

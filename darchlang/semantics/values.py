@@ -37,7 +37,7 @@ class Namespace:
     type_label = "namespace"
 
 
-@dataclass
+@dataclass(slots=True)
 class Arg:
     """An evaluated call argument; `thunk` is set instead of `value` for lazy parameters."""
 
@@ -47,7 +47,7 @@ class Arg:
     thunk: Callable[[], Any] | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Call:
     """Everything a builtin needs to check its arguments and report errors in place."""
 

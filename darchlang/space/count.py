@@ -64,14 +64,18 @@ class Counter(Visitor):
         self.known = _Known().visit
 
     def count(self, node: SNode, env: Env) -> int:
-        if not node.vars:
+        inside = node.vars
+        if not inside:
             return 1
         if env:
-            decided = [env[u] for u in node.vars if u in env]
-            if len(decided) == len(node.vars) and INACTIVE not in decided:
+            # the decisions inside the node, read from the smaller of the two (a node
+            # high up holds thousands of choices; a conditioning decides a few)
+            decided = sorted((u, x) for u, x in env.items() if u in inside) \
+                if len(env) < len(inside) else sorted((u, env[u]) for u in inside if u in env)
+            if len(decided) == len(inside) and all(x != INACTIVE for _, x in decided):
                 # every choice inside is decided and none is ruled out: one way, consistent
                 return 1
-            key = (id(node), tuple(sorted((u, env[u]) for u in node.vars if u in env)))
+            key = (id(node), tuple(decided))
         else:
             key = (id(node), ())
         hit = self.memo.get(key)

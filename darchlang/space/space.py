@@ -10,7 +10,7 @@ from typing import Any
 from darchlang.arch.graph import Architecture
 from darchlang.environment import Limits
 from darchlang.errors import DarchError
-from darchlang.process import deep_recursion
+from darchlang.process import deep_recursion, no_cyclic_gc
 from darchlang.space.count import Counter
 from darchlang.space.naming import NamedChoice, name_choices
 from darchlang.space.nodes import RecordNode, SNode
@@ -31,7 +31,9 @@ class Space:
     limits: Limits | None = None
 
     def __post_init__(self) -> None:
-        with deep_recursion():
+        # Naming makes a path string per node: a pass of the cyclic collector over the
+        # program's nodes meanwhile would cost as much as the naming (see `process`).
+        with deep_recursion(), no_cyclic_gc():
             self._build()
 
     def _build(self) -> None:

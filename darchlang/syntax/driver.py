@@ -145,6 +145,12 @@ def _shaper(rule: list, transformer: Any) -> Callable[[list], Any]:
     return shaped
 
 
+def _passes_on(rule: list) -> bool:
+    """Whether a reduction of one child by `rule` returns that child as it is."""
+    _, expand1, keep, nones = rule
+    return expand1 and not nones and keep in (None, [[0, False, 0]])
+
+
 class FastParser:
     """The tables of `tables_of` run with `transformer`'s methods."""
 
@@ -152,9 +158,14 @@ class FastParser:
         self.match = re.compile(data["pattern"]).match
         self.keywords, self.comment = data["keywords"], data["comment"]
         self.ignore = frozenset(data["ignore"])
-        shapers = [_shaper(rule, transformer) for rule in data["rules"]]
+        rules = data["rules"]
+        shapers = [_shaper(rule, transformer) for rule in rules]
+        # A reduction of one child that Lark passes on unchanged (the `?rule` chains of
+        # the expression grammar: most reductions) has no callback: it only moves the
+        # state, and the loop below does that without touching the values.
         self.states = {state: {symbol: (True, arg) if shift else
-                               (False, (arg[0], shapers[arg[1]], arg[2]))
+                               (False, (arg[0], None if arg[0] == 1 and _passes_on(rules[arg[1]])
+                                        else shapers[arg[1]], arg[2]))
                                for symbol, (shift, arg) in actions.items()}
                        for state, actions in data["states"].items()}
         self.start_states, self.end_states = data["start"], data["end"]
@@ -195,6 +206,13 @@ class FastParser:
                 shift, arg = table[states[-1]][kind]
                 while not shift:  # reduce by rule `arg`, as often as the table says
                     size, callback, origin = arg
+                    if callback is None:  # one child, passed on: only the state changes
+                        goto = table[states[-2]][origin][1]
+                        if goto == end_state:
+                            return values[-1]
+                        states[-1] = goto
+                        shift, arg = table[goto][kind]
+                        continue
                     if size:
                         children = values[-size:]
                         del states[-size:], values[-size:]
@@ -207,7 +225,7 @@ class FastParser:
                             raise Unparsed
                         return values[-1]
                     states.append(goto)
-                    shift, arg = table[states[-1]][kind]
+                    shift, arg = table[goto][kind]
                 states.append(arg)
                 values.append(tok)
         except KeyError:
