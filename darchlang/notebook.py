@@ -111,6 +111,8 @@ def _value_text(value: Any) -> str:
 def search_repr(result: Any) -> str:
     best = result.best
     tail = f", best {best.score:.4f} (#{best.index})" if best is not None else ""
+    tail += f", {result.invalid} invalid (not trained)" if result.invalid else ""
+    tail += f"; stopped: {result.stopped}" if result.stopped else ""
     return f"<SearchResult: {result.done} of {result.budget} evaluations, {result.failed} failed{tail}>"
 
 

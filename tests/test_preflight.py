@@ -101,6 +101,8 @@ def test_a_space_without_a_valid_architecture_stops_at_once(searcher):
     assert result.stopped.startswith("no valid architecture left to try: all 4 architectures "
                                      "of the space are invalid, e.g. #0: none.darch:3:5: "
                                      "`conv2d` cannot take a 1x8x8 input")
+    assert repr(result).startswith(f"<SearchResult: 0 of 5 evaluations, 0 failed, "
+                                   f"{result.invalid} invalid (not trained); stopped: no valid ")
 
 
 def test_redraws_are_capped_and_a_larger_cap_goes_on(tmp_path):
@@ -290,6 +292,11 @@ def test_cli_search_skips_invalid_architectures_and_reports_them(tmp_path):
     rows = json.loads(data.stdout)["evaluations"]
     assert [r["status"] for r in rows] == ["ok", "invalid", "ok", "invalid", "ok"]
     assert rows[1]["reason"].startswith("half.darch:6:5: `conv2d` cannot take a 4x4x4 input")
+    again = darch("search", "half.darch", "--budget", "3", "--max-epochs", "1", "--journal",
+                  "j.db", cwd=tmp_path)  # resumed: nothing left to do, nothing counted twice
+    assert again.returncode == 0, again.stderr
+    assert "resuming: 3 of 3 evaluations already done (2 invalid, not counted)" in again.stderr
+    assert "3 evaluations (0 failed; 2 invalid, not trained)" in again.stdout
 
 
 @pytest.mark.slow

@@ -76,8 +76,10 @@ class SearchProgress:
             if self.progress is not None:
                 self.task = self.progress.add_task("search", total=event.budget,
                                                    completed=event.done, best=best)
-            if event.done:
-                self._line(f"resuming: {event.done} of {event.budget} evaluations already done")
+            if event.done or event.invalid:
+                invalid = f" ({event.invalid} invalid, not counted)" if event.invalid else ""
+                self._line(f"resuming: {event.done} of {event.budget} evaluations already "
+                           f"done{invalid}")
             return
         if event.kind == "invalid":
             self._invalid(event)
