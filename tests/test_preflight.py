@@ -473,3 +473,20 @@ def test_sigkill_of_a_sync_search_then_resume_decides_alike(tmp_path):
     assert sum(r.status == "ok" for r in rows) == 15 and whole.invalid > 0
     assert [(r.decisions, r.status) for r in rows] == \
         [(r.decisions, r.status) for r in sorted(whole.rows(), key=lambda r: r.index)]
+
+
+def test_a_formula_that_raises_is_a_located_reason():
+    """A plugin layer whose parameter formula has a bug makes its candidates invalid
+    with a reason that names the formula, instead of ending the search."""
+    from dataclasses import replace
+
+    from darchlang.environment import default_environment
+
+    arch = space_of(HALF).replay([0, 0, 0, 0, 0, 0])  # fresh layers, this arch's own
+    conv = arch.network.items[0]
+    conv.definition = replace(default_environment().layers["conv2d"],
+                              param_count=lambda attrs, x, y: 1 // 0)
+    reason = Preflight(INPUT, max_params=10**6)(arch)
+    assert reason.startswith("half.darch:3:5: the parameter formula of `conv2d` (darchlang) "
+                             "raised ZeroDivisionError")
+    assert Preflight(INPUT)(arch) is None  # no constraint: costs are not even counted

@@ -47,15 +47,28 @@ def plan_costs(plan: Any) -> Costs:
     params = macs = 0
     for step in plan.steps:
         if isinstance(step, LayerStep):
-            ldef, args = step.ldef, (step.attrs, step.in_shape, step.out_shape)
-            params += int(ldef.param_count(*args)) if ldef.param_count else 0
-            macs += int(ldef.macs(*args)) if ldef.macs else 0
+            params += _formula(step, "param_count", "parameter formula")
+            macs += _formula(step, "macs", "multiply-add formula")
         elif isinstance(step, JoinStep) and step.project is not None:
             x, y = step.in_shape, step.body_shape
             fan_in, fan_out = (x[-1], y[-1]) if len(x) == 2 else (x[0], y[0])
             params += fan_in * fan_out
             macs += features(y) * fan_in
     return Costs(params, macs)
+
+
+def _formula(step: Any, which: str, what: str) -> int:
+    """One layer's count by its definition's formula (0 without one); a formula that
+    raises (a plugin's bug) is a `DarchError` at the layer, naming the formula."""
+    from darchlang.backends.torch.plan import hook_error
+
+    formula = getattr(step.ldef, which)
+    if formula is None:
+        return 0
+    try:
+        return int(formula(step.attrs, step.in_shape, step.out_shape))
+    except Exception as exc:
+        raise hook_error(step.ldef, what, exc, step.span) from None
 
 
 def architecture_costs(arch: Architecture, input_shape: Shape, env: Any = None) -> Costs:
@@ -93,12 +106,17 @@ class Preflight:
         return self._verdicts[identity]
 
     def _check(self, arch: Architecture) -> str | None:
+        from darchlang.backends.torch.plan import plan_network
+
         try:
             max_params, max_macs = (self.limits_for(arch) if self.limits_for is not None
                                     else (self.max_params, self.max_macs))
             if self.input_shape is None or arch.network is None:
                 return None
-            costs = architecture_costs(arch, self.input_shape, self.env)
+            plan = plan_network(arch, self.input_shape, self.env, reserved=())
+            if max_params is None and max_macs is None:
+                return None
+            costs = plan_costs(plan)
         except DarchError as err:
             return located(err)
         if max_params is not None and costs.params > max_params:
