@@ -31,6 +31,7 @@ torch.set_num_threads(1)
 MORE_COUNTS = {
     "nasbench101": 509_607_936,
     "enas_micro": 25_628_906_250_000_000_000_000_000,
+    "enas_macro": 160_618_186_625_454_535_808_756_219_904,
     "proxylessnas": 221_502_229_807_900_608,
     "nas_hpo_bench": 31_104,
 }
@@ -39,6 +40,7 @@ MORE_COUNTS = {
 DIGITS = {
     "nasbench101": {"c": 8, "cells": 1},
     "enas_micro": {"c": 8, "layers": 3},
+    "enas_macro": {"c": 8},
     "proxylessnas": {},  # five strided stages take 8x8 down to 1x1
     "nas_hpo_bench": {},
 }
