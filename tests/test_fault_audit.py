@@ -67,3 +67,37 @@ def test_an_import_past_the_source_size_limit_is_refused_at_the_import(tmp_path)
         darchlang.load_file(main)
     assert "`big` is too large to be a program" in err.value.message
     assert (err.value.span.line, err.value.span.col) == (1, 1)
+
+
+# ---- check --shapes: a bounded amount of work, said when it runs out --------------------
+# The budgets are lowered here so that each test trips them in a few milliseconds; the
+# shipped ones (100,000 checks, 500,000 combinations) take about half a second.
+def _undecided(text: str, shape: tuple[int, ...], what: str) -> None:
+    from darchlang.backends.torch.shape_rules import torch_shape_rules
+    from darchlang.space.shapes import check_shapes
+
+    space = darchlang.load_string(text, "wide.darch").space
+    report = check_shapes(space, shape, torch_shape_rules(), enumerate_up_to=0)
+    assert not report.ok and report.spurious, report.failure
+    assert report.failure.message.startswith("the shape check is undecided: it took more than")
+    assert what in report.failure.message
+
+
+def test_many_shapes_through_many_layers_stop_at_the_check_budget(monkeypatch):
+    import darchlang.space.shapes as shapes
+
+    monkeypatch.setattr(shapes, "MAX_CHECKS", 5_000)
+    # one shared width of 150 options, 150 layers of `w * i` units: 150 x 150 shape
+    # pairs per layer (the sets do not know the widths are one choice)
+    w = ", ".join(str(i) for i in range(1, 151))
+    layers = ", ".join(f"affine(units: w * {i})" for i in range(1, 151))
+    _undecided(f"w = one_of({w})\nspace = concat [{layers}]\n", (16,), "5,000 layer checks")
+
+
+def test_values_over_many_choices_stop_at_the_budget_of_combinations(monkeypatch):
+    import darchlang.space.shapes as shapes
+
+    monkeypatch.setattr(shapes, "MAX_VALUES", 20_000)
+    abc = "\n".join(f"{v} = one_of(range(1, 101))" for v in "abc")
+    layers = ", ".join(f"affine(units: a * b + c + {i})" for i in range(80))
+    _undecided(f"{abc}\nspace = concat [{layers}]\n", (16,), "20,000 combinations")

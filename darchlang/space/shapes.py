@@ -34,6 +34,7 @@ step in use.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,7 +69,10 @@ States = dict[tuple[Any, bool], Any]
 CONFLICT = -1  # in a witness: the paths merged there took different options of this choice
 ENUMERATE_UP_TO = 2000
 MAX_COMBINATIONS = 20_000
-MAX_CHECKS = 2_000_000  # layer checks of one run before the check gives up (said, never a hang)
+# The work of one run before the check gives up (said, never a hang): each trips in
+# half a second; the stdlib's spaces need at most 16,000 checks and 310,000 combinations.
+MAX_CHECKS = 100_000  # layer checks
+MAX_VALUES = 500_000  # combinations of argument values tried for values over choices
 
 
 @dataclass
@@ -161,6 +165,7 @@ class _Values(Visitor):
     def __init__(self, fixed: Witness):
         self.fixed = fixed
         self.memo: dict[tuple, list[tuple[Any, Witness]]] = {}
+        self.tried = 0  # combinations of argument values, against MAX_VALUES
 
     def key(self, node: SNode) -> tuple:
         """A memo key: the node and the fixed options of the choices inside it."""
@@ -188,7 +193,11 @@ class _Values(Visitor):
 
     def visit_Derived(self, node: Derived) -> list[tuple[Any, Witness]]:
         out = []
-        for combo in _combinations([self.values(a) for a in node.args]):
+        pools = [self.values(a) for a in node.args]
+        self.tried += min(math.prod(len(p) for p in pools), MAX_COMBINATIONS)
+        if self.tried > MAX_VALUES:
+            raise _Budget
+        for combo in _combinations(pools):
             try:
                 out.append((node.fn(*[v for v, _ in combo]), _merge_all(combo)))
             except (ArithmeticError, TypeError, ValueError, DarchError):
@@ -439,12 +448,14 @@ class _Analysis(Visitor):
                     try:
                         got = tuple(self.rules.layer(node.layer, attrs, shape))
                         self.count_params(node, attrs, shape, got)
-                        result = (got, self.rules.crops(node.layer, attrs, shape, got))
+                        result = [got, None]  # whether it crops: asked inside residuals only
                     except ValueError as exc:
                         result = f"`{node.layer.name}`: {exc}"
                     self.results[(key, shape, i)] = result
                 if type(result) is str:
                     raise _Failure(result, node.span, cw)
+                if inside and result[1] is None:
+                    result[1] = self.rules.crops(node.layer, attrs, shape, result[0])
                 _keep(out, (result[0], cropped or (inside and result[1])), cw)
         return out
 
@@ -599,19 +610,22 @@ def _bound(space: Space, report: ShapeReport, params: dict[int, int]) -> None:
 def _prove(space: Space, input_shape: Shape, rules: ShapeRules,
            count: int) -> tuple[ShapeReport, dict[int, int] | None]:
     """Run the analysis, conditioning on the choices that a failure needs to take two
-    options at once, until a failure without conflicts or a proof."""
+    options at once, until a failure without conflicts or a proof. The work budget
+    holds for all the rounds together."""
     condition: set[int] = set()
-    checks = analyses = 0
+    checks = tried = analyses = 0
     while True:
         analyses += 1
         run = _Analysis(rules, _Plan(space.network, condition), space.by_uid)
+        run.checks, run.vals.tried = checks, tried
         try:
             run.run(space.network, {(input_shape, False): {}})
         except _Budget:
-            return _undecided(count, checks + run.checks, analyses,
-                              f"it took more than {MAX_CHECKS:,} layer checks"), None
+            return _undecided(count, run.checks, analyses,
+                              f"it took more than {MAX_CHECKS:,} layer checks or "
+                              f"{MAX_VALUES:,} combinations of values"), None
         except _Failure as fail:
-            checks += run.checks
+            checks, tried = run.checks, run.vals.tried
             conflicts = {u for u, v in fail.witness.items() if v == CONFLICT}
             if not conflicts:
                 return _concretise(space, input_shape, rules, fail, count, checks,
@@ -621,7 +635,7 @@ def _prove(space: Space, input_shape: Shape, rules: ShapeRules,
                                   "conditioning on the shared choices did not settle it"), None
             condition |= conflicts
             continue
-        return ShapeReport(True, "analysed", count, checks=checks + run.checks,
+        return ShapeReport(True, "analysed", count, checks=run.checks,
                            analyses=analyses), run.params
 
 
