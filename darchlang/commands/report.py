@@ -258,7 +258,8 @@ def best_heading(e: Any, objectives: Any = None) -> str:
     test = e.metrics.get("test_accuracy")
     test_text = f", test accuracy {test:.4f}" if isinstance(test, int | float) else ""
     if objectives is not None and objectives.several:
-        values = ", ".join(f"{o.name} {o.show(o.value(e))}" for o in objectives.items)
+        values = ", ".join(f"{o.name} {o.show(o.value(e))}"
+                           + (" ms" if o.kind == "latency" else "") for o in objectives.items)
         return (f"the front's best by {objectives.first.name} (#{e.index}, {values}"
                 f"{test_text}):")
     return f"best architecture (#{e.index}, score {e.score:.4f}{test_text}):"

@@ -74,8 +74,8 @@ TIME_BUDGET = "time_minutes_max"
 MAX_EPOCHS = "max_epochs"
 RUNG = "rung"  # trained the epochs of its rung; a scheduler may continue it
 SCHEDULER = "scheduler"  # stopped by the scheduler (median stopping)
-LATENCY_WARMUP = 3  # forward passes before the timed ones (allocator, cuDNN autotuning)
-LATENCY_RUNS = 10  # timed forward passes; their median is the latency
+LATENCY_WARMUP = 5  # forward passes before the timed ones (allocator, cuDNN autotuning)
+LATENCY_RUNS = 20  # timed forward passes; their median is the latency
 
 
 class TrainingFailed(Exception):
