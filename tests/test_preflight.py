@@ -137,19 +137,29 @@ def test_constraints_reject_with_the_count():
     assert any("over max_params 3,000" in r.reason for r in result.refused)
 
 
-@pytest.mark.slow  # imports torch
-@pytest.mark.parametrize("example,shape", [
-    ("examples/cifar10_simple.darch", (3, 32, 32)),
-    ("examples/cifar10_complex.darch", (3, 32, 32)),
-    ("examples/resnet.darch", (3, 32, 32)),
-    ("examples/inception.darch", (3, 32, 32)),
-])
-def test_costs_are_the_compiled_models(example, shape):
-    """The layers' formulas count what the torch backend builds (on the meta device)."""
+def documented(path: Path) -> tuple[int, ...]:
+    """A stdlib space's `# darch: input 3x32x32` shape."""
+    import re
+
+    found = re.search(r"^# darch: input (\d+(?:x\d+)*)$", path.read_text(), re.M)
+    return tuple(int(n) for n in found.group(1).split("x"))
+
+
+SPACES = [(f"examples/{name}.darch", (3, 32, 32))
+          for name in ("cifar10_simple", "cifar10_complex", "resnet", "inception")] + [
+    (f"stdlib/{path.name}", documented(path)) for path in sorted((ROOT / "stdlib").glob("*.darch"))
+    if "# darch: input " in path.read_text()]
+
+
+@pytest.mark.slow  # imports torch, builds on the meta device
+@pytest.mark.parametrize("program,shape", SPACES)
+def test_costs_are_the_compiled_models(program, shape):
+    """The layers' formulas count what the torch backend builds: every layer kind of
+    the examples and the literature's spaces (convolutions, attention, tokens, ...)."""
     from darchlang.backends.torch import summarize
 
-    space = darchlang.load_file(str(ROOT / example)).space
-    for seed in range(3):
+    space = darchlang.load_file(str(ROOT / program), optional_defines={"num_classes": 7}).space
+    for seed in range(2):
         arch = space.sample(seed)
         table = summarize(arch.network, shape)
         costs = architecture_costs(arch, shape)
