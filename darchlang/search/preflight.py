@@ -97,7 +97,7 @@ class Preflight:
     max_macs: int | None = None
     limits_for: Callable[[Architecture], Limits] | None = None
     env: Any = None
-    _verdicts: dict[str, str | None] = field(default_factory=dict, repr=False)
+    _verdicts: dict[str, str | None] = field(default_factory=dict, init=False, repr=False)
 
     def __call__(self, arch: Architecture) -> str | None:
         identity = arch.identity
