@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import darchlang
-from darchlang.backends.torch import compile_architecture
+from darchlang.backends.torch.compiler import compile_architecture
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "cifar10_complex.darch"
 INPUT = (3, 32, 32)

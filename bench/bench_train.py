@@ -36,7 +36,7 @@ import torch.nn.functional as F  # noqa: E402
 
 import darchlang  # noqa: E402
 from darchlang.arch.graph import Architecture  # noqa: E402
-from darchlang.backends.torch import compile_architecture  # noqa: E402
+from darchlang.backends.torch.compiler import compile_architecture  # noqa: E402
 from darchlang.train.data import Dataset, build_dataset, load_dataset  # noqa: E402
 from darchlang.train.evaluator import ClassifierEvaluator  # noqa: E402
 

@@ -93,7 +93,9 @@ def architecture_html(arch: Any, input_shape: str | None = None) -> str:
 
 def layer_table(arch: Any, input_shape: str) -> str:
     """The `darch compile` table of one architecture for an input shape."""
-    from darchlang.backends.torch import compile_architecture, parse_shape, summarize
+    from darchlang.backends.torch.compiler import compile_architecture
+    from darchlang.backends.torch.plan import parse_shape
+    from darchlang.backends.torch.summary import summarize
 
     model = compile_architecture(arch, parse_shape(input_shape))
     return summarize(model).render()

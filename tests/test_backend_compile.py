@@ -18,8 +18,9 @@ from torch import nn
 import darchlang
 from darchlang import DarchError
 from darchlang.arch.graph import Layer, Repeat, Residual, Seq
-from darchlang.backends.torch import compile_architecture, parse_shape, summarize
-from darchlang.backends.torch.plan import plan_network
+from darchlang.backends.torch.compiler import compile_architecture
+from darchlang.backends.torch.plan import parse_shape, plan_network
+from darchlang.backends.torch.summary import summarize
 
 torch.set_num_threads(1)
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

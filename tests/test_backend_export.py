@@ -16,7 +16,8 @@ import torch.nn.functional as F
 import darchlang
 from darchlang import DarchError
 from darchlang.arch.graph import Architecture, Init, Layer, Residual, Seq
-from darchlang.backends.torch import compile_architecture, emit_python, export_onnx
+from darchlang.backends.torch.compiler import compile_architecture
+from darchlang.backends.torch.export import emit_python, export_onnx
 
 torch.set_num_threads(1)
 

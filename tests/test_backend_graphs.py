@@ -13,7 +13,8 @@ import torch.nn.functional as F
 import darchlang
 from darchlang import DarchError
 from darchlang.arch.graph import Graph, GraphStep, Layer, Seq
-from darchlang.backends.torch import compile_architecture, summarize
+from darchlang.backends.torch.compiler import compile_architecture
+from darchlang.backends.torch.summary import summarize
 
 torch.set_num_threads(1)
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

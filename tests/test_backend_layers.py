@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from darchlang.arch.graph import Init, Layer, Seq
-from darchlang.backends.torch import compile_architecture
+from darchlang.backends.torch.compiler import compile_architecture
 from darchlang.environment import default_environment
 from darchlang.layers.shapes import same_padding
 

@@ -101,7 +101,8 @@ def test_a_failing_plugin_is_reported_not_fatal():
 
 
 def test_user_shape_rule_bugs_point_at_the_primitive_and_the_program():
-    from darchlang.backends.torch import TorchLowering, compile_architecture
+    from darchlang.backends.torch.compiler import compile_architecture
+    from darchlang.backends.torch.lowering import TorchLowering
 
     def buggy_shape(attrs, shape):
         return (shape[0] // 0,)

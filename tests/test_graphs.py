@@ -118,7 +118,8 @@ def test_graph_keywords_in_the_repl_lexer():
 def test_graph_architectures_export_to_standalone_python():
     import torch
 
-    from darchlang.backends.torch import compile_architecture, emit_python
+    from darchlang.backends.torch.compiler import compile_architecture
+    from darchlang.backends.torch.export import emit_python
 
     torch.manual_seed(0)
     for name in ("nasbench201", "inception", "resnet"):
@@ -136,7 +137,7 @@ def test_graph_architectures_export_to_standalone_python():
 def test_graph_blocks_repeat_and_sit_inside_residuals():
     import torch
 
-    from darchlang.backends.torch import compile_architecture
+    from darchlang.backends.torch.compiler import compile_architecture
 
     text = """
 def cell(c) = graph(x) {

@@ -14,7 +14,9 @@ import pytest
 import torch
 
 import darchlang
-from darchlang.backends.torch import compile_architecture, emit_python, export_onnx, parse_shape
+from darchlang.backends.torch.compiler import compile_architecture
+from darchlang.backends.torch.export import emit_python, export_onnx
+from darchlang.backends.torch.plan import parse_shape
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parent.parent

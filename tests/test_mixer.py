@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from test_stdlib_spaces import digits_batch, train_losses
 
 import darchlang
-from darchlang.backends.torch import compile_architecture
+from darchlang.backends.torch.compiler import compile_architecture
 
 torch.set_num_threads(1)
 

@@ -156,7 +156,7 @@ SPACES = [(f"examples/{name}.darch", (3, 32, 32))
 def test_costs_are_the_compiled_models(program, shape):
     """The layers' formulas count what the torch backend builds: every layer kind of
     the examples and the literature's spaces (convolutions, attention, tokens, ...)."""
-    from darchlang.backends.torch import summarize
+    from darchlang.backends.torch.summary import summarize
 
     space = darchlang.load_file(str(ROOT / program), optional_defines={"num_classes": 7}).space
     for seed in range(2):

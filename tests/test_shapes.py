@@ -7,7 +7,7 @@ import pytest
 
 import darchlang
 from darchlang import DarchError
-from darchlang.backends.torch import plan_network
+from darchlang.backends.torch.plan import plan_network
 from darchlang.backends.torch.shape_rules import torch_shape_rules
 from darchlang.space.shapes import check_shapes
 

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 import darchlang
-from darchlang.backends.torch import compile_architecture
+from darchlang.backends.torch.compiler import compile_architecture
 from darchlang.errors import DarchError
 from darchlang.train.data import load_dataset
 from darchlang.train.evaluator import ClassifierEvaluator, gpu_for, resolve_device, worker_index

@@ -22,7 +22,7 @@ from test_stdlib_spaces import (
 )
 
 import darchlang
-from darchlang.backends.torch import compile_architecture
+from darchlang.backends.torch.compiler import compile_architecture
 from darchlang.cli import main
 
 torch.set_num_threads(1)
@@ -94,7 +94,8 @@ def test_a_random_architecture_learns_and_trains_on_digits(name):
 
 @pytest.mark.slow
 def test_the_joint_space_trains_with_the_settings_it_picks():
-    from darchlang.train import ClassifierEvaluator, load_dataset
+    from darchlang.train.data import load_dataset
+    from darchlang.train.evaluator import ClassifierEvaluator
 
     arch = darchlang.load_file(path_of("nas_hpo_bench")).space.sample(4)
     picked = arch.hyperparams

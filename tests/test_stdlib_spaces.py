@@ -20,7 +20,8 @@ import torch
 import torch.nn.functional as F
 
 import darchlang
-from darchlang.backends.torch import compile_architecture, emit_python, export_onnx
+from darchlang.backends.torch.compiler import compile_architecture
+from darchlang.backends.torch.export import emit_python, export_onnx
 from darchlang.cli import main
 from darchlang.semantics.program import stdlib_dir
 

@@ -12,7 +12,7 @@ from torch import nn
 
 import darchlang
 from darchlang.arch.graph import Architecture
-from darchlang.backends.torch import compile_architecture
+from darchlang.backends.torch.compiler import compile_architecture
 from darchlang.errors import DarchError
 from darchlang.train.data import load_dataset
 from darchlang.train.evaluator import ClassifierEvaluator, accuracy, build_optimizer

@@ -13,7 +13,9 @@ import torch
 import darchlang
 from darchlang.arch.graph import Graph, GraphStep, Layer
 from darchlang.arch.prune import without_dead_steps
-from darchlang.backends.torch import compile_architecture, emit_python, summarize
+from darchlang.backends.torch.compiler import compile_architecture
+from darchlang.backends.torch.export import emit_python
+from darchlang.backends.torch.summary import summarize
 
 torch.set_num_threads(1)
 

@@ -109,14 +109,14 @@ def header(arch: Architecture) -> str:
 def compile_summary(arch: Architecture, shape: tuple[int, ...], *, env: Any = None) -> Any:
     """The layer table of an architecture for an input shape, planned on the meta device
     (nothing allocated): source line, output shape, parameters, multiply-adds."""
-    from darchlang.backends.torch import summarize
+    from darchlang.backends.torch.summary import summarize
 
     return summarize(arch.network, shape, env=env)
 
 
 def parse_input_shape(text: str) -> tuple[int, ...]:
     """`3x32x32` or `64` as a shape; a DarchError saying what is expected otherwise."""
-    from darchlang.backends.torch import parse_shape
+    from darchlang.backends.torch.plan import parse_shape
 
     return parse_shape(text)
 

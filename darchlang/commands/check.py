@@ -73,7 +73,7 @@ def _check(args: argparse.Namespace) -> str | None:
     space.count()
     if not args.shapes:
         return None
-    from darchlang.backends.torch import parse_shape
+    from darchlang.backends.torch.plan import parse_shape
     from darchlang.backends.torch.shape_rules import torch_shape_rules
     from darchlang.space.shapes import check_shapes
 

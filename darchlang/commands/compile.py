@@ -45,7 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from darchlang.backends.torch import compile_architecture, emit_python, export_onnx, summarize
+    from darchlang.backends.torch.compiler import compile_architecture
+    from darchlang.backends.torch.export import emit_python, export_onnx
+    from darchlang.backends.torch.summary import summarize
 
     try:
         shape = parse_input_shape(args.input)

@@ -145,7 +145,7 @@ class DarchServer(LanguageServer):
         if shape_text is None or program is None \
                 or program.network_name not in program.scope.names:
             return
-        from darchlang.backends.torch import parse_shape
+        from darchlang.backends.torch.plan import parse_shape
         from darchlang.backends.torch.shape_rules import torch_shape_rules
         from darchlang.space.shapes import check_shapes
 

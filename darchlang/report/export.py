@@ -74,7 +74,7 @@ def architecture_with_settings(text: str, settings: dict[str, Any]) -> Any:
 
 def standalone_source(model: Any) -> str:
     """`emit_python`'s module, with a `load()` that puts the checkpoint's weights in it."""
-    from darchlang.backends.torch import emit_python
+    from darchlang.backends.torch.export import emit_python
 
     source = emit_python(model)
     head, _, _ = source.rpartition('if __name__ == "__main__":')
@@ -103,7 +103,8 @@ def export_best(journal: str | Path, folder: str | Path, rank: int = 1, retrain:
 
     import torch
 
-    from darchlang.backends.torch import compile_architecture, export_onnx
+    from darchlang.backends.torch.compiler import compile_architecture
+    from darchlang.backends.torch.export import export_onnx
     from darchlang.search import Journal
 
     with Journal(journal, create=False) as j:
@@ -166,7 +167,7 @@ def _rename_weights(arch: Any, ckpt: Path) -> None:
     """Give a kept checkpoint the parameter names of the exported model."""
     import torch
 
-    from darchlang.backends.torch import compile_architecture
+    from darchlang.backends.torch.compiler import compile_architecture
 
     state = torch.load(ckpt, map_location="cpu", weights_only=True)
     model = compile_architecture(arch, tuple(state["input_shape"]))

@@ -44,7 +44,8 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def layer_table_of(text: str, input_shape: Any) -> str:
     """The compile table of an architecture given as darchlang text (a space of one)."""
     import darchlang
-    from darchlang.backends.torch import compile_architecture, summarize
+    from darchlang.backends.torch.compiler import compile_architecture
+    from darchlang.backends.torch.summary import summarize
 
     arch = darchlang.load_string(text, "<best>").space.sample(0)
     return summarize(compile_architecture(arch, input_shape)).render()

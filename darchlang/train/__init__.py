@@ -1,35 +1,14 @@
 """Training and scoring architectures: the evaluator, datasets, augmentation, results.
 
-    from darchlang.train import ClassifierEvaluator, load_dataset
+    from darchlang.train.data import load_dataset
+    from darchlang.train.evaluator import ClassifierEvaluator
     evaluator = ClassifierEvaluator(load_dataset("digits"), {"max_epochs": 10})
     result = evaluator.evaluate(architecture)   # an EvalResult, never an exception
 
-Names resolve lazily (PEP 562): `darchlang.train.result` is imported by searchers and
-journals that must not pay for importing torch.
+Each name is imported from the module that defines it; this package's own import
+imports nothing, so searchers and journals read results and settings without torch:
+`result` (`EvalResult`), `settings` (`Settings`), `schedule` (`Schedule`), `budget`,
+`progress` (`ProgressEvent`, `ProgressBar`). These import torch: `evaluator`
+(`ClassifierEvaluator`, `accuracy`, `build_optimizer`), `data` (`load_dataset`,
+`Dataset`, `Split`, `build_dataset`, `list_datasets`) and `augment` (`Augment`).
 """
-
-from __future__ import annotations
-
-from darchlang.lazy import lazy_exports
-
-_EXPORTS = {
-    "EvalResult": "result",
-    "ClassifierEvaluator": "evaluator",
-    "accuracy": "evaluator",
-    "build_optimizer": "evaluator",
-    "Settings": "settings",
-    "Schedule": "schedule",
-    "ProgressEvent": "progress",
-    "ProgressBar": "progress",
-    "Augment": "augment",
-    "Dataset": "data",
-    "Split": "data",
-    "build_dataset": "data",
-    "list_datasets": "data",
-    "load_dataset": "data",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -91,7 +91,7 @@ def compile_with_backend(
 ) -> nn.Module:
     """The default model builder: darchlang's PyTorch backend, in the memory format its
     rule picks for the network (channels_last for convolutions on images)."""
-    from darchlang.backends.torch import compile_architecture
+    from darchlang.backends.torch.compiler import compile_architecture
 
     return compile_architecture(architecture, input_shape, device=str(device), memory_format="auto")
 

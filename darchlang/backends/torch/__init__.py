@@ -1,34 +1,15 @@
 """The PyTorch backend: compile an architecture to an `nn.Module`, summarize and export it.
 
-    from darchlang.backends.torch import compile_architecture, summarize, emit_python
+    from darchlang.backends.torch.compiler import compile_architecture
+    from darchlang.backends.torch.summary import summarize
     model = compile_architecture(arch, (3, 32, 32), device="cpu")
     print(summarize(model).render())
 
-Names resolve lazily (PEP 562), so importing the lowering table (which every
-environment does) or the planner (which shape checking uses) does not import torch.
+Each name is imported from the module that defines it; this package's own import
+imports nothing, so the modules that do not need torch stay free of it: the lowering
+table (`lowering`: `TorchLowering`, which every environment reads) and the shape
+planner (`plan`: `plan_network`, `parse_shape`, which shape checking uses). The rest
+imports torch: `compiler` (`compile_architecture`, `compile_plan`, `CompiledModel`),
+`summary` (`summarize`, `render_summary`, `Summary`, `SummaryRow`), `export`
+(`emit_python`, `export_onnx`) and `runtime` (the modules compiled models use).
 """
-
-from __future__ import annotations
-
-from darchlang.lazy import lazy_exports
-
-_EXPORTS = {
-    "compile_architecture": "compiler",
-    "compile_plan": "compiler",
-    "CompiledModel": "compiler",
-    "plan_network": "plan",
-    "parse_shape": "plan",
-    "Plan": "plan",
-    "summarize": "summary",
-    "render_summary": "summary",
-    "Summary": "summary",
-    "SummaryRow": "summary",
-    "TorchLowering": "lowering",
-    "emit_python": "export",
-    "export_onnx": "export",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -48,7 +48,7 @@ from darchlang.layers.shapes import (
     join_layout,
     layout,
     merge_shape,
-    parse_shape,  # noqa: F401  (re-exported: darchlang.backends.torch.parse_shape)
+    parse_shape,  # noqa: F401  (re-exported: import it from here)
     shape_text,
 )
 

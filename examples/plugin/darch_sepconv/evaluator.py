@@ -29,7 +29,7 @@ class ToyRegression:
     def __call__(self, arch) -> EvalResult:
         import torch
 
-        from darchlang.backends.torch import compile_architecture
+        from darchlang.backends.torch.compiler import compile_architecture
 
         start = time.perf_counter()
         torch.manual_seed(self.seed)
