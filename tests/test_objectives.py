@@ -59,7 +59,7 @@ def test_a_wrong_objective_or_direction_says_what_is_expected(values, message, h
 
 
 @pytest.mark.parametrize("field, where, message, hint", [
-    ('objectives: ["accuracy", "-parms"]', "2:50", "training setting `objectives` in the "
+    ('objectives: ["accuracy", "-parms"]', "2:63", "training setting `objectives` in the "
      "`train` block must be a non-empty list", "did you mean `params`?"),
     ('direction: "down"', "2:49", "training setting `direction` in the `train` block must be "
      "one of", None),

@@ -154,7 +154,8 @@ def check_settings(program: Program) -> None:
             except DarchError as err:
                 notes = [f"one of the values it may take is {value_text(value)}"] \
                     if len(values) > 1 else []
-                raise DarchError(err.message, value_span, err.help, notes) from None
+                span = _wrong_item(program, name, where) or value_span
+                raise DarchError(err.message, span, err.help, notes) from None
 
 
 def _field_spans(program: Program) -> dict[str, tuple[Span | None, Span | None]]:
@@ -166,6 +167,25 @@ def _field_spans(program: Program) -> dict[str, tuple[Span | None, Span | None]]
                 if isinstance(node, ast.Field) and node.name not in out:
                     out[node.name] = (_name_span(node), node.value.span or node.span)
     return out
+
+
+def _wrong_item(program: Program, name: str, where: str) -> Span | None:
+    """The span of the first item of a list written for setting `name` that the setting
+    refuses on its own (`"-parms"` in `objectives: ["accuracy", "-parms"]`)."""
+    from darchlang.train.settings import Settings
+
+    for st in program.ast.statements:
+        if isinstance(st, ast.Bind) and st.name == program.hyperparams_name:
+            for node in _walk(st.value):
+                if isinstance(node, ast.Field) and node.name == name and \
+                        isinstance(node.value, ast.ListExpr):
+                    for item in node.value.items:
+                        if isinstance(item, ast.String):
+                            try:
+                                Settings().updated({name: [item.value]}, where)
+                            except DarchError:
+                                return item.span
+    return None
 
 
 def _name_span(field: ast.Field) -> Span | None:

@@ -101,7 +101,9 @@ def render(evaluations: list[Any], config: dict[str, Any], labels: plots.Labels 
         parts += ["<h2>Learning curves</h2>", _png(plots.learning_curves(done, curves, stopped))]
     best_k = top(done, top_k, objectives)
     if best_k:
-        parts.append(f"<h2>Best {len(best_k)} architectures</h2>")
+        order = (f" (the Pareto front first, by {objectives.first.name})"
+                 if objectives.several else "")
+        parts.append(f"<h2>Best {len(best_k)} architectures{order}</h2>")
         parts.append(_table(["rank", "#", "score", "identity", "decisions"], [
             [str(r), str(e.index), f"{e.score:.4f}", e.identity, ",".join(map(str, e.decisions))]
             for r, e in enumerate(best_k, 1)]))
