@@ -20,6 +20,9 @@ from test_stdlib_spaces import (
     run_cli,
     train_losses,
 )
+from test_stdlib_spaces import (
+    test_a_random_architecture_compiles_runs_and_exports as compiles_runs_and_exports,
+)
 
 import darchlang
 from darchlang.backends.torch.compiler import compile_architecture
@@ -76,6 +79,12 @@ def test_shapes_are_proved_for_the_documented_input(name, capsys):
     shape = "x".join(map(str, documented_input(name)))
     out = run_cli(["check", "--shapes", "--input", shape, str(path_of(name))], capsys)
     assert out.startswith(f"all {MORE_COUNTS[name]:,} architectures compile for input {shape}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(MORE_COUNTS))
+def test_a_random_architecture_compiles_runs_and_exports(name, tmp_path, monkeypatch):
+    compiles_runs_and_exports(name, tmp_path, monkeypatch)
 
 
 @pytest.mark.slow
