@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from darchlang.arch.graph import Init
-from darchlang.errors import DarchError, Span
+from darchlang.errors import DarchError, Related, Span
 from darchlang.layers.defs import (
     REQUIRED,
     Float,
@@ -28,6 +28,7 @@ from darchlang.space.nodes import (
     Cond,
     Const,
     Derived,
+    Fail,
     InitNode,
     LayerNode,
     ListNode,
@@ -154,7 +155,7 @@ def one_of(call: Call) -> Choice:
     if not options:
         raise DarchError("`one_of` needs at least one option", call.span,
                          help="list the options, as in `one_of(32, 64)` or `one_of([3, 5])`")
-    kinds = {is_space(o.value) for o in options}
+    kinds = {is_space(o.value) for o in options if type(o.value) is not Fail}
     if len(kinds) > 1:
         raise DarchError("`one_of` mixes layers and plain values", call.span,
                          help="a choice picks either among sub-spaces or among values")
@@ -195,6 +196,28 @@ def _weights(arg: Arg, n: int) -> tuple[float, ...]:
     scaled = [f / top for f in floats]  # dividing by the largest first cannot overflow
     total = math.fsum(scaled)
     return tuple(f / total for f in scaled)
+
+
+def fail(call: Call) -> Fail:
+    """`fail(message)`: the program's own error, at the outermost call of the program's
+    functions that reached it (so a library's check points at the user's line), the
+    calls between and the `fail` itself as related places. Under a choice it is an
+    option that errs only when an architecture takes it (`Fail`)."""
+    arg = bind(call, ("message",), 1)["message"]
+    message = arg.value
+    if not isinstance(message, str) and not (isinstance(message, SNode) and not is_space(message)):
+        raise DarchError(f"`fail` takes a message, got {describe(message)}", arg.span,
+                         help='write `fail("what is wrong and what to write instead")`')
+    trace = call.interp.trace
+    span = trace[0].span if trace else call.span
+    related = [Related(site.span, f"`{outer.function}` calls `{site.function}` here")
+               for outer, site in zip(trace, trace[1:], strict=False)]
+    if trace and call.span is not None:
+        related.append(Related(call.span, f"`fail` is called here, in `{trace[-1].function}`"))
+    if call.interp.alternatives or isinstance(message, SNode):
+        call.interp.made(call.span)
+        return Fail(call.interp.to_node(message, arg.span, "a message"), span, tuple(related))
+    raise DarchError(message, span, related=related)
 
 
 def _space_items(call: Call, fname: str) -> list[Arg]:
@@ -406,7 +429,10 @@ def register_functions(env: Environment) -> None:
     """The built-in functions and combinators, added like a plugin's."""
     entries = [
         Builtin("one_of", one_of, (), "Pick one of the options (values or sub-spaces); "
-                "`name:` names the choice, `weights:` biases random sampling.", variadic=True),
+                "`name:` names the choice, `weights:` biases random sampling.", variadic=True,
+                alternatives=True),
+        Builtin("fail", fail, ("message",), "An error with this message where it is reached "
+                "(under a choice: when an architecture takes that option)."),
         Builtin("concat", concat, (), "Apply sub-spaces one after the other.", variadic=True),
         Builtin("residual", residual, ("body", "join"),
                 'Add the body\'s output to its input; join "pad" (zero-pad) or "project" (1x1 conv).'),

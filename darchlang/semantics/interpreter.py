@@ -28,6 +28,7 @@ from darchlang.space.nodes import (
     Cond,
     Const,
     Derived,
+    Fail,
     GraphNode,
     LayerNode,
     ListNode,
@@ -78,10 +79,10 @@ def is_space(value: Any) -> bool:
     t = type(value)
     if t in (LayerNode, SeqNode, ResidualNode, RepeatNode, GraphNode):
         return True
-    if t is Choice:
-        return is_space(value.options[0])
+    if t is Choice:  # a failing option is either kind: the others tell
+        return is_space(next((o for o in value.options if type(o) is not Fail), None))
     if t is Cond:
-        return is_space(value.then)
+        return is_space(value.orelse if type(value.then) is Fail else value.then)
     return False
 
 
@@ -104,6 +105,9 @@ class Interpreter:
 
         self.graphs = GraphSupport(self)
         self.site: Span | None = None
+        self.alternatives = 0
+        """How deep evaluation is inside options of a choice or branches of an `if` over
+        one, where `fail(...)` is an error only for the architectures that take it."""
 
     # ---- building nodes with a size guard --------------------------------------------
     def where(self, span: Span | None) -> Span | None:
@@ -304,9 +308,13 @@ class Interpreter:
         if isinstance(cond, SNode):
             if is_space(cond):
                 raise DarchError("an `if` condition cannot be a layer", node.cond.span)
-            then = self.eval(node.then, scope)
-            orelse = self.eval(node.orelse, scope)
-            if is_space(then) != is_space(orelse):
+            self.alternatives += 1
+            try:
+                then = self.eval(node.then, scope)
+                orelse = self.eval(node.orelse, scope)
+            finally:
+                self.alternatives -= 1
+            if Fail not in (type(then), type(orelse)) and is_space(then) != is_space(orelse):
                 raise DarchError("both branches of an `if` over a choice must be layers, "
                                  "or both values", node.span)
             self.made(node.span)
@@ -343,17 +351,13 @@ class Interpreter:
     def _call(self, node: ast.Call, scope: Scope) -> Any:
         func = self.eval(node.func, scope)
         if isinstance(func, Builtin):
-            args = []
-            position = 0
-            for a in node.args:
-                param = a.name if a.name is not None else (
-                    func.params[position] if position < len(func.params) else None)
-                if a.name is None:
-                    position += 1
-                if param in func.lazy:
-                    args.append(Arg(a.name, None, a.span, thunk=_thunk(self, a.value, scope)))
-                else:
-                    args.append(Arg(a.name, self.eval(a.value, scope), a.value.span))
+            if not func.alternatives:
+                return func.fn(Call(func.name, self._builtin_args(func, node, scope), node.span, self))
+            self.alternatives += 1
+            try:
+                args = self._builtin_args(func, node, scope)
+            finally:
+                self.alternatives -= 1
             return func.fn(Call(func.name, args, node.span, self))
         if isinstance(func, Closure):
             args = [Arg(a.name, self.eval(a.value, scope), a.value.span) for a in node.args]
@@ -363,6 +367,21 @@ class Interpreter:
             return self.graphs.apply(func, args, node.span)
         raise DarchError(f"{describe(func)} is not a function", node.func.span,
                          help="only functions and layers can be called")
+
+    def _builtin_args(self, func: Builtin, node: ast.Call, scope: Scope) -> list[Arg]:
+        """A builtin's arguments, evaluated in order; lazy ones as thunks."""
+        args = []
+        position = 0
+        for a in node.args:
+            param = a.name if a.name is not None else (
+                func.params[position] if position < len(func.params) else None)
+            if a.name is None:
+                position += 1
+            if param in func.lazy:
+                args.append(Arg(a.name, None, a.span, thunk=_thunk(self, a.value, scope)))
+            else:
+                args.append(Arg(a.name, self.eval(a.value, scope), a.value.span))
+        return args
 
     def call_closure(self, func: Closure, args: list[Arg], span: Span | None) -> Any:
         defn = func.defn

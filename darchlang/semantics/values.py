@@ -67,6 +67,7 @@ class Builtin:
     doc: str = ""
     lazy: frozenset[str] = field(default_factory=frozenset)
     variadic: bool = False
+    alternatives: bool = False  # its arguments are options, of which one is taken
     origin: str = "darchlang"
     type_label = "function"
 

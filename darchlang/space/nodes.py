@@ -232,6 +232,23 @@ class RecordNode(SNode):
         return self.fields
 
 
+class Fail(SNode):
+    """`fail(message)` under a choice: an option that is an error when an architecture
+    picks it (sampling, replay, compiling), and counts as written. `span` is where the
+    error points (the program's outermost call that reached it), `related` the calls
+    between and the `fail` itself; `message` may depend on choices."""
+
+    __slots__ = ("message", "span", "related")
+    type_label = "failure"
+
+    def __init__(self, message: SNode, span: Span | None, related: tuple = ()):
+        self.message, self.span, self.related = message, span, related
+        self._seal()
+
+    def children(self) -> tuple[Child, ...]:
+        return (("message", self.message),)
+
+
 class GraphStepNode:
     """One step of a graph block: `op` applied to `args`, or a merge (`add`, `cat`).
 

@@ -47,6 +47,7 @@ from darchlang.space.nodes import (
     Cond,
     Const,
     Derived,
+    Fail,
     GraphNode,
     InitNode,
     LayerNode,
@@ -217,6 +218,9 @@ class _Values(Visitor):
     def visit_ListNode(self, node: ListNode) -> list[tuple[Any, Witness]]:
         return [([v for v, _ in combo], _merge_all(combo))
                 for combo in _combinations([self.values(a) for a in node.items])]
+
+    def visit_Fail(self, node: Fail) -> list[tuple[Any, Witness]]:
+        raise _Failure("`fail`", node.span, dict(self.fixed))  # the walk says the message
 
     def generic_visit(self, node: Any, *args: Any) -> Any:
         raise TypeError(f"not a value node: {type(node).__name__}")
@@ -389,6 +393,11 @@ class _Analysis(Visitor):
 
     def generic_visit(self, node: Any, *args: Any) -> Any:
         raise TypeError(f"not a sub-space: {type(node).__name__}")
+
+    def visit_Fail(self, node: Fail, states: States) -> States:
+        """An architecture that takes a `fail(...)` does not compile: the walk that
+        concretises the failure raises the program's own error."""
+        raise _Failure("`fail`", node.span, next(iter(states.values()), {}))
 
     def visit_SeqNode(self, node: SeqNode, states: States) -> States:
         items = node.items

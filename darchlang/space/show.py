@@ -12,6 +12,7 @@ from darchlang.space.nodes import (
     Cond,
     Const,
     Derived,
+    Fail,
     GraphNode,
     InitNode,
     LayerNode,
@@ -70,6 +71,9 @@ class _Describe(Visitor):
 
     def visit_LayerNode(self, node: LayerNode) -> str:
         return f"{node.layer.name}(...)"
+
+    def visit_Fail(self, node: Fail) -> str:
+        return f"fail({self.visit(node.message)})"
 
 
 def describe_value(node: SNode, names: Mapping[int, NamedChoice] | None = None) -> str:

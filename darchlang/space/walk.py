@@ -18,6 +18,7 @@ from darchlang.space.nodes import (
     Cond,
     Const,
     Derived,
+    Fail,
     GraphNode,
     InitNode,
     LayerNode,
@@ -154,6 +155,10 @@ class Walk(Visitor):
                 steps.append(arch.GraphStep(st.name, st.kind, op, ids, st.span))
         return arch.Graph(node.inputs, tuple(steps), renumber[out], self.paths.get(id(node), ""),
                           node.span)
+
+    def visit_Fail(self, node: Fail) -> Any:
+        """A `fail(...)` this architecture takes: the program's own error."""
+        raise DarchError(str(self.visit(node.message)), node.span, related=list(node.related))
 
     def visit_RecordNode(self, node: RecordNode) -> dict[str, Any]:
         return {name: self.visit(v) for name, v in node.fields}
