@@ -426,6 +426,8 @@ class _Run:
             rate_mult=s.rate_mult,
             stop_patience=s.stop_patience,
             learning_rate_min=s.learning_rate_min,
+            kind=s.schedule,
+            max_epochs=s.max_epochs,
         )
         generator = torch.Generator(device=device)
         generator.manual_seed(self.seed)
@@ -449,6 +451,10 @@ class _Run:
         deadline = self.deadline = train_start + s.time_minutes_max * 60.0
 
         for epoch in range(first, last + 1):
+            rate = schedule.rate_for_epoch(epoch)
+            if rate is not None:
+                for group in optimizer.param_groups:
+                    group["lr"] = rate
             order = torch.randperm(n, generator=generator, device=device)
             loss_sum = torch.zeros((), device=device)
             for i in range(per_epoch):

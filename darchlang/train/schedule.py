@@ -1,10 +1,24 @@
-"""DeepArchitect's learning-rate and early-stopping schedule, as a small pure object.
+"""The learning-rate and early-stopping schedule, as a small pure object.
 
 The evaluator feeds it each validation accuracy and does what it says; keeping the
 rules here, with no model and no clock, lets a test drive them with a scripted
 sequence of accuracies and check every drop and the stop exactly.
 
-The rules, after each validation evaluation:
+The `schedule` setting picks how the rate moves:
+
+- `"plateau"` (the default, DeepArchitect's): the rate drops when validation accuracy
+  stops improving, by the rules below;
+- `"cosine"`: the rate follows a cosine from `learning_rate_init` down to
+  `learning_rate_min` over `max_epochs`, set once per epoch as torch's
+  `CosineAnnealingLR(T_max=max_epochs, eta_min=learning_rate_min)` stepped after each
+  epoch (epoch e, counted from 1, trains at min + (init - min) * (1 + cos(pi * (e - 1)
+  / max_epochs)) / 2), as DARTS and NAS-Bench-201 train;
+- `"constant"`: the rate stays `learning_rate_init`.
+
+The rate of an epoch depends only on the epoch's number, so training continued from a
+checkpoint in a later rung follows the same curve. The rules, after each validation
+evaluation (3 and 4 only for `"plateau"`; the others never drop the rate on a plateau
+and never stop for it):
 
 1. A strictly higher accuracy than every earlier one is an improvement: it becomes the
    best (the evaluator keeps that checkpoint) and both patience counts restart.
@@ -25,6 +39,7 @@ from dataclasses import dataclass
 
 STOP_PATIENCE = "stop_patience"
 LEARNING_RATE_MIN = "learning_rate_min"
+SCHEDULES = ("plateau", "cosine", "constant")
 
 
 @dataclass(frozen=True)
@@ -48,7 +63,14 @@ class Schedule:
         rate_mult: float,
         stop_patience: int,
         learning_rate_min: float,
+        kind: str = "plateau",
+        max_epochs: int = 1,
     ):
+        if kind not in SCHEDULES:
+            raise ValueError(f"unknown schedule {kind!r}: use one of {', '.join(SCHEDULES)}")
+        self.kind = kind
+        self.max_epochs = max_epochs
+        self.learning_rate_init = learning_rate
         self.learning_rate = learning_rate
         self.rate_patience = rate_patience
         self.rate_mult = rate_mult
@@ -71,6 +93,16 @@ class Schedule:
         for name in self._STATE:
             setattr(self, name, state[name])
 
+    def rate_for_epoch(self, epoch: int) -> float | None:
+        """The rate epoch `epoch` (from 1) trains at under `"cosine"`; None where the rate
+        is not set by the epoch (`"plateau"` drops it on observing, `"constant"` never)."""
+        if self.kind != "cosine":
+            return None
+        low, high = self.learning_rate_min, self.learning_rate_init
+        done = min(epoch - 1, self.max_epochs)
+        self.learning_rate = low + (high - low) * (1 + math.cos(math.pi * done / self.max_epochs)) / 2
+        return self.learning_rate
+
     def observe(self, accuracy: float) -> Verdict:
         """Apply the rules to one validation accuracy."""
         self.evaluations += 1
@@ -83,6 +115,8 @@ class Schedule:
         self.since_drop += 1
         if self.since_best >= self.stop_patience:
             return Verdict(False, self.learning_rate, False, STOP_PATIENCE)
+        if self.kind != "plateau":
+            return Verdict(False, self.learning_rate, False, None)
         dropped = False
         if self.since_drop >= self.rate_patience:
             self.learning_rate *= self.rate_mult

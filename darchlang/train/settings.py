@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from darchlang.errors import DarchError, did_you_mean
+from darchlang.train.schedule import SCHEDULES
 
 OPTIMIZERS = ("adam", "sgd_mom")
 PRECISIONS = ("fp32", "bf16", "fp16")
@@ -32,6 +33,7 @@ AT_LEAST_ONE = (lambda v: v >= 1, "a positive integer")
 FRACTION = (lambda v: 0 < v <= 1, "a number in (0, 1]")
 OPTIMIZER = (lambda v: v in OPTIMIZERS, "one of " + ", ".join(f'"{o}"' for o in OPTIMIZERS))
 PRECISION = (lambda v: v in PRECISIONS, "one of " + ", ".join(f'"{p}"' for p in PRECISIONS))
+SCHEDULE = (lambda v: v in SCHEDULES, "one of " + ", ".join(f'"{k}"' for k in SCHEDULES))
 BOOLEAN = (lambda v: True, "true or false")
 
 # What a search may optimise (docs/searchers.md#several-objectives): the evaluator's
@@ -80,6 +82,12 @@ class Settings:
     stop_patience: int = _setting(
         256, int, AT_LEAST_ONE,
         "stop after this many validation evaluations in a row without a new best accuracy",
+    )
+    schedule: str = _setting(
+        "plateau", str, SCHEDULE,
+        '"plateau" (drop the rate by rate_mult after rate_patience evaluations without a new '
+        'best), "cosine" (anneal from learning_rate_init to learning_rate_min over '
+        'max_epochs, set each epoch) or "constant"',
     )
     rate_patience: int = _setting(
         8, int, AT_LEAST_ONE,
@@ -212,9 +220,9 @@ def _coerce(name: str, value: Any, meta: Mapping[str, Any], origin: str) -> Any:
     right_kind = isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
     if not right_kind or not meta["ok"](value):
         hint = None
-        if name in ("optimizer", "precision", "direction") and isinstance(value, str):
+        if name in ("optimizer", "precision", "direction", "schedule") and isinstance(value, str):
             hint = did_you_mean(value, {"optimizer": OPTIMIZERS, "precision": PRECISIONS,
-                                        "direction": DIRECTIONS}[name])
+                                        "direction": DIRECTIONS, "schedule": SCHEDULES}[name])
         if name == "objectives" and isinstance(value, list):
             wrong = [o for o in value if str(o).removeprefix("-") not in OBJECTIVES]
             hint = did_you_mean(str(wrong[0]).removeprefix("-"), OBJECTIVES) if wrong else None
