@@ -96,7 +96,7 @@ CASES = [
      "t.darch:1:31: error: a repeat count must be a non-negative integer, got integer -1", None),
     ("space = hyperparams { a: 1, a: 2 }", "t.darch:1:29: error: field `a` is given twice", None),
     ('x = "abc" * 10000000000\nspace = relu()',
-     "t.darch:1:5: error: `*` would make a string of 30,000,000,000 items", None),
+     "t.darch:1:5: error: `*` would make a string of 30,000,000,000 characters (over the limit of 100,000)", None),
     ("x = 2 ** 10 ** 10\nspace = relu()",
      "t.darch:1:5: error: `**` would make an integer of over 4096 bits", None),
 ]

@@ -101,3 +101,19 @@ def test_values_over_many_choices_stop_at_the_budget_of_combinations(monkeypatch
     abc = "\n".join(f"{v} = one_of(range(1, 101))" for v in "abc")
     layers = ", ".join(f"affine(units: a * b + c + {i})" for i in range(80))
     _undecided(f"{abc}\nspace = concat [{layers}]\n", (16,), "20,000 combinations")
+
+
+# ---- compile: weights too large to build are an error at the layer ---------------------
+@pytest.mark.parametrize("units, says", [
+    ("10 ** 12", "its weights need 64,000.0 GB, more memory than this machine can give"),
+    ("10 ** 20", "its sizes pass the 64-bit integers torch counts in"),
+])
+def test_a_layer_too_large_to_allocate_is_an_error_at_its_line(units, says):
+    from darchlang.backends.torch.compiler import compile_architecture
+
+    program = darchlang.load_string(f"space = concat [relu(), affine(units: {units})]",
+                                    "huge.darch")
+    with pytest.raises(DarchError) as err:
+        compile_architecture(program.space.sample(0), (16,))
+    assert err.value.message == f"`affine` cannot be built: {says}"
+    assert (err.value.span.line, err.value.span.col) == (1, 25)

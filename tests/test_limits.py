@@ -85,8 +85,8 @@ GROWTH = [
      "the space is too large to build: more than 50,000 nodes", 1, 9),
     # string and list growth, refused before the work is done
     ('def f(n, s) = if n == 0 then s else f(n - 1, s + s)\nx = f(31, "ab")\nspace = relu()',
-     "`+` would make a string of 131,072 items", 1, 46),
-    ('x = "abc" * 10000000000\nspace = relu()', "`*` would make a string of 30,000,000,000 items", 1, 5),
+     "`+` would make a string of 131,072 characters (over the limit of 100,000)", 1, 46),
+    ('x = "abc" * 10000000000\nspace = relu()', "`*` would make a string of 30,000,000,000 characters", 1, 5),
     ("x = [range(100000)] * 100000\nspace = relu()", "`*` would make a list of 10,000,000,000 items", 1, 5),
     ('x = ["a" * 100000] * 100000\nspace = relu()', "`*` would make a list of 10,000,000,000", 1, 5),
     ("x = range(100000)\ny = [x, x]\nspace = relu()", "a list of over 100,000 items", 2, 5),

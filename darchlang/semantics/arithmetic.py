@@ -18,6 +18,7 @@ from typing import Any
 
 from darchlang.environment import Limits
 from darchlang.errors import DarchError, Span
+from darchlang.space.size import amount
 from darchlang.text import describe
 
 LIMITS_HELP = "the limits are listed in the language reference under \"Limits and errors\""
@@ -91,6 +92,12 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def _sized(like: list | str, made: int, limits: Limits) -> str:
+    """`a string of 131,072 characters (over the limit of 100,000)`, or a list's items."""
+    kind, unit = ("string", "characters") if isinstance(like, str) else ("list", "items")
+    return f"a {kind} of {amount(made)} {unit} (over the limit of {limits.value_size:,})"
+
+
 def _too_big(label: str, args: list[Any], limits: Limits) -> str | None:
     """What an operation would make that is over a limit, found before making it."""
     if len(args) != 2:
@@ -101,16 +108,14 @@ def _too_big(label: str, args: list[Any], limits: Limits) -> str | None:
             if isinstance(seq, list | str) and _is_int(n):
                 made = size(seq, limits.value_size) * n
                 if made > limits.value_size:
-                    kind = "string" if isinstance(seq, str) else "list"
-                    return f"`*` would make a {kind} of {made:,} items"
+                    return f"`*` would make {_sized(seq, made, limits)}"
         if _is_int(a) and _is_int(b) and a and b \
                 and a.bit_length() + b.bit_length() - 1 > limits.int_bits:
             return f"`*` would make an integer of over {limits.int_bits} bits"
     if label == "+" and isinstance(a, list | str) and type(a) is type(b):
         made = size(a, limits.value_size) + size(b, limits.value_size)
         if made > limits.value_size:
-            kind = "string" if isinstance(a, str) else "list"
-            return f"`+` would make a {kind} of {made:,} items"
+            return f"`+` would make {_sized(a, made, limits)}"
     if label == "**" and _is_int(a) and _is_int(b) and abs(a) > 1 and b > 0 \
             and (abs(a).bit_length() - 1) * b + 1 > limits.int_bits:
         return f"`**` would make an integer of over {limits.int_bits} bits"

@@ -38,6 +38,7 @@ from darchlang.space.nodes import (
     SeqNode,
     SNode,
 )
+from darchlang.space.size import amount
 from darchlang.text import describe
 
 if TYPE_CHECKING:
@@ -286,7 +287,7 @@ def _repeat(call: Call, tied: bool) -> RepeatNode:
                              times_arg.span)
     most = max(counts) if counts else 0
     if most > interp.limits.repeat:
-        raise DarchError(f"a repeat count of {most:,} is over the limit of "
+        raise DarchError(f"a repeat count of {amount(most)} is over the limit of "
                          f"{interp.limits.repeat:,}", times_arg.span, help=LIMITS_HELP)
     thunk = bound["body"].thunk
     assert thunk is not None

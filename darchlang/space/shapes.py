@@ -58,7 +58,7 @@ from darchlang.space.nodes import (
     SNode,
     ref_indices,
 )
-from darchlang.space.size import Largest
+from darchlang.space.size import Largest, amount
 from darchlang.space.space import Space
 from darchlang.space.visitor import Visitor
 
@@ -611,7 +611,7 @@ def _bound(space: Space, report: ShapeReport, params: dict[int, int]) -> None:
     if report.max_params > limit:
         report.ok = False
         report.failure = DarchError(
-            f"architectures of this space are too large: up to {report.max_params:,} "
+            f"architectures of this space are too large: up to {amount(report.max_params)} "
             f"parameters, more than the limit of {limit:,}", getattr(space.network, "span", None),
             help="lower the widths or the repeat counts")
 

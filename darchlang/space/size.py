@@ -110,15 +110,16 @@ def check_largest(roots: list[SNode], limit: int) -> int:
         help = ("a binding used twice is built twice, so doubling a block through "
                 "bindings doubles its layers each time; use repeat_tied for a deep stack")
     raise DarchError(
-        f"architectures of this space are too large: up to {_amount(total)} layers, "
+        f"architectures of this space are too large: up to {amount(total)} layers, "
         f"more than the limit of {limit:,}",
         _span_of(node),
         help=help,
-        notes=[f"this part alone makes up to {_amount(part)} layers"] if part != total else [],
+        notes=[f"this part alone makes up to {amount(part)} layers"] if part != total else [],
     )
 
 
-def _amount(n: int) -> str:
+def amount(n: int) -> str:
+    """A count as errors write it: with commas, or `about 10^k` past a quadrillion."""
     return f"{n:,}" if n < 10**15 else f"about 10^{len(str(n)) - 1}"
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import linecache
+import re
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -151,12 +152,33 @@ def build_modules(plan: Plan) -> dict[str, nn.Module]:
     """Every module of the plan, in forward order (the order weights are drawn)."""
     modules: dict[str, nn.Module] = {}
     for step in plan.steps:
-        if isinstance(step, LayerStep):
-            if step.lowering.build is not None:
-                modules[step.name] = step.lowering.build(step.attrs, step.in_shape)
-        elif isinstance(step, JoinStep) and step.project is not None:
-            modules[step.project] = _build_projection(step)
+        try:
+            if isinstance(step, LayerStep):
+                if step.lowering.build is not None:
+                    modules[step.name] = step.lowering.build(step.attrs, step.in_shape)
+            elif isinstance(step, JoinStep) and step.project is not None:
+                modules[step.project] = _build_projection(step)
+        except (RuntimeError, MemoryError, TypeError, OverflowError) as exc:
+            raise _too_large(step, exc) from None
     return modules
+
+
+def _too_large(step: Any, exc: BaseException) -> BaseException:
+    """A layer whose weights cannot be allocated (`affine(units: 10 ** 9)`) or whose
+    sizes pass torch's 64-bit integers is an error at its line, not torch's traceback;
+    any other error stays as it is."""
+    text = str(exc)
+    kind = step.layer.kind if isinstance(step, LayerStep) else "residual"
+    if "overflow" in text.lower():
+        what = "its sizes pass the 64-bit integers torch counts in"
+    elif isinstance(exc, MemoryError) or "allocate" in text:
+        wanted = re.search(r"allocate (\d+) bytes", text)
+        need = f"{int(wanted.group(1)) / 1e9:,.1f} GB, more" if wanted else "more"
+        what = f"its weights need {need} memory than this machine can give"
+    else:
+        return exc
+    return DarchError(f"`{kind}` cannot be built: {what}", getattr(step, "span", None),
+                      help="lower its width (filters, units) or kernel size")
 
 
 _GLOBALS = {"torch": torch, "F": F, "nn": nn}
