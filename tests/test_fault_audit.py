@@ -69,6 +69,17 @@ def test_an_import_past_the_source_size_limit_is_refused_at_the_import(tmp_path)
     assert (err.value.span.line, err.value.span.col) == (1, 1)
 
 
+def test_an_import_that_is_a_loop_of_links_is_an_error_at_the_import(tmp_path):
+    (tmp_path / "a.darch").symlink_to(tmp_path / "b.darch")
+    (tmp_path / "b.darch").symlink_to(tmp_path / "a.darch")
+    main = tmp_path / "main.darch"
+    main.write_text('space = relu()\nfrom "a" import x\n')
+    with pytest.raises(DarchError) as err:
+        darchlang.load_file(main)
+    assert err.value.message == "`a` is a loop of symbolic links"
+    assert (err.value.span.line, err.value.span.col) == (2, 1)
+
+
 # ---- check --shapes: a bounded amount of work, said when it runs out --------------------
 # The budgets are lowered here so that each test trips them in a few milliseconds; the
 # shipped ones (100,000 checks, 500,000 combinations) take about half a second.

@@ -211,7 +211,10 @@ class Loader:
             candidate = base / name
             if not os.path.lexists(candidate):
                 continue
-            real = candidate.resolve()
+            try:
+                real = candidate.resolve()
+            except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError for a loop
+                raise DarchError(f"`{st.path}` is a loop of symbolic links", st.span) from None
             if not any(real.is_relative_to(root) for root in roots):
                 raise DarchError(
                     f"`{st.path}` leads outside the project, the import path and the standard "
