@@ -22,15 +22,26 @@ from darchlang.layers.defs import (
     Float,
     InitType,
     Int,
+    IntPair,
     LayerDef,
     Param,
 )
-from darchlang.layers.shapes import Attrs, Shape, features, layout, need, window, window_axis
+from darchlang.layers.shapes import (
+    Attrs,
+    Shape,
+    along,
+    features,
+    layout,
+    need,
+    window,
+    window_axis,
+)
 
 if TYPE_CHECKING:
     from darchlang.environment import Environment
 
 POSITIVE = Int(min=1)
+POSITIVE_OR_PAIR = IntPair()
 PADDING = Enum(("same", "valid"))
 BOOL = Bool()
 
@@ -56,18 +67,25 @@ def conv2d_shape(attrs: Attrs, shape: Shape) -> Shape:
     return (attrs["filters"], *window(attrs, shape))
 
 
+def _taps(attrs: Attrs, shape: Shape) -> int:
+    """Taps of a kernel: its length over tokens, height x width over an image."""
+    if len(shape) == 2:
+        return attrs["size"]
+    return along(attrs, "size", 0) * along(attrs, "size", 1)
+
+
 def conv_params(attrs: Attrs, shape: Shape, out: Shape) -> int:
     """Weights of a (grouped) convolution over `shape`'s channels, plus its biases."""
     cin = shape[-1] if len(shape) == 2 else shape[0]
     cout = out[-1] if len(out) == 2 else out[0]
     groups = attrs.get("groups", cin if "multiplier" in attrs else 1)
-    return cin // groups * cout * attrs["size"] ** (len(shape) - 1) + (cout if attrs["bias"] else 0)
+    return cin // groups * cout * _taps(attrs, shape) + (cout if attrs["bias"] else 0)
 
 
 def conv_macs(attrs: Attrs, shape: Shape, out: Shape) -> int:
     cin = shape[-1] if len(shape) == 2 else shape[0]
     groups = attrs.get("groups", cin if "multiplier" in attrs else 1)
-    return features(out) * cin // groups * attrs["size"] ** (len(shape) - 1)
+    return features(out) * cin // groups * _taps(attrs, shape)
 
 
 def depthwise_shape(attrs: Attrs, shape: Shape) -> Shape:
@@ -248,20 +266,23 @@ SAME_OR_VALID = (
 )
 
 
-def _window_params(size_doc: str) -> tuple[Param, ...]:
+def _window_params(size_doc: str, image: bool = True) -> tuple[Param, ...]:
+    """size, stride, padding; over an image size and stride may be pairs [h, w]."""
+    kind = POSITIVE_OR_PAIR if image else POSITIVE
     return (
-        Param("size", POSITIVE, REQUIRED, size_doc),
-        Param("stride", POSITIVE, 1, "step of the kernel"),
+        Param("size", kind, REQUIRED, size_doc),
+        Param("stride", kind, 1, "step of the kernel"),
         Param("padding", PADDING, "same", SAME_OR_VALID),
     )
 
 
-def _conv_tail(groups: bool = True) -> tuple[Param, ...]:
+def _conv_tail(groups: bool = True, image: bool = True) -> tuple[Param, ...]:
     """init, then the parameters conv2d gained later: quiet, so the architectures
     written before them keep their text."""
     tail = (
         Param("init", InitType(), Init("kaiming", 1.0), "weight initializer; biases start at zero"),
-        Param("dilation", POSITIVE, 1, "spacing between kernel taps (1: a plain kernel)", quiet=True),
+        Param("dilation", POSITIVE_OR_PAIR if image else POSITIVE, 1,
+              "spacing between kernel taps (1: a plain kernel)", quiet=True),
     )
     if groups:
         tail += (Param("groups", POSITIVE, 1,
@@ -273,11 +294,11 @@ def _pool(name: str, what: str) -> LayerDef:
     return LayerDef(
         name,
         (
-            Param("size", POSITIVE, 2, "window height and width"),
-            Param("stride", POSITIVE, 2, "step between windows"),
+            Param("size", POSITIVE_OR_PAIR, 2, "window height and width (or a pair [h, w])"),
+            Param("stride", POSITIVE_OR_PAIR, 2, "step between windows"),
             Param("padding", PADDING, "same", '"same" keeps ceil(n / stride); "valid" drops edges'),
         ),
-        f"2-D {what} pooling over a square window.",
+        f"2-D {what} pooling over a window (square, or [h, w]).",
         shape=pool_shape,
     )
 
@@ -292,16 +313,17 @@ def builtin_layers() -> list[LayerDef]:
             "conv2d",
             (
                 Param("filters", POSITIVE, REQUIRED, "number of output channels"),
-                *_window_params("kernel height and width"),
+                *_window_params("kernel height and width (or a pair [h, w])"),
                 *_conv_tail(),
             ),
-            "2-D convolution with a square kernel; `groups` splits it into grouped convolutions.",
+            "2-D convolution with a square kernel, or [h, w]; `groups` splits it into grouped "
+            "convolutions.",
             shape=conv2d_shape, param_count=conv_params, macs=conv_macs,
         ),
         LayerDef(
             "depthwise_conv2d",
             (
-                *_window_params("kernel height and width"),
+                *_window_params("kernel height and width (or a pair [h, w])"),
                 Param("multiplier", POSITIVE, 1, "output channels per input channel"),
                 *_conv_tail(groups=False),
             ),
@@ -312,8 +334,8 @@ def builtin_layers() -> list[LayerDef]:
             "conv1d",
             (
                 Param("filters", POSITIVE, REQUIRED, "number of output features per token"),
-                *_window_params("kernel length, in tokens"),
-                *_conv_tail(),
+                *_window_params("kernel length, in tokens", image=False),
+                *_conv_tail(image=False),
             ),
             "1-D convolution along a sequence of tokens, their features as channels.",
             shape=conv1d_shape, param_count=conv_params, macs=conv_macs,

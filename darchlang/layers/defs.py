@@ -59,6 +59,24 @@ class Int(ParamType):
 
 
 @dataclass(frozen=True)
+class IntPair(ParamType):
+    """A positive integer, or a pair `[h, w]` of them (a window's height and width):
+    `[1, 7]` then `[7, 1]` is NASNet's and Inception's factorised 7x7. The value stays
+    as written, so an architecture prints it back the same way."""
+
+    name = "positive integer or a pair [h, w] of them"
+
+    def check(self, value: Any) -> str | None:
+        if isinstance(value, list):
+            if len(value) == 2 and all(Int(min=1).check(v) is None for v in value):
+                return None
+            return f"expected a {self.name}, got {format_value(value)}"
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            return f"expected a {self.name}, got {describe(value) if not isinstance(value, int) else value}"
+        return None
+
+
+@dataclass(frozen=True)
 class Float(ParamType):
     min: float | None = None
     max: float | None = None

@@ -87,14 +87,21 @@ def same_padding(n: int, k: int, s: int) -> tuple[int, int, int]:
     return out, total // 2, total - total // 2
 
 
-def span_of(attrs: Attrs) -> int:
-    """The extent of a (possibly dilated) square window: dilation * (size - 1) + 1."""
-    return attrs.get("dilation", 1) * (attrs["size"] - 1) + 1
+def along(attrs: Attrs, name: str, axis: int = 0) -> int:
+    """A window setting (`size`, `stride`, `dilation`) along one axis: an integer holds
+    for both axes, a pair `[h, w]` gives height (axis 0) and width (axis 1)."""
+    value = attrs.get(name, 1)
+    return value[axis] if isinstance(value, list | tuple) else value
 
 
-def window_axis(n: int, attrs: Attrs) -> int:
+def span_of(attrs: Attrs, axis: int = 0) -> int:
+    """The extent of a (possibly dilated) window along an axis: dilation * (size - 1) + 1."""
+    return along(attrs, "dilation", axis) * (along(attrs, "size", axis) - 1) + 1
+
+
+def window_axis(n: int, attrs: Attrs, axis: int = 0) -> int:
     """Output size along one axis of a windowed layer (conv or pool) of `n` positions."""
-    k, s = span_of(attrs), attrs["stride"]
+    k, s = span_of(attrs, axis), along(attrs, "stride", axis)
     if attrs["padding"] == "same":
         return -(-n // s)
     if k > n:
@@ -103,20 +110,21 @@ def window_axis(n: int, attrs: Attrs) -> int:
 
 
 def window(attrs: Attrs, shape: Shape) -> tuple[int, int]:
-    """Output height and width of a square window (conv or pool) over an image."""
+    """Output height and width of a window (conv or pool) over an image."""
     _, h, w = need(shape, "image")
-    k = span_of(attrs)
-    if attrs["padding"] != "same" and (k > h or k > w):
-        raise ValueError(f'its {k}x{k} window does not fit the {h}x{w} image with padding "valid"')
-    return window_axis(h, attrs), window_axis(w, attrs)
+    kh, kw = span_of(attrs, 0), span_of(attrs, 1)
+    if attrs["padding"] != "same" and (kh > h or kw > w):
+        raise ValueError(f'its {kh}x{kw} window does not fit the {h}x{w} image with padding "valid"')
+    return window_axis(h, attrs, 0), window_axis(w, attrs, 1)
 
 
 def pads(attrs: Attrs, sizes: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
-    """(before, after) padding per axis of a windowed layer; zeros for "valid"."""
+    """(before, after) padding per axis of a windowed layer; zeros for "valid". TF's
+    SAME pads each axis on its own, so a 1x7 kernel pads 3 columns each side, no rows."""
     if attrs["padding"] != "same":
         return tuple((0, 0) for _ in sizes)
-    k, s = span_of(attrs), attrs["stride"]
-    return tuple(same_padding(n, k, s)[1:] for n in sizes)
+    return tuple(same_padding(n, span_of(attrs, i), along(attrs, "stride", i))[1:]
+                 for i, n in enumerate(sizes))
 
 
 # -- merges and residual joins --------------------------------------------------------------
@@ -203,8 +211,8 @@ def crops(attrs: Attrs, in_shape: Shape, out_shape: Shape) -> bool:
     changes the size, such a layer is refused, since the body's pixels then do not line
     up with the strided shortcut's (a 3x3 "valid" conv takes 4x4 to 2x2, which only
     looks like stride 2); both the planner and the whole-space check ask this."""
-    return (attrs.get("padding") == "valid" and "size" in attrs and span_of(attrs) > 1
-            and in_shape[1:] != out_shape[1:])
+    return (attrs.get("padding") == "valid" and "size" in attrs
+            and max(span_of(attrs, 0), span_of(attrs, 1)) > 1 and in_shape[1:] != out_shape[1:])
 
 
 def _words(shape: Shape) -> str:

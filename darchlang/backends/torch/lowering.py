@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from darchlang.layers.shapes import Attrs, Shape, features, pads
+from darchlang.layers.shapes import Attrs, Shape, along, features, pads
 
 if TYPE_CHECKING:
     from darchlang.environment import Environment
@@ -58,6 +58,11 @@ def _init_call(init: Any) -> str:
 
 def _pad_arg(ph: int, pw: int) -> str:
     return str(ph) if ph == pw else f"({ph}, {pw})"
+
+
+def _window_arg(value: Any) -> Any:
+    """A window setting as torch takes it: an integer, or a pair [h, w] as a tuple."""
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _image_pads(attrs: Attrs, shape: Shape) -> tuple[int, int, int, int]:
@@ -96,8 +101,9 @@ def _conv_own(attrs: Attrs, shape: Shape) -> Any:
 def _conv_kwargs(attrs: Attrs, shape: Shape) -> dict[str, Any]:
     _, _, _, groups = _conv_spec(attrs, shape)
     kwargs: dict[str, Any] = {}
-    for key, value, default in (("stride", attrs["stride"], 1), ("padding", _conv_own(attrs, shape) or 0, 0),
-                                ("dilation", attrs["dilation"], 1), ("groups", groups, 1),
+    for key, value, default in (("stride", _window_arg(attrs["stride"]), 1),
+                                ("padding", _conv_own(attrs, shape) or 0, 0),
+                                ("dilation", _window_arg(attrs["dilation"]), 1), ("groups", groups, 1),
                                 ("bias", attrs["bias"], True)):
         if value != default:
             kwargs[key] = value
@@ -112,13 +118,13 @@ def conv_build(attrs: Attrs, shape: Shape) -> Any:
     cls, cin, cout, _ = _conv_spec(attrs, shape)
     init = attrs["init"]
     _init_call(init)
-    conv = getattr(nn, cls)(cin, cout, attrs["size"], **_conv_kwargs(attrs, shape))
+    conv = getattr(nn, cls)(cin, cout, _window_arg(attrs["size"]), **_conv_kwargs(attrs, shape))
     return INITIALIZERS[init.kind](conv, float(init.gain))
 
 
 def conv_emit(attrs: Attrs, shape: Shape) -> str:
     cls, cin, cout, _ = _conv_spec(attrs, shape)
-    args = [str(cin), str(cout), str(attrs["size"])]
+    args = [str(cin), str(cout), repr(_window_arg(attrs["size"]))]
     args += [f"{key}={value!r}" for key, value in _conv_kwargs(attrs, shape).items()]
     init = attrs["init"]
     return f"{_init_call(init)}(nn.{cls}({', '.join(args)}), {float(init.gain)!r})"
@@ -141,20 +147,26 @@ def conv_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
 
 
 def _pool_expr(fn: str, average: bool, attrs: Attrs, shape: Shape, x: str) -> str:
-    k, s = attrs["size"], attrs["stride"]
+    """Each axis on its own: an even split is torch's own padding; one more after with a
+    stride >= 2 is `ceil_mode`, which adds the last, clipped window (and changes nothing
+    on an evenly split axis, whose windows fit exactly); one more after with stride 1
+    (an even kernel) pads k/2 on both sides and drops the first row or column."""
+    kh, kw = along(attrs, "size", 0), along(attrs, "size", 1)
+    sh, sw = along(attrs, "stride", 0), along(attrs, "stride", 1)
     top, bottom, left, right = _image_pads(attrs, shape)
-    args = [x, str(k), str(s)]
-    crop = ""
-    if top == bottom and left == right:
-        pad_h, pad_w = top, left
-    elif s >= 2:
-        # One extra row/column after: ceil_mode adds the last, clipped window.
-        pad_h, pad_w = top, left
+    args = [x, _pad_arg(kh, kw), _pad_arg(sh, sw)]
+    pad_h, pad_w, crop_h, crop_w, ceil = top, left, "", "", False
+    if top != bottom:
+        ceil |= sh >= 2
+        if sh < 2:
+            pad_h, crop_h = bottom, "1:"
+    if left != right:
+        ceil |= sw >= 2
+        if sw < 2:
+            pad_w, crop_w = right, "1:"
+    if ceil:
         args.append("ceil_mode=True")
-    else:
-        # Stride 1, even kernel: pad k/2 on both sides, drop the first row and column.
-        pad_h, pad_w = bottom, right
-        crop = "[:, :, 1:, 1:]"
+    crop = f"[:, :, {crop_h or ':'}, {crop_w or ':'}]" if crop_h or crop_w else ""
     if pad_h or pad_w:
         args.insert(3, f"padding={_pad_arg(pad_h, pad_w)}")
         if average:
