@@ -47,7 +47,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     modules = [importlib.import_module(f"darchlang.commands.{name}") for name in names]
     for module in sorted(modules, key=lambda m: getattr(m, "ORDER", 50)):
         name = module.__name__.rsplit(".", 1)[1]
-        cmd = sub.add_parser(name, help=module.HELP, description=module.__doc__)
+        # the docstring's own lines: its example commands stay one to a line
+        cmd = sub.add_parser(name, help=module.HELP, description=module.__doc__,
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
         cmd.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                          help="show Python tracebacks on errors")
         module.add_arguments(cmd)

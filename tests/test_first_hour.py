@@ -253,3 +253,68 @@ def test_names_from_other_libraries_suggest_darchlangs(typed, meant, tmp_path):
     program.write_text(f"space = {typed}()\n")
     r = darch("check", str(program))
     assert r.returncode == 1 and r.stderr.splitlines()[-1] == f"  = help: did you mean `{meant}`?"
+
+
+# ---- odd files and standard input ------------------------------------------------------------
+def test_standard_input_is_a_program_for_fmt_and_check(tmp_path):
+    messy = "space=concat[relu(),\n relu()]\n"
+    r = darch("fmt", "-", input=messy)
+    assert (r.returncode, r.stdout) == (0, "space = concat [relu(), relu()]\n")
+    r = darch("fmt", "--check", "-", input=messy)
+    assert (r.returncode, r.stderr) == (1, "<stdin>: would be reformatted\n")
+    r = darch("fmt", "-i", "-", input=messy)
+    assert r.returncode == 2 and "standard input (-) has none to rewrite" in r.stderr
+    r = darch("check", "-", input="space = relux()\n")
+    assert r.returncode == 1
+    assert r.stderr.splitlines()[0] == "<stdin>:1:9: error: unknown name `relux`"
+    # imports resolve from the working directory
+    (tmp_path / "blocks.darch").write_text(LIBRARY)
+    r = darch("count", "-", input='import "blocks"\nspace = block(one_of(8, 16))\n', cwd=tmp_path)
+    assert (r.returncode, r.stdout) == (0, "2\n")
+    r = darch("check", "-", input="")
+    assert r.returncode == 1 and r.stderr.startswith("<stdin>:1:1: error: `<stdin>` is empty")
+
+
+@pytest.mark.parametrize(("text", "message", "help"), [
+    ("space = relu()\x00\n", "unexpected character U+0000 (a control character)",
+     "remove it: a program is plain text"),
+    ("space = relu()\u00a0\n", "unexpected character U+00A0 (NO-BREAK SPACE)",
+     "replace it with a plain space"),
+    ("space = one_of(\u201crelu\u201d)\n", "unexpected character `\u201c`",
+     'strings take straight quotes, as in "relu" (an editor may have curled them)'),
+])
+def test_an_invisible_or_curly_character_is_named(tmp_path, text, message, help):
+    bad = tmp_path / "bad.darch"
+    bad.write_text(text, "utf-8")
+    r = darch("check", str(bad))
+    assert r.returncode == 1 and r.stderr.splitlines()[0].endswith(f": error: {message}")
+    assert r.stderr.splitlines()[-1] == f"  = help: {help}"
+
+
+def test_every_subcommand_has_help_and_keeps_its_example_lines():
+    names = ["check", "count", "show", "sample", "fmt", "compile", "draw", "train", "search",
+             "report", "export", "dashboard", "journal", "repl", "lsp", "plugins"]
+    for name in names:
+        r = darch(name, "--help")
+        assert r.returncode == 0 and r.stdout.startswith(f"usage: darch {name} "), name
+    # the docstring's example commands stay one to a line
+    assert "\n    darch export runs/digits.db --rank 1 -o best/\n" in darch("export", "--help").stdout
+
+
+def test_an_export_rank_below_one_is_a_usage_error(tmp_path):
+    r = darch("export", str(tmp_path / "none.db"), "--rank", "0", "-o", str(tmp_path / "out"))
+    assert r.returncode == 2
+    assert r.stderr.splitlines()[-1] == "darch export: error: argument --rank: must be at least 1, got 0"
+
+
+# ---- wording for a space of one architecture (19.8) -------------------------------------------
+def test_the_repl_says_a_space_has_no_choices_and_counts_names_in_words(tmp_path):
+    from darchlang.repl.session import Session
+
+    one = tmp_path / "one.darch"
+    one.write_text("space = relu()\n")
+    session = Session()
+    assert session.execute(f":load {one}").text.splitlines()[0] == f"loaded {one}: 1 name"
+    text = session.execute(":sample 3").text
+    assert text.splitlines()[0].endswith("  (no choices: the space has one architecture)")
+    assert "decisions: \n" not in text

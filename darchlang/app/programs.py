@@ -98,12 +98,14 @@ def sample(space: Space, seed: int, n: int = 1, *, uniform: bool = False
         yield draw(rng)
 
 
-def header(arch: Architecture) -> str:
-    """The comment line printed above a picked architecture: its identity and the
-    decisions that replay it (or that there were none to make)."""
+def header(arch: Architecture, identity: str | None = None) -> str:
+    """The comment line printed above a picked architecture: its identity (`identity`
+    when given, for a space that is a value) and the decisions that replay it, or that
+    there were none to make."""
+    identity = identity or arch.identity
     if not arch.decisions:
-        return f"# architecture {arch.identity}  (no choices: the space has one architecture)"
-    return f"# architecture {arch.identity}  decisions: {','.join(map(str, arch.decisions))}"
+        return f"# architecture {identity}  (no choices: the space has one architecture)"
+    return f"# architecture {identity}  decisions: {','.join(map(str, arch.decisions))}"
 
 
 def compile_summary(arch: Architecture, shape: tuple[int, ...], *, env: Any = None) -> Any:

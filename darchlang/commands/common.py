@@ -44,7 +44,7 @@ def check_dataset(spec: str) -> None:
 
 
 def add_program_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="the .darch program")
+    parser.add_argument("file", help="the .darch program (- reads standard input)")
     parser.add_argument(
         "-D",
         "--define",

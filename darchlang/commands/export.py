@@ -16,13 +16,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from darchlang.commands.common import positive_int
+
 HELP = "write the best architecture, its weights, standalone PyTorch and ONNX to a folder"
 ORDER = 86
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("journal", type=Path, help="the journal of `darch search --journal`")
-    parser.add_argument("--rank", type=int, default=1,
+    parser.add_argument("--rank", type=positive_int, default=1,
                         help="which architecture: 1 is the best (default), 2 the next, ...")
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="DIR",
                         help="the folder to write (created if needed)")

@@ -347,8 +347,9 @@ def _print_outcome(result: Any, args: argparse.Namespace, setup: Any, journal: s
         console.print(f"no evaluation reported every objective: the evaluator must give "
                       f"{', '.join(missing)} as metrics (docs/searchers.md)", markup=False)
     elif not best_list:
-        console.print("no evaluation succeeded: every one failed (their reasons are in the "
-                      "table above and in `darch report`)", markup=False)
+        where = f" and in `darch report {journal}`" if journal else ""
+        console.print(f"no evaluation succeeded: every one failed (their reasons are "
+                      f"above{where})", markup=False)
     else:
         if result.objectives.several:
             console.print(pareto_table(result.pareto_front(), result.objectives,

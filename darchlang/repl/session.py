@@ -197,7 +197,7 @@ class Session:
         for name in exports:
             self.sources.pop(name, None)
         self.sources[f'import "{file.resolve()}"'] = f'import "{file.resolve()}"'
-        lines = [f"loaded {path}: {len(exports)} names"]
+        lines = [f"loaded {path}: {plural(len(exports), 'name')}"]
         for name in (NETWORK, HYPERPARAMS):
             if name in exports:
                 lines.append(f"{name}: {self.brief(exports[name], name)}")
@@ -378,8 +378,7 @@ class Session:
         for arch in programs.sample(space, seed, n):
             text = _architecture_text(arch)
             identity = hashlib.sha256(text.encode()).hexdigest()[:16]  # arch.identity, for values too
-            parts.append(f"# architecture {identity}  decisions: "
-                         f"{','.join(map(str, arch.decisions))}\n{text}")
+            parts.append(f"{programs.header(arch, identity)}\n{text}")
         return Reply("\n".join(parts).rstrip("\n"), darch=True)
 
     def cmd_fmt(self, args: list[str]) -> Reply:

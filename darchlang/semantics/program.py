@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
@@ -466,13 +467,29 @@ def load_file(
     """Load a `.darch` file (imports resolve relative to it, then along `import_path`
     and DARCH_PATH, then to the stdlib)."""
     text = read_source(path)
-    return load_string(text, str(path), defines, env, network, optional_defines, import_path)
+    return load_string(text, source_name(path), defines, env, network, optional_defines,
+                       import_path)
+
+
+STDIN = "-"  # the file name that means standard input (`darch fmt -`, editors' pipes)
+
+
+def source_name(path: str | Path) -> str:
+    """How errors name a program: its path, or `<stdin>` (imports then resolve from the
+    working directory)."""
+    return "<stdin>" if str(path) == STDIN else str(path)
 
 
 def read_source(path: str | Path, limit: int = Limits.source_size) -> str:
-    """A program file's text; a missing, unreadable, non-UTF-8 or too large file, and
-    anything but a regular file (a pipe or a device would block or never end), is a
-    DarchError."""
+    """A program file's text (`-`: standard input's); a missing, unreadable, non-UTF-8
+    or too large file, and anything but a regular file (a pipe or a device would block
+    or never end), is a DarchError."""
+    if str(path) == STDIN:
+        return _decoded(sys.stdin.buffer.read(limit + 1), "<stdin>", limit)
+    return _decoded(_read_file(path, limit), path, limit)
+
+
+def _read_file(path: str | Path, limit: int) -> bytes:
     p = Path(path).expanduser()
     try:
         mode = p.stat().st_mode
@@ -489,6 +506,10 @@ def read_source(path: str | Path, limit: int = Limits.source_size) -> str:
         raise DarchError(f"{path} is a directory, not a .darch file") from None
     except OSError as exc:
         raise DarchError(f"cannot read {path}: {exc.strerror}") from None
+    return data
+
+
+def _decoded(data: bytes, path: str | Path, limit: int) -> str:
     if len(data) > limit:
         raise DarchError(f"{path} is too large to be a program: more than {limit:,} bytes",
                          help=_SPLIT)

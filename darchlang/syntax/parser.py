@@ -577,8 +577,11 @@ def _syntax_error(exc: UnexpectedInput, source: Source) -> DarchError:
         if char in "\"'":
             return DarchError("unterminated string", span,
                               help=f"close the string with {char} before the end of the line")
-        return DarchError(f"unexpected character `{char}`", span,
-                          help=_char_help(char))
+        import unicodedata
+
+        shown = (f"`{char}`" if char.isprintable() and not char.isspace()
+                 else f"U+{ord(char):04X} ({unicodedata.name(char, 'a control character')})")
+        return DarchError(f"unexpected character {shown}", span, help=_char_help(char))
     assert isinstance(exc, UnexpectedToken)
     tok = exc.token
     accepts = exc.accepts or exc.expected
@@ -611,6 +614,12 @@ def _char_help(char: str) -> str | None:
         return "statements need no separator: start the next one on a new line"
     if char == "@":
         return "darchlang has no decorators; call the function instead"
+    if char in "\u201c\u201d\u2018\u2019":
+        return 'strings take straight quotes, as in "relu" (an editor may have curled them)'
+    if char.isspace():
+        return "replace it with a plain space"
+    if char and not char.isprintable():
+        return "remove it: a program is plain text"
     return None
 
 

@@ -115,7 +115,9 @@ def result_rows(result: Any, decisions: list[int], dataset: str | None = None,
                 saved: str | None = None) -> list[tuple[str, str]]:
     """What `darch train` and the REPL's `:train` print about one trained architecture."""
     m = result.metrics
-    rows = [("architecture", f"{result.identity}  decisions: {','.join(map(str, decisions))}")]
+    made = (f"decisions: {','.join(map(str, decisions))}" if decisions else
+            "(no choices: the space has one architecture)")
+    rows = [("architecture", f"{result.identity}  {made}")]
     if dataset:
         rows.append(("dataset", dataset))
     if m.get("parameters") is not None:
