@@ -209,7 +209,7 @@ class FastParser:
                     if callback is None:  # one child, passed on: only the state changes
                         goto = table[states[-2]][origin][1]
                         if goto == end_state:
-                            return values[-1]
+                            return _accepted(values, kind)
                         states[-1] = goto
                         shift, arg = table[goto][kind]
                         continue
@@ -221,9 +221,7 @@ class FastParser:
                     values.append(callback(children))
                     goto = table[states[-1]][origin][1]
                     if goto == end_state:
-                        if kind != "$END":  # text left over: Lark words the error
-                            raise Unparsed
-                        return values[-1]
+                        return _accepted(values, kind)
                     states.append(goto)
                     shift, arg = table[goto][kind]
                 states.append(arg)
@@ -231,6 +229,14 @@ class FastParser:
         except KeyError:
             raise Unparsed from None
         raise Unparsed  # the table never reached its end state
+
+
+def _accepted(values: list, kind: str) -> Any:
+    """The tree, once the start rule is reduced at the end of the text; with text left
+    over (`3 x` as one expression), Lark's parser words the error."""
+    if kind != "$END":
+        raise Unparsed
+    return values[-1]
 
 
 _END = Tok("$END", "", 0, 0, 0, 0)
