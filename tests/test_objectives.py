@@ -307,6 +307,8 @@ def test_darch_search_and_report_show_the_pareto_front(tmp_path, program, capsys
                  str(tmp_path / "all.csv")]) == 0
     out = capsys.readouterr().out
     assert "objectives   max accuracy, min params" in out
+    assert f"front        {len(front)} architectures; best accuracy {front[0].score:.4f} " \
+           f"(#{front[0].index})" in out
     assert f"Pareto front: {len(front)} of {distinct} architectures" in out
     assert (tmp_path / "plots" / "pareto.png").read_bytes()[:4] == b"\x89PNG"
     header = (tmp_path / "all.csv").read_text().splitlines()[0]

@@ -190,8 +190,7 @@ def _print_report(args: argparse.Namespace, evaluations: list[Any], config: dict
         + (f"; {s['invalid']} invalid, not trained" if s["invalid"] else "")
         + (f"; {s['unfinished']} unfinished" if s["unfinished"] else "")
         + (f" ({len(stale)} stale: the search that ran them is gone)" if stale else ""),
-        "best score   " + ("-" if s["best_score"] is None
-                           else f"{s['best_score']:.4f} (#{s['best_index']})"),
+        _best_line(s, evaluations, objectives),
         f"time         {format_seconds(s['eval_seconds'])} evaluating, "
         f"{format_seconds(s['wall_seconds'])} wall clock",
     ]
@@ -248,6 +247,22 @@ def _print_report(args: argparse.Namespace, evaluations: list[Any], config: dict
         console.print(best_heading(best[0], objectives), markup=False)
         text = best[0].text
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _best_line(s: dict[str, Any], evaluations: list[Any], objectives: Any) -> str:
+    """`best score   0.9812 (#3)`; with several objectives, the front's size and its best
+    along the first one."""
+    from darchlang.search.results import pareto_front
+
+    if s["best_score"] is None:
+        return "best score   -"
+    if not objectives.several:
+        return f"best score   {s['best_score']:.4f} (#{s['best_index']})"
+    done = [e for e in evaluations if e.done]
+    front = pareto_front(done, objectives)
+    first = objectives.first
+    return (f"front        {len(front)} architectures; best {first.name} "
+            f"{first.show(first.value(front[0]))} (#{front[0].index})")
 
 
 def best_heading(e: Any, objectives: Any = None) -> str:
