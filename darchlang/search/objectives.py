@@ -148,10 +148,6 @@ class Objectives:
             return None
         return tuple(-v if o.minimize else v for o, v in zip(self.items, values, strict=True))
 
-    def measures(self) -> set[str]:
-        """The kinds a classifier must measure beyond its score and parameters."""
-        return {o.kind for o in self.items} & {"macs", "latency"}
-
 
 def search_objectives(program: Any, overrides: Mapping[str, Any] | None = None) -> Objectives:
     """The objectives of a search: the program's `train` block, then the command line's
