@@ -191,7 +191,7 @@ class Interpreter:
         """A value as a space node; functions and records are not values a space can hold."""
         if isinstance(value, SNode):
             return value
-        if isinstance(value, bool | int | float | str | Init | Ref):
+        if type(value) in _ATOMS or isinstance(value, _ATOMS):
             return Const(value)
         if isinstance(value, list):
             if any(isinstance(v, SNode) for v in value):
@@ -424,6 +424,9 @@ class Interpreter:
             self.call_stack.pop()
             self.trace = outer_trace
             self.site = outer_site
+
+
+_ATOMS = (bool, int, float, str, Init, Ref)  # values a Const holds as they are
 
 
 def _thunk(interp: Interpreter, expr: ast.Node, scope: Scope) -> Callable[[], Any]:

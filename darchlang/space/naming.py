@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from darchlang.errors import DarchError, Span
-from darchlang.space.nodes import Choice, GraphNode, SNode
+from darchlang.space.nodes import Choice, Const, GraphNode, SNode
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -86,6 +86,7 @@ def name_choices(roots: list[tuple[str, SNode]]) -> Naming:
                 )
             owners[name] = node
             order.append(NamedChoice(node, name, bool(given)))
-        kids = node.children()
-        stack.extend((f"{path}/{seg}", kid) for seg, kid in reversed(kids))
+        # a constant has no name, no path and no children: not worth a path string
+        stack.extend((f"{path}/{seg}", kid) for seg, kid in reversed(node.children())
+                     if type(kid) is not Const)
     return Naming(tuple(order), paths)

@@ -279,7 +279,11 @@ def _span(first, last) -> Span:
 
 def _depth(node: ast.Node, *children: ast.Node) -> ast.Node:
     """Give `node` its depth (one more than its deepest child) and refuse one too deep."""
-    depth = 1 + max([c.depth for c in children], default=0)
+    depth = 0
+    for child in children:  # a loop: most nodes have one or two children
+        if child.depth > depth:
+            depth = child.depth
+    depth += 1
     if depth > MAX_DEPTH:
         raise DarchError(f"this expression nests too deeply: more than {MAX_DEPTH} levels",
                          node.span, help="bind inner parts to names and use the names")
