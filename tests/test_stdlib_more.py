@@ -49,9 +49,11 @@ DIGITS = {
 }
 
 # A fixed architecture where a random one may leave a step without a gradient: a
-# NAS-Bench-101 node whose edge to the output is absent is still built (review.md,
-# finding 4), so the one here is a chain 0 -> 1 -> ... -> 5 -> 6 with a skip 0 -> 6,
-# one of each label (option indices, by choice name).
+# NAS-Bench-101 cell whose every edge into the output is absent outputs zeros, so
+# nothing before it learns (the benchmark drops such cells; a node behind absent
+# edges alone is not built, review.md finding 4), so the one here is a chain
+# 0 -> 1 -> ... -> 5 -> 6 with a skip 0 -> 6, one of each label (option indices, by
+# choice name).
 FIXED = {
     "nasbench101": {"in1": 1, "in2": 2, "in3": 4, "in4": 8, "in5": 16, "out": 33,
                     "op1": 0, "op2": 1, "op3": 2, "op4": 0, "op5": 1},
