@@ -318,3 +318,33 @@ def test_the_repl_says_a_space_has_no_choices_and_counts_names_in_words(tmp_path
     text = session.execute(":sample 3").text
     assert text.splitlines()[0].endswith("  (no choices: the space has one architecture)")
     assert "decisions: \n" not in text
+
+
+def test_a_missing_file_names_the_one_meant(tmp_path):
+    (tmp_path / "two.darch").write_text("space = relu()\n")
+    r = darch("count", "two", cwd=tmp_path)
+    assert r.returncode == 1
+    assert r.stderr.splitlines() == ["error: no such file: two", "  = help: did you mean `two.darch`?"]
+    r = darch("check", "tow.darch", cwd=tmp_path)
+    assert r.stderr.splitlines()[-1] == "  = help: did you mean `two.darch`?"
+
+
+def test_repl_commands_with_odd_arguments_say_what_fits(tmp_path):
+    from darchlang.repl.session import Session
+
+    (tmp_path / "two.darch").write_text("space = concat [conv2d(filters: one_of(4, 8), size: 3)]\n")
+    session = Session()
+
+    def first_lines(command):
+        reply = session.execute(command)
+        assert not reply.ok, command
+        return reply.text.splitlines()[:2]
+
+    assert first_lines(f":load {tmp_path / 'two'}")[1] == \
+        f"  = help: did you mean `{tmp_path / 'two.darch'}`?"
+    assert first_lines(":LOAD x")[1] == "  = help: did you mean `:load`?"
+    assert first_lines(":exti")[1] == "  = help: did you mean `:quit`?"  # an alias, named as the command
+    assert session.execute(f":load {tmp_path / 'two.darch'}").ok
+    assert first_lines(":compile 3x")[0] == "error: cannot read the input shape `3x`"
+    assert first_lines(":compile 3x8x8 4x4")[0] == "error: usage: compile [NAME] [INPUT]"
+    assert session.execute(":compile 3x8x8 space").ok

@@ -15,9 +15,9 @@ over the whole session. An expression's value is also bound to `it`.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import random
+import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,7 +29,7 @@ from darchlang.app import programs
 from darchlang.app.reader import kind_of
 from darchlang.arch.graph import Architecture, Node
 from darchlang.environment import Environment, default_environment
-from darchlang.errors import DarchError, did_you_mean
+from darchlang.errors import DarchError, closest, did_you_mean
 from darchlang.semantics.interpreter import Interpreter, Scope, is_space
 from darchlang.semantics.program import Loader, Module, read_source
 from darchlang.semantics.values import Builtin, Closure
@@ -293,10 +293,11 @@ class Session:
         if matches:
             listed = " or ".join(f":{m}" for m in matches)
             raise DarchError(f"`:{word}` is ambiguous: {listed}?")
-        close = difflib.get_close_matches(word, list(COMMANDS), n=1, cutoff=0.5)
+        close = closest(word, [*COMMANDS, *ALIASES], cutoff=0.5)
+        close = ALIASES.get(close, close)
         raise DarchError(
             f"unknown command `:{word}`",
-            help=f"did you mean `:{close[0]}`?" if close else "`:help` lists the commands",
+            help=f"did you mean `:{close}`?" if close else "`:help` lists the commands",
         )
 
     def cmd_help(self, args: list[str]) -> Reply:
@@ -400,10 +401,12 @@ class Session:
         for a in args:
             if _looks_like_shape(a) and shape_text is None:
                 shape_text = a
-            elif name is None:
+            elif name is None and not _looks_like_shape(a):
                 name = a
             else:
-                raise DarchError("usage: " + COMMANDS["compile"].usage)
+                raise DarchError("usage: " + COMMANDS["compile"].usage,
+                                 help="one NAME and one INPUT at most, as in "
+                                      f"`:compile space {DEFAULT_INPUT}`")
         shape = programs.parse_input_shape(shape_text or DEFAULT_INPUT)
         space, target = self.network_named(name)
         arch = programs.pick(space, 0)
@@ -503,8 +506,9 @@ def _is_int(text: str) -> bool:
 
 
 def _looks_like_shape(text: str) -> bool:
-    parts = text.lower().replace(",", "x").split("x")
-    return all(p.isdigit() for p in parts) and len(parts) > 0
+    """`3x32x32`, `64`, and near misses such as `3x` (which then fail as shapes, not as
+    unknown names)."""
+    return bool(re.fullmatch(r"\d[\dx,]*", text.lower()))
 
 
 def _no_args(name: str, args: list[str]) -> None:

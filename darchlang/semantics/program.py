@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from darchlang.environment import Environment, Limits, default_environment
-from darchlang.errors import DarchError, Source, Span, did_you_mean, raise_all
+from darchlang.errors import DarchError, Source, Span, closest, did_you_mean, raise_all
 from darchlang.process import STACK_FRAMES, deep_recursion, no_cyclic_gc
 from darchlang.resources import prelude_files, stdlib_dir
 from darchlang.semantics.builtins import base_scope
@@ -501,12 +501,26 @@ def _read_file(path: str | Path, limit: int) -> bytes:
         with p.open("rb") as f:
             data = f.read(limit + 1)
     except FileNotFoundError:
-        raise DarchError(f"no such file: {path}") from None
+        raise DarchError(f"no such file: {path}", help=_nearby(p)) from None
     except IsADirectoryError:
         raise DarchError(f"{path} is a directory, not a .darch file") from None
     except OSError as exc:
         raise DarchError(f"cannot read {path}: {exc.strerror}") from None
     return data
+
+
+def _nearby(path: Path) -> str | None:
+    """`did you mean`: the name with `.darch` added, or a `.darch` file beside it spelt
+    alike (the first thousand entries of its folder are looked at)."""
+    with_suffix = path.with_name(path.name + ".darch")
+    if path.suffix != ".darch" and with_suffix.is_file():
+        return f"did you mean `{with_suffix}`?"
+    try:
+        entries = [e for _, e in zip(range(1000), path.parent.iterdir(), strict=False)]
+    except OSError:
+        return None
+    close = closest(path.name, sorted(e.name for e in entries if e.suffix == ".darch"))
+    return f"did you mean `{path.with_name(close)}`?" if close else None
 
 
 def _decoded(data: bytes, path: str | Path, limit: int) -> str:
