@@ -128,3 +128,53 @@ def test_a_layer_too_large_to_allocate_is_an_error_at_its_line(units, says):
         compile_architecture(program.space.sample(0), (16,))
     assert err.value.message == f"`affine` cannot be built: {says}"
     assert (err.value.span.line, err.value.span.col) == (1, 25)
+
+
+# ---- journal rows damaged inside (SQLite sees a sound file; the values are not ours) ----
+DAMAGE = {
+    "decisions": "UPDATE evaluations SET decisions='garbage' WHERE idx=1",
+    "metrics": "UPDATE evaluations SET metrics='{' WHERE idx=1",
+    "names": "UPDATE evaluations SET names='null'",
+    "score": "UPDATE evaluations SET score='abc' WHERE idx=1",
+    "lengths": "UPDATE evaluations SET decisions='[1, 2]' WHERE idx=1",
+    "settings": "UPDATE evaluations SET settings='[1]' WHERE idx=1",
+    "config": "UPDATE meta SET value='{' WHERE key='config'",
+    "format": "UPDATE meta SET value='x' WHERE key='format'",
+}
+
+
+SEARCH = ["--synthetic", "1", "--seed", "0", "--budget"]
+
+
+@pytest.fixture(scope="module")
+def written_journal(tmp_path_factory):
+    from darchlang.cli import main
+
+    folder = tmp_path_factory.mktemp("journal")
+    program = folder / "space.darch"
+    program.write_text("space = affine(units: one_of(1, 2, 3, 4, 5, 6))\n")
+    assert main(["search", str(program), *SEARCH, "3", "--journal", str(folder / "good.db")]) == 0
+    return program, folder / "good.db"
+
+
+@pytest.mark.parametrize("what", sorted(DAMAGE))
+def test_a_journal_damaged_inside_its_rows_is_an_error_in_report_and_search(
+        written_journal, tmp_path, capsys, what):
+    import shutil
+    import sqlite3
+
+    from darchlang.cli import main
+
+    program, good = written_journal
+    path = tmp_path / "damaged.db"
+    shutil.copy(good, path)
+    with sqlite3.connect(path) as db:
+        db.execute(DAMAGE[what])
+    db.close()
+    capsys.readouterr()
+    for argv in (["report", str(path)],
+                 ["search", str(program), *SEARCH, "5", "--journal", str(path)]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: the journal {path} is damaged ("), err
+        assert "sqlite3" in err and ".recover" in err

@@ -230,10 +230,7 @@ def journal_error(path: Path | None, exc: sqlite3.DatabaseError) -> DarchError:
     where = ":memory:" if path is None else str(path)
     text = str(exc)
     if "malformed" in text or "corrupt" in text:
-        return DarchError(
-            f"the journal {where} is damaged ({text})",
-            help=f"recover what SQLite can with `sqlite3 {where} .recover | sqlite3 "
-                 f"recovered.db`, or start a new journal")
+        return damaged(path, f"({text})")
     if "readonly" in text or "read-only" in text:
         return DarchError(
             f"the journal {where} cannot be written: the file or its folder is read-only",
@@ -246,6 +243,35 @@ def journal_error(path: Path | None, exc: sqlite3.DatabaseError) -> DarchError:
         return DarchError(f"{where} is not a darchlang journal (it is not a SQLite file)",
                           help="give the file that `darch search --journal` wrote")
     return DarchError(f"the journal {where} failed: {text}")
+
+
+def damaged(path: Path | None, what: str) -> DarchError:
+    """A journal whose file or whose rows are not what darchlang wrote (a damaged page,
+    a bit flipped inside a row, an edit by hand)."""
+    where = ":memory:" if path is None else str(path)
+    return DarchError(f"the journal {where} is damaged {what}",
+                      help=f"recover what SQLite can with `sqlite3 {where} .recover | sqlite3 "
+                           f"recovered.db`, or start a new journal")
+
+
+def _decoded(text: Any, kind: type, column: str) -> Any:
+    """A JSON column of a row, of the kind darchlang wrote; ValueError naming the column
+    when it is not (the page holding it was damaged, or it was edited)."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        value = None
+    items = {"decisions": int, "names": str}.get(column)
+    if not isinstance(value, kind) or (items is not None and not all(
+            isinstance(v, items) and not isinstance(v, bool) for v in value)):
+        raise ValueError(f"its `{column}` is not what darchlang writes there")
+    return value
+
+
+def _number(value: Any, column: str) -> Any:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise ValueError(f"its `{column}` is not a number")
+    return value
 
 
 def _locked(path: Path) -> bool | None:
@@ -379,6 +405,8 @@ class Journal:
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (str(FORMAT),))
             return
         fmt = self.db.execute("SELECT value FROM meta WHERE key='format'").fetchone()
+        if fmt is not None and not str(fmt[0]).isdigit():
+            raise damaged(self.path, f"(its format is {str(fmt[0])[:20]!r}, not a number)")
         if fmt is not None and int(fmt[0]) == FORMAT - 1:
             self._migrate()
         elif fmt is None or int(fmt[0]) != FORMAT:
@@ -477,7 +505,10 @@ class Journal:
     def config(self) -> dict[str, Any] | None:
         """The configuration of the search that wrote this journal (None if new)."""
         row = self.db.execute("SELECT value FROM meta WHERE key='config'").fetchone()
-        return None if row is None else json.loads(row[0])
+        try:
+            return None if row is None else _decoded(row[0], dict, "config")
+        except ValueError as exc:
+            raise damaged(self.path, f"(the search's configuration: {exc})") from None
 
     def meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
@@ -558,10 +589,13 @@ class Journal:
 
     def rung_results(self) -> list[RungRow]:
         """Every finished rung of a scheduled search, in the order they finished."""
-        return [RungRow(*r[:5], json.loads(r[5]), r[6], r[7], bool(r[8]), bool(r[9]), r[10])
-                for r in self.db.execute(
-                    "SELECT idx, rung, epochs, status, score, metrics, reason, seconds, "
-                    "trained_all, pruned, event FROM rungs ORDER BY event")]
+        rows = self.db.execute("SELECT idx, rung, epochs, status, score, metrics, reason, "
+                               "seconds, trained_all, pruned, event FROM rungs ORDER BY event")
+        try:
+            return [RungRow(*r[:4], _number(r[4], "score"), _decoded(r[5], dict, "metrics"),
+                            r[6], r[7], bool(r[8]), bool(r[9]), r[10]) for r in rows]
+        except ValueError as exc:
+            raise damaged(self.path, f"(a rung: {exc})") from None
 
     def curves(self) -> dict[int, list[tuple[int, int, float | None, float]]]:
         """Each candidate's intermediate values: (rung, step, value, time), in order."""
@@ -701,15 +735,26 @@ class Journal:
         self._event += 1
         return event
 
-    @staticmethod
-    def _row(r: tuple) -> Evaluation:
-        return Evaluation(
-            index=r[0], identity=r[1], decisions=json.loads(r[2]), names=json.loads(r[3]),
-            values=json.loads(r[4]), text=r[5], status=r[6], score=r[7],
-            metrics=json.loads(r[8]), reason=r[9], detail=r[10], settings=json.loads(r[11]),
-            reused=r[12], attempts=r[13], asked_at=r[14], told_at=r[15], started=r[16],
-            finished=r[17], seconds=r[18], deaths=r[19], heartbeat=r[20],
-        )
+    def _row(self, r: tuple) -> Evaluation:
+        """One row as an `Evaluation`; a row that is not what darchlang wrote is a
+        `DarchError` that says which (never a traceback from deep inside a report)."""
+        try:
+            if not isinstance(r[1], str) or not isinstance(r[5], str) or r[6] is None:
+                raise ValueError("its identity, text or status is missing")
+            decisions, names = _decoded(r[2], list, "decisions"), _decoded(r[3], list, "names")
+            values = _decoded(r[4], list, "choice_values")
+            if not len(decisions) == len(names) == len(values):
+                raise ValueError("its decisions, names and values do not match")
+            return Evaluation(
+                index=r[0], identity=r[1], decisions=decisions, names=names, values=values,
+                text=r[5], status=str(r[6]), score=_number(r[7], "score"),
+                metrics=_decoded(r[8], dict, "metrics"), reason=r[9], detail=r[10],
+                settings=_decoded(r[11], dict, "settings"), reused=r[12], attempts=r[13],
+                asked_at=r[14], told_at=r[15], started=r[16], finished=r[17],
+                seconds=_number(r[18], "seconds"), deaths=r[19], heartbeat=r[20],
+            )
+        except ValueError as exc:
+            raise damaged(self.path, f"(evaluation #{r[0]}: {exc})") from None
 
 
 def dumps(value: Any) -> str:
