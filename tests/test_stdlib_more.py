@@ -70,16 +70,7 @@ def test_count_is_derived_in_the_file(name, capsys):
     assert re.search(r"^space = ", text, re.M), "the file binds `space`"
 
 
-# `darch show` counts each subtree, and a subtree of a cell whose genes are bound
-# outside it is "too entangled" though the whole space counts at once (review.md,
-# finding 17; stdlib/darts.darch has the same problem)
-SHOW_FAILS = {"enas_micro"}
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="review.md finding 17"))
-    if n in SHOW_FAILS else n for n in sorted(MORE_COUNTS)
-])
+@pytest.mark.parametrize("name", sorted(MORE_COUNTS))
 def test_show_prints_the_tree_with_the_count(name, capsys):
     out = run_cli(["show", str(path_of(name))], capsys)
     assert out.startswith(f"{MORE_COUNTS[name]:,} architectures")

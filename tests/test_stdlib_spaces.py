@@ -75,6 +75,16 @@ def test_count_is_the_papers_and_derived_in_the_file(name, capsys):
     assert re.search(r"^space = ", text, re.M), "the file binds `space`"
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(COUNTS))
+def test_show_prints_the_tree_with_the_whole_count(name, capsys):
+    # a part of a cell whose choices are bound outside it may not count on its own
+    # (DARTS): `show` marks it `[?]` and still prints the tree and the exact total
+    out = run_cli(["show", str(path_of(name))], capsys)
+    assert out.startswith(f"{COUNTS[name]:,} architectures")
+    assert ("[?]" in out) == ("[?]: a part whose choices are shared" in out)
+
+
 @pytest.mark.parametrize("name", sorted(COUNTS))
 @pytest.mark.slow
 def test_file_is_formatted(name, capsys):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from darchlang.errors import DarchError
 from darchlang.space.naming import NamedChoice
 from darchlang.space.nodes import (
     Choice,
@@ -101,6 +102,11 @@ def _top_level_in(choice: Choice, node: SNode) -> bool:
     return False
 
 
+# Conditionings allowed for one line's count: `show` counts every node, and a part that
+# cannot be counted cheaply on its own is shown as `[?]` rather than slowing the tree.
+SUBTREE_COUNT_STEPS = 100
+
+
 class _Tree(Visitor):
     """Draws each sub-space node as a line and its children below it."""
 
@@ -109,6 +115,7 @@ class _Tree(Visitor):
         self.counts = show_counts
         self.lines: list[str] = []
         self.named: set[int] = set()
+        self.uncounted = False  # some part could not be counted on its own
 
     def describe(self, node: SNode) -> str:
         return describe_value(node, self.space.by_uid)
@@ -116,7 +123,13 @@ class _Tree(Visitor):
     def size(self, node: SNode) -> str:
         if not self.counts or not node.vars:
             return ""
-        return f"  [{self.space.count_node(node):,}]"
+        try:
+            return f"  [{self.space.count_node(node, steps=SUBTREE_COUNT_STEPS):,}]"
+        except DarchError:
+            # a part that shares choices with the rest of the space may be too entangled
+            # to count alone even where the whole space counts at once (DARTS's cells)
+            self.uncounted = True
+            return "  [?]"
 
     def add(self, prefix: str, last: bool, text: str) -> str:
         self.lines.append(prefix + ("└─ " if last else "├─ ") + text)
@@ -230,4 +243,7 @@ def render_tree(space: Space, counts: bool = True) -> str:
         roots.append((space.hyperparams_name, space.hyperparams))
     for i, (name, node) in enumerate(roots):
         tree.node("", i == len(roots) - 1, name, node)
+    if tree.uncounted:
+        tree.lines.append("[?]: a part whose choices are shared with the rest of the space, "
+                          "too entangled to count on its own; the total above is exact")
     return "\n".join(tree.lines)

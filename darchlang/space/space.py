@@ -46,6 +46,7 @@ class Space:
         self.by_name = {c.name: c for c in self.choices}
         limits = self.limits or Limits()
         self._uniform_work = limits.uniform_work
+        self._count_steps = limits.count_steps
         self._counter = Counter(self.by_uid, limits.count_steps)
         # refused before anything builds one: sampling a 2^40-layer architecture hangs
         self.max_layers = check_largest([n for _, n in self._roots()], limits.layers)
@@ -75,11 +76,14 @@ class Space:
 
     def count_given(self, decided: dict[int, int]) -> int:
         """Architectures whose choices in `decided` (uid -> option) take those options."""
+        self._counter.steps = self._count_steps  # the limit holds per count, not per space
         with deep_recursion():
             return self._counter.count_items([n for _, n in self._roots()], decided)
 
-    def count_node(self, node: SNode) -> int:
-        """Architectures of one sub-space on its own (for `show`)."""
+    def count_node(self, node: SNode, steps: int | None = None) -> int:
+        """Architectures of one sub-space on its own (for `show`), within `steps`
+        conditionings (the space's count limit unless given)."""
+        self._counter.steps = self._count_steps if steps is None else min(steps, self._count_steps)
         with deep_recursion():
             return self._counter.count(node, {})
 
