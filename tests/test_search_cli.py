@@ -27,6 +27,7 @@ space = concat [
 
 train = hyperparams {
     learning_rate_init: one_of(0.003, 0.01),
+    max_epochs: 15,
 }
 """
 
@@ -39,7 +40,7 @@ def space_file(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_real_search_on_digits_from_the_command_line(tmp_path):
+def test_a_real_search_on_digits_from_the_command_line(tmp_path, capsys):
     program = tmp_path / "digits.darch"
     program.write_text(DIGITS)
     journal = tmp_path / "runs" / "digits.db"
@@ -55,6 +56,8 @@ def test_a_real_search_on_digits_from_the_command_line(tmp_path):
     text = r.stdout.split("score ", 1)[1]
     assert "space = concat [" in text and "affine(units: 10" in text
     assert "learning_rate_init:" in text  # the searched training setting is part of it
+    # the best reads as it trained: --max-epochs 2 over the file's 15 (issue 15.5)
+    assert "max_epochs: 2," in text and "max_epochs: 15" not in text
     with Journal(journal, create=False) as j:
         rows = j.evaluations()
         config = j.config()
@@ -66,6 +69,7 @@ def test_a_real_search_on_digits_from_the_command_line(tmp_path):
     assert config["settings"] == {"evaluator": "classifier", "dataset": "digits",
                                   "overrides": {"max_epochs": 2}, "train_seed": 0}
     assert main(["report", str(journal)]) == 0
+    assert "max_epochs: 2," in capsys.readouterr().out
 
 
 def test_search_resume_and_report(tmp_path, space_file, capsys):

@@ -245,7 +245,7 @@ def _print_report(args: argparse.Namespace, evaluations: list[Any], config: dict
         console.print(table)
     if best:
         console.print(best_heading(best[0], objectives), markup=False)
-        text = best[0].text
+        text = trained_text(best[0])
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
@@ -263,6 +263,24 @@ def _best_line(s: dict[str, Any], evaluations: list[Any], objectives: Any) -> st
     first = objectives.first
     return (f"front        {len(front)} architectures; best {first.name} "
             f"{first.show(first.value(front[0]))} (#{front[0].index})")
+
+
+def trained_text(e: Any) -> str:
+    """The evaluation's architecture as text whose `train` block says the settings it
+    trained with (`max_epochs: 3` after `--max-epochs 3`): the settings the text names,
+    with their values as used, then those the run changed from their defaults."""
+    if not e.settings:
+        return e.text
+    import darchlang
+    from darchlang.report.export import architecture_with_settings
+    from darchlang.train.settings import Settings
+
+    written = darchlang.load_string(e.text, "<journal>").space.sample(0).hyperparams or {}
+    defaults = Settings().to_json()
+    shown = {k: e.settings.get(k, v) for k, v in written.items()}
+    shown.update({k: v for k, v in e.settings.items()
+                  if k not in written and defaults.get(k) != v})
+    return architecture_with_settings(e.text, shown).text
 
 
 def best_heading(e: Any, objectives: Any = None) -> str:

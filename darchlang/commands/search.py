@@ -330,7 +330,7 @@ def _print_outcome(result: Any, args: argparse.Namespace, setup: Any, journal: s
                    ) -> None:
     from rich.console import Console
 
-    from darchlang.commands.report import best_heading, best_table, pareto_table
+    from darchlang.commands.report import best_heading, best_table, pareto_table, trained_text
 
     best_list = result.top(args.top)
     console = Console(highlight=False)
@@ -358,7 +358,8 @@ def _print_outcome(result: Any, args: argparse.Namespace, setup: Any, journal: s
             console.print(best_table(best_list, show_test=args.show_test))
         best = best_list[0]
         console.print(best_heading(best, result.objectives), markup=False)
-        sys.stdout.write(best.text if best.text.endswith("\n") else best.text + "\n")
+        text = trained_text(best)
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
     if journal:
         console.print(f"journal: {journal}", markup=False)
         console.print(f"next: darch report {journal}", markup=False)
