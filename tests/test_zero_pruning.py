@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import darchlang
+from darchlang import DarchError
 from darchlang.arch.graph import Graph, GraphStep, Layer
 from darchlang.arch.prune import without_dead_steps
 from darchlang.backends.torch.compiler import compile_architecture
@@ -66,7 +67,7 @@ def test_the_pruned_model_computes_what_the_program_says():
 
 
 def test_the_architecture_keeps_the_dead_step_and_its_choices():
-    text = DEAD.replace("filters: 8, size: 3)(x)", "filters: one_of(8, 16), size: 3)(x)")
+    text = DEAD.replace("filters: 8, size: 3)(x)", "filters: 8, size: one_of(3, 5))(x)")
     space = darchlang.load_string(text, "z.darch").space
     assert space.count() == 2  # the choice behind zero() is still a decision
     a, b = space.replay([0]), space.replay([1])
@@ -97,6 +98,15 @@ def test_a_zero_whose_shape_is_needed_keeps_what_it_is_computed_from():
     assert [n for n, _ in model.named_children()] == ["space_graph_a_conv2d"]
     out = model(torch.randn(2, 3, 4, 4))
     assert out.shape == (2, 13, 4, 4) and not out[:, 3:].any()
+
+
+def test_a_dead_step_is_still_shape_checked_as_check_shapes_does():
+    text = """space = concat [conv2d(filters: 4, size: 3), graph(x) {
+        d = conv2d(filters: 5, size: 3)(x)
+        return add(x, zero()(d))
+    }]"""
+    with pytest.raises(DarchError, match="`add` needs inputs of one shape, got 4x8x8, 5x8x8"):
+        compile_architecture(arch_of(text), (3, 8, 8))
 
 
 def test_nothing_to_prune_gives_the_same_graph():

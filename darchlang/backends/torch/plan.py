@@ -210,11 +210,12 @@ def plan_network(
 
 
 class _Planner:
-    __slots__ = ("env", "reserved", "steps", "used", "rewrites", "pending", "live")
+    __slots__ = ("env", "reserved", "steps", "used", "rewrites", "pending", "live", "prune")
 
-    def __init__(self, env: Environment, reserved: Container[str]):
+    def __init__(self, env: Environment, reserved: Container[str], prune: bool = True):
         self.env = env
         self.reserved = reserved
+        self.prune = prune  # leave out dead steps (a planner that only checks shapes keeps them)
         self.steps: list[Step] = []
         self.used: set[str] = set()
         # The graph value the next layer reads instead of `x` (set when a chain is applied
@@ -389,8 +390,14 @@ class _Planner:
         self, graph: Graph, srcs: tuple[str, ...], shapes: tuple[Shape, ...], depth: int
     ) -> tuple[str, Shape]:
         """Plan a block whose inputs are in `srcs`; return its output's variable and shape.
-        Steps that reach the output only through `zero()` are left out (`arch.prune`)."""
-        graph = without_dead_steps(graph)
+        Steps that reach the output only through `zero()` are left out (`arch.prune`),
+        after a plan of the whole block has checked their shapes too, as `check --shapes`
+        does: a program with a shape error is wrong wherever the error is."""
+        if self.prune:
+            live = without_dead_steps(graph)
+            if live is not graph:
+                _Planner(self.env, (), prune=False).graph(graph, srcs, shapes, depth)
+                graph = live
         path = self.rename(graph.path)
         self.steps.append(GraphOpenStep(self.name(path, "graph"), path, graph, shapes, depth))
         names = list(srcs)
