@@ -11,11 +11,11 @@ import sys
 import pytest
 import torch
 import torch.nn.functional as F
+from test_zero_pruning import exported_output
 
 import darchlang
 from darchlang import DarchError
 from darchlang.backends.torch.compiler import compile_architecture
-from darchlang.backends.torch.export import emit_python
 from darchlang.backends.torch.summary import summarize
 from darchlang.layers.shapes import pads
 
@@ -118,14 +118,10 @@ def test_nasnet_factorised_conv_exports_to_python_and_onnx(tmp_path):
     arch = darchlang.load_string(NASNET).space.sample(0)
     torch.manual_seed(0)
     model = compile_architecture(arch, (3, 12, 12)).eval()
-    namespace: dict = {"__name__": "exported"}
-    exec(compile(emit_python(arch, (3, 12, 12)), "m.py", "exec"), namespace)
-    exported = namespace["Model"]().eval()
-    exported.load_state_dict(model.state_dict())
     x = torch.randn(2, 3, 12, 12)
     with torch.no_grad():
         expected = model(x)
-        torch.testing.assert_close(exported(x), expected)
+    torch.testing.assert_close(exported_output(arch, (3, 12, 12), model, x), expected)
     from darchlang.backends.torch.export import export_onnx
 
     session = onnxruntime.InferenceSession(str(export_onnx(model, (3, 12, 12), tmp_path / "a.onnx")),

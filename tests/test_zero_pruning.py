@@ -33,6 +33,17 @@ space = concat [
 """
 
 
+def exported_output(arch, shape, model, x: torch.Tensor) -> torch.Tensor:
+    """What the standalone source `emit_python` writes computes on `x`, with `model`'s
+    weights (both in eval mode); the model's own output is `model(x)`."""
+    namespace: dict = {"__name__": "exported"}
+    exec(compile(emit_python(arch, shape), "m.py", "exec"), namespace)
+    exported = namespace["Model"]().eval()
+    exported.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        return exported(x)
+
+
 def cli(*args: str, cwd) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "darchlang.cli", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=120)
@@ -140,14 +151,10 @@ def test_nasbench201_parameters_match_the_benchmark(decisions, params, macs):
 
 
 @pytest.mark.slow
-def test_the_exported_source_matches_the_pruned_model(monkeypatch):
+def test_the_exported_source_matches_the_pruned_model():
     arch = darchlang.load_file("stdlib/nasbench201.darch").space.replay([1, 4, 3, 3, 4, 0])
     torch.manual_seed(0)
     model = compile_architecture(arch, (3, 32, 32)).eval()
-    namespace: dict = {"__name__": "exported"}
-    exec(compile(emit_python(arch, (3, 32, 32)), "m.py", "exec"), namespace)
-    exported = namespace["Model"]().eval()
-    exported.load_state_dict(model.state_dict())
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
-        torch.testing.assert_close(exported(x), model(x))
+        torch.testing.assert_close(exported_output(arch, (3, 32, 32), model, x), model(x))
