@@ -172,7 +172,7 @@ def large(runs: int, tmp: Path) -> None:
                 code = ("import sys, time, darchlang\n"
                         "from darchlang.environment import Limits, default_environment\n"
                         "env = default_environment()\n"
-                        "env.limits = Limits(steps=10**7, nodes=10**6)  # 1 MB is past the defaults\n"
+                        "env.limits = Limits(steps=10**7, nodes=10**6, source_size=2**21)  # past the defaults\n"
                         "t, c = time.perf_counter(), time.process_time()\n"
                         "darchlang.load_file(sys.argv[1], env=env).space\n"
                         "print(time.perf_counter() - t, time.process_time() - c)")

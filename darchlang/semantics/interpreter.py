@@ -370,6 +370,8 @@ class Interpreter:
 
     def _builtin_args(self, func: Builtin, node: ast.Call, scope: Scope) -> list[Arg]:
         """A builtin's arguments, evaluated in order; lazy ones as thunks."""
+        if not func.lazy:
+            return [Arg(a.name, self.eval(a.value, scope), a.value.span) for a in node.args]
         args = []
         position = 0
         for a in node.args:

@@ -466,7 +466,8 @@ def load_file(
 ) -> Program:
     """Load a `.darch` file (imports resolve relative to it, then along `import_path`
     and DARCH_PATH, then to the stdlib)."""
-    text = read_source(path)
+    env = env or default_environment()
+    text = read_source(path, env.limits.source_size)  # the limits it is loaded under
     return load_string(text, source_name(path), defines, env, network, optional_defines,
                        import_path)
 
