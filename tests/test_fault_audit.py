@@ -178,3 +178,24 @@ def test_a_journal_damaged_inside_its_rows_is_an_error_in_report_and_search(
         err = capsys.readouterr().err
         assert err.startswith(f"error: the journal {path} is damaged ("), err
         assert "sqlite3" in err and ".recover" in err
+
+
+# ---- search: an evaluator that calls sys.exit() fails its evaluation, not the search ----
+def test_an_evaluator_that_calls_sys_exit_fails_its_evaluation_only():
+    import sys as system
+
+    from darchlang.search import make_searcher, run_search
+
+    space = darchlang.load_string("space = affine(units: one_of(1, 2, 3, 4, 5, 6))").space
+
+    def exits(arch):
+        if arch.decisions[0] % 2:
+            system.exit(0)  # would end the search, silently and with exit code 0
+        return 0.5
+
+    result = run_search(space, make_searcher("random", space, seed=0), exits, 6,
+                        progress=False)
+    assert result.done == 6
+    failed = [e for e in result.evaluations if not e.ok]
+    assert failed and all(e.reason == "the evaluator called sys.exit(0)" for e in failed)
+    assert any(e.ok for e in result.evaluations)

@@ -52,8 +52,11 @@ def _evaluate(evaluate: Callable[[Architecture], Any], arch: Architecture,
     start = time.perf_counter()
     try:
         out = evaluate(arch) if budget is None else evaluate(arch, budget=budget)
-    except Exception as exc:  # the search goes on; KeyboardInterrupt still stops it
-        reason = exc.message if isinstance(exc, DarchError) else f"{type(exc).__name__}: {exc}"
+    except (Exception, SystemExit) as exc:  # the search goes on; KeyboardInterrupt stops it
+        # sys.exit() in an evaluator would end the whole search, silently and with code 0
+        reason = exc.message if isinstance(exc, DarchError) else \
+            f"the evaluator called sys.exit({exc.code!r})" if isinstance(exc, SystemExit) else \
+            f"{type(exc).__name__}: {exc}"
         return (
             EvalResult.failed(reason, identity=arch.identity,
                               seconds=time.perf_counter() - start),
