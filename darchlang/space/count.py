@@ -8,16 +8,27 @@ on: with `none` meaning "never active",
     total = N(v = none) + sum over options x of (N(v = x) - N(v = none))
 
 because every world where v stays inactive is counted once for each x. Conditions and
-repeat counts that depend on choices are conditioned on the same way. Results are
-memoised on (node, the decided choices inside it), so tied repeats and shared blocks
-are counted once.
+repeat counts that depend on choices are conditioned on the same way, the choices that
+decide which parts are active first.
+
+Conditioning is a search over decisions, and most of its branches lead to the same
+rest of the problem: once the edges so far are decided, the rest of an edge budget
+depends only on their sum. So results are memoised twice: on (node, the decided choices
+inside it), which is cheap, and on the node's *residual* under the decisions, the values
+of its largest fully decided parts (a sum, a comparison, a decided option) that the
+undecided rest reads. Parts that share choices are first split into the groups that
+still share an undecided choice once the decided conditions and options are resolved.
+That is a dynamic program over the values of derived expressions: a budget over 21
+edges takes a few hundred conditionings, not 2^21. What it cannot do is see inside
+arithmetic: a condition on a number packed from ten choices (`top // 7 ** k % 7`) needs
+all ten decided, and that passes the limit with an error naming the condition.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from darchlang.errors import DarchError
+from darchlang.errors import DarchError, Related
 from darchlang.space.naming import NamedChoice
 from darchlang.space.nodes import (
     Choice,
@@ -35,6 +46,12 @@ from darchlang.space.visitor import Visitor
 INACTIVE = -1
 Env = dict[int, int]  # choice uid -> option index, or INACTIVE
 
+# Units of work (a node looked at while resolving, keying or visiting under new
+# decisions) allowed per counting step: a conditioning costs a few hundred units on the
+# entangled spaces that count, and the budget stops the ones that cannot well under a
+# second, however large their nodes are.
+WORK_PER_STEP = 80
+
 
 class _Undecided:
     """A value that needs choice `uid` decided first."""
@@ -46,10 +63,22 @@ class _Undecided:
 
 
 _INACTIVE_HIT = object()  # the value needs a choice that `env` rules out
+_MISSING = object()
 
 
 def _pending(value: Any) -> bool:
     return value is _INACTIVE_HIT or isinstance(value, _Undecided)
+
+
+def _hashable(value: Any) -> Any:
+    """A memo-key form of a value: lists as tuples, the type kept (True is not 1)."""
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value.__class__, value
 
 
 class Counter(Visitor):
@@ -58,10 +87,24 @@ class Counter(Visitor):
     def __init__(self, choices: dict[int, Choice] | dict[int, NamedChoice],
                  steps: int = 2_000):
         self.choices = choices
-        self.steps = steps  # conditionings allowed (`Limits.count_steps`), so it never hangs
+        self.limit = steps  # conditionings allowed per count (`Limits.count_steps`)
+        self.steps = steps
+        self.work = steps * WORK_PER_STEP
         self.memo: dict[tuple, int] = {}
         self.sure = _Sure().sure
-        self.known = _Known().visit
+        self._known = _Known()
+        self.known = self._known.value
+        # the conditionings under way, outermost first: (choice uid, the node whose
+        # condition or count needs it, or None for a choice shared by several parts)
+        self.stack: list[tuple[int, SNode | None]] = []
+
+    def total(self, items: list[SNode], env: Env) -> int:
+        """The count of `items` together, with a fresh budget of counting steps."""
+        self.steps, self.work = self.limit, self.limit * WORK_PER_STEP
+        self.stack.clear()
+        self._known.forget()
+        self._known.computed = 0
+        return self.count_items(items, env)
 
     def count(self, node: SNode, env: Env) -> int:
         inside = node.vars
@@ -80,7 +123,22 @@ class Counter(Visitor):
             key = (id(node), ())
         hit = self.memo.get(key)
         if hit is None:
+            self.work -= 1
             hit = self.visit(node, env)
+            self.memo[key] = hit
+        return hit
+
+    def _count_rest(self, node: SNode, env: Env) -> int:
+        """`count` for a branch of a conditioning, memoised on the node's residual: the
+        same rest under other decisions (another edge set of the same sum) counts once.
+        With one or two decisions inside, the residual is rarely coarser than they are."""
+        inside = node.vars
+        if len(env) < 3 or sum(1 for u in env if u in inside) < 3:
+            return self.count(node, env)
+        key = ("r", id(node), *self._residual(node, env))
+        hit = self.memo.get(key)
+        if hit is None:
+            hit = self.count(node, env)
             self.memo[key] = hit
         return hit
 
@@ -137,7 +195,7 @@ class Counter(Visitor):
     def _pending(self, node: SNode, value: Any, env: Env) -> int:
         if value is _INACTIVE_HIT:
             return 0
-        return self._condition(node, value.uid, env, self.count)
+        return self._condition(node, value.uid, env, self._count_rest, node)
 
     # -- independent parts multiply; shared choices are conditioned on ---------------
     def count_items(self, items, env: Env) -> int:
@@ -171,20 +229,196 @@ class Counter(Visitor):
                 if not total:
                     return 0
             return total
-        return self._condition(live, min(shared), env, self.count_items)
+        return self._entangled(live, env)
 
-    def _condition(self, target: Any, uid: int, env: Env, fn) -> int:
+    def _entangled(self, items: list[SNode], env: Env) -> int:
+        """Parts that share undecided choices: resolve what the decisions fix, split
+        into groups that still share one, and condition within each group."""
+        decided = set(env)
+        parts: list[SNode] = []
+        seen: set[int] = set()
+        for it in items:
+            if not self._resolve(it, env, decided, parts, seen):
+                return 0
+        total = 1
+        for group in self._groups(parts, env):
+            total *= self._group(group, env, decided)
+            if not total:
+                return 0
+        return total
+
+    def _group(self, group: list[SNode], env: Env, decided: set[int]) -> int:
+        if len(group) == 1:
+            return self.count(group[0], env)
+        free: set[int] = set()
+        shared: set[int] = set()
+        for it in group:
+            mine = it.vars.difference(decided)
+            shared |= free & mine
+            free |= mine
+        if self._all_sure(group, free, env):
+            total = 1
+            for uid in free:
+                total *= len(self.choices[uid].options)
+            return total
+        key = ("g", *(self._key(it, env, decided) for it in group))
+        hit = self.memo.get(key)
+        if hit is None:
+            uid, guard = self._pick(group, env, shared)
+            hit = self._condition(group, uid, env, self.count_items, guard)
+            self.memo[key] = hit
+        return hit
+
+    def _pick(self, group: list[SNode], env: Env, shared: set[int]) -> tuple[int, SNode | None]:
+        """The shared choice to condition on: one that decides which parts are active
+        (a condition's, a repeat count's, an undecided option), else the first made."""
+        for it in group:
+            kind = type(it)
+            if kind is Choice:
+                if it.uid in shared:
+                    return it.uid, None
+                continue
+            if kind is Cond:
+                value = self.known(it.pred, env)
+            elif kind is RepeatNode:
+                value = self.known(it.times, env)
+            else:
+                continue
+            if isinstance(value, _Undecided) and value.uid in shared:
+                return value.uid, it
+        return min(shared), None
+
+    def _resolve(self, node: SNode, env: Env, decided: set[int], out: list[SNode],
+                 seen: set[int]) -> bool:
+        """Append to `out` the parts that `node` still counts as under `env`: a decided
+        condition's branch, a decided option, the parts of a node whose parts are all
+        used; False when the decisions rule the node out. A node reached twice counts
+        once."""
+        inside = node.vars
+        if not inside or id(node) in seen:
+            return True
+        seen.add(id(node))
+        self.work -= 1
+        if inside.isdisjoint(decided):
+            out.append(node)
+            return True
+        if inside <= decided:
+            return self.count(node, env) != 0
+        kind = type(node)
+        if kind is Choice:
+            index = env.get(node.uid)
+            if index is None:
+                out.append(node)
+                return True
+            return index != INACTIVE and self._resolve(node.options[index], env, decided, out, seen)
+        if kind is Cond or kind is RepeatNode:
+            value = self.known(node.pred if kind is Cond else node.times, env)
+            if value is _INACTIVE_HIT:
+                return False
+            if isinstance(value, _Undecided):
+                out.append(node)
+                return True
+            if kind is Cond:
+                return self._resolve(node.then if value else node.orelse, env, decided, out, seen)
+            if not isinstance(value, int) or value <= 0:
+                return True
+            body = node.copies[:1] if node.tied else node.copies[:value]
+            return all(self._resolve(c, env, decided, out, seen) for c in body)
+        if kind is GraphNode:
+            out.append(node)
+            return True
+        return all(self._resolve(p, env, decided, out, seen) for p in node.parts())
+
+    def _groups(self, parts: list[SNode], env: Env) -> list[list[SNode]]:
+        """`parts` split into groups that share no undecided choice (union-find)."""
+        parent = list(range(len(parts)))
+
+        def root(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        owner: dict[int, int] = {}
+        seen_ids: set[int] = set()
+        for i, p in enumerate(parts):
+            if id(p) in seen_ids:
+                parent[i] = -1  # the same node twice counts once
+                continue
+            seen_ids.add(id(p))
+            for u in p.vars.difference(env) if env else p.vars:
+                j = owner.setdefault(u, i)
+                if j != i:
+                    a, b = root(i), root(j)
+                    if a != b:
+                        parent[a] = b
+        groups: dict[int, list[SNode]] = {}
+        for i, p in enumerate(parts):
+            if parent[i] != -1:
+                groups.setdefault(root(i), []).append(p)
+        return list(groups.values())
+
+    # -- residuals: what the undecided rest of a node reads of the decisions ----------
+    def _key(self, node: SNode, env: Env, decided: set[int]) -> tuple:
+        if node.vars.isdisjoint(decided):
+            return (id(node),)
+        return id(node), *self._residual(node, env, decided)
+
+    def _residual(self, node: SNode, env: Env, decided: set[int] | None = None) -> tuple:
+        out: list[Any] = []
+        self._front(node, env, set(env) if decided is None else decided, out, set())
+        return tuple(out)
+
+    def _front(self, node: SNode, env: Env, decided: set[int], out: list[Any],
+               seen: set[int]) -> None:
+        """The largest fully decided parts of `node` that its undecided rest reads, each
+        with its value and whether it is consistent; decided options on the way. A node
+        reached twice is looked at once (the order of the walk is fixed)."""
+        inside = node.vars
+        if not inside or id(node) in seen or inside.isdisjoint(decided):
+            return
+        seen.add(id(node))
+        self.work -= 1
+        if inside <= decided:
+            out.append((id(node), _hashable(self.known(node, env)), self.count(node, env)))
+            return
+        kind = type(node)
+        if kind is Choice:
+            index = env.get(node.uid)
+            if index is None:
+                for o in node.options:
+                    self._front(o, env, decided, out, seen)
+                return
+            out.append((node.uid, index))
+            if index != INACTIVE:
+                self._front(node.options[index], env, decided, out, seen)
+            return
+        if kind is Cond or kind is RepeatNode:
+            head = node.pred if kind is Cond else node.times
+            self._front(head, env, decided, out, seen)
+            value = self.known(head, env)
+            if not _pending(value):
+                if kind is Cond:
+                    self._front(node.then if value else node.orelse, env, decided, out, seen)
+                    return
+                if not isinstance(value, int) or value <= 0:
+                    return
+                for c in node.copies[:1] if node.tied else node.copies[:value]:
+                    self._front(c, env, decided, out, seen)
+                return
+            parts = (node.then, node.orelse) if kind is Cond else node.copies
+            for p in parts:
+                self._front(p, env, decided, out, seen)
+            return
+        for p in node.parts():
+            self._front(p, env, decided, out, seen)
+
+    # -- conditioning -------------------------------------------------------------------
+    def _condition(self, target: Any, uid: int, env: Env, fn, guard: SNode | None) -> int:
         self.steps -= 1
-        if self.steps < 0:
-            choice = self.choices[uid]
-            raise DarchError(
-                "this space is too entangled to count exactly: its parts share choices "
-                "that other choices may leave unused, and conditioning on them passed "
-                "the limit of counting steps",
-                choice.span,
-                help="share the whole graph block (bind it once) rather than choices used "
-                     "by several blocks, or make the shared choices always used",
-            )
+        if self.steps < 0 or self.work < self._known.computed:
+            raise self._too_entangled()
+        self.stack.append((uid, guard))
         items = target if isinstance(target, list) else [target]
         if any(uid in self.sure(it) for it in items):
             none = 0  # the choice is visited whenever these parts are: it cannot stay inactive
@@ -193,11 +427,62 @@ class Counter(Visitor):
         total = none
         for i in range(len(self.choices[uid].options)):
             total += fn(target, {**env, uid: i}) - none
+        self.stack.pop()
         return total
 
+    def _too_entangled(self) -> DarchError:
+        """Where the search over decisions went deep: the outermost conditioning on
+        behalf of a condition, repeat count or graph block, else the outermost shared
+        choice; and which limit it passed (steps, or the work they may take)."""
+        limit = (f"passed the limit of {self.limit:,} counting steps" if self.steps < 0 else
+                 f"passed the work that {self.limit:,} counting steps may take "
+                 f"(after {self.limit - self.steps:,} of them)")
+        if not self.stack:
+            return DarchError(f"this space is too entangled to count exactly: it {limit}")
+        uid, guard = next(((u, g) for u, g in self.stack if g is not None), self.stack[0])
+        choice = self.choices[uid]
+        name = getattr(choice, "name", "") or "a choice"
+        made = [Related(choice.span, f"`{name}` is made here")] if choice.span else []
+        kind = type(guard)
+        if kind is Cond or kind is RepeatNode:
+            head = guard.pred if kind is Cond else guard.times
+            what = "condition" if kind is Cond else "repeat count"
+            return DarchError(
+                f"this space is too entangled to count exactly: this {what} reads a value "
+                f"computed from {len(head.vars):,} choices, so counting decides them one "
+                f"at a time (`{name}` first) and {limit}",
+                getattr(head, "span", None) or guard.span or choice.span,
+                help=f"make the {what} read fewer choices: bind each value it tests to "
+                     f"a choice of its own (`x = one_of(...)`) rather than computing them "
+                     f"from one number; sampling and searching do not need the count",
+                related=made,
+            )
+        if kind is GraphNode:
+            return DarchError(
+                "this space is too entangled to count exactly: which steps of this graph "
+                "block are used depends on its input choices, so counting decides them "
+                f"one at a time (`{name}` first) and {limit}",
+                guard.span or choice.span,
+                help="give fewer steps an input choice (or fewer options each), or fix "
+                     "the steps that every architecture uses; sampling and searching do "
+                     "not need the count",
+                related=made,
+            )
+        return DarchError(
+            f"this space is too entangled to count exactly: choice `{name}` is shared by "
+            f"parts that other choices may leave unused, and conditioning on such choices "
+            f"{limit}",
+            choice.span,
+            help=f"bind the part that uses `{name}` once and share it whole rather than "
+                 f"sharing `{name}` among several parts, or make `{name}` always used",
+        )
+
     def _all_sure(self, items: list[SNode], free: set[int], env: Env) -> bool:
-        if env and any(env.get(u) == INACTIVE for it in items for u in it.vars):
-            return False
+        if env:
+            # a ruled-out choice inside may or may not be visited: no product then
+            ruled_out = [u for u, x in env.items() if x == INACTIVE]
+            if ruled_out and any(u in it.vars for u in ruled_out for it in items):
+                return False
         sure: set[int] = set()
         for it in items:
             sure |= self.sure(it)
@@ -252,7 +537,25 @@ class _Sure(Visitor):
 
 
 class _Known(Visitor):
-    """The value of a value node under `env`, or which choice must be decided first."""
+    """The value of a value node under `env`, or which choice must be decided first.
+
+    Values are cached per decisions (`env` objects are not changed once made): an edge
+    budget's edges read the sums of the edges before them, so without the cache one
+    value is computed once per path to it, 2^n times."""
+
+    def __init__(self) -> None:
+        self.env: Env | None = None
+        self.cache: dict[int, Any] = {}
+        self.computed = 0  # derived values computed, for the counter's budget of work
+
+    def value(self, node: SNode, env: Env) -> Any:
+        if env is not self.env:
+            self.env, self.cache = env, {}
+        return self.visit(node, env)
+
+    def forget(self) -> None:
+        """Drop the cache (the caller may change its decisions between counts)."""
+        self.env, self.cache = None, {}
 
     def visit_SNode(self, node: SNode, env: Env) -> Any:
         return None
@@ -269,19 +572,29 @@ class _Known(Visitor):
         return self.visit(node.options[index], env)
 
     def visit_Derived(self, node: Derived, env: Env) -> Any:
+        got = self.cache.get(id(node), _MISSING)
+        if got is not _MISSING:
+            return got
+        self.computed += 1
         args = self.all(node.args, env)
         if not isinstance(args, list):
-            return args
-        try:
-            return node.fn(*args)
-        except (ArithmeticError, TypeError, ValueError):
-            return None
+            got = args
+        else:
+            try:
+                got = node.fn(*args)
+            except (ArithmeticError, TypeError, ValueError):
+                got = None
+        self.cache[id(node)] = got
+        return got
 
     def visit_Cond(self, node: Cond, env: Env) -> Any:
+        got = self.cache.get(id(node), _MISSING)
+        if got is not _MISSING:
+            return got
         pred = self.visit(node.pred, env)
-        if _pending(pred):
-            return pred
-        return self.visit(node.then if pred else node.orelse, env)
+        got = pred if _pending(pred) else self.visit(node.then if pred else node.orelse, env)
+        self.cache[id(node)] = got
+        return got
 
     def visit_ListNode(self, node: ListNode, env: Env) -> Any:
         return self.all(node.items, env)

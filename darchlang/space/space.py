@@ -78,14 +78,14 @@ class Space:
         """Architectures whose choices in `decided` (uid -> option) take those options."""
         self._counter.steps = self._count_steps  # the limit holds per count, not per space
         with deep_recursion():
-            return self._counter.count_items([n for _, n in self._roots()], decided)
+            return self._counter.total([n for _, n in self._roots()], decided)
 
     def count_node(self, node: SNode, steps: int | None = None) -> int:
         """Architectures of one sub-space on its own (for `show`), within `steps`
         conditionings (the space's count limit unless given)."""
         self._counter.steps = self._count_steps if steps is None else min(steps, self._count_steps)
         with deep_recursion():
-            return self._counter.count(node, {})
+            return self._counter.total([node], {})
 
     # -- picking ----------------------------------------------------------------------
     def walk(self, decide: Callable[[NamedChoice], int]) -> Architecture:
