@@ -87,8 +87,8 @@ class Counter(Visitor):
     def __init__(self, choices: dict[int, Choice] | dict[int, NamedChoice],
                  steps: int = 2_000):
         self.choices = choices
-        self.limit = steps  # conditionings allowed per count (`Limits.count_steps`)
-        self.steps = steps
+        self.per_count = steps  # conditionings allowed per count (`Limits.count_steps`)
+        self.limit = self.steps = steps  # this count's limit, and what is left of it
         self.work = steps * WORK_PER_STEP
         self.memo: dict[tuple, int] = {}
         self.sure = _Sure().sure
@@ -98,9 +98,11 @@ class Counter(Visitor):
         # condition or count needs it, or None for a choice shared by several parts)
         self.stack: list[tuple[int, SNode | None]] = []
 
-    def total(self, items: list[SNode], env: Env) -> int:
-        """The count of `items` together, with a fresh budget of counting steps."""
-        self.steps, self.work = self.limit, self.limit * WORK_PER_STEP
+    def total(self, items: list[SNode], env: Env, steps: int | None = None) -> int:
+        """The count of `items` together, with a fresh budget of counting steps (the
+        counter's limit, or `steps`)."""
+        self.limit = self.steps = self.per_count if steps is None else steps
+        self.work = self.limit * WORK_PER_STEP
         self.stack.clear()
         self._known.forget()
         self._known.computed = 0

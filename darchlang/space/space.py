@@ -76,16 +76,15 @@ class Space:
 
     def count_given(self, decided: dict[int, int]) -> int:
         """Architectures whose choices in `decided` (uid -> option) take those options."""
-        self._counter.steps = self._count_steps  # the limit holds per count, not per space
-        with deep_recursion():
+        with deep_recursion():  # the limit holds per count, not per space
             return self._counter.total([n for _, n in self._roots()], decided)
 
     def count_node(self, node: SNode, steps: int | None = None) -> int:
         """Architectures of one sub-space on its own (for `show`), within `steps`
         conditionings (the space's count limit unless given)."""
-        self._counter.steps = self._count_steps if steps is None else min(steps, self._count_steps)
+        limit = self._count_steps if steps is None else min(steps, self._count_steps)
         with deep_recursion():
-            return self._counter.total([node], {})
+            return self._counter.total([node], {}, limit)
 
     # -- picking ----------------------------------------------------------------------
     def walk(self, decide: Callable[[NamedChoice], int]) -> Architecture:
