@@ -233,10 +233,20 @@ def test_ctrl_c_and_sigterm_stop_cleanly_and_the_same_command_resumes(tmp_path, 
 
 @pytest.mark.slow
 def test_a_search_whose_every_evaluation_failed_exits_1(tmp_path):
+    # it trains, and runs out of time before its first validation every time
     bad = tmp_path / "bad.darch"
-    bad.write_text("space = concat [affine(units: 4), conv2d(filters: 2, size: 3)]\n")
+    bad.write_text("space = concat [flatten(), affine(units: 10)]\n"
+                   "train = hyperparams { time_minutes_max: 0.000001 }\n")
     r = subprocess.run([sys.executable, "-m", "darchlang.cli", "search", str(bad), "--dataset",
                         "digits", "--budget", "2", "--max-epochs", "1", "--journal",
                         str(tmp_path / "run.db")], capture_output=True, text=True, timeout=300)
     assert r.returncode == 1, r.stdout + r.stderr
     assert "no evaluation succeeded" in r.stdout and "Traceback" not in r.stderr
+    # one that cannot be built is not even trained (tests/test_preflight.py)
+    bad.write_text("space = concat [affine(units: 4), conv2d(filters: 2, size: 3)]\n")
+    r = subprocess.run([sys.executable, "-m", "darchlang.cli", "search", str(bad), "--dataset",
+                        "digits", "--budget", "2", "--max-epochs", "1", "--journal",
+                        str(tmp_path / "bad.db")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "error: no valid architecture left to try: the one architecture of the space " \
+           "is invalid, e.g. #0: " in r.stderr and "Traceback" not in r.stderr

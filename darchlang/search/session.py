@@ -283,8 +283,9 @@ class SearchSession:
         if self._size is None:
             self._size = self.space.count()
         if len(self._invalid_seen) >= self._size:
-            self._stop(f"no valid architecture left to try: all {self._size:,} "
-                       f"architecture{'s' if self._size != 1 else ''} of the space are invalid")
+            every = ("the one architecture of the space is" if self._size == 1 else
+                     f"all {self._size:,} architectures of the space are")
+            self._stop(f"no valid architecture left to try: {every} invalid")
         elif self._invalid_run >= self.max_invalid:
             self._stop(f"stopped after {self._invalid_run:,} invalid architectures in a row "
                        f"({self.invalid:,} in all)")
