@@ -101,10 +101,11 @@ def _unrecognized(command: argparse.ArgumentParser, extra: list[str]) -> None:
     message = f"unrecognized arguments: {' '.join(extra)}"
     flag = next((e.split("=", 1)[0] for e in extra if e.startswith("--")), None)
     if flag is not None:
-        close = closest(flag, [o for a in command._actions for o in a.option_strings
-                               if o.startswith("--")])
+        # alike by the words, not by the `--` every option shares
+        close = closest(flag[2:], [o[2:] for a in command._actions for o in a.option_strings
+                                   if o.startswith("--")])
         if close:
-            message += f"; did you mean {close}?"
+            message += f"; did you mean --{close}?"
     command.error(message)
 
 

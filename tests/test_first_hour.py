@@ -348,3 +348,36 @@ def test_repl_commands_with_odd_arguments_say_what_fits(tmp_path):
     assert first_lines(":compile 3x")[0] == "error: cannot read the input shape `3x`"
     assert first_lines(":compile 3x8x8 4x4")[0] == "error: usage: compile [NAME] [INPUT]"
     assert session.execute(":compile 3x8x8 space").ok
+
+
+def test_outputs_that_cannot_be_written_are_refused_before_any_work(tmp_path):
+    program = tmp_path / "p.darch"
+    program.write_text("space = concat [conv2d(filters: one_of(4, 8), size: 3), flatten(), "
+                       "affine(units: 10)]\n")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for args in (["search", "--no-journal", "--csv", str(folder)],
+                 ["train", "--model-path", str(folder)],
+                 ["search", "--no-journal", "--csv", str(tmp_path / "nope" / "x.csv")]):
+        r = darch(args[0], str(program), *args[1:])
+        assert r.returncode == 1 and r.stdout == "", args
+        assert r.stderr.startswith("error: cannot write `"), args
+        assert "#0" not in r.stderr  # nothing was trained first
+
+
+def test_weights_from_a_file_that_is_no_checkpoint_are_an_error(tmp_path):
+    program = tmp_path / "p.darch"
+    program.write_text("space = concat [flatten(), affine(units: 10)]\n")
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(bytes(range(256)) * 8)
+    for weights in (program, junk):
+        r = darch("compile", str(program), "--weights", str(weights))
+        assert r.returncode == 1
+        assert r.stderr.splitlines()[0] == (f"error: cannot load weights from `{weights}`: it is "
+                                            "not a PyTorch checkpoint of tensors")
+
+
+def test_an_unknown_option_is_compared_by_its_words():
+    r = darch("lsp", "--bogus")
+    assert r.returncode == 2
+    assert r.stderr.splitlines()[-1] == "darch lsp: error: unrecognized arguments: --bogus"

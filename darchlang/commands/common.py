@@ -6,10 +6,11 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from darchlang.app.programs import load
-from darchlang.errors import closest
+from darchlang.errors import DarchError, closest
 from darchlang.semantics.program import Program
 
 
@@ -115,6 +116,16 @@ def parse_decisions(text: str) -> list[int]:
         return [int(x) for x in text.replace(" ", "").split(",") if x]
     except ValueError:
         raise UsageError("--decisions expects integers separated by commas") from None
+
+
+def check_writable(path: str | Path) -> None:
+    """A file a command will write (`--csv`, `--model-path`, `--emit-onnx`), refused
+    before any work when it cannot be: a folder, or in a folder that does not exist."""
+    path = Path(path)
+    if path.is_dir():
+        raise DarchError(f"cannot write `{path}`: it is a folder", help="give a file name")
+    if not path.parent.is_dir():
+        raise DarchError(f"cannot write `{path}`: the folder `{path.parent}` does not exist")
 
 
 def print_json(data: Any) -> None:

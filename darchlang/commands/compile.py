@@ -15,6 +15,7 @@ from darchlang.commands.common import (
     UsageError,
     add_decision_arguments,
     add_program_arguments,
+    check_writable,
     load_program_from_args,
     parse_decisions,
     print_json,
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         _write(args.emit_python, emit_python(arch, shape))
         written["python"] = str(args.emit_python)
     if args.emit_onnx is not None:
-        _check_writable(args.emit_onnx)
+        check_writable(args.emit_onnx)
         export_onnx(model, shape, args.emit_onnx)
         written["onnx"] = str(args.emit_onnx)
     if args.json:
@@ -81,38 +82,35 @@ def run(args: argparse.Namespace) -> int:
 
 def _load_weights(model: object, path: Path) -> None:
     """Put a checkpoint's trained weights into the compiled model (eval mode)."""
-    import pickle
-
     import torch
 
     from darchlang.report.export import fit_weights
 
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-        weights = state["state_dict"] if isinstance(state, dict) and "state_dict" in state \
-            else state
+    except OSError as exc:
+        raise _unloadable(path, exc.strerror or str(exc)) from None
+    except Exception:  # any file at all reaches the unpickler, which fails in many ways
+        raise _unloadable(path, "it is not a PyTorch checkpoint of tensors") from None
+    weights = state["state_dict"] if isinstance(state, dict) and "state_dict" in state \
+        else state
+    try:
         model.load_state_dict(fit_weights(model, weights, str(path)))
-    except (OSError, pickle.UnpicklingError, RuntimeError, KeyError, TypeError,
-            AttributeError) as exc:
+    except (RuntimeError, KeyError, TypeError, AttributeError) as exc:
         if isinstance(exc, DarchError):
             raise
-        text = str(exc)
-        reason = ("it is not a PyTorch checkpoint of tensors"
-                  if isinstance(exc, pickle.UnpicklingError) or "Weights only" in text
-                  else (text.splitlines() or [type(exc).__name__])[0])
-        raise DarchError(f"cannot load weights from `{path}`: {reason}",
-                         help="give a checkpoint written by darch train --model-path, "
-                              "--keep-best or darch export") from None
+        raise _unloadable(path, (str(exc).splitlines() or [type(exc).__name__])[0]) from None
     model.eval()
 
 
-def _check_writable(path: Path) -> None:
-    if not path.parent.is_dir():
-        raise DarchError(f"cannot write `{path}`: the folder `{path.parent}` does not exist")
+def _unloadable(path: Path, reason: str) -> DarchError:
+    return DarchError(f"cannot load weights from `{path}`: {reason}",
+                      help="give a checkpoint written by darch train --model-path, "
+                           "--keep-best or darch export")
 
 
 def _write(path: Path, text: str) -> None:
-    _check_writable(path)
+    check_writable(path)
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:

@@ -49,6 +49,7 @@ from darchlang.commands.common import (
     add_program_arguments,
     check_choice,
     check_dataset,
+    check_writable,
     defines_from_args,
     import_path_from_args,
     non_negative_int,
@@ -219,6 +220,8 @@ def run(args: argparse.Namespace) -> int:
     from darchlang.search.base import UnsupportedObjectives
 
     request = request_from_args(args)
+    if args.csv:
+        check_writable(args.csv)
     # Everything that can be wrong with the command line or the program is checked
     # before the journal file is created.
     try:

@@ -17,6 +17,7 @@ from darchlang.commands.common import (
     add_decision_arguments,
     add_program_arguments,
     check_dataset,
+    check_writable,
     defines_from_args,
     import_path_from_args,
     parse_decisions,
@@ -85,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
     from darchlang.train.progress import result_text
 
     check_dataset(args.dataset)
+    if args.model_path:
+        check_writable(args.model_path)
     overrides = overrides_from_args(args)
     dataset = load_dataset(args.dataset, args.data_dir)
     program = load_for_dataset(args.file, dataset, defines=defines_from_args(args),
