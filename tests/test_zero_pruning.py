@@ -13,7 +13,7 @@ import torch
 import darchlang
 from darchlang import DarchError
 from darchlang.arch.graph import Graph, GraphStep, Layer
-from darchlang.arch.prune import without_dead_steps
+from darchlang.arch.prune import liveness
 from darchlang.backends.torch.compiler import compile_architecture
 from darchlang.backends.torch.export import emit_python
 from darchlang.backends.torch.summary import summarize
@@ -120,10 +120,14 @@ def test_a_dead_step_is_still_shape_checked_as_check_shapes_does():
         compile_architecture(arch_of(text), (3, 8, 8))
 
 
-def test_nothing_to_prune_gives_the_same_graph():
-    relu = Layer("relu", {})
+def test_the_liveness_of_a_block():
+    relu, zero = Layer("relu", {}), Layer("zero", {})
     graph = Graph(("x",), (GraphStep("a", "apply", relu, (0,)),), 1)
-    assert without_dead_steps(graph) is graph
+    assert liveness(graph) is None  # nothing to leave out
+    steps = (GraphStep("a", "apply", relu, (0,)), GraphStep("z", "apply", zero, (1,)),
+             GraphStep("s", "add", None, (0, 2)))
+    got = liveness(Graph(("x",), steps, 3))
+    assert got is not None and got.live == {0, 3} and got.inputs[2] == (0,)
 
 
 # NAS-Bench-201 (decisions in the order e1_0, e2_0, e2_1, e3_0, e3_1, e3_2; options

@@ -16,7 +16,9 @@ whose every edge into its output is `none` keeps none of its other steps.
 
 from __future__ import annotations
 
-from darchlang.arch.graph import Graph, GraphStep, Layer, Node, Repeat, Seq
+from dataclasses import dataclass
+
+from darchlang.arch.graph import Graph, Layer, Node, Repeat, Seq
 
 
 def gives_zeros(op: Node | None) -> bool:
@@ -32,9 +34,19 @@ def gives_zeros(op: Node | None) -> bool:
     return False
 
 
-def without_dead_steps(graph: Graph) -> Graph:
-    """The block with zero inputs dropped from its adds and its dead steps removed
-    (the same object when there is nothing to remove)."""
+@dataclass(frozen=True)
+class Liveness:
+    """What of a graph block an architecture runs: the value indices that reach the
+    output (`live`), and for each step the inputs it reads (`inputs`; an add without
+    its zero inputs)."""
+
+    live: frozenset[int]
+    inputs: tuple[tuple[int, ...], ...]
+
+
+def liveness(graph: Graph) -> Liveness | None:
+    """The block's live values and the inputs its steps keep; None when every step is
+    live and reads all its inputs (nothing to leave out)."""
     n = len(graph.inputs)
     # For each value: None when it may be nonzero, else the value index it was made
     # from (a zero's input; an add of zeros, the input its kept zero came from).
@@ -58,14 +70,6 @@ def without_dead_steps(graph: Graph) -> Graph:
     for k in range(len(graph.steps) - 1, -1, -1):
         if k + n in live:
             live.update(inputs[k])
-    changed = any(k + n not in live or inputs[k] != st.inputs for k, st in enumerate(graph.steps))
-    if not changed:
-        return graph
-    renumber = {i: i for i in range(n)}
-    steps: list[GraphStep] = []
-    for k, st in enumerate(graph.steps):
-        if k + n in live:
-            renumber[k + n] = n + len(steps)
-            ids = tuple(renumber[i] for i in inputs[k])
-            steps.append(GraphStep(st.name, st.kind, st.op, ids, st.span))
-    return Graph(graph.inputs, tuple(steps), renumber[graph.output], graph.path, graph.span)
+    if all(k + n in live and inputs[k] == st.inputs for k, st in enumerate(graph.steps)):
+        return None
+    return Liveness(frozenset(live), tuple(inputs))

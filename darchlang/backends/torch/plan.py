@@ -34,8 +34,17 @@ from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import Any
 
-from darchlang.arch.graph import Architecture, Graph, Layer, Node, Repeat, Residual, Seq
-from darchlang.arch.prune import without_dead_steps
+from darchlang.arch.graph import (
+    Architecture,
+    Graph,
+    GraphStep,
+    Layer,
+    Node,
+    Repeat,
+    Residual,
+    Seq,
+)
+from darchlang.arch.prune import liveness
 from darchlang.backends.torch.lowering import BACKEND, TorchLowering
 from darchlang.environment import Environment, default_environment
 from darchlang.errors import DarchError, Span
@@ -391,32 +400,35 @@ class _Planner:
     ) -> tuple[str, Shape]:
         """Plan a block whose inputs are in `srcs`; return its output's variable and shape.
         Steps that reach the output only through `zero()` are left out (`arch.prune`),
-        after a plan of the whole block has checked their shapes too, as `check --shapes`
-        does: a program with a shape error is wrong wherever the error is."""
-        if self.prune:
-            live = without_dead_steps(graph)
-            if live is not graph:
-                _Planner(self.env, (), prune=False).graph(graph, srcs, shapes, depth)
-                graph = live
+        and an add reads no zero input; their shapes are checked all the same, as
+        `check --shapes` does: a program with a shape error is wrong wherever it is."""
+        keep = liveness(graph) if self.prune else None
+        n = len(graph.inputs)
         path = self.rename(graph.path)
         self.steps.append(GraphOpenStep(self.name(path, "graph"), path, graph, shapes, depth))
         names = list(srcs)
         values = list(shapes)
         scope: list[str] = []
-        for step in graph.steps:
+        for k, step in enumerate(graph.steps):
             span = step.span or graph.span
-            ins = [names[i] for i in step.inputs]
-            in_shapes = tuple(values[i] for i in step.inputs)
+            every = tuple(values[i] for i in step.inputs)
+            if keep is not None and k + n not in keep.live:  # dead: its shape only
+                values.append(self.shape_only(graph, step, every, depth))
+                names.append("")
+                continue
+            used = step.inputs if keep is None else keep.inputs[k]
+            ins = [names[i] for i in used]
+            in_shapes = tuple(values[i] for i in used)
             dst = self.var(step.name)
             scope.append(dst)
             if step.kind == "apply":
                 out = self.apply(graph, step.name, step.op, tuple(ins), in_shapes, dst, span, depth)
             else:
-                out = merge_shape(step.kind, in_shapes, span)
+                out = merge_shape(step.kind, every, span)  # the zeros left out must fit too
                 self.steps.append(
                     MergeStep(
                         self.name(f"{path}/{step.name}", step.kind), f"{path}/{step.name}",
-                        step.kind, dst, tuple(ins), tuple(graph.value_name(i) for i in step.inputs),
+                        step.kind, dst, tuple(ins), tuple(graph.value_name(i) for i in used),
                         in_shapes, out, span, depth + 1,
                     )
                 )
@@ -427,6 +439,16 @@ class _Planner:
         # the caller has moved it (see `release`).
         self.live.difference_update(v for v in scope if v != out_var)
         return out_var, out_shape
+
+    def shape_only(self, graph: Graph, step: GraphStep, shapes: tuple[Shape, ...],
+                   depth: int) -> Shape:
+        """The output shape of a dead step, checked by a planner whose steps are dropped."""
+        span = step.span or graph.span
+        if step.kind != "apply":
+            return merge_shape(step.kind, shapes, span)
+        scratch = _Planner(self.env, (), prune=False)
+        ins = tuple(f"v{i}" for i in range(len(shapes)))
+        return scratch.apply(graph, step.name, step.op, ins, shapes, "dead", span, depth)
 
     def release(self, var: str, keep: tuple[str, ...]) -> None:
         if var not in keep:
