@@ -381,3 +381,18 @@ def test_an_unknown_option_is_compared_by_its_words():
     r = darch("lsp", "--bogus")
     assert r.returncode == 2
     assert r.stderr.splitlines()[-1] == "darch lsp: error: unrecognized arguments: --bogus"
+
+
+def test_a_far_file_name_is_not_suggested_for_sharing_the_suffix(tmp_path):
+    (tmp_path / "net.darch").write_text("space = relu()\n")
+    r = darch("count", "nope.darch", cwd=tmp_path)
+    assert r.stderr.splitlines() == ["error: no such file: nope.darch"]
+
+
+def test_the_repl_reading_bytes_that_are_not_utf8_names_the_byte():
+    r = subprocess.run([sys.executable, "-m", "darchlang.cli", "repl", "--no-history"],
+                       input=b"\xff\xfe\n", capture_output=True, timeout=120)
+    assert r.returncode == 1 and b"Traceback" not in r.stderr
+    lines = r.stderr.decode("utf-8", "replace").splitlines()
+    assert lines[0] == "<repl>:1:1: error: unexpected byte 0xff, which is not UTF-8 text"
+    assert lines[-1] == "  = help: type or save the text as UTF-8"

@@ -520,8 +520,10 @@ def _nearby(path: Path) -> str | None:
         entries = [e for _, e in zip(range(1000), path.parent.iterdir(), strict=False)]
     except OSError:
         return None
-    close = closest(path.name, sorted(e.name for e in entries if e.suffix == ".darch"))
-    return f"did you mean `{path.with_name(close)}`?" if close else None
+    # alike by the stem: every candidate shares `.darch`
+    close = closest(path.name.removesuffix(".darch"),
+                    sorted(e.stem for e in entries if e.suffix == ".darch"))
+    return f"did you mean `{path.with_name(close + '.darch')}`?" if close else None
 
 
 def _decoded(data: bytes, path: str | Path, limit: int) -> str:

@@ -583,9 +583,13 @@ def _syntax_error(exc: UnexpectedInput, source: Source) -> DarchError:
                               help=f"close the string with {char} before the end of the line")
         import unicodedata
 
-        shown = (f"`{char}`" if char.isprintable() and not char.isspace()
-                 else f"U+{ord(char):04X} ({unicodedata.name(char, 'a control character')})")
-        return DarchError(f"unexpected character {shown}", span, help=_char_help(char))
+        if "\udc80" <= char <= "\udcff":  # a byte of text read with surrogateescape
+            shown = f"byte 0x{ord(char) - 0xDC00:02x}, which is not UTF-8 text"
+        elif char.isprintable() and not char.isspace():
+            shown = f"character `{char}`"
+        else:
+            shown = f"character U+{ord(char):04X} ({unicodedata.name(char, 'a control character')})"
+        return DarchError(f"unexpected {shown}", span, help=_char_help(char))
     assert isinstance(exc, UnexpectedToken)
     tok = exc.token
     accepts = exc.accepts or exc.expected
@@ -622,6 +626,8 @@ def _char_help(char: str) -> str | None:
         return 'strings take straight quotes, as in "relu" (an editor may have curled them)'
     if char.isspace():
         return "replace it with a plain space"
+    if "\udc80" <= char <= "\udcff":
+        return "type or save the text as UTF-8"
     if char and not char.isprintable():
         return "remove it: a program is plain text"
     return None
