@@ -35,6 +35,7 @@ MORE_COUNTS = {
     "nasbench101": 509_607_936,
     "enas_micro": 25_628_906_250_000_000_000_000_000,
     "enas_macro": 160_618_186_625_454_535_808_756_219_904,
+    "nasnet": 5_229_943_396_058_757_337_940_161_399_357_440_000,
     "proxylessnas": 221_502_229_807_900_608,
     "nas_hpo_bench": 62_208,
 }
@@ -44,6 +45,7 @@ DIGITS = {
     "nasbench101": {"c": 8, "cells": 1},
     "enas_micro": {"c": 8, "layers": 3},
     "enas_macro": {"c": 8},
+    "nasnet": {"c": 8, "layers": 3},
     "proxylessnas": {},  # five strided stages take 8x8 down to 1x1
     "nas_hpo_bench": {},
 }
@@ -70,7 +72,13 @@ def test_count_is_derived_in_the_file(name, capsys):
     assert re.search(r"^space = ", text, re.M), "the file binds `space`"
 
 
-@pytest.mark.parametrize("name", sorted(MORE_COUNTS))
+# NASNet's tree takes over a minute to print (review.md, finding 24)
+SLOW_SHOW = {"nasnet"}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.slow) if n in SLOW_SHOW else n for n in sorted(MORE_COUNTS)
+])
 def test_show_prints_the_tree_with_the_count(name, capsys):
     out = run_cli(["show", str(path_of(name))], capsys)
     assert out.startswith(f"{MORE_COUNTS[name]:,} architectures")
@@ -81,8 +89,16 @@ def test_file_is_formatted(name, capsys):
     assert main(["fmt", "--check", str(path_of(name))]) == 0, capsys.readouterr().out
 
 
+# NASNet's widths depend on its choices (a concatenating block is twice as wide) and
+# the shape analysis gives up (review.md, finding 22); its random architectures compile
+UNDECIDED = {"nasnet"}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(MORE_COUNTS))
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="review.md finding 22"))
+    if n in UNDECIDED else n for n in sorted(MORE_COUNTS)
+])
 def test_shapes_are_proved_for_the_documented_input(name, capsys):
     shape = "x".join(map(str, documented_input(name)))
     out = run_cli(["check", "--shapes", "--input", shape, str(path_of(name))], capsys)
@@ -90,7 +106,24 @@ def test_shapes_are_proved_for_the_documented_input(name, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(MORE_COUNTS))
+@pytest.mark.parametrize("name", sorted(UNDECIDED))
+def test_random_architectures_compile_where_the_proof_is_undecided(name):
+    space = darchlang.load_file(path_of(name), {"num_classes": 10, **DIGITS[name]}).space
+    for seed in range(6):
+        model = compile_architecture(space.sample(seed), (1, 8, 8))
+        assert model(torch.randn(2, 1, 8, 8)).shape == (2, 10)
+
+
+# a NASNet cell that never reads its older input keeps that input's producer, which
+# then has no gradient (review.md, finding 23)
+DEAD_INPUT = {"nasnet"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="review.md finding 23"))
+    if n in DEAD_INPUT else n for n in sorted(MORE_COUNTS)
+])
 def test_a_random_architecture_compiles_runs_and_exports(name, tmp_path, monkeypatch):
     compiles_runs_and_exports(name, tmp_path, monkeypatch)
 
