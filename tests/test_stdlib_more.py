@@ -72,8 +72,10 @@ def test_count_is_derived_in_the_file(name, capsys):
     assert re.search(r"^space = ", text, re.M), "the file binds `space`"
 
 
-# NASNet's tree takes over a minute to print (review.md, finding 24)
-SLOW_SHOW = {"nasnet"}
+# the cell spaces take seconds (ENAS micro) to over a minute (NASNet) to print: each
+# part of a cell is counted on its own and gives up at the count-steps limit
+# (review.md, finding 24)
+SLOW_SHOW = {"enas_micro", "nasnet"}
 
 
 @pytest.mark.parametrize("name", [
