@@ -18,7 +18,7 @@ from typing import Any
 
 from darchlang.commands.common import UsageError, print_json
 from darchlang.errors import DarchError
-from darchlang.text import option_text
+from darchlang.text import option_text, plural
 
 HELP = "summarise a search journal (best architectures, plot, per-choice statistics)"
 ORDER = 85
@@ -261,7 +261,7 @@ def _best_line(s: dict[str, Any], evaluations: list[Any], objectives: Any) -> st
     done = [e for e in evaluations if e.done]
     front = pareto_front(done, objectives)
     first = objectives.first
-    return (f"front        {len(front)} architectures; best {first.name} "
+    return (f"front        {plural(len(front), 'architecture')}; best {first.name} "
             f"{first.show(first.value(front[0]))} (#{front[0].index})")
 
 
@@ -306,8 +306,9 @@ def pareto_table(front: list[Any], objectives: Any, of: int | None = None) -> An
     from darchlang.train.progress import format_seconds
 
     senses = ", ".join(f"{'min' if o.minimize else 'max'} {o.name}" for o in objectives.items)
-    count = f"{len(front)} of {of}" if of is not None else str(len(front))
-    table = Table(title=f"Pareto front: {count} architectures ({senses})")
+    shown = plural(len(front), "architecture")
+    count = f"{len(front)} of {plural(of, 'architecture')}" if of is not None else shown
+    table = Table(title=f"Pareto front: {count} ({senses})")
     table.add_column("rank", justify="right")
     table.add_column("#", justify="right")
     for o in objectives.items:
