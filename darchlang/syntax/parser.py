@@ -217,6 +217,8 @@ def _every_syntax_error(text: str, name: str) -> list[DarchError]:
     if not starts or starts[0] != 0:
         starts.insert(0, 0)
     starts.append(len(text))
+    if len(starts) == 2:  # one statement: its error is the whole text's, found already
+        return []
     errors: list[DarchError] = []
     first = 0
     while first < len(starts) - 1 and len(errors) < MAX_ERRORS:
