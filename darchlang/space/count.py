@@ -50,7 +50,7 @@ Env = dict[int, int]  # choice uid -> option index, or INACTIVE
 # decisions) allowed per counting step: a conditioning costs a few hundred units on the
 # entangled spaces that count, and the budget stops the ones that cannot well under a
 # second, however large their nodes are.
-WORK_PER_STEP = 80
+WORK_PER_STEP = 100
 
 
 class _Undecided:

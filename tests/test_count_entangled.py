@@ -1,0 +1,174 @@
+"""Exact counts of entangled spaces: choices guarded by derived values of other choices
+(an edge budget), shared motifs used only by some parts, packed numbers; checked
+against brute-force enumeration and against closed forms; and the error of a space
+that cannot be counted."""
+
+import math
+import subprocess
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import darchlang
+from darchlang import DarchError
+
+
+def edge_budget(edges: int, budget: int, extra: str = "") -> str:
+    """NAS-Bench-101's edge limit: an edge is a choice only while the edges before it
+    sum to less than `budget` (each edge reads the sum written out anew)."""
+    lines = [f"def edge(used) = if used < {budget} then one_of(0, 1) else 0"]
+    names: list[str] = []
+    for i in range(edges):
+        lines.append(f"x{i} = edge({' + '.join(names) or '0'})")
+        names.append(f"x{i}")
+    fields = ", ".join(f"{n}: {n}" for n in names)
+    lines.append(f"train = hyperparams {{ {fields}{extra} }}")
+    lines.append("space = identity()")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_small_edge_budget_counts_as_its_enumeration():
+    space = darchlang.load_string(edge_budget(8, 3, ", lr: one_of(0.1, 0.2)")).space
+    # every edge set of at most 3 edges, its decisions ending at the third edge taken
+    expected = 2 * sum(math.comb(8, k) for k in range(4))
+    assert space.count() == expected == len(list(space.enumerate())) == 186
+
+
+@pytest.mark.slow
+def test_nasbench101_edge_budget_counts_exactly():
+    """review finding 1: 21 edges, at most 9 of them (it failed at any limit)."""
+    space = darchlang.load_string(edge_budget(21, 9)).space
+    assert space.count() == sum(math.comb(21, k) for k in range(10)) == 695_860
+    # with the 3^5 node labels of the benchmark's encoding beside it
+    labels = darchlang.load_string(
+        edge_budget(21, 9, ", " + ", ".join(f"n{i}: one_of(1, 2, 3)" for i in range(5)))).space
+    assert labels.count() == 695_860 * 3**5 == 169_093_980
+
+
+MOTIFS = """
+def labels(n) = if n == 0 then 0 else one_of(range(3)) + 3 * labels(n - 1)
+m1 = labels(2)
+m2 = labels(2)
+top = labels(3)
+def prim(k) = if k == 0 then identity() else if k == 1 then relu() else tanh()
+def motif(g) = concat [prim(g % 3), prim(g // 3 % 3)]
+def edge(k) = if k == 0 then identity() else if k == 1 then motif(m1) else motif(m2)
+space = concat [edge(top % 3), edge(top // 3 % 3), edge(top // 9 % 3)]
+"""
+
+
+def test_shared_motifs_used_by_some_edges_count_once_each():
+    """review finding 10c: a motif's 2 choices are decided once, when an edge uses it."""
+    space = darchlang.load_string(MOTIFS).space
+    # k motifs used: C(2, k) ways to pick them, the top's 3 edges onto none and all k
+    # of them (surjections), 9 labellings per motif used
+    surjections = {0: 1, 1: 2**3 - 1, 2: 3**3 - 2 * 2**3 + 1}
+    expected = sum(math.comb(2, k) * surjections[k] * 9**k for k in range(3))
+    assert space.count() == expected == len(list(space.enumerate())) == 1_099
+
+
+# ---- property: random programs with derived guards, sums and shared motifs ----------
+
+GUARDS = ["{a} + {b} < 2", "{a} + {b} + {c} <= 1", "{a} == 0", "{a} * 2 + {b} != 2",
+          "g % 2 == {k}", "g // 2 == {k}", "w == {k}"]
+LEAVES = ["relu()", "tanh()", "conv2d(filters: w, size: 1)", "conv2d(filters: {a} + 1, size: 1)",
+          "one_of(relu(), conv2d(filters: w, size: 1))", "motif()", "optional(motif())",
+          "repeat(relu(), times: {a} + {b})", "repeat_tied(motif(), times: {a})"]
+
+
+@st.composite
+def entangled_program(draw):
+    """Edges whose choice is guarded by a sum of the edges before (and `w`), a number
+    `g` packed from two choices, a shared motif over `w` and `g`; a network of
+    conditions over them, and settings that read some edges."""
+    n = draw(st.integers(2, 4))
+    lines = [f"w = one_of({', '.join(map(str, draw(st.lists(st.integers(1, 3), min_size=1, max_size=3, unique=True))))})",
+             "g = one_of(0, 1) + 2 * one_of(0, 1)"]
+    edges: list[str] = []
+    for i in range(n):
+        before = draw(st.lists(st.sampled_from(edges or ["w"]), min_size=1, max_size=3))
+        limit = draw(st.integers(1, 3))
+        off = draw(st.sampled_from(["0", "w", "one_of(0, 1)"]))
+        lines.append(f"e{i} = if {' + '.join(before)} < {limit} then one_of(0, 1) else {off}")
+        edges.append(f"e{i}")
+    lines.append("def motif() = if g % 2 == 0 then conv2d(filters: w, size: 1) else "
+                 "concat [relu(), if g // 2 == 1 then tanh() else identity()]")
+
+    def fill(template: str) -> str:
+        return template.format(a=draw(st.sampled_from(edges)), b=draw(st.sampled_from(edges)),
+                               c=draw(st.sampled_from(edges)), k=draw(st.integers(0, 2)))
+
+    items = []
+    for _ in range(draw(st.integers(1, 3))):
+        guard = fill(draw(st.sampled_from(GUARDS)))
+        then, orelse = fill(draw(st.sampled_from(LEAVES))), fill(draw(st.sampled_from(LEAVES)))
+        items.append(f"if {guard} then {then} else {orelse}")
+    lines.append(f"space = concat [{', '.join(items)}]")
+    read = draw(st.lists(st.sampled_from(edges), max_size=3, unique=True))
+    if read:
+        lines.append(f"train = hyperparams {{ {', '.join(f'{e}: {e}' for e in read)} }}")
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(entangled_program())
+def test_entangled_counts_match_enumeration_on_random_programs(text):
+    space = darchlang.load_string(text).space
+    n = space.count()
+    if n > 3000:
+        return
+    seqs = [tuple(a.decisions) for a in space.enumerate()]
+    assert len(seqs) == n == len(set(seqs))
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(entangled_program())
+def test_entangled_completions_of_the_first_decision_sum_to_the_count(text):
+    """Counting with a decision given (what uniform sampling asks) agrees too."""
+    space = darchlang.load_string(text).space
+    first = space.sample(0)
+    if not first.decisions:
+        return
+    uid = space.by_name[first.names[0]].uid
+    options = len(space.by_uid[uid].options)
+    assert sum(space.count_given({uid: i}) for i in range(options)) == space.count()
+
+
+# ---- what still cannot be counted fails at once, saying where and what to do -------
+
+PACKED = """
+def labels(n) = if n == 0 then 0 else one_of(range(7)) + 7 * labels(n - 1)
+m1 = labels(3)
+m2 = labels(3)
+top = labels(12)
+def motif(g) = concat [relu(), if g % 7 == 0 then tanh() else relu()]
+def edge(k) = if k == 0 then identity() else if k == 1 then motif(m1) else motif(m2)
+space = concat [edge(top % 7), edge(top // 7 % 7), edge(top // 49 % 7)]
+"""
+
+
+@pytest.mark.slow
+def test_a_condition_on_a_number_packed_from_many_choices_is_a_clear_error():
+    space = darchlang.load_string(PACKED, "packed.darch").space
+    with pytest.raises(DarchError, match="too entangled to count exactly") as info:
+        space.count()
+    err = info.value
+    assert "this condition reads a value computed from 12 choices" in err.message
+    assert err.span is not None and err.span.line == 7  # the `if` over `k` in `edge`
+    assert "bind each value it tests to a choice of its own" in err.help
+    assert "graph block" not in err.help
+    assert err.related and err.related[0].span.line == 2  # where the first choice is made
+
+
+@pytest.mark.slow
+def test_the_cli_reports_an_uncountable_space_without_a_traceback(tmp_path):
+    path = tmp_path / "packed.darch"
+    path.write_text(PACKED)
+    out = subprocess.run([sys.executable, "-m", "darchlang.cli", "count", str(path)],
+                         capture_output=True, text=True)
+    assert out.returncode == 1, out.stderr
+    assert f"{path}:7:" in out.stderr and "help: make the condition read fewer" in out.stderr
+    assert "Traceback" not in out.stderr
