@@ -6,19 +6,25 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+from unittest import mock
 
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import darchlang
 from darchlang import DarchError
 from darchlang.arch.graph import Graph, GraphStep, Layer
 from darchlang.arch.prune import liveness
+from darchlang.backends.torch import plan
 from darchlang.backends.torch.compiler import compile_architecture
 from darchlang.backends.torch.export import emit_python
 from darchlang.backends.torch.summary import summarize
 
 torch.set_num_threads(1)
+ROOT = Path(__file__).resolve().parent.parent
 
 DEAD = """
 space = concat [
@@ -162,3 +168,26 @@ def test_the_exported_source_matches_the_pruned_model():
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         torch.testing.assert_close(exported_output(arch, (3, 32, 32), model, x), model(x))
+
+
+CELL = """import "nasbench201" as nb201
+space = concat [conv2d(filters: 4, size: 3), nb201.cell(4), nb201.cell(4), global_avg_pool(),
+                affine(units: 3)]
+"""
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(decisions=st.lists(st.integers(0, 4), min_size=6, max_size=6))
+def test_pruning_never_changes_what_a_cell_computes(decisions):
+    # the same architecture planned without pruning, given the pruned model's weights
+    # (its dead modules keep their own), computes the same outputs: what was left out
+    # only ever met zeros
+    arch = darchlang.load_string(CELL, str(ROOT / "cell.darch")).space.replay(decisions)
+    pruned = compile_architecture(arch, (3, 6, 6)).eval()
+    with mock.patch.object(plan, "liveness", lambda graph: None):
+        whole = compile_architecture(arch, (3, 6, 6)).eval()
+    assert set(pruned.state_dict()) <= set(whole.state_dict())  # the same names, fewer
+    whole.load_state_dict(pruned.state_dict(), strict=False)
+    x = torch.randn(2, 3, 6, 6)
+    with torch.no_grad():
+        torch.testing.assert_close(pruned(x), whole(x))
