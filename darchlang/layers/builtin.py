@@ -12,6 +12,7 @@ attention), and normalizations, pools and activations count 0, the usual convent
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from darchlang.arch.graph import Init
@@ -30,6 +31,7 @@ from darchlang.layers.shapes import (
     Attrs,
     Shape,
     along,
+    channel_axis,
     features,
     layout,
     need,
@@ -259,6 +261,94 @@ def token_pool_shape(attrs: Attrs, shape: Shape) -> Shape:
     return (need(shape, "tokens")[1],)
 
 
+# -- windows over a grid of tokens, and channel steps (Swin, PiT, ShuffleNetV2) --------------
+
+
+def grid_side(shape: Shape, kind: str = "tokens") -> int:
+    """The side H of the square H x H grid that N tokens in row-major order form (as
+    `patch_embed` lays out a square image); an error when N is not a square."""
+    n, _ = need(shape, "tokens")
+    side = math.isqrt(n)
+    if side * side != n:
+        raise ValueError(f"its {kind} must form a square grid, and {n} is not a square "
+                         "(a class_token adds one)")
+    return side
+
+
+def window_attention_shape(attrs: Attrs, shape: Shape) -> Shape:
+    side, (_, d) = grid_side(shape), shape
+    w, s = attrs["window"], attrs["shift"]
+    if side % w:
+        raise ValueError(f"its {w}x{w} windows do not tile the {side}x{side} grid of tokens")
+    if s >= w:
+        raise ValueError(f"its shift {s} must be less than the window {w}")
+    if d % attrs["heads"]:
+        raise ValueError(f"its {attrs['heads']} heads do not divide the token width {d}")
+    return shape
+
+
+def window_attention_params(attrs: Attrs, shape: Shape, out: Shape) -> int:
+    """qkv and output maps with biases, and Swin's relative position bias: a learned
+    value per head for each of the (2w - 1)^2 offsets between two tokens of a window."""
+    d, w = shape[1], attrs["window"]
+    table = (2 * w - 1) ** 2 * attrs["heads"] if attrs["position_bias"] else 0
+    return 4 * d * d + 4 * d + table
+
+
+def window_attention_macs(attrs: Attrs, shape: Shape, out: Shape) -> int:
+    """The maps, and each token's scores and weighted sum over the w x w tokens of its window."""
+    n, d = shape
+    return 4 * n * d * d + 2 * n * attrs["window"] ** 2 * d
+
+
+def patch_merge_shape(attrs: Attrs, shape: Shape) -> Shape:
+    side = grid_side(shape)
+    if side % 2:
+        raise ValueError(f"its 2x2 groups do not tile the {side}x{side} grid of tokens")
+    return (shape[0] // 4, attrs["dim"])
+
+
+def patch_merge_params(attrs: Attrs, shape: Shape, out: Shape) -> int:
+    """A bias-free map of the group's 4D features to `dim`, after a layer_norm of 4D."""
+    wide = 4 * shape[1]
+    return wide * attrs["dim"] + (2 * wide if attrs["norm"] else 0)
+
+
+def patch_merge_macs(attrs: Attrs, shape: Shape, out: Shape) -> int:
+    return out[0] * 4 * shape[1] * attrs["dim"]
+
+
+def tokens_to_image_shape(attrs: Attrs, shape: Shape) -> Shape:
+    side = grid_side(shape)
+    return (shape[1], side, side)
+
+
+def resize_shape(attrs: Attrs, shape: Shape) -> Shape:
+    c, _, _ = need(shape, "image")
+    return (c, along(attrs, "size", 0), along(attrs, "size", 1))
+
+
+def channel_shuffle_shape(attrs: Attrs, shape: Shape) -> Shape:
+    c = need(shape, "image")[0]
+    if c % attrs["groups"]:
+        raise ValueError(f"its {attrs['groups']} groups do not divide the {c} channels")
+    return shape
+
+
+def slice_shape(attrs: Attrs, shape: Shape) -> Shape:
+    need(shape, "vector", "tokens", "image")
+    axis = channel_axis(shape)
+    start, stop, c = attrs["start"], attrs["stop"], shape[axis]
+    what = "channels" if axis == 0 and len(shape) == 3 else "features"
+    if stop <= start:
+        raise ValueError(f"its stop {stop} must be greater than its start {start}")
+    if stop > c:
+        raise ValueError(f"it stops at {stop}, past the {c} {what}")
+    out = list(shape)
+    out[axis] = stop - start
+    return tuple(out)
+
+
 # -- the table ------------------------------------------------------------------------------
 
 SAME_OR_VALID = (
@@ -423,6 +513,38 @@ def builtin_layers() -> list[LayerDef]:
             Param("mode", Enum(("mean", "class")), "mean",
                   '"mean" averages the tokens; "class" takes the first (a class_token)'),
         ), "Turns a sequence of tokens into a vector of their features.", shape=token_pool_shape),
+        LayerDef("window_attention", (
+            Param("heads", POSITIVE, REQUIRED, "number of attention heads; must divide the token width"),
+            Param("window", POSITIVE, REQUIRED, "window height and width, in tokens; must divide the grid's side"),
+            Param("shift", Int(min=0), 0, "cyclic shift of the grid before windowing (Swin's SW-MSA: "
+                  "window // 2), masked so that tokens the shift brought together do not attend"),
+            Param("position_bias", BOOL, True, "Swin's learned relative position bias per head"),
+        ), "Multi-head self-attention inside w x w windows of a square grid of tokens (Swin), "
+            "then a linear map back to the token width.",
+            shape=window_attention_shape, param_count=window_attention_params,
+            macs=window_attention_macs),
+        LayerDef("patch_merge", (
+            Param("dim", POSITIVE, REQUIRED, "features per merged token"),
+            Param("norm", BOOL, True, "layer-normalize the 4D features before the map, as Swin"),
+        ), "Swin's patch merging: each 2x2 group of a square grid of tokens concatenated "
+            "(N to N / 4 tokens of 4D), then a bias-free linear map to `dim`.",
+            shape=patch_merge_shape, param_count=patch_merge_params, macs=patch_merge_macs),
+        LayerDef("tokens_to_image", (), "A square grid of N = H x H tokens of D as a D x H x H "
+                 "image: the inverse of patch_embed(size: 1).", shape=tokens_to_image_shape),
+        LayerDef("resize", (
+            Param("size", POSITIVE_OR_PAIR, REQUIRED, "output height and width (or a pair [h, w])"),
+            Param("mode", Enum(("bilinear", "nearest")), "bilinear", "how pixels are computed"),
+        ), "Resizes an image to size x size (or [h, w]), bilinear by default: a searchable "
+            "input resolution.", shape=resize_shape),
+        LayerDef("channel_shuffle", (
+            Param("groups", POSITIVE, REQUIRED, "number of channel groups; must divide the channels"),
+        ), "ShuffleNet's channel shuffle: channel g * (C / groups) + i moves to i * groups + g.",
+            shape=channel_shuffle_shape),
+        LayerDef("slice", (
+            Param("start", Int(min=0), REQUIRED, "first channel kept"),
+            Param("stop", POSITIVE, REQUIRED, "one past the last channel kept"),
+        ), "Channels start .. stop - 1 (features, for tokens and vectors): the axis `cat` "
+            "joins, so slices undo a `cat`.", shape=slice_shape),
     ]
 
 

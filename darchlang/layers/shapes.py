@@ -130,6 +130,12 @@ def pads(attrs: Attrs, sizes: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
 # -- merges and residual joins --------------------------------------------------------------
 
 
+def channel_axis(shape: Shape) -> int:
+    """The axis `cat` joins and `slice` cuts: an image's (or a volume's) channels, a
+    token's or a vector's features."""
+    return len(shape) - 1 if layout(shape) in ("tokens", "vector") else 0
+
+
 def merge_shape(kind: str, shapes: tuple[Shape, ...], span: Span | None) -> Shape:
     """The output of merging graph values: `add` and `mul` need one shape (`mul` also
     takes a per-channel gate, Cx1x1, to scale an image, as squeeze-excitation does);
@@ -149,7 +155,7 @@ def merge_shape(kind: str, shapes: tuple[Shape, ...], span: Span | None) -> Shap
             )
         return shapes[0]
     if kind == "cat":
-        axis = len(shapes[0]) - 1 if layout(shapes[0]) in ("tokens", "vector") else 0
+        axis = channel_axis(shapes[0])
         rest = {(len(s), s[:axis] + s[axis + 1:]) for s in shapes}
         if len(rest) != 1:
             what = "features" if axis else "channels"

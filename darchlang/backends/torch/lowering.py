@@ -27,11 +27,12 @@ without a copy.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from darchlang.layers.shapes import Attrs, Shape, along, features, pads
+from darchlang.layers.shapes import Attrs, Shape, along, channel_axis, features, pads
 
 if TYPE_CHECKING:
     from darchlang.environment import Environment
@@ -421,6 +422,59 @@ def token_pool_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> s
     return f"{x}.mean(1)" if attrs["mode"] == "mean" else f"{x}[:, 0]"
 
 
+# -- grids of tokens and channel steps ----------------------------------------------------
+
+
+def _side(shape: Shape) -> int:
+    return math.isqrt(shape[0])
+
+
+def window_attention_emit(attrs: Attrs, shape: Shape) -> str:
+    args = [shape[1], attrs["heads"], _side(shape), attrs["window"], attrs["shift"]]
+    return (f"WindowAttention({', '.join(map(str, args))}"
+            + ("" if attrs["position_bias"] else ", position_bias=False") + ")")
+
+
+def window_attention_build(attrs: Attrs, shape: Shape) -> Any:
+    return _runtime("WindowAttention")(shape[1], attrs["heads"], _side(shape), attrs["window"],
+                                       attrs["shift"], position_bias=attrs["position_bias"])
+
+
+def patch_merge_emit(attrs: Attrs, shape: Shape) -> str:
+    return (f"PatchMerge({shape[1]}, {attrs['dim']}, {_side(shape)}"
+            + ("" if attrs["norm"] else ", norm=False") + ")")
+
+
+def patch_merge_build(attrs: Attrs, shape: Shape) -> Any:
+    return _runtime("PatchMerge")(shape[1], attrs["dim"], _side(shape), norm=attrs["norm"])
+
+
+def tokens_to_image_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
+    side = _side(shape)
+    return f"{x}.transpose(1, 2).unflatten(2, ({side}, {side}))"
+
+
+def resize_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
+    size = (along(attrs, "size", 0), along(attrs, "size", 1))
+    if size == tuple(shape[1:]):
+        return x
+    corners = ", align_corners=False" if attrs["mode"] == "bilinear" else ""
+    return f"F.interpolate({x}, size={size}, mode={attrs['mode']!r}{corners})"
+
+
+def channel_shuffle_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
+    g = attrs["groups"]
+    if g == 1:
+        return x
+    return f"{x}.unflatten(1, ({g}, {shape[0] // g})).transpose(1, 2).flatten(1, 2)"
+
+
+def slice_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
+    axis = channel_axis(shape)
+    cut = f"{attrs['start']}:{attrs['stop']}"
+    return f"{x}[:, {cut}]" if axis == 0 else f"{x}[..., {cut}]"
+
+
 # -- the table --------------------------------------------------------------------------
 
 LOWERINGS: dict[str, TorchLowering] = {
@@ -458,6 +512,12 @@ LOWERINGS: dict[str, TorchLowering] = {
     "multihead_attention": TorchLowering(attention_build, attention_emit),
     "token_mixing": TorchLowering(token_mixing_build, token_mixing_emit),
     "token_pool": TorchLowering(call=token_pool_call),
+    "window_attention": TorchLowering(window_attention_build, window_attention_emit),
+    "patch_merge": TorchLowering(patch_merge_build, patch_merge_emit),
+    "tokens_to_image": TorchLowering(call=tokens_to_image_call),
+    "resize": TorchLowering(call=resize_call),
+    "channel_shuffle": TorchLowering(call=channel_shuffle_call),
+    "slice": TorchLowering(call=slice_call),
 }
 
 

@@ -321,7 +321,7 @@ class _Planner:
                 layer_message(layer.kind, shape, exc),
                 layer.span,
                 notes=[f"the layer is `{path}`"] if path else [],
-                help=layout_help(layer.kind, shape, exc),
+                help=layout_help(layer.kind, shape, exc, self.token_maker()),
             ) from None
         except Exception as exc:  # a bug in a user's shape rule: point at both places
             raise hook_error(ldef, "shape rule", exc, layer.span) from None
@@ -337,6 +337,15 @@ class _Planner:
             )
         )
         return out
+
+    def token_maker(self) -> LayerStep | None:
+        """The latest layer that made tokens of something else (`patch_embed`,
+        `embedding`), for a layout error about tokens; None when they are the input's."""
+        for step in reversed(self.steps):
+            if (isinstance(step, LayerStep) and layout(step.out_shape) == "tokens"
+                    and layout(step.in_shape) != "tokens"):
+                return step
+        return None
 
     def residual(self, res: Residual, shape: Shape, depth: int) -> Shape:
         path = self.rename(res.path)
@@ -484,14 +493,20 @@ def layer_message(kind: str, shape: Shape, exc: ValueError) -> str:
     return f"`{kind}` cannot take {describe_shape(shape)}: {exc}"
 
 
-def layout_help(kind: str, shape: Shape, exc: ValueError) -> str | None:
-    """What to do about a layout a layer cannot take, for the two usual slips: an image
-    layer after the network went flat, and a 2-number input meant as an image."""
+def layout_help(kind: str, shape: Shape, exc: ValueError,
+                maker: LayerStep | None = None) -> str | None:
+    """What to do about a layout a layer cannot take, for the usual slips: an image
+    layer after the network went flat, after a layer made tokens (`maker`), and a
+    2-number input meant as an image."""
     if not isinstance(exc, WrongLayout) or "an image" not in exc.wanted:
         return None
     if layout(shape) == "vector":
         return (f"`affine`, `flatten` and global pools make a vector; put `{kind}` before "
                 "them")
+    if layout(shape) == "tokens" and maker is not None:
+        where = f" at {maker.span.where}" if maker.span else ""
+        return (f"the tokens come from `{maker.kind}`{where}; `tokens_to_image()` turns a "
+                "square grid of tokens back into an image")
     if layout(shape) == "tokens":
         return ("two sizes read as tokens x features; an image is channels x height x "
                 "width, as in --input 3x32x32")

@@ -106,5 +106,78 @@ class TokenMixing(nn.Module):
         return self.fc2(F.gelu(self.fc1(x.transpose(1, 2)))).transpose(1, 2)
 
 
+class WindowAttention(nn.Module):
+    """Swin's (shifted) window attention on (B, N, D), N = side x side tokens in row-major
+    order: the grid is rolled up and left by `shift`, cut into w x w windows, each
+    attended on its own with a learned relative position bias per head, and rolled back.
+    A shifted window gathers tokens from across the grid's edges; the mask (-100 added
+    to their scores, as Swin) keeps those regions from attending to each other. A window
+    that covers the whole grid is not shifted (Swin's rule)."""
+
+    def __init__(self, dim: int, heads: int, side: int, window: int, shift: int,
+                 position_bias: bool = True):
+        super().__init__()
+        self.heads, self.side, self.window = heads, side, window
+        self.shift = 0 if window == side else shift
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        coords = torch.stack(torch.meshgrid(torch.arange(window), torch.arange(window),
+                                            indexing="ij")).flatten(1)
+        rel = coords[:, :, None] - coords[:, None, :] + (window - 1)
+        self.register_buffer("index", rel[0] * (2 * window - 1) + rel[1], persistent=False)
+        self.table = None
+        if position_bias:
+            self.table = nn.Parameter(torch.randn((2 * window - 1) ** 2, heads) * 0.02)
+        self.register_buffer("mask", self._mask(), persistent=False)
+
+    def _mask(self) -> torch.Tensor:
+        """(windows, w * w, w * w): 0 within a region of the rolled grid, -100 across."""
+        side, w, s = self.side, self.window, self.shift
+        bands = torch.zeros(side, dtype=torch.long)
+        if s:
+            bands[side - w:side - s] = 1
+            bands[side - s:] = 2
+        region = (bands[:, None] * 3 + bands[None, :]).view(side // w, w, side // w, w)
+        region = region.transpose(1, 2).reshape(-1, w * w)
+        return (region[:, :, None] != region[:, None, :]).float() * -100.0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, d = x.shape
+        side, w, s, heads = self.side, self.window, self.shift, self.heads
+        x = x.view(b, side, side, d)
+        if s:
+            x = torch.roll(x, (-s, -s), (1, 2))
+        x = x.view(b, side // w, w, side // w, w, d).transpose(2, 3).reshape(b, -1, w * w, d)
+        q, k, v = self.qkv(x).unflatten(-1, (3, heads, d // heads)).permute(3, 0, 1, 4, 2, 5)
+        bias = self.mask[:, None]
+        if self.table is not None:
+            bias = bias + self.table[self.index].permute(2, 0, 1)
+        y = self.proj(F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+                      .transpose(2, 3).flatten(3))
+        y = y.view(b, side // w, side // w, w, w, d).transpose(2, 3).reshape(b, side, side, d)
+        if s:
+            y = torch.roll(y, (s, s), (1, 2))
+        return y.reshape(b, n, d)
+
+
+class PatchMerge(nn.Module):
+    """Swin's patch merging on (B, N, D), N = side x side: each 2x2 group of tokens
+    concatenated in Swin's order (top-left, bottom-left, top-right, bottom-right) to 4D
+    features, layer-normalized, and mapped without a bias to `dim`: (B, N / 4, dim)."""
+
+    def __init__(self, dim_in: int, dim: int, side: int, norm: bool = True):
+        super().__init__()
+        self.side = side
+        self.norm = nn.LayerNorm(4 * dim_in) if norm else nn.Identity()
+        self.reduction = nn.Linear(4 * dim_in, dim, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, _, d = x.shape
+        half = self.side // 2
+        x = x.view(b, half, 2, half, 2, d).permute(0, 1, 3, 4, 2, 5).reshape(b, half * half, 4 * d)
+        return self.reduction(self.norm(x))
+
+
 MODULES = {"SelfAttention": SelfAttention, "PositionEmbedding": PositionEmbedding,
-           "ClassToken": ClassToken, "TokenMixing": TokenMixing}
+           "ClassToken": ClassToken, "TokenMixing": TokenMixing,
+           "WindowAttention": WindowAttention, "PatchMerge": PatchMerge}
