@@ -90,6 +90,7 @@ def test_an_option_of_one_of_and_a_value_can_fail():
         value.replay([1])
 
 
+@pytest.mark.slow
 def test_sample_and_the_shape_check_report_the_failing_option(tmp_path):
     (tmp_path / "x.darch").write_text(PICKED)
     ok = cli("sample", "x.darch", "--decisions", "0", cwd=tmp_path)

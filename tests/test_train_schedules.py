@@ -31,6 +31,7 @@ def cosine(epoch: int, epochs: int = 4, high: float = 0.1, low: float = 0.01) ->
     return low + (high - low) * (1 + math.cos(math.pi * (epoch - 1) / epochs)) / 2
 
 
+@pytest.mark.slow
 def test_cosine_follows_torch_cosine_annealing_stepped_per_epoch():
     schedule = Schedule(0.1, rate_patience=1, rate_mult=0.5, stop_patience=100,
                         learning_rate_min=0.01, kind="cosine", max_epochs=6)

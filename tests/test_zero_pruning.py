@@ -60,6 +60,7 @@ def arch_of(text: str, decisions: list[int] | None = None):
     return space.replay(decisions) if decisions is not None else space.sample(0)
 
 
+@pytest.mark.slow
 def test_compile_leaves_a_step_behind_zero_out_of_the_table_and_the_counts(tmp_path):
     (tmp_path / "z.darch").write_text(DEAD)
     done = cli("compile", "z.darch", "--input", "1x8x8", "--emit-python", "m.py", cwd=tmp_path)
