@@ -396,3 +396,12 @@ def test_the_repl_reading_bytes_that_are_not_utf8_names_the_byte():
     lines = r.stderr.decode("utf-8", "replace").splitlines()
     assert lines[0] == "<repl>:1:1: error: unexpected byte 0xff, which is not UTF-8 text"
     assert lines[-1] == "  = help: type or save the text as UTF-8"
+
+
+def test_check_finds_a_misspelling_in_a_function_nothing_calls(tmp_path):
+    lib = tmp_path / "blocks.darch"
+    lib.write_text(LIBRARY.replace("relu()", "relux()"))
+    r = darch("check", str(lib))
+    assert r.returncode == 1
+    assert r.stderr.splitlines()[0] == f"{lib}:1:53: error: unknown name `relux`"
+    assert r.stderr.splitlines()[-1] == "  = help: did you mean `relu`?"

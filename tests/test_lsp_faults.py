@@ -127,7 +127,8 @@ def test_text_that_is_not_darchlang_gets_diagnostics(raw):
     assert second["message"] == "unexpected `:`; expected `=`"
     assert second["range"]["start"] == {"line": 2, "character": 10}
     [d] = raw.open("file:///tmp/surrogates.darch", "space = \udcff\x00 relu()\n")
-    assert d["message"] == "unexpected character `\udcff`"
+    assert d["message"] == ("unexpected byte 0xff, which is not UTF-8 text\n"
+                            "help: type or save the text as UTF-8")
     assert d["range"]["start"] == {"line": 0, "character": 8}
     assert raw.open("file:///tmp/empty.darch", "") == []
     answer = raw.answer(hover_at(raw, "file:///tmp/not_darch.darch"))

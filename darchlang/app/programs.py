@@ -123,6 +123,55 @@ def parse_input_shape(text: str) -> tuple[int, ...]:
     return parse_shape(text)
 
 
+# ---- names in functions no call has run -------------------------------------------------
+def check_function_names(program: Program) -> None:
+    """Every name a `def` of the file uses is defined: a parameter, a `let` or graph
+    binding before it, or a name of the file, its imports or the standard library.
+
+    Building the space runs only the functions it calls, so a misspelling in one that
+    nothing calls yet (a library's) would pass; `darch check` finds it here, each at
+    its place, all of them at once."""
+    from darchlang.errors import raise_all
+
+    known = program.scope.visible()
+    errors: list[DarchError] = []
+    for st in program.ast.statements:
+        if isinstance(st, ast.Def):
+            inner = set(known)
+            for param in st.params:  # a default may use the parameters before it
+                if param.default is not None:
+                    _unknown_names(param.default, inner, errors)
+                inner.add(param.name)
+            _unknown_names(st.body, inner, errors)
+    raise_all(errors)
+
+
+def _unknown_names(node: Any, bound: set[str], errors: list[DarchError]) -> None:
+    """Scopes as the interpreter makes them: `let` and graph bindings are seen by the
+    bindings after them and by the body; a graph's inputs by all of it."""
+    if isinstance(node, ast.Name):
+        if node.id not in bound:
+            errors.append(DarchError(f"unknown name `{node.id}`", node.span,
+                                     help=did_you_mean(node.id, bound) or
+                                     "not defined here, in an import or in the standard "
+                                     "library"))
+    elif isinstance(node, ast.Let | ast.Graph):
+        inner = set(bound) | set(getattr(node, "inputs", ()))
+        for binding in node.bindings:
+            _unknown_names(binding.value, inner, errors)
+            inner.add(binding.name)
+        _unknown_names(node.body if isinstance(node, ast.Let) else node.output, inner, errors)
+    elif isinstance(node, ast.Attribute):
+        _unknown_names(node.value, bound, errors)
+    elif isinstance(node, list):
+        for item in node:
+            _unknown_names(item, bound, errors)
+    elif isinstance(node, ast.Node):
+        for f in dataclasses.fields(node):
+            if f.name != "span":
+                _unknown_names(getattr(node, f.name), bound, errors)
+
+
 # ---- the `train` block ----------------------------------------------------------------
 def check_settings(program: Program) -> None:
     """Every name of the program's `train` block is a training setting and every value

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from darchlang.app.programs import check_function_names
 from darchlang.commands.common import (
     UsageError,
     add_program_arguments,
@@ -67,6 +68,7 @@ def _check(args: argparse.Namespace) -> str | None:
     """None, or the summary of a shape proof; errors are raised."""
     # building, naming and counting the whole space surfaces every error a program can have
     program = load_program_from_args(args, check_training=True)
+    check_function_names(program)
     if not args.shapes and _is_library(program, args.entry):
         return None
     space = program.space

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from darchlang.app.programs import check_settings
+from darchlang.app.programs import check_function_names, check_settings
 from darchlang.environment import Environment, default_environment
 from darchlang.errors import DarchError, all_errors
 from darchlang.semantics.program import Loader, Program, load_string
@@ -76,6 +76,7 @@ def _check(text: str, name: str, env: Environment) -> Analysis:
         space = program.space_of(network, program.hyperparams_name)
         space.count()
         check_settings(program)  # the `train` block's names and values, at their places
+        check_function_names(program)  # and names in functions nothing has called yet
     except DarchError as err:
         return Analysis(name, text, None, all_errors(err))
     except RecursionError:
