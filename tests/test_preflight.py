@@ -296,6 +296,8 @@ def test_cli_search_skips_invalid_architectures_and_reports_them(tmp_path):
     report = darch("report", "j.db", cwd=tmp_path)
     assert "3 done: 3 ok, 0 failed; 2 invalid, not trained" in report.stdout
     assert "invalid, not trained (no budget used)" in report.stdout
+    assert darch("report", "j.db", "--html", "r.html", cwd=tmp_path).returncode == 0
+    assert "3 done: 3 ok, 0 failed; 2 invalid, not trained" in (tmp_path / "r.html").read_text()
     data = darch("report", "j.db", "--json", cwd=tmp_path)
     import json
 

@@ -71,7 +71,8 @@ def render(evaluations: list[Any], config: dict[str, Any], labels: plots.Labels 
     best = "-" if s["best_score"] is None else f"{s['best_score']:.4f} (#{s['best_index']})"
     parts.append(_table(["", ""], [
         ["evaluations", f"{s['done']} done: {s['ok']} ok, {s['failed']} failed"
-         + (f", {s['reused']} reused" if s["reused"] else "")],
+         + (f", {s['reused']} reused" if s["reused"] else "")
+         + (f"; {s['invalid']} invalid, not trained" if s["invalid"] else "")],
         ["best score", best],
         ["searcher", f"{config.get('searcher', '?')} (seed {config.get('seed', '?')})"],
         *([["objectives", ", ".join(f"{'min' if o.minimize else 'max'} {o.name}"
