@@ -80,11 +80,21 @@ class Space:
             return self._counter.total([n for _, n in self._roots()], decided)
 
     def count_node(self, node: SNode, steps: int | None = None) -> int:
-        """Architectures of one sub-space on its own (for `show`), within `steps`
-        conditionings (the space's count limit unless given)."""
+        """Architectures of one sub-space on its own, within `steps` conditionings (the
+        space's count limit unless given)."""
         limit = self._count_steps if steps is None else min(steps, self._count_steps)
         with deep_recursion():
             return self._counter.total([node], {}, limit)
+
+    def try_count_node(self, node: SNode, steps: int) -> tuple[int | None, int]:
+        """`count_node` for `show`, which counts every node under one budget: the count,
+        or None where the part is too entangled to count alone within `steps`, and the
+        conditionings it took either way."""
+        try:
+            n: int | None = self.count_node(node, steps)
+        except DarchError:
+            n = None
+        return n, max(0, min(steps, self._count_steps) - max(self._counter.steps, 0))
 
     # -- picking ----------------------------------------------------------------------
     def walk(self, decide: Callable[[NamedChoice], int]) -> Architecture:
