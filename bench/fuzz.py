@@ -2,6 +2,8 @@
 
     python bench/fuzz.py                  # 100,000 inputs, a summary line at the end
     python bench/fuzz.py -n 2000 --seed 7 --findings runs/fuzz
+    python bench/fuzz.py -n 20000 --minutes 60      # as many as an hour allows
+    python bench/fuzz.py --inputs attacks/          # hand-written inputs, every entry point
 
 Each input is a program text from one of four generators (random bytes, a soup of
 grammar tokens, generated well-formed programs, mutations of `examples/` and `stdlib/`),
@@ -13,8 +15,9 @@ time limit (2 s of the worker's CPU time, so that a machine shared with other wo
 does not make findings of its own), or one that needs more than the memory limit
 (500 MB above the worker's baseline, enforced with RLIMIT_AS so the allocation fails
 instead of the machine). Inputs run in worker processes that the parent kills and
-replaces when an input runs past the wall-clock limit (10 s: a hang, or a machine so
-loaded that CPU time says nothing), so one hang costs one input, not the run.
+replaces when an entry point has used more than the time limit of CPU (read from
+/proc while it runs, checked after 10 s of wall clock) or has run 60 s of wall clock
+whatever its CPU (a hang on input), so one hang costs one input, not the run.
 
 Findings are written one file each (the program, the entry point, what happened), so a
 finding reproduces with `darch <entry> <file>`.
@@ -37,7 +40,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TIME_LIMIT_S = 2.0  # CPU seconds of one entry point on one input
-WALL_LIMIT_S = 10.0  # wall-clock seconds after which the worker is killed
+WALL_LIMIT_S = 10.0  # wall-clock seconds after which the worker's CPU time is looked at
+HANG_S = 60.0  # wall-clock seconds after which the worker is killed whatever its CPU
 MEMORY_LIMIT_MB = 500
 
 TOKENS = [
@@ -250,6 +254,15 @@ def _run_job(job: tuple[int, bytes], path: str, outbox: mp.Queue) -> None:
             break  # a program with errors: the other entry points only repeat them
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time a process has used (user + system), from /proc; 0 where there is none."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Pool:
     """Worker processes fed one input at a time; a worker past the time limit is killed."""
 
@@ -281,9 +294,12 @@ class Pool:
 
 def fuzz(n: int, seed: int, workers: int = 2, findings_dir: Path | None = None,
          time_limit: float = WALL_LIMIT_S, log=print,
-         given: list[tuple[str, bytes]] | None = None) -> list[dict]:
-    """Run `n` inputs (or the `given` ones: (name, bytes)); return the findings (kind,
-    entry, generator, input, detail). `time_limit` is the wall-clock limit."""
+         given: list[tuple[str, bytes]] | None = None,
+         minutes: float | None = None) -> tuple[list[dict], int]:
+    """Run `n` inputs (or the `given` ones: (name, bytes)), or as many as `minutes`
+    allow; return the findings (kind, entry, generator, input, detail) and how many
+    inputs ran. `time_limit` is the wall clock after which a worker's CPU time is
+    looked at (see the module's docstring)."""
     import tempfile
 
     if given is None:
@@ -310,8 +326,12 @@ def fuzz(n: int, seed: int, workers: int = 2, findings_dir: Path | None = None,
             stem.with_suffix(".txt").write_text(
                 f"darch {entry} (input {index}: {inputs[index][0]})\n\n{detail}\n")
 
+    deadline = None if minutes is None else started + 60 * minutes
     try:
         while done < n:
+            if deadline is not None and queue and time.monotonic() > deadline:
+                n -= len(queue)  # out of time: finish the inputs in flight, start no more
+                queue.clear()
             for i, slot in enumerate(pool.slots):
                 if not slot["ready"]:  # still warming its imports: not the input's time
                     try:
@@ -321,6 +341,7 @@ def fuzz(n: int, seed: int, workers: int = 2, findings_dir: Path | None = None,
                 if slot["job"] is None and queue:
                     slot["job"] = queue.pop()
                     slot["since"] = time.monotonic()
+                    slot["cpu"] = _cpu_seconds(slot["proc"].pid)
                     slot["inbox"].put((slot["job"], inputs[slot["job"]][1]))
                 while slot["job"] is not None:
                     try:
@@ -329,14 +350,19 @@ def fuzz(n: int, seed: int, workers: int = 2, findings_dir: Path | None = None,
                         break
                     if what == "start":
                         slot["since"], slot["entry"] = time.monotonic(), entry
+                        slot["cpu"] = _cpu_seconds(slot["proc"].pid)
                     elif what == "done":
                         slot["job"] = None
                         done += 1
                     else:
                         record(index, entry, what, detail)
-                if slot["job"] is not None and time.monotonic() - slot["since"] > time_limit:
-                    record(slot["job"], slot["entry"], "slow", f"past {time_limit:g} s of wall "
-                           "clock (killed)")
+                wall = time.monotonic() - slot["since"]
+                cpu = _cpu_seconds(slot["proc"].pid) - slot.get("cpu", 0.0) \
+                    if slot["job"] is not None and wall > time_limit else 0.0
+                if slot["job"] is not None and wall > time_limit and (
+                        cpu > TIME_LIMIT_S or wall > max(HANG_S, time_limit)):
+                    record(slot["job"], slot["entry"], "slow", f"{cpu:.1f} s of CPU in {wall:.0f} s "
+                           "of wall clock (killed)")
                     pool.restart(i)
                     done += 1
                 elif slot["job"] is not None and not slot["proc"].is_alive():
@@ -350,7 +376,7 @@ def fuzz(n: int, seed: int, workers: int = 2, findings_dir: Path | None = None,
                 log(f"  {done}/{n} inputs, {len(findings)} findings, {time.monotonic() - started:.0f} s")
     finally:
         pool.close()
-    return findings
+    return findings, done
 
 
 def main() -> int:
@@ -363,18 +389,22 @@ def main() -> int:
     parser.add_argument("--inputs", type=Path, metavar="DIR",
                         help="run the .darch files of DIR (hand-written attacks, earlier "
                         "findings) instead of generated inputs")
+    parser.add_argument("--minutes", type=float,
+                        help="stop starting inputs after this long (the summary says how many ran)")
     args = parser.parse_args()
     started = time.monotonic()
     given = None
     if args.inputs is not None:
         given = [(str(p), p.read_bytes()) for p in sorted(args.inputs.rglob("*.darch"))]
         args.n = len(given)
-    findings = fuzz(args.n, args.seed, args.workers, args.findings, given=given)
+    findings, ran = fuzz(args.n, args.seed, args.workers, args.findings, given=given,
+                         minutes=args.minutes)
     by_kind: dict[str, int] = {}
     for f in findings:
         by_kind[f["kind"]] = by_kind.get(f["kind"], 0) + 1
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(by_kind.items())) or "none"
-    print(f"fuzz: {args.n} inputs, {len(findings)} findings ({kinds}) in "
+    of = f"{ran:,} of {args.n:,} inputs (the time ran out)" if ran < args.n else f"{ran:,} inputs"
+    print(f"fuzz: {of}, {len(findings)} findings ({kinds}) in "
           f"{time.monotonic() - started:.0f} s; seed {args.seed}; findings in {args.findings}/")
     return 1 if findings else 0
 

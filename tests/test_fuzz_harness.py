@@ -34,7 +34,8 @@ def test_the_generators_make_each_kind_of_input():
 def test_a_bounded_fuzz_run_finds_nothing():
     # A generous time limit: CI's machine is shared; the limits under test trip in
     # well under a second, and a hang would still be caught.
-    findings = harness().fuzz(n=100, seed=2026, workers=2, time_limit=30.0, log=None)
+    findings, ran = harness().fuzz(n=100, seed=2026, workers=2, time_limit=30.0, log=None)
+    assert ran == 100
     assert findings == [], "\n\n".join(f"{f['kind']} in darch {f['entry']} ({f['generator']}):\n"
                                        f"{f['input'][:400]}\n{f['detail'][-1500:]}"
                                        for f in findings[:3])
