@@ -78,3 +78,20 @@ class KillsAtRung:
 
     def __getstate__(self):
         return {**self.__dict__, "_curves": None}
+
+
+class HangsAtRung:
+    """A scheduled evaluator (it takes a `budget`) that reports one value per epoch and
+    hangs, as a stuck evaluation in native code would, on the architectures drawn
+    below `share` when they reach rung `rung`."""
+
+    def __init__(self, share: float, rung: int):
+        self.share, self.rung = share, rung
+
+    def evaluate(self, arch, *, budget=None) -> float:
+        if _draw(arch.identity) < self.share and budget.rung == self.rung:
+            time.sleep(600)
+        for epoch in range(1, budget.epochs + 1):
+            if not budget.report(epoch, _draw(arch.identity) * epoch):
+                break
+        return _draw(arch.identity) * budget.epochs

@@ -184,3 +184,30 @@ def test_a_scheduled_search_with_two_workers_killed_mid_run_resumes(tmp_path):
     assert len(rows) == 8 and all(r.status == "ok" for r in rows)
     assert {r.index for r in rows if r.deaths} == in_flight
     assert all(r.deaths == 1 for r in rows if r.index in in_flight)
+
+
+@pytest.mark.slow
+def test_the_hard_time_limit_holds_for_each_rung_of_a_scheduled_search(space, tmp_path):
+    """A rung stuck past eval_timeout is recorded failed (not retried) and its worker
+    replaced; the other candidates' rungs go on."""
+    from fault_helpers import HangsAtRung
+
+    from darchlang.search import run_search
+
+    path = tmp_path / "t.db"
+    began = time.monotonic()
+    result = run_search(space, make_searcher("random", space, seed=2), HangsAtRung(0.4, 0), 6,
+                        path, scheduler=make_scheduler("asha", max_epochs=9, eta=3),
+                        eval_timeout=1.5, progress=False)
+    assert time.monotonic() - began < 60 and result.done == 6
+    rows = [r for r in Journal(path, create=False).evaluations() if r.reused is None]
+    stuck = [r for r in rows if kills(0.4, r.identity)]
+    assert stuck and len(stuck) < len(rows)
+    for r in rows:
+        if r in stuck:
+            assert r.status == "failed" and r.attempts == 1 and r.deaths == 0
+            assert r.reason.startswith("the evaluation took longer than 1.5 s")
+        else:
+            assert r.status == "ok"
+    with Journal(path, create=False) as journal:
+        assert not [kind for _, kind in journal.marks() if kind.startswith("running ")]
