@@ -109,26 +109,30 @@ class Counter(Visitor):
         return self.count_items(items, env)
 
     def count(self, node: SNode, env: Env) -> int:
-        inside = node.vars
-        if not inside:
+        if not node.vars:
             return 1
-        if env:
-            # the decisions inside the node, read from the smaller of the two (a node
-            # high up holds thousands of choices; a conditioning decides a few)
-            decided = sorted((u, x) for u, x in env.items() if u in inside) \
-                if len(env) < len(inside) else sorted((u, env[u]) for u in inside if u in env)
-            if len(decided) == len(inside) and all(x != INACTIVE for _, x in decided):
-                # every choice inside is decided and none is ruled out: one way, consistent
-                return 1
-            key = (id(node), tuple(decided))
-        else:
-            key = (id(node), ())
+        key = self._decided_key(node, env) if env else (id(node), ())
+        if key is None:
+            return 1
         hit = self.memo.get(key)
         if hit is None:
             self.work -= 1
             hit = self.visit(node, env)
             self.memo[key] = hit
         return hit
+
+    @staticmethod
+    def _decided_key(node: SNode, env: Env) -> tuple | None:
+        """(node, the decisions inside it), or None when every choice inside is decided
+        and none is ruled out (one way, consistent)."""
+        inside = node.vars
+        # read from the smaller of the two (a node high up holds thousands of choices;
+        # a conditioning decides a few)
+        decided = sorted((u, x) for u, x in env.items() if u in inside) \
+            if len(env) < len(inside) else sorted((u, env[u]) for u in inside if u in env)
+        if len(decided) == len(inside) and all(x != INACTIVE for _, x in decided):
+            return None
+        return id(node), tuple(decided)
 
     def _count_rest(self, node: SNode, env: Env) -> int:
         """`count` for a branch of a conditioning, memoised on the node's residual: the
@@ -137,11 +141,17 @@ class Counter(Visitor):
         inside = node.vars
         if len(env) < 3 or sum(1 for u in env if u in inside) < 3:
             return self.count(node, env)
-        key = ("r", id(node), *self._residual(node, env))
-        hit = self.memo.get(key)
+        plain = self._decided_key(node, env)
+        if plain is None:
+            return 1
+        hit = self.memo.get(plain)
         if hit is None:
-            hit = self.count(node, env)
-            self.memo[key] = hit
+            key = ("r", id(node), *self._residual(node, env))
+            hit = self.memo.get(key)
+            if hit is None:
+                hit = self.count(node, env)
+                self.memo[key] = hit
+            self.memo[plain] = hit
         return hit
 
     # -- the kinds that decide what is active ---------------------------------------
@@ -175,6 +185,7 @@ class Counter(Visitor):
         """Only the steps that reach the output count: condition on the input choices
         until the live steps are known, then count the live parts."""
         pending: list[Any] = []
+        self.work -= len(node.steps)
 
         def refs_of(arg: SNode) -> list[int] | None:
             value = self.known(arg, env)
@@ -377,10 +388,12 @@ class Counter(Visitor):
         with its value and whether it is consistent; decided options on the way. A node
         reached twice is looked at once (the order of the walk is fixed)."""
         inside = node.vars
-        if not inside or id(node) in seen or inside.isdisjoint(decided):
+        if not inside or id(node) in seen:
+            return
+        self.work -= 1
+        if inside.isdisjoint(decided):
             return
         seen.add(id(node))
-        self.work -= 1
         if inside <= decided:
             out.append((id(node), _hashable(self.known(node, env)), self.count(node, env)))
             return
