@@ -83,15 +83,18 @@ class DarchError(Exception):
 
     def render(self) -> str:
         """Compiler-style text: `FILE:LINE:COL: error: MESSAGE`, the line, a caret."""
+        spans = [r.span for r in self.related]
         if self.span is None:
             out = [f"error: {self.message}"]
         else:
             out = [f"{self.span.where}: error: {self.message}"]
-            # one gutter width for every excerpt, as the widest line number needs
-            gutter = max(len(str(s.line)) for s in [self.span, *(r.span for r in self.related)])
+            spans.append(self.span)
+        # one gutter width for every excerpt, as the widest line number needs
+        gutter = max((len(str(s.line)) for s in spans), default=0)
+        if self.span is not None:
             out.extend(_excerpt(self.span, gutter))
-            for place in self.related:
-                out.extend(place.render(gutter))
+        for place in self.related:
+            out.extend(place.render(gutter))
         for note in self.notes:
             out.append(f"  = note: {note}")
         if self.help:

@@ -405,3 +405,15 @@ def test_check_finds_a_misspelling_in_a_function_nothing_calls(tmp_path):
     assert r.returncode == 1
     assert r.stderr.splitlines()[0] == f"{lib}:1:53: error: unknown name `relux`"
     assert r.stderr.splitlines()[-1] == "  = help: did you mean `relu`?"
+
+
+def test_a_search_stopped_on_broken_shapes_shows_the_first_in_full(nested, tmp_path):
+    one = tmp_path / "one.darch"
+    one.write_text(NESTED.replace("one_of(8, 16)", "8"))
+    r = darch("search", str(one), "--no-journal", "--budget", "3", "--no-progress")
+    assert r.returncode == 1
+    lines = r.stderr.splitlines()
+    start = lines.index(f"{one}:12:5: note: #0 breaks here")
+    assert lines[start + 2:start + 4] == ["12 |     block(8),", "   |     ^^^^^^^^"]
+    assert f"{one}:8:5: note: `block` calls `inner` here" in lines[start:]
+    assert f"{one}:2:5: note: the layer is written here, in `inner`" in lines[start:]

@@ -175,6 +175,24 @@ class SearchSetup:
         return self.evaluator
 
 
+def why_refused(setup: SearchSetup, refused: list[Any]) -> tuple[int, DarchError] | None:
+    """The first refused candidate whose shapes break, with its error in full: the
+    journal keeps a one-line reason, and planning it again gives the call that made the
+    failing layer and the layer's own line, for the message of a search that stopped."""
+    shape = getattr(setup.preflight, "input_shape", None)
+    if shape is None:
+        return None
+    from darchlang.backends.torch.plan import plan_network
+
+    for row in refused[:5]:
+        arch = setup.space.replay(list(row.decisions))
+        try:
+            plan_network(arch, shape, reserved=())
+        except DarchError as err:
+            return row.index, err
+    return None
+
+
 def recorded_config(journal: str | None) -> dict[str, Any]:
     """What an existing journal recorded about its search ({} for a new one)."""
     if not journal or not Path(journal).exists():

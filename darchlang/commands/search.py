@@ -57,7 +57,7 @@ from darchlang.commands.common import (
     print_json,
 )
 from darchlang.commands.train import add_training_arguments, overrides_from_args
-from darchlang.errors import DarchError
+from darchlang.errors import DarchError, Related
 
 HELP = "search a space for the best architecture (resumable)"
 ORDER = 80
@@ -272,11 +272,18 @@ def _exit_code(result: Any) -> int:
 
 
 def _stopped(result: Any, args: argparse.Namespace, setup: Any) -> DarchError:
-    """The one-line error of a search that stopped on invalid candidates."""
+    """The error of a search that stopped on invalid candidates: why, and the first
+    one whose shapes break, located in full (the call, the layer's line)."""
+    from darchlang.app.searching import why_refused
+
     shape = getattr(setup.preflight, "input_shape", None)
     shape = "x".join(map(str, shape)) if shape else "SHAPE"
+    cause = why_refused(setup, result.refused)
+    related = [] if cause is None or cause[1].span is None else [
+        Related(cause[1].span, f"#{cause[0]} breaks here"),
+        *cause[1].related]
     return DarchError(
-        result.stopped,
+        result.stopped, related=related,
         help=f"`darch check --shapes --input {shape} {args.file}` shows where shapes break, "
         "`darch report` lists every reason; --max-invalid N allows longer runs of them")
 
