@@ -199,19 +199,20 @@ class FastParser:
     def parse(self, text: str, start: str, comments: list) -> Any:
         """What the callbacks build for `text` from rule `start`; raises Unparsed."""
         table, end_state = self.states, self.end_states[start]
-        states, values = [self.start_states[start]], []
+        state = self.start_states[start]  # the top of `states`, kept at hand
+        states, values = [state], []
         try:
             for tok in chain(self.tokens(text, comments), (_END,)):
                 kind = tok.type
-                shift, arg = table[states[-1]][kind]
+                shift, arg = table[state][kind]
                 while not shift:  # reduce by rule `arg`, as often as the table says
                     size, callback, origin = arg
                     if callback is None:  # one child, passed on: only the state changes
-                        goto = table[states[-2]][origin][1]
-                        if goto == end_state:
+                        state = table[states[-2]][origin][1]
+                        if state == end_state:
                             return _accepted(values, kind)
-                        states[-1] = goto
-                        shift, arg = table[goto][kind]
+                        states[-1] = state
+                        shift, arg = table[state][kind]
                         continue
                     if size:
                         children = values[-size:]
@@ -219,12 +220,13 @@ class FastParser:
                     else:
                         children = []
                     values.append(callback(children))
-                    goto = table[states[-1]][origin][1]
-                    if goto == end_state:
+                    state = table[states[-1]][origin][1]
+                    if state == end_state:
                         return _accepted(values, kind)
-                    states.append(goto)
-                    shift, arg = table[goto][kind]
-                states.append(arg)
+                    states.append(state)
+                    shift, arg = table[state][kind]
+                state = arg
+                states.append(state)
                 values.append(tok)
         except KeyError:
             raise Unparsed from None
