@@ -114,16 +114,10 @@ def test_random_architectures_compile_where_the_proof_is_undecided(name):
         assert model(torch.randn(2, 1, 8, 8)).shape == (2, 10)
 
 
-# a NASNet cell that never reads its older input keeps that input's producer, which
-# then has no gradient (review.md, finding 23)
-DEAD_INPUT = {"nasnet"}
-
-
+# (a NASNet cell that never reads its older input does not keep that input's producer:
+# every parameter left learns; review.md, finding 23)
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="review.md finding 23"))
-    if n in DEAD_INPUT else n for n in sorted(MORE_COUNTS)
-])
+@pytest.mark.parametrize("name", sorted(MORE_COUNTS))
 def test_a_random_architecture_compiles_runs_and_exports(name, tmp_path, monkeypatch):
     compiles_runs_and_exports(name, tmp_path, monkeypatch)
 

@@ -192,3 +192,39 @@ def test_pruning_never_changes_what_a_cell_computes(decisions):
     x = torch.randn(2, 3, 6, 6)
     with torch.no_grad():
         torch.testing.assert_close(pruned(x), whole(x))
+
+
+UNREAD_INPUT = """
+def cell() = graph(p0, p1) {
+    unused = conv2d(filters: 8, size: 1)(p0)
+    return relu()(p1)
+}
+space = graph(x) {
+    a = conv2d(filters: 8, size: 3)(x)
+    b = conv2d(filters: 8, size: 5)(x)
+    y = cell()(a, b)
+    return concat [global_avg_pool(), affine(units: 10)](y)
+}
+"""
+
+
+def test_a_block_that_never_reads_an_input_does_not_keep_its_producer_alive():
+    # a cell ignoring its older input (review.md, finding 23): `a` and `unused` are
+    # dead, every parameter left learns, and the exported source computes the same
+    arch = arch_of(UNREAD_INPUT)
+    assert summarize(arch, (1, 8, 8)).total_params == 298
+    model = compile_architecture(arch, (1, 8, 8))
+    x = torch.randn(4, 1, 8, 8)
+    model(x).sum().backward()
+    assert all(p.grad is not None for p in model.parameters())
+    model.eval()
+    with torch.no_grad():
+        want = model(x)
+    assert torch.allclose(exported_output(arch, (1, 8, 8), model, x), want, atol=1e-6)
+
+
+def test_an_unread_input_is_still_shape_checked():
+    bad = UNREAD_INPUT.replace("a = conv2d(filters: 8, size: 3)(x)",
+                               "a = conv2d(filters: 8, size: 9, padding: \"valid\")(x)")
+    with pytest.raises(DarchError, match="conv2d"):
+        compile_architecture(arch_of(bad), (1, 8, 8))

@@ -8,6 +8,10 @@ run, not exported. This is the backend's dead-code elimination; the architecture
 itself (its decisions, its text, its identity) is unchanged, so counts and replay are
 as before.
 
+A nested block that never reads one of its inputs (a cell that ignores its older
+input) does not keep the step that makes it alive either: that step's shape is
+checked, its layers are not built.
+
 Where a zero's shape is still needed (it is returned, joined with `cat`, applied to a
 layer, or every input of an `add` is zero) it stays, with what it was computed from;
 an `add` of zeros only keeps the one computed closest to the block's inputs, so a cell
@@ -44,6 +48,16 @@ class Liveness:
     inputs: tuple[tuple[int, ...], ...]
 
 
+def read_inputs(graph: Graph) -> frozenset[int]:
+    """The positions of the block's inputs that its output depends on."""
+    keep = liveness(graph)
+    n = len(graph.inputs)
+    if keep is None:
+        reads = {i for step in graph.steps for i in step.inputs if i < n}
+        return frozenset(reads | ({graph.output} if graph.output < n else set()))
+    return frozenset(i for i in keep.live if i < n)
+
+
 def liveness(graph: Graph) -> Liveness | None:
     """The block's live values and the inputs its steps keep; None when every step is
     live and reads all its inputs (nothing to leave out)."""
@@ -57,6 +71,9 @@ def liveness(graph: Graph) -> Liveness | None:
         made_from: int | None = None
         if step.kind == "apply" and gives_zeros(step.op) and ins:
             made_from = min(ins)
+        elif step.kind == "apply" and type(step.op) is Graph:
+            reads = read_inputs(step.op)  # type: ignore[arg-type]
+            ins = tuple(i for p, i in enumerate(ins) if p in reads)
         elif step.kind == "add" and ins:
             nonzero = tuple(i for i in ins if origin[i] is None)
             if nonzero:

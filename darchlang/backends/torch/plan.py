@@ -431,7 +431,11 @@ class _Planner:
             dst = self.var(step.name)
             scope.append(dst)
             if step.kind == "apply":
-                out = self.apply(graph, step.name, step.op, tuple(ins), in_shapes, dst, span, depth)
+                # a nested block is given every input; one it never reads may be dead (no
+                # variable), and only its shape is passed on
+                read = set(used)
+                given = tuple(names[i] if i in read else "" for i in step.inputs)
+                out = self.apply(graph, step.name, step.op, given, every, dst, span, depth)
             else:
                 out = merge_shape(step.kind, every, span)  # the zeros left out must fit too
                 self.steps.append(
