@@ -50,7 +50,7 @@ Env = dict[int, int]  # choice uid -> option index, or INACTIVE
 # decisions) allowed per counting step: a conditioning costs a few hundred units on the
 # entangled spaces that count, and the budget stops the ones that cannot well under a
 # second, however large their nodes are.
-WORK_PER_STEP = 100
+WORK_PER_STEP = 110
 
 
 class _Undecided:
@@ -111,9 +111,13 @@ class Counter(Visitor):
     def count(self, node: SNode, env: Env) -> int:
         if not node.vars:
             return 1
-        key = self._decided_key(node, env) if env else (id(node), ())
-        if key is None:
-            return 1
+        if env:
+            self.work -= 1 + (len(env) >> 3)  # reading the decisions inside
+            key = self._decided_key(node, env)
+            if key is None:
+                return 1
+        else:
+            key = (id(node), ())
         hit = self.memo.get(key)
         if hit is None:
             self.work -= 1
