@@ -417,3 +417,15 @@ def test_a_search_stopped_on_broken_shapes_shows_the_first_in_full(nested, tmp_p
     assert lines[start + 2:start + 4] == ["12 |     block(8),", "   |     ^^^^^^^^"]
     assert f"{one}:8:5: note: `block` calls `inner` here" in lines[start:]
     assert f"{one}:2:5: note: the layer is written here, in `inner`" in lines[start:]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--eta", "1"], "argument --eta: must be at least 2, got 1"),
+    (["--min-epochs", "0"], "argument --min-epochs: must be at least 1, got 0"),
+    (["--min-epochs", "5", "--max-epochs", "2"],
+     "--max-epochs (2) must be at least --min-epochs (5)"),
+])
+def test_a_scheduler_s_rungs_that_cannot_be_are_usage_errors(args, message):
+    r = darch("search", "examples/cifar10_simple.darch", "--scheduler", "asha", "--no-journal",
+              *args)
+    assert r.returncode == 2 and r.stderr.splitlines()[-1] == f"darch search: error: {message}"

@@ -20,6 +20,7 @@ from darchlang.commands.common import (
     UsageError,
     add_program_arguments,
     load_program_from_args,
+    non_negative_int,
     print_json,
 )
 from darchlang.errors import DarchError, all_errors
@@ -36,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="prove that every architecture compiles for --input")
     parser.add_argument("--input", metavar="SHAPE", default="3x32x32",
                         help="input shape without the batch, e.g. 3x32x32 or 64 (default 3x32x32)")
-    parser.add_argument("--enumerate-up-to", type=int, default=2000, metavar="N",
+    parser.add_argument("--enumerate-up-to", type=non_negative_int, default=2000, metavar="N",
                         help="enumerate spaces of at most N architectures (default 2000)")
     parser.add_argument("--json", action="store_true",
                         help='print {"ok", "errors": [...]} (every error, in source order)')

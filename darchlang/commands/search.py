@@ -97,7 +97,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="none (train each to the end, the default), median, halving, "
                        "hyperband or asha; rungs of --min-epochs * --eta**r up to "
                        "--max-epochs, promoted ones continued from checkpoints")
-    cheap.add_argument("--min-epochs", type=int, default=1, metavar="N",
+    cheap.add_argument("--min-epochs", type=positive_int, default=1, metavar="N",
                        help="epochs of the first rung (default 1; median: no stopping before)")
     cheap.add_argument("--eta", type=int, default=3, metavar="N",
                        help="each rung trains eta times longer and keeps 1/eta (default 3)")
@@ -166,6 +166,7 @@ def request_from_args(args: argparse.Namespace) -> Any:
     from darchlang.search import searcher_names
 
     _check_parallel_flags(args)
+    _check_scheduler_flags(args)
     check_choice("--searcher", args.searcher, searcher_names())
     check_choice("--scheduler", args.scheduler, ["none", *default_environment().schedulers])
     if args.evaluator is None and args.synthetic is None:
@@ -286,6 +287,17 @@ def _stopped(result: Any, args: argparse.Namespace, setup: Any) -> DarchError:
         result.stopped, related=related,
         help=f"`darch check --shapes --input {shape} {args.file}` shows where shapes break, "
         "`darch report` lists every reason; --max-invalid N allows longer runs of them")
+
+
+def _check_scheduler_flags(args: argparse.Namespace) -> None:
+    """The rungs' flags, as usage errors: each rung trains eta times longer."""
+    if args.scheduler == "none":
+        return
+    if args.eta < 2:
+        raise UsageError(f"argument --eta: must be at least 2, got {args.eta}")
+    if args.max_epochs is not None and args.max_epochs < args.min_epochs:
+        raise UsageError(f"--max-epochs ({args.max_epochs}) must be at least --min-epochs "
+                         f"({args.min_epochs})")
 
 
 def _check_parallel_flags(args: argparse.Namespace) -> None:
