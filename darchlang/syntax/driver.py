@@ -155,7 +155,10 @@ class FastParser:
     """The tables of `tables_of` run with `transformer`'s methods."""
 
     def __init__(self, data: dict, transformer: Any):
-        self.match = re.compile(data["pattern"]).match
+        # Spaces and tabs before a token are skipped by the same match (no terminal
+        # starts with one, so the token found after them is the one Lark finds); a run
+        # of blanks with a newline is still the ignored WS token, for line counting.
+        self.match = re.compile(f"[ \t]*(?:{data['pattern']}|\\Z)").match
         self.keywords, self.comment = data["keywords"], data["comment"]
         self.ignore = frozenset(data["ignore"])
         rules = data["rules"]
@@ -179,6 +182,9 @@ class FastParser:
             if m is None:
                 raise Unparsed
             kind, end = m.lastgroup, m.end()
+            if kind is None:  # blanks to the end of the text
+                return
+            pos = m.start(kind)
             if kind in ignore:
                 newlines = text.count("\n", pos, end)
                 if newlines:
@@ -186,10 +192,10 @@ class FastParser:
                     line_start = text.rindex("\n", pos, end) + 1
                 elif kind == comment:
                     col = pos - line_start + 1
-                    comments.append(Tok(kind, m.group(), line, col, line, col + end - pos))
+                    comments.append(Tok(kind, text[pos:end], line, col, line, col + end - pos))
                 pos = end
                 continue
-            value = m.group()
+            value = text[pos:end]
             if kind == "NAME":
                 kind = keywords.get(value, kind)
             col = pos - line_start + 1
