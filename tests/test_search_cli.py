@@ -100,7 +100,7 @@ def test_search_resume_and_report(tmp_path, space_file, capsys):
     assert main(["report", str(journal), "--plot", str(plot), "--csv", str(table)]) == 0
     out = capsys.readouterr().out
     assert "searcher     tpe (seed 4, startup=10, candidates=24, multivariate=True)" in out
-    assert "evaluations  20 done: 20 ok, 0 failed" in out
+    assert "evaluations  20 done: 20 ok, 0 failed; budget 20" in out
     assert "options by mean score" in out
     assert "best architecture (#" in out
     assert plot.read_bytes()[:4] == b"\x89PNG"

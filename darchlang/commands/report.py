@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         config = journal.config() or {}
         space_text = journal.meta("space_text")
         created = journal.meta("created")
+        budget = journal.meta("budget")
         labels = journal.meta("options")
         curves = journal.curves()
         rungs = journal.rung_results()
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         data["stale"] = stale
         print_json(data)
         return 0
-    _print_report(args, evaluations, config, created, labels, rungs, stale)
+    _print_report(args, evaluations, config, created, labels, rungs, stale, budget)
     return 0
 
 
@@ -160,7 +161,8 @@ def _built_in_input_shape(config: dict[str, Any]) -> tuple[int, ...] | None:
 
 def _print_report(args: argparse.Namespace, evaluations: list[Any], config: dict[str, Any],
                   created: str | None, labels: dict[str, list[str]] | None,
-                  rungs: list[Any] = (), stale: list[int] = ()) -> None:
+                  rungs: list[Any] = (), stale: list[int] = (), budget: str | None = None
+                  ) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -189,7 +191,8 @@ def _print_report(args: argparse.Namespace, evaluations: list[Any], config: dict
         + (f", {s['reused']} reused" if s["reused"] else "")
         + (f"; {s['invalid']} invalid, not trained" if s["invalid"] else "")
         + (f"; {s['unfinished']} unfinished" if s["unfinished"] else "")
-        + (f" ({len(stale)} stale: the search that ran them is gone)" if stale else ""),
+        + (f" ({len(stale)} stale: the search that ran them is gone)" if stale else "")
+        + (f"; budget {budget}" if budget else ""),
         _best_line(s, evaluations, objectives),
         f"time         {format_seconds(s['eval_seconds'])} evaluating, "
         f"{format_seconds(s['wall_seconds'])} wall clock",
