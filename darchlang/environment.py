@@ -50,9 +50,10 @@ class Limits:
     literature's spaces need: the largest stdlib space builds about 1,500 nodes in about
     5,000 steps."""
 
-    source_size: int = 262_144
-    """Characters of one program or imported file (256 KiB; the largest stdlib file is
-    about 10 KB): parsing a larger one could take seconds, so it is refused unread."""
+    source_size: int = 524_288
+    """Characters of one program or imported file (512 KiB; the largest stdlib file is
+    about 10 KB, 30,000 levels of `concat [...]` 270 KB): parsing a larger one could take
+    seconds, so it is refused unread."""
     call_depth: int = 200
     """Nested calls of darchlang functions (recursion without end)."""
     steps: int = 100_000

@@ -168,6 +168,9 @@ def _position(err: DarchError) -> tuple[str, int, int]:
     return ("", 0, 0) if span is None else (span.source.name, span.line, span.col)
 
 
+_WINDOW = 100  # characters of a very long line shown around the caret
+
+
 def _excerpt(span: Span, gutter: int = 0) -> list[str]:
     text = span.source.line(span.line).expandtabs(1)
     number = str(span.line).rjust(gutter)
@@ -177,7 +180,14 @@ def _excerpt(span: Span, gutter: int = 0) -> list[str]:
     else:
         width = 1
     width = max(1, min(width, max(1, len(text) - span.col + 2)))
-    caret = " " * (span.col - 1) + "^" * width
+    col = span.col
+    if len(text) > 2 * _WINDOW:  # a line of 240,000 characters is shown around the spot
+        start = max(0, min(col - 1 - _WINDOW // 2, len(text) - _WINDOW))
+        head = "..." if start else ""
+        text = head + text[start:start + _WINDOW] + ("..." if start + _WINDOW < len(text) else "")
+        col += len(head) - start
+        width = max(1, min(width, _WINDOW + len(head) - col + 1))
+    caret = " " * (col - 1) + "^" * width
     return [f"{pad} |", f"{number} | {text}", f"{pad} | {caret}"]
 
 

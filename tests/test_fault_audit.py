@@ -50,11 +50,16 @@ def test_a_program_past_the_source_size_limit_is_refused_unread(tmp_path):
     from darchlang.semantics.program import read_source
 
     big = tmp_path / "big.darch"
-    big.write_text("# " + "x" * Limits.source_size + "\nspace = relu()\n")
-    with pytest.raises(DarchError, match="too large to be a program: more than 262,144 bytes"):
-        read_source(big)
-    with pytest.raises(DarchError, match="too large to be a program"):
-        darchlang.load_string(big.read_text(), "big.darch")
+    big.write_text("space = relu()\n# " + "x" * Limits.source_size + "\n")
+    limit = f"{Limits.source_size:,}"
+    for read, unit in ((lambda: read_source(big), "bytes"),
+                       (lambda: darchlang.load_string(big.read_text(), "big.darch"), "characters")):
+        with pytest.raises(DarchError) as err:
+            read()
+        assert err.value.message == f"the program is too large: it goes on past {limit} {unit} here"
+        # at the spot past the limit, shown around it however long its line is
+        assert (err.value.span.line, err.value.span.col) == (2, Limits.source_size - 14)
+        assert max(len(line) for line in err.value.render().splitlines()) < 300
     # just under it still loads
     darchlang.load_string("space = relu()\n#" + "x" * (Limits.source_size - 20) + "\n")
 

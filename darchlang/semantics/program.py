@@ -67,7 +67,8 @@ class Loader:
         return scope
 
     def load_module(self, text: str, name: str, parent: Scope, main: bool) -> Module:
-        _check_size(len(text), self.env.limits.source_size, name)
+        if len(text) > self.env.limits.source_size:
+            raise _too_large(name, text, self.env.limits.source_size, "characters")
         program = _parse_library(text, name) if name.startswith(str(stdlib_dir())) else parse(text, name)
         if main:
             self.interp.main_source = name
@@ -260,13 +261,16 @@ def _darch_text(path: Path, st: ast.Import, limit: int) -> str:
     return text
 
 
-def _check_size(size: int, limit: int, name: str) -> None:
-    if size > limit:
-        raise DarchError(f"{name} is too large to be a program: more than {limit:,} characters",
-                         help=_SPLIT)
+def _too_large(name: str, text: str, limit: int, unit: str) -> DarchError:
+    """A program past the source size limit, at the spot where it passes it."""
+    before = text[:limit]
+    line = before.count("\n") + 1
+    col = limit - (before.rfind("\n") + 1) + 1
+    return DarchError(f"the program is too large: it goes on past {limit:,} {unit} here",
+                      Span(Source(name, text), line, col, line, col + 1), help=_SPLIT)
 
 
-_SPLIT = ("the source size limit (docs/language.md) holds parsing to well under a second; "
+_SPLIT = ("the source size limit (docs/language.md) holds parsing to about a second; "
           "split the program into files that import each other")
 
 
@@ -528,8 +532,9 @@ def _nearby(path: Path) -> str | None:
 
 def _decoded(data: bytes, path: str | Path, limit: int) -> str:
     if len(data) > limit:
-        raise DarchError(f"{path} is too large to be a program: more than {limit:,} bytes",
-                         help=_SPLIT)
+        text = data[:limit].decode("utf-8", errors="replace")
+        raise _too_large(str(path), text + data[limit:].decode("utf-8", errors="replace"),
+                         len(text), "bytes")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
