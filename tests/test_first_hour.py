@@ -429,3 +429,18 @@ def test_a_scheduler_s_rungs_that_cannot_be_are_usage_errors(args, message):
     r = darch("search", "examples/cifar10_simple.darch", "--scheduler", "asha", "--no-journal",
               *args)
     assert r.returncode == 2 and r.stderr.splitlines()[-1] == f"darch search: error: {message}"
+
+
+def test_a_dashboard_host_that_is_not_this_machine_is_named_as_such(tmp_path):
+    import darchlang
+    from darchlang.search import make_searcher, run_search
+
+    space = darchlang.load_string("space = one_of(relu(), gelu())", "t.darch").space
+    journal = tmp_path / "run.db"
+    run_search(space, make_searcher("random", space, seed=0), lambda arch: 0.5, budget=1,
+               journal=journal, progress=False)
+    r = darch("dashboard", str(journal), "--host", "999.1.1.1", "--port", "0")
+    assert r.returncode == 1
+    assert r.stderr.splitlines()[-1] == ("  = help: give --host an address of this machine, "
+                                         "such as 127.0.0.1")
+    assert darch("report", str(journal), "--top", "0").returncode == 2

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from darchlang.commands.common import UsageError, print_json
+from darchlang.commands.common import UsageError, positive_int, print_json
 from darchlang.errors import DarchError
 from darchlang.text import option_text, plural
 
@@ -26,7 +26,7 @@ ORDER = 85
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("journal", help="the journal written by `darch search --journal`")
-    parser.add_argument("--top", type=int, default=5, metavar="K",
+    parser.add_argument("--top", type=positive_int, default=5, metavar="K",
                         help="how many of the best architectures to list (default 5)")
     parser.add_argument("--plot", metavar="PNG",
                         help="write score per evaluation and the running best as a PNG")

@@ -139,16 +139,25 @@ def make_server(path: str | Path, host: str = "127.0.0.1", port: int = 8050) -> 
 def _check_port(host: str, port: int) -> None:
     """Refuse a port that another program holds, as a DarchError (Werkzeug would print
     its own message and exit)."""
+    import errno
     import socket
 
     try:
         family = socket.getaddrinfo(host, port)[0][0]
+    except OSError as exc:  # socket.gaierror: a name or address that does not resolve
+        raise DarchError(f"cannot serve on {host}:{port}: {exc.strerror or exc}",
+                         help="give --host an address of this machine, such as 127.0.0.1"
+                         ) from None
+    try:
         with socket.socket(family, socket.SOCK_STREAM) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind((host, port))
     except OSError as exc:
+        in_use = exc.errno == errno.EADDRINUSE
         raise DarchError(f"cannot serve on {host}:{port}: {exc.strerror or exc}",
-                         help="another program holds that port: pick another with --port") from None
+                         help="another program holds that port: pick another with --port"
+                         if in_use else "give --host an address of this machine, such as "
+                         "127.0.0.1, and a --port you may use") from None
 
 
 PAGE = """<!doctype html>
