@@ -75,14 +75,16 @@ GUARDS = ["{a} + {b} < 2", "{a} + {b} + {c} <= 1", "{a} == 0", "{a} * 2 + {b} !=
           "g % 2 == {k}", "g // 2 == {k}", "w == {k}"]
 LEAVES = ["relu()", "tanh()", "conv2d(filters: w, size: 1)", "conv2d(filters: {a} + 1, size: 1)",
           "one_of(relu(), conv2d(filters: w, size: 1))", "motif()", "optional(motif())",
-          "repeat(relu(), times: {a} + {b})", "repeat_tied(motif(), times: {a})"]
+          "repeat(relu(), times: {a} + {b})", "repeat_tied(motif(), times: {a})",
+          "pm()", "optional(pm())", "one_of(identity(), pm())"]
 
 
 @st.composite
 def entangled_program(draw):
     """Edges whose choice is guarded by a sum of the edges before (and `w`), a number
-    `g` packed from two choices, a shared motif over `w` and `g`; a network of
-    conditions over them, and settings that read some edges."""
+    `g` packed from two choices, a shared motif over `w` and `g` and one over choices
+    of its own (`pm`); a network of conditions over them, and settings that read some
+    edges."""
     n = draw(st.integers(2, 4))
     lines = [f"w = one_of({', '.join(map(str, draw(st.lists(st.integers(1, 3), min_size=1, max_size=3, unique=True))))})",
              "g = one_of(0, 1) + 2 * one_of(0, 1)"]
@@ -95,6 +97,9 @@ def entangled_program(draw):
         edges.append(f"e{i}")
     lines.append("def motif() = if g % 2 == 0 then conv2d(filters: w, size: 1) else "
                  "concat [relu(), if g // 2 == 1 then tanh() else identity()]")
+    # a motif of its own choices, decided once when some part uses it
+    lines.append("p = one_of(0, 1, 2)\nq = one_of(relu(), tanh())\n"
+                 "def pm() = concat [if p == 0 then relu() else tanh(), q]")
 
     def fill(template: str) -> str:
         return template.format(a=draw(st.sampled_from(edges)), b=draw(st.sampled_from(edges)),
@@ -172,3 +177,43 @@ def test_the_cli_reports_an_uncountable_space_without_a_traceback(tmp_path):
     assert out.returncode == 1, out.stderr
     assert f"{path}:7:" in out.stderr and "help: make the condition read fewer" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def hierarchical(motifs: int, edges: int, top_edges: int, labels: int) -> str:
+    """Liu et al.'s hierarchical space, one choice per edge label: `motifs` motifs of
+    `edges` labelled edges (label 0 is none), a top level of `top_edges` edges that are
+    none or one of the motifs, shared by every use."""
+    prims = " else ".join(f"if k == {i} then {op}" for i, op in
+                          enumerate(["zero()", "relu()", "tanh()", "sigmoid()", "gelu()", "silu()"][:labels - 1]))
+    lines = [f"def prim(k) = {prims} else identity()"]
+    for j in range(1, motifs + 1):
+        lines += [f"m{j}_{e} = one_of(range({labels}))" for e in range(edges)]
+        lines.append(f"def motif{j}() = concat [{', '.join(f'prim(m{j}_{e})' for e in range(edges))}]")
+    pick = " else ".join(f"if k == {j} then motif{j}()" for j in range(1, motifs + 1))
+    lines.append(f"def level2(k) = if k == 0 then zero() else {pick} else zero()")
+    lines.append(f"space = concat [{', '.join(f'level2(one_of(range({motifs + 1})))' for _ in range(top_edges))}]")
+    return "\n".join(lines) + "\n"
+
+
+def hierarchical_count(motifs: int, edges: int, top_edges: int, labels: int) -> int:
+    """The same count by inclusion-exclusion over the motifs the top level uses."""
+    total = 0
+    for s in range(motifs + 1):
+        onto = sum((-1) ** (s - t) * math.comb(s, t) * (1 + t) ** top_edges for t in range(s + 1))
+        total += math.comb(motifs, s) * onto * (labels ** edges) ** s
+    return total
+
+
+def test_a_small_hierarchical_space_counts_as_its_enumeration():
+    """Each motif's choices are one factor when some top edge uses the motif."""
+    space = darchlang.load_string(hierarchical(2, 2, 3, 3)).space
+    assert space.count() == hierarchical_count(2, 2, 3, 3) == len(list(space.enumerate())) == 1_099
+
+
+@pytest.mark.slow
+def test_the_hierarchical_space_counts_exactly():
+    """review finding 10: 6 motifs of 6 edges over 6 primitives and none, a top level
+    of 10 edges: about 1.2 x 10^38 (the packed-label version cannot count, see above)."""
+    space = darchlang.load_string(hierarchical(6, 6, 10, 7)).space
+    assert space.count() == hierarchical_count(6, 6, 10, 7) \
+        == 122_169_849_966_883_339_449_272_722_192_550_797_393

@@ -19,7 +19,11 @@ of its largest fully decided parts (a sum, a comparison, a decided option) that 
 undecided rest reads. Parts that share choices are first split into the groups that
 still share an undecided choice once the decided conditions and options are resolved.
 That is a dynamic program over the values of derived expressions: a budget over 21
-edges takes a few hundred conditionings, not 2^21. What it cannot do is see inside
+edges takes a few hundred conditionings, not 2^21. A motif's choices (shared parts
+that use all of them whenever they are used, and whose values no condition outside
+reads) are one factor: K ways when used, with K the product of their option counts,
+so a hierarchical space of six shared motifs counts in 2^6 branches, not 7^36. What it
+cannot do is see inside
 arithmetic: a condition on a number packed from ten choices (`top // 7 ** k % 7`) needs
 all ten decided, and that passes the limit with an error naming the condition.
 """
@@ -282,9 +286,71 @@ class Counter(Visitor):
         hit = self.memo.get(key)
         if hit is None:
             uid, guard = self._pick(group, env, shared)
-            hit = self._condition(group, uid, env, self.count_items, guard)
+            block = None if guard is not None else self._block(group, uid, decided)
+            if block:
+                hit = self._condition_block(group, block, env)
+            else:
+                hit = self._condition(group, uid, env, self.count_items, guard)
             self.memo[key] = hit
         return hit
+
+    def _block(self, group: list[SNode], uid: int, decided: set[int]) -> list[int] | None:
+        """The choices that `uid` is always used with, as one motif: the undecided
+        choices B of the largest parts holding `uid` that use all of B whenever they are
+        used and whose values no condition reads, when no other part uses any of B.
+        None when there is no such block of two or more."""
+        found: list[SNode] = []
+        seen: set[int] = set()
+
+        def holders(node: SNode, control: bool) -> bool:
+            if id(node) in seen or uid not in node.vars:
+                return True
+            seen.add(id(node))
+            self.work -= 1
+            free = node.vars - decided
+            if not control and free <= self.sure(node):
+                found.append(node)
+                return True
+            if type(node) is Choice and node.uid == uid:
+                return False  # read on its own, or where its value decides something
+            heads = _control_parts(node)
+            return all(holders(p, control or p in heads) for p in node.parts())
+
+        if not all(holders(it, False) for it in group) or not found:
+            return None
+        block = found[0].vars - decided
+        if len(block) < 2 or any(q.vars - decided != block for q in found):
+            return None
+        inside = {id(q) for q in found}
+        outside: set[int] = set()
+
+        def strays(node: SNode) -> bool:
+            if id(node) in inside or id(node) in outside or node.vars.isdisjoint(block):
+                return False
+            outside.add(id(node))
+            self.work -= 1
+            return (type(node) is Choice and node.uid in block) or any(
+                strays(p) for p in node.parts())
+
+        return None if any(strays(it) for it in group) else sorted(block)
+
+    def _condition_block(self, group: list[SNode], block: list[int], env: Env) -> int:
+        """A motif's choices as one factor: with K the product of their option counts,
+        every assignment with none ruled out counts alike (their parts then count 1 and
+        no condition reads them), and every other makes those parts unusable, so
+
+            total = K * N(block decided) + (1 - K) * N(block never used)"""
+        self.steps -= 1
+        if self.steps < 0 or self.work < self._known.computed:
+            raise self._too_entangled()
+        self.stack.append((block[0], None))
+        ways = 1
+        for u in block:
+            ways *= len(self.choices[u].options)
+        used = self.count_items(group, {**env, **dict.fromkeys(block, 0)})
+        unused = self.count_items(group, {**env, **dict.fromkeys(block, INACTIVE)})
+        self.stack.pop()
+        return ways * used + (1 - ways) * unused
 
     def _pick(self, group: list[SNode], env: Env, shared: set[int]) -> tuple[int, SNode | None]:
         """The shared choice to condition on: one that decides which parts are active
@@ -506,6 +572,19 @@ class Counter(Visitor):
         for it in items:
             sure |= self.sure(it)
         return free <= sure
+
+
+def _control_parts(node: SNode) -> tuple[SNode, ...]:
+    """The parts of `node` whose values decide what else is used: a condition, a
+    repeat count, the arguments of a graph block's steps and its return."""
+    kind = type(node)
+    if kind is Cond:
+        return (node.pred,)
+    if kind is RepeatNode:
+        return (node.times,)
+    if kind is GraphNode:
+        return (*(a for st in node.steps for a in st.args), node.output)
+    return ()
 
 
 class _Sure(Visitor):
