@@ -46,7 +46,7 @@ def test_arguments_already_given_are_not_offered_again(session):
 
 def test_a_partial_word_narrows_arguments_and_names(session):
     assert texts(session, "conv2d(filters: 3, s") == ["size: ", "stride: ", "sigmoid", "silu",
-                                                     "softmax", "sqrt"]
+                                                     "slice", "softmax", "sqrt"]
 
 
 def test_keyword_argument_completion_shows_type_and_meaning(session):
@@ -69,7 +69,8 @@ def test_user_names_are_offered_first_with_their_kind(session):
 
 
 def test_builtins_and_prelude_names(session):
-    assert texts(session, "x = re") == ["relu", "relu6", "repeat", "repeat_tied", "residual"]
+    assert texts(session, "x = re") == ["relu", "relu6", "repeat", "repeat_tied", "residual",
+                                        "resize"]
     assert "optional" in texts(session, "opt")
     layer = next(c for c in complete(session, "conv") if c.text == "conv2d")
     assert layer.display_meta_text == "layer"
