@@ -204,3 +204,10 @@ def test_an_evaluator_that_calls_sys_exit_fails_its_evaluation_only():
     failed = [e for e in result.evaluations if not e.ok]
     assert failed and all(e.reason == "the evaluator called sys.exit(0)" for e in failed)
     assert any(e.ok for e in result.evaluations)
+
+
+def test_a_program_of_many_comments_formats_with_every_comment_kept():
+    from darchlang.syntax.formatter import format_source
+
+    text = "".join(f"# note {i}\n" for i in range(20_000)) + "space = relu()  # end\n"
+    assert format_source(text) == text
