@@ -22,6 +22,7 @@ from darchlang.layers.defs import (
 )
 from darchlang.semantics.arithmetic import LIMITS_HELP, brief
 from darchlang.semantics.interpreter import Scope, is_space
+from darchlang.semantics.tied import share, tied
 from darchlang.semantics.values import Arg, Builtin, Call, bind, expect_int, expect_number
 from darchlang.space.nodes import (
     Choice,
@@ -164,7 +165,7 @@ def one_of(call: Call) -> Choice:
     nodes = tuple(call.interp.to_node(o.value, o.span, "a choice option") for o in options)
     weights = _weights(weights_arg, len(nodes)) if weights_arg is not None else None
     call.interp.made(call.span)
-    return Choice(nodes, call.interp.where(call.span), name, weights)
+    return share(call, Choice(nodes, call.interp.where(call.span), name, weights))
 
 
 def _weights(arg: Arg, n: int) -> tuple[float, ...]:
@@ -441,6 +442,8 @@ def register_functions(env: Environment) -> None:
                 "Stack `times` copies of body, each with its own choices.", lazy=frozenset({"body"})),
         Builtin("repeat_tied", repeat_tied, ("body", "times"),
                 "Stack `times` copies of body that share every choice.", lazy=frozenset({"body"})),
+        Builtin("tied", tied, ("function", "name"), "A function whose calls all share the "
+                "choices made in its body (one cell at every width); `name:` names them."),
         Builtin("hyperparams", hyperparams, (), "The evaluator's settings, fixed or chosen.",
                 variadic=True),
         Builtin("range", _range, ("start", "stop", "step"), "Integers from start up to stop (excluded)."),

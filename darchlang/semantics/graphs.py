@@ -15,6 +15,7 @@ from typing import Any
 
 from darchlang.arch.graph import Ref
 from darchlang.errors import DarchError, Span
+from darchlang.semantics.tied import share
 from darchlang.semantics.values import Arg, Call, expect_int
 from darchlang.space.nodes import Choice, Cond, Const, GraphNode, GraphStepNode, ListNode, SNode
 from darchlang.syntax import ast
@@ -221,4 +222,4 @@ class GraphSupport:
         self.interp.spend(math.comb(len(refs), k), call.span)  # one option per combination
         options = tuple(Const(list(c)) for c in itertools.combinations(refs, k))
         self.interp.made(call.span)
-        return Choice(options, self.interp.where(call.span), None)
+        return share(call, Choice(options, self.interp.where(call.span), None))

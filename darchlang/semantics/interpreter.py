@@ -42,6 +42,7 @@ from darchlang.text import describe
 
 if TYPE_CHECKING:
     from darchlang.environment import Environment
+    from darchlang.semantics.tied import TieFrame
 
 STEP_ITEMS = 25
 """Items of a list or string made (or compared) that cost one evaluation step."""
@@ -108,6 +109,8 @@ class Interpreter:
         self.alternatives = 0
         """How deep evaluation is inside options of a choice or branches of an `if` over
         one, where `fail(...)` is an error only for the architectures that take it."""
+        self.tie: TieFrame | None = None
+        """The call of a `tied` function under way, whose choices its other calls share."""
 
     # ---- building nodes with a size guard --------------------------------------------
     def where(self, span: Span | None) -> Span | None:

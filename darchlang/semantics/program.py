@@ -23,6 +23,7 @@ from darchlang.process import STACK_FRAMES, deep_recursion, no_cyclic_gc
 from darchlang.resources import prelude_files, stdlib_dir
 from darchlang.semantics.builtins import base_scope
 from darchlang.semantics.interpreter import Interpreter, Scope, is_space
+from darchlang.semantics.tied import TiedFunction
 from darchlang.semantics.values import Builtin, Closure, Namespace
 from darchlang.space.nodes import Choice, RecordNode
 from darchlang.space.space import Space
@@ -152,6 +153,8 @@ class Loader:
                     if main and isinstance(value, Choice) and not value.user_named \
                             and value.bound_name is None:
                         value.bound_name = st.name
+                    elif isinstance(value, TiedFunction):
+                        value.bound_to(st.name)
                     define(st.name, value, st.name_span)
             except (DarchError, RecursionError) as err:
                 errors.append(err if isinstance(err, DarchError) else _too_deep(st))

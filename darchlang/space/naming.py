@@ -58,6 +58,7 @@ def name_choices(roots: list[tuple[str, SNode]]) -> Naming:
     seen: set[int] = set()
     labelled: dict[int, str] = {}  # choices named after a binding inside a graph block
     owners: dict[str, Choice] = {}
+    named: set[int] = set()
     stack: list[tuple[str, SNode]] = list(reversed(roots))
     while stack:
         path, node = stack.pop()
@@ -72,7 +73,10 @@ def name_choices(roots: list[tuple[str, SNode]]) -> Naming:
                 for label, choice in node.labels:
                     if id(choice) not in seen and choice.bound_name is None:
                         labelled.setdefault(choice.uid, f"{path}/{label}")
-        if type(node) is Choice:
+        if type(node) is Choice and node.uid in named:
+            pass  # a twin made by a later call of a `tied` function: named already
+        elif type(node) is Choice:
+            named.add(node.uid)
             given = node.user_named or node.bound_name or labelled.get(node.uid)
             name = node.name if node.user_named else given or path
             other = owners.get(name)
