@@ -30,7 +30,8 @@ CASES = [
     ("space = conv2d(filters: -3, size: 3)",
      "t.darch:1:25: error: argument `filters` of `conv2d`: expected a positive integer, got -3", None),
     ("space = conv2d(filters: 3, size: 3, stride: 0)",
-     "t.darch:1:45: error: argument `stride` of `conv2d`: expected a positive integer, got 0", None),
+     "t.darch:1:45: error: argument `stride` of `conv2d`: expected a positive integer or a pair "
+     "[h, w] of them, got 0", None),
     ("space = conv2d(filters: one_of(3, -1), size: 3)",
      "t.darch:1:25: error: argument `filters` of `conv2d` (option 2 of the choice): "
      "expected a positive integer, got -1", None),
