@@ -15,6 +15,7 @@ import pkgutil
 import sys
 from typing import Any
 
+from darchlang import __version__
 from darchlang.commands.common import UsageError, invalid_choice
 from darchlang.errors import DarchError, closest
 from darchlang.process import deep_recursion, long_integers
@@ -41,6 +42,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "neural architecture spaces.",
     )
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"darch {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     names = _command_names() if only is None else [only]
@@ -58,10 +60,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    words = sys.argv[1:] if argv is None else argv
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["help"]:  # `darch help [COMMAND]`, as git and pip take it
+        words = [*words[1:2], "--help"]
     parser = build_parser(words[0] if words and words[0] in _command_names() else None)
     try:
-        args, extra = parser.parse_known_args(argv)
+        args, extra = parser.parse_known_args(words)
         if extra:  # the subcommand's usage, not the top level's, and the closest option
             _unrecognized(args.command_parser, extra)
     except SystemExit as done:  # argparse's usage error (2) or --help (0)

@@ -444,3 +444,14 @@ def test_a_dashboard_host_that_is_not_this_machine_is_named_as_such(tmp_path):
     assert r.stderr.splitlines()[-1] == ("  = help: give --host an address of this machine, "
                                          "such as 127.0.0.1")
     assert darch("report", str(journal), "--top", "0").returncode == 2
+
+
+def test_version_and_help_as_a_command():
+    import darchlang
+
+    r = darch("--version")
+    assert (r.returncode, r.stdout) == (0, f"darch {darchlang.__version__}\n")
+    r = darch("help")
+    assert r.returncode == 0 and r.stdout.startswith("usage: darch ")
+    r = darch("help", "count")
+    assert r.returncode == 0 and r.stdout.startswith("usage: darch count ")
