@@ -76,8 +76,12 @@ def type_name(value: Any) -> str:
         return "string"
     if isinstance(value, Init):
         return "initializer"
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return "list"
+    if isinstance(value, dict):
+        return "record"
+    if value is None:
+        return "nothing"
     return getattr(value, "type_label", type(value).__name__)
 
 

@@ -1,5 +1,6 @@
 """Hypothesis strategies: random small darchlang programs with shared choices,
-derived values, optional branches and variable repeats."""
+derived values (arithmetic, list items picked by a choice, record fields), optional
+branches and variable repeats."""
 
 from hypothesis import strategies as st
 
@@ -8,7 +9,7 @@ SHARED = ["w0", "w1"]
 
 @st.composite
 def value(draw):
-    kind = draw(st.sampled_from(["int", "choice", "shared", "derived", "cond"]))
+    kind = draw(st.sampled_from(["int", "choice", "shared", "derived", "cond", "index", "field"]))
     if kind == "int":
         return str(draw(st.integers(1, 4)))
     if kind == "choice":
@@ -18,6 +19,12 @@ def value(draw):
         return draw(st.sampled_from(SHARED))
     if kind == "derived":
         return f"{draw(st.sampled_from(SHARED))} * {draw(st.integers(1, 3))}"
+    if kind == "index":  # w0 and w1 take 1 to 3: every index is in range
+        items = draw(st.lists(st.integers(1, 4), min_size=4, max_size=4))
+        at = draw(st.sampled_from(["w0", "w1 - 1", "-w0", "1"]))
+        return f"{items}[{at}]"
+    if kind == "field":
+        return f"{{ a: {draw(st.integers(1, 4))}, b: {draw(st.sampled_from(SHARED))} }}.b"
     return f"if {draw(st.sampled_from(SHARED))} == 1 then 2 else one_of(3, 4)"
 
 

@@ -22,6 +22,14 @@ SMALL = [
     ("n = one_of(1, 2)\nspace = concat [repeat(conv2d(filters: one_of(1, 2), size: 3), times: n), repeat(relu(), times: n)]", 2 + 4),
     ("s = one_of(1, 2)\nspace = if s == 1 then one_of(relu(), tanh()) else conv2d(filters: one_of(1, 2, 3), size: 3)", 2 + 3),
     ("w = one_of(1, 2)\nspace = conv2d(filters: 2 * w, size: 3)\ntrain = hyperparams { lr: one_of(0.1, 0.2), w: w }", 4),
+    # a list item picked by a choice: of values, of layers, shared with a second pick
+    ("i = one_of(0, 1, 2)\nspace = conv2d(filters: [4, 8, 16][i], size: [3, 5][-1])", 3),
+    ("space = [relu(), tanh(), conv2d(filters: one_of(1, 2), size: 3)][one_of(0, 1, 2)]", 4),
+    ("i = one_of(0, 1)\nspace = concat [[relu(), tanh()][i], conv2d(filters: [1, 2][i], size: 3)]", 2),
+    ("r = { w: one_of(1, 2, 3), k: 3 }\nspace = conv2d(filters: r.w, size: r.k + len([1, 2]))", 3),
+    # a graph value picked by a choice of index, as `one_of(x, a, b)` picks one
+    ("space = graph(x) {\n a = relu()(x)\n b = tanh()(a)\n states = [x, a, b]\n"
+     " return add(b, sigmoid()(states[one_of(range(3))]))\n}", 3),
 ]
 
 

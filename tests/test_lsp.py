@@ -376,6 +376,16 @@ def test_hover_on_a_prelude_function_shows_the_comment_above_its_def(client):
     assert text == f"```darch\ndef optional(layer)\n```\n\n{comment[1:].strip()}"
 
 
+def test_hover_on_a_record_field_shows_the_fields_value(client, tmp_path):
+    text = "g = { k: one_of(3, 5), c: 8 }\nspace = conv2d(filters: g.c, size: g.k)\n"
+    path = tmp_path / "field.darch"
+    path.write_text(text)
+    uri = client.open(path)
+    assert client.diagnostics(uri) == []
+    assert hover(client, uri, where(text, "c, size")) == "`c`: 8"
+    assert hover(client, uri, where(text, "k)")).endswith("2 options: 3 | 5")
+
+
 def test_hover_on_a_param_shows_its_value(client, space_uri):
     assert hover(client, space_uri, where(SPACE, "classes =")) == "`classes`: 10"
 

@@ -76,6 +76,7 @@ class Repeat(Node):
 class Ref:
     """A named value inside a graph block: input `index` < number of inputs, else a step."""
 
+    type_label = "graph value"
     graph: int
     index: int
     name: str

@@ -60,8 +60,10 @@ class Hover:
         if isinstance(item, Use) and item.target is not None and item.target.kind in (ARGUMENT, LOCAL):
             return self.local(item.target)
         names = self.names
-        if isinstance(item, Use) and item.namespace is not None:  # `ns.name`
-            names = getattr(names.get(item.namespace), "names", {})
+        if isinstance(item, Use) and item.namespace is not None:  # `ns.name`, or `r.field`
+            outer = names.get(item.namespace)
+            names = ({k: v for k, (v, _) in outer.items()} if isinstance(outer, dict)
+                     else getattr(outer, "names", {}))
         value = names.get(item.name, _MISSING)
         if value is _MISSING:
             return None

@@ -20,6 +20,7 @@ from darchlang.layers.defs import (
     LayerDef,
     ParamType,
 )
+from darchlang.semantics import indexing
 from darchlang.semantics.arithmetic import LIMITS_HELP, brief
 from darchlang.semantics.interpreter import Scope, is_space
 from darchlang.semantics.tied import share, tied
@@ -447,6 +448,8 @@ def register_functions(env: Environment) -> None:
         Builtin("hyperparams", hyperparams, (), "The evaluator's settings, fixed or chosen.",
                 variadic=True),
         Builtin("range", _range, ("start", "stop", "step"), "Integers from start up to stop (excluded)."),
+        Builtin("len", indexing.length, ("xs",), "The number of items of a list (or "
+                "characters of a string)."),
         Builtin("linspace", _spaced("linspace"), ("start", "stop", "num"),
                 "num evenly spaced numbers from start to stop (included)."),
         Builtin("logspace", _spaced("logspace"), ("start", "stop", "num"),

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from darchlang.arch.graph import CallSite, Init, Ref
 from darchlang.errors import DarchError, Span, did_you_mean
+from darchlang.semantics import indexing
 from darchlang.semantics.arithmetic import (
     LIMITS_HELP,
     OPERATORS,
@@ -338,21 +339,34 @@ class Interpreter:
 
     def _attribute(self, node: ast.Attribute, scope: Scope) -> Any:
         namespace = self.eval(node.value, scope)
+        if isinstance(namespace, dict):
+            return indexing.field(namespace, node)
         if not isinstance(namespace, Namespace):
-            raise DarchError(f"{describe(namespace)} has no names to take with `.`",
-                             node.name_span, help='`.` takes a name from a file imported '
-                             'with `import "file" as name`')
+            raise DarchError(f"{describe(namespace)} has no fields to read with `.`",
+                             node.dot_span or node.name_span,
+                             help='`.` reads a field of a record (`{ k: 3 }`) or a name from a '
+                             'file imported with `import "file" as name`')
         try:
             return namespace.names[node.name]
         except KeyError:
             raise DarchError(f"`{namespace.alias}` ({namespace.origin}) has no `{node.name}`",
                              node.name_span, help=did_you_mean(node.name, namespace.names)) from None
 
+    def _index(self, node: ast.Index, scope: Scope) -> Any:
+        xs = self.eval(node.value, scope)
+        if isinstance(xs, Closure | Builtin):  # `concat[a]`, written without a space
+            arg = ast.Arg(None, ast.ListExpr([node.index], span=node.bracket_span),
+                          node.bracket_span)
+            return self._call(ast.Call(node.value, [arg], "list", node.span), scope, xs)
+        return indexing.item(self, xs, self.eval(node.index, scope), node)
+
     def _graph(self, node: ast.Graph, scope: Scope) -> Any:
         return self.graphs.block(node, scope)
 
-    def _call(self, node: ast.Call, scope: Scope) -> Any:
-        func = self.eval(node.func, scope)
+    def _call(self, node: ast.Call, scope: Scope, func: Any = None) -> Any:
+        """`node` called; `func`, when given, is its callee evaluated already."""
+        if func is None:
+            func = self.eval(node.func, scope)
         if isinstance(func, Builtin):
             if not func.alternatives:
                 return func.fn(Call(func.name, self._builtin_args(func, node, scope), node.span, self))
@@ -452,6 +466,7 @@ _EVAL: dict[type, Callable[[Interpreter, Any, Scope], Any]] = {
     ast.Call: Interpreter._call,
     ast.Graph: Interpreter._graph,
     ast.Attribute: Interpreter._attribute,
+    ast.Index: Interpreter._index,
 }
 
 

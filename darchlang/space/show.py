@@ -53,6 +53,8 @@ class _Describe(Visitor):
 
     def visit_Derived(self, node: Derived) -> str:
         args = [self.visit(a) for a in node.args]
+        if node.label == "[]":
+            return f"{args[0]}[{args[1]}]"
         if len(args) == 2 and not node.label.isidentifier():
             return f"({args[0]} {node.label} {args[1]})"
         if node.label in ("not", "-"):

@@ -92,12 +92,24 @@ class Call(Node):
 
 @dataclass
 class Attribute(Node):
-    """`ns.name`: a name from a module imported `as ns`."""
+    """`ns.name`: a name from a module imported `as ns`, or `r.name`: a record's field."""
 
     value: Node
     name: str
     span: Span | None = _span()
     name_span: Span | None = _span()
+    dot_span: Span | None = _span()
+
+
+@dataclass
+class Index(Node):
+    """`xs[i]`: an item of a list. The `[` touches what it indexes; `f [x]`, with a
+    space (or more than one item), is the call `f([x])`."""
+
+    value: Node
+    index: Node
+    span: Span | None = _span()
+    bracket_span: Span | None = _span()
 
 
 @dataclass

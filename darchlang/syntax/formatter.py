@@ -286,6 +286,9 @@ class Formatter:
         if t is ast.Attribute:
             value = self.flat(e.value)
             return f"{value if _prec(e.value) == _ATOM else f'({value})'}.{e.name}"
+        if t is ast.Index:
+            value = self.flat(e.value)
+            return f"{value if _prec(e.value) == _ATOM else f'({value})'}[{self.flat(e.index)}]"
         if t is ast.Call:
             func = self.flat(e.func)
             if _prec(e.func) != _ATOM:  # `(if r then a else b)(3)` keeps its brackets

@@ -382,12 +382,17 @@ class _ToAst:
         return _depth(ast.Call(func, args, "paren", _span(func, items[-1])), func, *args)
 
     def attribute(self, items):
-        value, _, name = items
-        node = ast.Attribute(value, str(name), _span(value, name), _tok_span(name))
+        value, dot, name = items
+        node = ast.Attribute(value, str(name), _span(value, name), _tok_span(name), _tok_span(dot))
         return _depth(node, value)
 
     def call_list(self, items):
         func, lst = items
+        end = _span(func, func)
+        if len(lst.items) == 1 and (end.end_line, end.end_col) == (lst.span.line, lst.span.col):
+            index = lst.items[0]  # `xs[i]`: the bracket touches what it indexes
+            node = ast.Index(func, index, _span(func, lst), lst.span)
+            return _depth(node, func, index)
         node = ast.Call(func, [_depth(ast.Arg(None, lst, lst.span), lst)], "list", _span(func, lst))
         return _depth(node, func, lst)
 
