@@ -14,6 +14,8 @@ import sys
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_layers_modern import build, example
 
 from darchlang.backends.torch.export import emit_python, export_onnx
@@ -37,6 +39,9 @@ CASES = {
     "slice image": ("concat [conv2d(filters: 6, size: 1), slice(2, 5)]", "2x3x3"),
     "slice tokens": ("concat [affine(units: 6), slice(start: 0, stop: 4)]", "5x3"),
     "slice vector": ("concat [affine(units: 6), slice(5, 6)]", "4"),
+    # `cat` of tokens joins their features, as its shape rule says (it joined the tokens)
+    "cat tokens": ("concat [graph(x) {\n  a = affine(units: 2)(x)\n  return cat(x, a)\n}, "
+                   "affine(units: 3)]", "5x3"),
 }
 
 
@@ -238,3 +243,35 @@ def test_a_layout_error_after_tokens_names_the_layer_that_made_them():
     with pytest.raises(DarchError) as info:
         plan_network(arch, (16, 32))
     assert "--input 3x32x32" in info.value.help
+
+
+
+# -- properties --------------------------------------------------------------------------------
+
+
+@st.composite
+def cuts(draw) -> tuple[tuple[int, ...], list[int]]:
+    """A shape of each layout with c channels (features), and the bounds 0 < ... < c of
+    up to four consecutive slices."""
+    c = draw(st.integers(1, 12))
+    shape = draw(st.sampled_from([(c,), (3, c), (c, 2, 2)]))
+    inner = draw(st.lists(st.integers(1, c - 1), max_size=3, unique=True)) if c > 1 else []
+    return shape, [0, *sorted(inner), c]
+
+
+@settings(max_examples=25, deadline=None)
+@given(cuts())
+def test_consecutive_slices_have_torchs_shapes_and_cat_rejoins_them(case):
+    shape, bounds = case
+    pieces = list(zip(bounds, bounds[1:], strict=False))
+    lines = "".join(f"  s{i} = slice({a}, {b})(x)\n" for i, (a, b) in enumerate(pieces))
+    joined = ", ".join(f"s{i}" for i in range(len(pieces)))
+    space = (f"graph(x) {{\n{lines}  return cat({joined})\n}}" if len(pieces) > 1
+             else f"slice(0, {bounds[1]})")  # `cat` joins two values or more
+    _, model = build(space, "x".join(map(str, shape)))
+    x = torch.randn(2, *shape)
+    assert torch.equal(model(x), x)
+    axis = 1 if len(shape) == 3 else len(shape)
+    for step in model.plan.layer_steps():
+        a, b = step.attrs["start"], step.attrs["stop"]
+        assert step.out_shape == tuple(x.narrow(axis, a, b - a).shape[1:])

@@ -40,7 +40,7 @@ from darchlang.backends.torch.plan import (
 from darchlang.backends.torch.runtime import kaiming_
 from darchlang.environment import Environment
 from darchlang.errors import DarchError, Span
-from darchlang.layers.shapes import shape_text
+from darchlang.layers.shapes import channel_axis, shape_text
 from darchlang.text import display_path
 
 
@@ -92,7 +92,8 @@ def forward_lines(plan: Plan) -> list[str]:
             if step.kind in ("add", "mul"):
                 expr = (" + " if step.kind == "add" else " * ").join(step.srcs)
             else:
-                expr = step.srcs[0] if len(step.srcs) == 1 else f"torch.cat([{', '.join(step.srcs)}], 1)"
+                axis = 1 + channel_axis(step.in_shapes[0])  # a token's features, not the tokens
+                expr = step.srcs[0] if len(step.srcs) == 1 else f"torch.cat([{', '.join(step.srcs)}], {axis})"
             ops.append((step.dst, expr, _comment(step.out_shape, step.span)))
         elif isinstance(step, GraphOpenStep):
             where = source_where(step.span)

@@ -144,17 +144,19 @@ class WindowAttention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, n, d = x.shape
         side, w, s, heads = self.side, self.window, self.shift, self.heads
-        x = x.view(b, side, side, d)
+        x = x.reshape(b, side, side, d)
         if s:
             x = torch.roll(x, (-s, -s), (1, 2))
-        x = x.view(b, side // w, w, side // w, w, d).transpose(2, 3).reshape(b, -1, w * w, d)
-        q, k, v = self.qkv(x).unflatten(-1, (3, heads, d // heads)).permute(3, 0, 1, 4, 2, 5)
-        bias = self.mask[:, None]
+        x = x.reshape(b, side // w, w, side // w, w, d).transpose(2, 3).reshape(b, -1, w * w, d)
+        # windows and heads on one axis: 4-D attention, the mask broadcast over the batch
+        q, k, v = (self.qkv(x).unflatten(-1, (3, heads, d // heads)).permute(3, 0, 1, 4, 2, 5)
+                   .flatten(2, 3))
+        bias = self.mask[:, None].expand(-1, heads, -1, -1)
         if self.table is not None:
             bias = bias + self.table[self.index].permute(2, 0, 1)
-        y = self.proj(F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
-                      .transpose(2, 3).flatten(3))
-        y = y.view(b, side // w, side // w, w, w, d).transpose(2, 3).reshape(b, side, side, d)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.flatten(0, 1))
+        y = self.proj(y.unflatten(1, (-1, heads)).transpose(2, 3).flatten(3))
+        y = y.reshape(b, side // w, side // w, w, w, d).transpose(2, 3).reshape(b, side, side, d)
         if s:
             y = torch.roll(y, (s, s), (1, 2))
         return y.reshape(b, n, d)
@@ -174,7 +176,7 @@ class PatchMerge(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, _, d = x.shape
         half = self.side // 2
-        x = x.view(b, half, 2, half, 2, d).permute(0, 1, 3, 4, 2, 5).reshape(b, half * half, 4 * d)
+        x = x.reshape(b, half, 2, half, 2, d).permute(0, 1, 3, 4, 2, 5).reshape(b, half * half, 4 * d)
         return self.reduction(self.norm(x))
 
 
