@@ -15,7 +15,7 @@ def test_load_file_follows_the_environments_source_size(tmp_path):
     path = tmp_path / "long.darch"
     padding = "# " + "x" * 998 + "\n"
     path.write_text(padding * (Limits.source_size // len(padding) + 1) + "space = relu()\n")
-    with pytest.raises(DarchError, match="too large to be a program"):
+    with pytest.raises(DarchError, match="the program is too large"):
         darchlang.load_file(path)
     env = builtin_environment()
     env.limits = dataclasses.replace(env.limits, source_size=2 * Limits.source_size)
