@@ -211,3 +211,17 @@ def test_the_cli_counts_and_shows_a_tied_space(tmp_path):
     shown = subprocess.run([sys.executable, "-m", "darchlang.cli", "show", str(path)],
                            capture_output=True, text=True, check=True).stdout
     assert "`normal/graph/y` (shared, decided above)" in shown
+
+
+def test_a_choice_passed_in_stays_the_callers_and_nested_ties_share_their_own():
+    width = load(CELL + "normal = tied(cell)\nspace = concat [normal(one_of(8, 16)), normal(32)]")
+    assert width.count() == 2 * 4 == distinct(width)
+    nested = load("""
+def opf(c) = conv2d(filters: c, size: one_of(1, 3, 5))
+op = tied(opf)
+def cellf(c) = concat [op(c), relu(), op(2 * c), conv2d(filters: c, size: one_of(1, 3))]
+normal = tied(cellf)
+space = concat [normal(8), normal(16), op(4)]
+""")
+    assert nested.count() == 3 * 2 == distinct(nested)
+    assert sorted(c.name for c in nested.choices) == ["normal/3/conv2d/size", "op/conv2d/size"]
