@@ -8,8 +8,6 @@ located error."""
 from __future__ import annotations
 
 import itertools
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -17,6 +15,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_layers_modern import build, example
+from test_layers_modern import test_bad_layers_are_located_errors as located_errors
 
 from darchlang.backends.torch.export import emit_python, export_onnx
 from darchlang.backends.torch.plan import parse_shape
@@ -94,6 +93,19 @@ def test_onnx_round_trip(tmp_path):
     x = torch.randn(3, 3, 12, 12)
     (got,) = session.run(None, {"input": x.numpy()})
     torch.testing.assert_close(torch.from_numpy(got), model(x).detach(), rtol=1e-4, atol=1e-5)
+
+
+def test_the_layers_run_under_mixed_precision():
+    """The evaluator trains under torch.autocast (bf16): the float mask and bias of
+    window_attention must meet bf16 queries."""
+    _, model = build("concat [window_attention(heads: 2, window: 2, shift: 1), patch_merge(dim: 4), "
+                     "tokens_to_image(), resize(size: 3), channel_shuffle(groups: 2), slice(0, 2)]",
+                     "16x8")
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = model(torch.randn(2, 16, 8))
+    assert y.dtype == torch.bfloat16 and torch.isfinite(y.float()).all()
+    y.float().sum().backward()
+    assert all(p.grad is not None for p in model.parameters())
 
 
 # -- each layer computes what its paper does ---------------------------------------------------
@@ -209,21 +221,10 @@ ERRORS = [
 ]
 
 
-def darch(*args: str, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "darchlang.cli", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(("source", "shape", "first"), ERRORS)
 def test_bad_input_is_a_located_error(source, shape, first, tmp_path):
-    (tmp_path / "bad.darch").write_text(source + "\n")
-    for command in (["check", "--shapes", "--input", shape, "bad.darch"],
-                    ["compile", "bad.darch", "--input", shape]):
-        done = darch(*command, cwd=tmp_path)
-        assert done.returncode == 1, done.stdout + done.stderr
-        assert "Traceback" not in done.stderr
-        assert first in done.stderr, (command, done.stderr)
+    located_errors(source, shape, first, tmp_path)
 
 
 def test_a_layout_error_after_tokens_names_the_layer_that_made_them():

@@ -111,11 +111,17 @@ def every_parameter_learns(model: torch.nn.Module, x: torch.Tensor, classes: int
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(COUNTS))
 def test_a_random_architecture_compiles_runs_and_exports(name, tmp_path, monkeypatch):
+    shape = documented_input(name)
+    arch = darchlang.load_file(path_of(name), {"num_classes": 7}).space.sample(1)
+    runs_and_exports(arch, shape, f"{name}_model", tmp_path, monkeypatch)
+
+
+def runs_and_exports(arch, shape: tuple[int, ...], name: str, tmp_path, monkeypatch) -> None:
+    """A model of 7 classes learns everywhere, and its standalone Python source (which
+    must not need darchlang) and its ONNX file compute what it computes."""
     import numpy as np
     import onnxruntime
 
-    shape = documented_input(name)
-    arch = darchlang.load_file(path_of(name), {"num_classes": 7}).space.sample(1)
     torch.manual_seed(0)
     model = compile_architecture(arch, shape)
     every_parameter_learns(model, torch.randn(2, *shape), 7)
@@ -126,7 +132,7 @@ def test_a_random_architecture_compiles_runs_and_exports(name, tmp_path, monkeyp
     namespace: dict = {"__name__": "exported"}
     with monkeypatch.context() as m:
         m.setitem(sys.modules, "darchlang", None)  # the export must not need darchlang
-        exec(compile(emit_python(arch, shape), f"{name}_model.py", "exec"), namespace)
+        exec(compile(emit_python(arch, shape), f"{name}.py", "exec"), namespace)
     exported = namespace["Model"]()
     exported.load_state_dict(model.state_dict())
     with torch.no_grad():

@@ -10,9 +10,7 @@ digits (the files' parameters shrink the networks to fit them).
 from __future__ import annotations
 
 import math
-import sys
 
-import numpy as np
 import pytest
 import torch
 from test_stdlib_spaces import (
@@ -21,12 +19,12 @@ from test_stdlib_spaces import (
     every_parameter_learns,
     path_of,
     run_cli,
+    runs_and_exports,
     train_losses,
 )
 
 import darchlang
 from darchlang.backends.torch.compiler import compile_architecture
-from darchlang.backends.torch.export import emit_python, export_onnx
 from darchlang.cli import main
 
 torch.set_num_threads(1)
@@ -101,29 +99,8 @@ def test_swin_t_is_in_the_space_with_its_parameters_and_macs():
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(SWIN_SPOS_COUNTS))
 def test_a_random_architecture_compiles_runs_and_exports(name, tmp_path, monkeypatch):
-    import onnxruntime
-
-    shape = (1, 8, 8)
     arch = darchlang.load_file(path_of(name), {"num_classes": 7, **DIGITS[name]}).space.sample(1)
-    torch.manual_seed(0)
-    model = compile_architecture(arch, shape)
-    every_parameter_learns(model, torch.randn(2, *shape), 7)
-    model.eval()
-    x = torch.randn(2, *shape)
-    with torch.no_grad():
-        expected = model(x)
-    namespace: dict = {"__name__": "exported"}
-    with monkeypatch.context() as m:
-        m.setitem(sys.modules, "darchlang", None)  # the export must not need darchlang
-        exec(compile(emit_python(arch, shape), f"{name}_model.py", "exec"), namespace)
-    exported = namespace["Model"]()
-    exported.load_state_dict(model.state_dict())
-    with torch.no_grad():
-        torch.testing.assert_close(exported.eval()(x), expected, rtol=1e-4, atol=1e-5)
-    path = export_onnx(model, shape, tmp_path / f"{name}.onnx")
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    (got,) = session.run(None, {"input": x.numpy()})
-    np.testing.assert_allclose(got, expected.numpy(), rtol=1e-3, atol=1e-4)
+    runs_and_exports(arch, (1, 8, 8), f"{name}_model", tmp_path, monkeypatch)
 
 
 @pytest.mark.slow

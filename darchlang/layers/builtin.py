@@ -517,7 +517,8 @@ def builtin_layers() -> list[LayerDef]:
             Param("heads", POSITIVE, REQUIRED, "number of attention heads; must divide the token width"),
             Param("window", POSITIVE, REQUIRED, "window height and width, in tokens; must divide the grid's side"),
             Param("shift", Int(min=0), 0, "cyclic shift of the grid before windowing (Swin's SW-MSA: "
-                  "window // 2), masked so that tokens the shift brought together do not attend"),
+                  "window // 2), masked so that tokens the shift brought together do not attend; "
+                  "none where the window covers the grid (Swin's rule)"),
             Param("position_bias", BOOL, True, "Swin's learned relative position bias per head"),
         ), "Multi-head self-attention inside w x w windows of a square grid of tokens (Swin), "
             "then a linear map back to the token width.",
