@@ -281,6 +281,60 @@ def case_affine_tokens():
     return model, hand, hand, (5, 4)
 
 
+def case_window_attention():
+    """Unshifted windows without the position bias: nn.MultiheadAttention on each 2x2
+    window of the 4x4 grid, the windows cut and put back by hand."""
+    model = build("window_attention", (16, 8), heads=2, window=2, position_bias=False)
+    mine = model.net_0_window_attention
+    hand = nn.MultiheadAttention(8, 2, batch_first=True)
+    with torch.no_grad():
+        hand.in_proj_weight.copy_(mine.qkv.weight)
+        hand.in_proj_bias.copy_(mine.qkv.bias)
+        hand.out_proj.weight.copy_(mine.proj.weight)
+        hand.out_proj.bias.copy_(mine.proj.bias)
+
+    def reference(x):
+        win = x.reshape(-1, 2, 2, 2, 2, 8).permute(0, 1, 3, 2, 4, 5).reshape(-1, 4, 8)
+        out = hand(win, win, win, need_weights=False)[0]
+        return out.reshape(-1, 2, 2, 2, 2, 8).permute(0, 1, 3, 2, 4, 5).reshape(-1, 16, 8)
+
+    return model, hand, reference, (16, 8)
+
+
+def case_patch_merge():
+    model = build("patch_merge", (16, 3), dim=5)
+    hand = nn.Sequential(nn.LayerNorm(12), nn.Linear(12, 5, bias=False))
+    mine = model.net_0_patch_merge
+    hand.load_state_dict({"0.weight": mine.norm.weight, "0.bias": mine.norm.bias,
+                          "1.weight": mine.reduction.weight})
+
+    def reference(x):  # Swin's order: (0, 0), (1, 0), (0, 1), (1, 1)
+        g = x.reshape(-1, 4, 4, 3)
+        parts = [g[:, 0::2, 0::2], g[:, 1::2, 0::2], g[:, 0::2, 1::2], g[:, 1::2, 1::2]]
+        return hand(torch.cat(parts, -1).reshape(-1, 4, 12))
+
+    return model, hand, reference, (16, 3)
+
+
+def case_tokens_to_image():
+    return (build("tokens_to_image", (6 * 6, 4)), None,
+            lambda x: x.transpose(1, 2).reshape(-1, 4, 6, 6), (36, 4))
+
+
+def case_resize():
+    return (build("resize", (2, 8, 8), size=[5, 3]), None,
+            lambda x: F.interpolate(x, size=(5, 3), mode="bilinear", align_corners=False), (2, 8, 8))
+
+
+def case_channel_shuffle():
+    return (build("channel_shuffle", (6, 2, 2), groups=2), None,
+            lambda x: x[:, [0, 3, 1, 4, 2, 5]], (6, 2, 2))
+
+
+def case_slice():
+    return build("slice", (6, 2, 2), start=1, stop=4), None, lambda x: x[:, 1:4], (6, 2, 2)
+
+
 CASES = {
     "conv2d": case_conv2d,
     "conv2d valid": case_conv2d_valid,
@@ -319,6 +373,12 @@ CASES = {
     "token_mixing": case_token_mixing,
     "token_pool": case_token_pool,
     "affine tokens": case_affine_tokens,
+    "window_attention": case_window_attention,
+    "patch_merge": case_patch_merge,
+    "tokens_to_image": case_tokens_to_image,
+    "resize": case_resize,
+    "channel_shuffle": case_channel_shuffle,
+    "slice": case_slice,
 }
 
 
