@@ -46,6 +46,11 @@ def test_fields_items_and_len_compute_as_written():
     assert value_of("v = [[1, 2], [3]][0][1] + [1, 2, 3][1 + 1]") == 5
 
 
+def test_records_are_equal_when_their_fields_are():
+    assert value_of("v = if { a: 1, b: [2] } == { b: [2], a: 1 } then 1 else 0") == 1
+    assert value_of("v = if { a: 1 } != { a: 2 } and { a: 1 } != [1] then 1 else 0") == 1
+
+
 def test_a_choice_index_picks_a_value_for_each_architecture():
     text = "i = one_of(0, 1, 2)\nr = { w: [4, 8, 16][i] }\nspace = conv2d(filters: r.w, size: 3)"
     space = darchlang.load_string(text).space

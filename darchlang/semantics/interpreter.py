@@ -23,7 +23,7 @@ from darchlang.semantics.arithmetic import (
     size,
     unholdable,
 )
-from darchlang.semantics.values import Arg, Builtin, Call, Closure, Namespace, bind
+from darchlang.semantics.values import Arg, Builtin, Call, Closure, Namespace, Record, bind
 from darchlang.space.nodes import (
     Choice,
     Cond,
@@ -259,7 +259,7 @@ class Interpreter:
         return self.admit([self.eval(i, scope) for i in node.items], node.span)
 
     def _record(self, node: ast.Record, scope: Scope) -> Any:
-        return {f.name: (self.eval(f.value, scope), f.span) for f in node.fields}
+        return Record({f.name: (self.eval(f.value, scope), f.span) for f in node.fields})
 
     def _binop(self, node: ast.BinOp, scope: Scope) -> Any:
         left = self.eval(node.left, scope)

@@ -27,6 +27,26 @@ class Closure:
         return self.defn.name
 
 
+class Record(dict):
+    """A record value, `{ k: 3 }`: each field's value with the span it is written at.
+    Two records are equal when their fields' values are (where they are written is not
+    part of the value)."""
+
+    __slots__ = ()
+    type_label = "record"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, dict):
+            return NotImplemented
+        return self.keys() == other.keys() and all(self[k][0] == other[k][0] for k in self)
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 @dataclass
 class Namespace:
     """The public names of a file imported `as` an alias: `darts.cell` is `cell` there."""
