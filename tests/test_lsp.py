@@ -433,6 +433,17 @@ def test_completion_offers_keyword_arguments_names_and_layers(client, tmp_path):
     assert "w" in items and items["w"].detail == "choice"  # a name of the file itself
 
 
+def test_completion_after_a_records_dot_offers_its_fields(client, tmp_path):
+    text = "g = { kernel: one_of(3, 5), width: 8 }\nspace = conv2d(filters: g.width, size: 3)\n"
+    uri = client.open(tmp_path / "fields.darch", text)
+    assert client.diagnostics(uri) == []
+    typed = text.replace("size: 3", "size: g.k")
+    client.change(uri, typed)
+    items = complete(client, uri, where(typed, "g.k", 3))
+    assert list(items) == ["kernel"]
+    assert items["kernel"].text_edit.range.start == where(typed, "k)")
+
+
 def test_completion_of_import_paths(client, tmp_path):
     (tmp_path / "lib").mkdir()
     (tmp_path / "lib" / "blocks.darch").write_text("def b() = relu()\n")

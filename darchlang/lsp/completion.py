@@ -5,8 +5,8 @@ import paths.
 (names where an expression may start, keywords where the grammar takes them, a
 call's parameters not given yet); this module only turns its answers into LSP
 items, and completes what the grammar leaves to it: the path inside `import "..."`
-or `from "..."` (the files beside the document and in the stdlib), and the names of
-a namespace after `ns.`.
+or `from "..."` (the files beside the document and in the stdlib), the names of
+a namespace after `ns.` and the fields of a record after `r.`.
 """
 
 from __future__ import annotations
@@ -41,10 +41,12 @@ def complete(lines: Lines, offset: int, names: dict[str, Any], env: Environment,
     before = lines.text[:offset]
     cursor = lines.position_at(offset)
     member = _MEMBER.search(before)
-    if member and hasattr(names.get(member.group(1)), "names"):  # `ns.` of `import ... as ns`
-        start = lines.position_at(offset - len(member.group(2)))
-        return members(names[member.group(1)].names, member.group(2),
-                       types.Range(start, cursor))
+    outer = names.get(member.group(1)) if member else None
+    if hasattr(outer, "names") or isinstance(outer, dict):  # `ns.` of `import ... as ns`, `r.`
+        fields = {k: v for k, (v, _) in outer.items()} if isinstance(outer, dict) else outer.names
+        typed = member.group(2) or ""
+        start = lines.position_at(offset - len(typed))
+        return members(fields, typed, types.Range(start, cursor))
     match = _IMPORT.search(before[before.rfind("\n") + 1:])
     if match:
         typed = match.group(2)
