@@ -286,7 +286,7 @@ class Counter(Visitor):
         hit = self.memo.get(key)
         if hit is None:
             uid, guard = self._pick(group, env, shared)
-            block = None if guard is not None else self._block(group, uid, decided)
+            block = None if guard is not None else self._block(group, uid, decided, env)
             if block:
                 hit = self._condition_block(group, block, env)
             else:
@@ -294,11 +294,14 @@ class Counter(Visitor):
             self.memo[key] = hit
         return hit
 
-    def _block(self, group: list[SNode], uid: int, decided: set[int]) -> list[int] | None:
+    def _block(self, group: list[SNode], uid: int, decided: set[int],
+               env: Env) -> list[int] | None:
         """The choices that `uid` is always used with, as one motif: the undecided
         choices B of the largest parts holding `uid` that use all of B whenever they are
         used and whose values no condition reads, when no other part uses any of B.
-        None when there is no such block of two or more."""
+        None when there is no such block of two or more, or when such a part holds a
+        choice ruled out (an option of B may then use it, and not every assignment of B
+        counts alike: a tied cell's edges when the motif they may pick is unused)."""
         found: list[SNode] = []
         seen: set[int] = set()
 
@@ -309,6 +312,8 @@ class Counter(Visitor):
             self.work -= 1
             free = node.vars - decided
             if not control and free <= self.sure(node):
+                if any(env.get(u) == INACTIVE for u in node.vars & decided):
+                    return False
                 found.append(node)
                 return True
             if type(node) is Choice and node.uid == uid:
