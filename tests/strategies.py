@@ -32,7 +32,8 @@ def value(draw):
 def layer(draw, depth=0, allow_fn=True):
     kinds = ["conv", "relu"]
     if depth < 3:
-        kinds += ["optional", "one_of", "repeat", "repeat_tied", "residual", "concat", "if"]
+        kinds += ["optional", "one_of", "repeat", "repeat_tied", "residual", "concat", "if",
+                  "pick"]
         kinds += ["fn"] if allow_fn else []
     kind = draw(st.sampled_from(kinds))
     sub = layer(depth + 1, allow_fn)
@@ -53,6 +54,8 @@ def layer(draw, depth=0, allow_fn=True):
         return f"concat [{', '.join(draw(st.lists(sub, min_size=0, max_size=3)))}]"
     if kind == "if":
         return f"if {draw(st.sampled_from(SHARED))} >= 2 then {draw(sub)} else {draw(sub)}"
+    if kind == "pick":  # an item picked by a shared choice (w0 takes 1 to 3)
+        return f"[{draw(sub)}, {draw(sub)}, {draw(sub)}][w0 - 1]"
     return "blk()"
 
 
