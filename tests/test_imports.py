@@ -78,8 +78,10 @@ def test_names_a_file_does_not_have(project):
 
 def test_a_dot_after_something_that_is_not_a_namespace(project):
     err = error(project, "x = 3\nspace = x.y")
-    assert err.message == "integer 3 has no names to take with `.`"
-    assert err.help == '`.` takes a name from a file imported with `import "file" as name`'
+    assert err.message == "integer 3 has no fields to read with `.`"
+    assert err.help == ('`.` reads a field of a record (`{ k: 3 }`) or a name from a file '
+                        'imported with `import "file" as name`')
+    assert (err.span.line, err.span.col) == (2, 10)  # the dot
 
 
 def test_a_clash_names_both_origins(project):
