@@ -186,3 +186,37 @@ def test_a_random_architecture_trains(name):
     losses = train_losses(model, x, y, LEARNING_RATE.get(name, 3e-4))
     assert all(map(math.isfinite, losses)), losses
     assert losses[-1] < losses[0], losses
+
+
+@pytest.mark.slow
+def test_fbnet_g2_blocks_shuffle_their_channel_groups(tmp_path, monkeypatch):
+    # option 1 of every searched layer is k3_e1_g2: grouped 1x1s with a shuffle between
+    space = darchlang.load_file(path_of("fbnet"), {"num_classes": 7}).space
+    arch = space.replay([1] * 22)
+    assert arch.text.count("channel_shuffle(groups: 2)") == 22
+    runs_and_exports(arch, (3, 32, 32), "fbnet_g2", tmp_path, monkeypatch)
+
+
+@pytest.mark.slow
+def test_ofa_searches_the_input_resolution_behind_a_param(tmp_path, monkeypatch):
+    space = darchlang.load_file(path_of("ofa_mobilenet"),
+                                {"num_classes": 7, "resolution_search": True}).space
+    assert space.count() == 25 * COUNTS["ofa_mobilenet"]
+    sizes = [re.findall(r"resize\(size: (\d+)", space.sample(seed).text) for seed in range(6)]
+    assert all(len(found) == 1 for found in sizes), sizes
+    assert {int(found[0]) for found in sizes} <= set(range(128, 225, 4)) and len(set(map(tuple, sizes))) > 1
+    arch = space.sample(0)
+    runs_and_exports(arch, documented_input("ofa_mobilenet"), "ofa_res", tmp_path, monkeypatch)
+
+
+def test_a_darts_network_with_another_operation_set_counts_its_cells():
+    # RobustDARTS's S2 (skip_connect, sep_conv_3x3): 1 * 3 * 6 * 10 pairs, 2^8 operations
+    # per cell, squared for the normal and the reduction cell; one cell (a reduction) alone
+    s2 = ('import "darts" as darts\nfrom "blocks" import separable_conv\n'
+          "def s2_op(k, c, stride) = if k == 0 then darts.skip(c, stride)\n"
+          "    else separable_conv(c, 3, stride)\n"
+          "space = darts.network(s2_op, 2, 16, {layers}, 10)\n")
+    per_cell = 1 * 3 * 6 * 10 * 2**8
+    for layers, count in [(1, per_cell), (3, per_cell**2), (8, per_cell**2)]:
+        program = darchlang.load_string(s2.format(layers=layers), str(stdlib_dir() / "s2.darch"))
+        assert program.space.count() == count
