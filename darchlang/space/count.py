@@ -21,9 +21,11 @@ still share an undecided choice once the decided conditions and options are reso
 That is a dynamic program over the values of derived expressions: a budget over 21
 edges takes a few hundred conditionings, not 2^21. A motif's choices (shared parts
 that use all of them whenever they are used, and whose values no condition outside
-reads) are one factor: K ways when used, with K the product of their option counts,
-so a hierarchical space of six shared motifs counts in 2^6 branches, not 7^36. What it
-cannot do is see inside
+reads) are one factor: K ways when used, with K the product of their option counts
+(of the options that may be used, where some choice they may reach is ruled out), so a
+hierarchical space of six shared motifs counts in 2^6 branches, not 7^36. Where every
+undecided choice of a part is used whatever the others decide (one DARTS cell's packed
+genes), the count is their product without conditioning. What it cannot do is see inside
 arithmetic: a condition on a number packed from ten choices (`top // 7 ** k % 7`) needs
 all ten decided, and that passes the limit with an error naming the condition.
 """
@@ -216,6 +218,12 @@ class Counter(Visitor):
     def _pending(self, node: SNode, value: Any, env: Env) -> int:
         if value is _INACTIVE_HIT:
             return 0
+        free = node.vars.difference(env) if env else node.vars
+        if self._all_sure([node], free, env):
+            # what the undecided choices decide, they are all used whatever they decide
+            # (one DARTS cell: its packed genes pick its steps' inputs, and every gene is
+            # read): the worlds are their options' combinations, as for shared parts
+            return self._product(free)
         return self._condition(node, value.uid, env, self._count_rest, node)
 
     # -- independent parts multiply; shared choices are conditioned on ---------------
@@ -239,10 +247,7 @@ class Counter(Visitor):
         if shared and self._all_sure(live, seen, env):
             # every undecided choice is visited in every world and none is ruled out:
             # the worlds are exactly the combinations of their options
-            total = 1
-            for uid in seen:
-                total *= len(self.choices[uid].options)
-            return total
+            return self._product(seen)
         if not shared:
             total = 1
             for it in live:
@@ -278,10 +283,7 @@ class Counter(Visitor):
             shared |= free & mine
             free |= mine
         if self._all_sure(group, free, env):
-            total = 1
-            for uid in free:
-                total *= len(self.choices[uid].options)
-            return total
+            return self._product(free)
         key = ("g", *(self._key(it, env, decided) for it in group))
         hit = self.memo.get(key)
         if hit is None:
@@ -295,13 +297,12 @@ class Counter(Visitor):
         return hit
 
     def _block(self, group: list[SNode], uid: int, decided: set[int],
-               env: Env) -> list[int] | None:
+               env: Env) -> tuple[list[int], int, Env] | None:
         """The choices that `uid` is always used with, as one motif: the undecided
         choices B of the largest parts holding `uid` that use all of B whenever they are
         used and whose values no condition reads, when no other part uses any of B.
-        None when there is no such block of two or more, or when such a part holds a
-        choice ruled out (an option of B may then use it, and not every assignment of B
-        counts alike: a tied cell's edges when the motif they may pick is unused)."""
+        With it, how many assignments of B those parts may be used with, and one of
+        them (see `_allowed`). None when there is no such block of two or more."""
         found: list[SNode] = []
         seen: set[int] = set()
 
@@ -312,8 +313,6 @@ class Counter(Visitor):
             self.work -= 1
             free = node.vars - decided
             if not control and free <= self.sure(node):
-                if any(env.get(u) == INACTIVE for u in node.vars & decided):
-                    return False
                 found.append(node)
                 return True
             if type(node) is Choice and node.uid == uid:
@@ -337,23 +336,73 @@ class Counter(Visitor):
             return (type(node) is Choice and node.uid in block) or any(
                 strays(p) for p in node.parts())
 
-        return None if any(strays(it) for it in group) else sorted(block)
+        if any(strays(it) for it in group):
+            return None
+        return self._allowed(found, block, env)
 
-    def _condition_block(self, group: list[SNode], block: list[int], env: Env) -> int:
-        """A motif's choices as one factor: with K the product of their option counts,
-        every assignment with none ruled out counts alike (their parts then count 1 and
-        no condition reads them), and every other makes those parts unusable, so
+    def _allowed(self, found: list[SNode], block: set[int],
+                 env: Env) -> tuple[list[int], int, Env] | None:
+        """How many assignments of the motif's choices `block` its parts `found` may be
+        used with, and one of them. With no choice ruled out inside, every assignment
+        (a fully decided part is consistent). Where some are ruled out (a tied cell's
+        edges when a motif they may pick is unused), an option of a choice of B may use
+        them: the parts are then usable with exactly the assignments whose options all
+        count, a product over B's choices, when each choice of B picks among options
+        that hold no other choice of B and is allowed the same options wherever it is
+        made, and no condition, repeat count or graph input over B decides whether a
+        part holding a ruled-out choice is used. None otherwise (conditioning decides)."""
+        ruled = {u for u, x in env.items() if x == INACTIVE}
+        masks: dict[int, tuple[bool, ...]] = {}
+        unrestricted: set[int] = set()  # made somewhere with every option allowed
+        seen: set[int] = set()
 
-            total = K * N(block decided) + (1 - K) * N(block never used)"""
+        def walk(node: SNode) -> bool:
+            if id(node) in seen or node.vars.isdisjoint(block):
+                return True
+            seen.add(id(node))
+            self.work -= 1
+            if node.vars.isdisjoint(ruled):
+                unrestricted.update(node.vars & block)
+                return True
+            if type(node) is Choice and node.uid in block:
+                if any(not o.vars.isdisjoint(block) for o in node.options):
+                    return False
+                mask = tuple(self.count(o, env) != 0 for o in node.options)
+                return masks.setdefault(node.uid, mask) == mask
+            if any(not h.vars.isdisjoint(block) for h in _control_parts(node)):
+                return False
+            return all(walk(p) for p in node.parts())
+
+        if ruled and not all(walk(q) for q in found):
+            return None
+        ways = 1
+        pick: Env = {}
+        for u in sorted(block):
+            mask = masks.get(u)
+            if mask is None:
+                ways *= len(self.choices[u].options)
+                pick[u] = 0
+            elif u in unrestricted and not all(mask):
+                return None  # allowed different options in different places
+            else:
+                ways *= sum(mask)
+                pick[u] = mask.index(True) if any(mask) else 0
+        return sorted(block), ways, pick
+
+    def _condition_block(self, group: list[SNode], block: tuple[list[int], int, Env],
+                         env: Env) -> int:
+        """A motif's choices as one factor: with K the number of assignments its parts
+        may be used with, every one of them counts alike (the parts then count 1 and no
+        condition reads the choices), and every other makes those parts unusable, so
+
+            total = K * N(one of them) + (1 - K) * N(the choices never used)"""
+        uids, ways, pick = block
         self.steps -= 1
         if self.steps < 0 or self.work < self._known.computed:
             raise self._too_entangled()
-        self.stack.append((block[0], None))
-        ways = 1
-        for u in block:
-            ways *= len(self.choices[u].options)
-        used = self.count_items(group, {**env, **dict.fromkeys(block, 0)})
-        unused = self.count_items(group, {**env, **dict.fromkeys(block, INACTIVE)})
+        self.stack.append((uids[0], None))
+        unused = self.count_items(group, {**env, **dict.fromkeys(uids, INACTIVE)})
+        used = self.count_items(group, {**env, **pick}) if ways else 0
         self.stack.pop()
         return ways * used + (1 - ways) * unused
 
@@ -566,6 +615,13 @@ class Counter(Visitor):
             help=f"bind the part that uses `{name}` once and share it whole rather than "
                  f"sharing `{name}` among several parts, or make `{name}` always used",
         )
+
+    def _product(self, uids) -> int:
+        """The number of combinations of the options of choices `uids`."""
+        total = 1
+        for uid in uids:
+            total *= len(self.choices[uid].options)
+        return total
 
     def _all_sure(self, items: list[SNode], free: set[int], env: Env) -> bool:
         if env:
