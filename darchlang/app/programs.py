@@ -9,32 +9,121 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from darchlang.arch.graph import Architecture
-from darchlang.errors import DarchError, Span, did_you_mean
-from darchlang.semantics.program import Program, load_file
+from darchlang.environment import Environment, default_environment
+from darchlang.errors import DarchError, Source, Span, all_errors, did_you_mean, raise_all
+from darchlang.semantics.interpreter import Scope
+from darchlang.semantics.program import Program, load_string, read_source, source_name
 from darchlang.space.nodes import RecordNode
 from darchlang.space.space import Space
 from darchlang.syntax import ast
+from darchlang.syntax.parser import parse
 from darchlang.text import plural, value_text
 
 
 def load(path: str, *, defines: dict[str, Any] | None = None, entry: str = "space",
          optional: dict[str, Any] | None = None, check_training: bool = False,
-         import_path: Sequence[str] = ()) -> Program:
+         import_path: Sequence[str] = (),
+         checks: Sequence[Callable[[Program], object]] = ()) -> Program:
     """A `.darch` file interpreted, with `param` overrides (`defines` must name declared
     params; `optional` apply where declared) and imports looked up along `import_path`
     too, its `train` block checked against the classifier's settings when
     `check_training` (so a misspelt setting is an error at its line before anything
-    trains)."""
-    program = load_file(path, defines=defines or {}, network=entry, optional_defines=optional,
-                        import_path=import_path)
-    if check_training:
-        check_settings(program)
+    trains), then each of `checks` run on it.
+
+    Every error is reported, not the first: the `train` block's even when the rest of
+    the program does not load (the block is then checked on its own, when it does not
+    depend on what failed), and those of every check together."""
+    env = default_environment()
+    return load_text(read_source(path, env.limits.source_size), source_name(path), env,
+                     defines=defines, entry=entry, optional=optional,
+                     check_training=check_training, import_path=import_path, checks=checks)
+
+
+def load_text(text: str, name: str, env: Environment, *,
+              defines: dict[str, Any] | None = None, entry: str = "space",
+              optional: dict[str, Any] | None = None, check_training: bool = False,
+              import_path: Sequence[str] = (),
+              checks: Sequence[Callable[[Program], object]] = ()) -> Program:
+    """`load` for program text held in memory as file `name` (an editor's buffer)."""
+    try:
+        program = load_string(text, name, defines or {}, env, entry, optional, import_path)
+    except DarchError as err:
+        if check_training:  # raises them all
+            raise_all([err, *_settings_errors_apart(
+                text, name, env, defines or {}, optional or {}, import_path)])
+        raise
+    run_checks(program, [check_settings] * check_training + list(checks))
     return program
+
+
+def run_checks(program: Program, checks: Sequence[Callable[[Program], object]]) -> None:
+    """Run every check on the program and raise all their errors together (in source
+    order, duplicates left out), so that independent mistakes are reported at once."""
+    errors: list[DarchError] = []
+    for check in checks:
+        try:
+            check(program)
+        except DarchError as err:
+            errors.append(err)
+    raise_all(errors)
+
+
+def _settings_errors_apart(text: str, name: str, env: Environment, defines: dict[str, Any],
+                           optional: dict[str, Any], import_path: Sequence[str]
+                           ) -> list[DarchError]:
+    """The `train` block's errors in a program that does not load: the block and the
+    statements it depends on are interpreted on their own. When they fail too, the
+    block depends on what is broken, whose errors are reported already: none here."""
+    from darchlang.semantics.program import Loader, Module
+
+    try:
+        tree = parse(text, name)
+    except DarchError:
+        return []
+    statements = _needed(tree.statements, Program.hyperparams_name)
+    if not statements:
+        return []
+    loader = Loader(env, defines, optional, import_path)
+    if not name.startswith("<"):
+        loader.loading.append(str(Path(name).resolve()))
+    module = Module(name, Scope(loader.prelude), ast.Program(statements))
+    try:
+        loader.interpret(module, main=False)
+    except (DarchError, RecursionError):
+        return []
+    return all_errors_of(check_settings, Program(Source(name, text), module.program,
+                                                 module.scope, module.params, env))
+
+
+def all_errors_of(check: Callable[[Program], object], program: Program) -> list[DarchError]:
+    """The errors `check` raises for the program, each one (none when it passes)."""
+    try:
+        check(program)
+    except DarchError as err:
+        return all_errors(err)
+    return []
+
+
+def _needed(statements: Sequence[ast.Node], name: str) -> list[ast.Node]:
+    """The imports, and the top-level statements that binding `name` mentions directly
+    or through others, in file order; nothing when `name` is not bound."""
+    by_name = {st.name: st for st in statements if isinstance(st, ast.Bind | ast.ParamDecl | ast.Def)}
+    keep: set[str] = set()
+    todo = [name] if name in by_name else []
+    while todo:
+        current = todo.pop()
+        if current in keep or current not in by_name:
+            continue
+        keep.add(current)
+        todo.extend(n.id for n in _walk(by_name[current]) if isinstance(n, ast.Name))
+    return [st for st in statements
+            if isinstance(st, ast.Import) or keep and getattr(st, "name", None) in keep]
 
 
 @dataclass(frozen=True)
@@ -131,8 +220,6 @@ def check_function_names(program: Program) -> None:
     Building the space runs only the functions it calls, so a misspelling in one that
     nothing calls yet (a library's) would pass; `darch check` finds it here, each at
     its place, all of them at once."""
-    from darchlang.errors import raise_all
-
     known = program.scope.visible()
     errors: list[DarchError] = []
     for st in program.ast.statements:
@@ -175,7 +262,8 @@ def _unknown_names(node: Any, bound: set[str], errors: list[DarchError]) -> None
 # ---- the `train` block ----------------------------------------------------------------
 def check_settings(program: Program) -> None:
     """Every name of the program's `train` block is a training setting and every value
-    it may take is one that setting accepts; a wrong one is an error at its place."""
+    it may take is one that setting accepts; each wrong one is an error at its place,
+    all raised together."""
     from darchlang.semantics.builtins import possible_values
     from darchlang.train.settings import Settings
 
@@ -185,19 +273,22 @@ def check_settings(program: Program) -> None:
     known = [f.name for f in dataclasses.fields(Settings)]  # in order: the most used first
     places = _field_spans(program)
     where = f"the `{program.hyperparams_name}` block"
+    errors: list[DarchError] = []
     for name, node in record.fields:
         name_span, value_span = places.get(name, (record.span, record.span))
         if name not in known:
-            raise DarchError(f"unknown training setting `{name}` in {where}", name_span,
-                             help=did_you_mean(name, known),
-                             notes=["known settings: " + ", ".join(sorted(known))])
+            errors.append(DarchError(f"unknown training setting `{name}` in {where}",
+                                     name_span, help=did_you_mean(name, known),
+                                     notes=["known settings: " + ", ".join(sorted(known))]))
+            continue
         try:
             values = possible_values(node)
         except ValueError:
             continue  # a value too entangled to list: the evaluator checks it when it trains
         if name in Settings.search_names() and len(values) > 1:
-            raise DarchError(f"`{name}` belongs to the whole search, so it cannot be a choice",
-                             value_span, help=f"give `{name}` one value")
+            errors.append(DarchError(f"`{name}` belongs to the whole search, so it cannot be "
+                                     "a choice", value_span, help=f"give `{name}` one value"))
+            continue
         for value in sorted(values, key=repr):
             try:
                 Settings().updated({name: list(value) if isinstance(value, tuple) else value},
@@ -206,7 +297,14 @@ def check_settings(program: Program) -> None:
                 notes = [f"one of the values it may take is {value_text(value)}"] \
                     if len(values) > 1 else []
                 span = _wrong_item(program, name, where) or value_span
-                raise DarchError(err.message, span, err.help, notes) from None
+                errors.append(DarchError(err.message, span, err.help, notes))
+                break  # one wrong value per setting
+    raise_all(errors)
+
+
+def setting_span(program: Program, name: str) -> Span | None:
+    """Where the `train` block sets `name` (its value), or None when it does not."""
+    return _field_spans(program).get(name, (None, None))[1]
 
 
 def _field_spans(program: Program) -> dict[str, tuple[Span | None, Span | None]]:

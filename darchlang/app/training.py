@@ -97,6 +97,27 @@ def check_builds(arch: Architecture, dataset: Any, env: Any = None) -> None:
         raise
 
 
+def check_constraints(arch: Architecture, dataset: Any, settings: Any, program: Program
+                      ) -> None:
+    """Refuse an architecture over its `max_params` or `max_macs` before it trains, by
+    the check a search makes on each candidate (`darchlang.search.preflight`): the
+    reason is an error at the constraint's line in the `train` block (none when the
+    command line set it)."""
+    from darchlang.app.programs import setting_span
+    from darchlang.layers.shapes import shape_text
+    from darchlang.search.preflight import Preflight
+
+    reason = Preflight(tuple(dataset.input_shape), settings.max_params, settings.max_macs)(arch)
+    if reason is None:
+        return
+    which = "max_params" if "max_params" in reason else "max_macs"
+    raise DarchError(f"the architecture {reason}", setting_span(program, which),
+                     help=f"pick a smaller architecture, or raise the limit "
+                          f"(--set {which}=N)",
+                     notes=[f"the input is {shape_text(dataset.input_shape)}, one example "
+                            f"of `{dataset.name}`"])
+
+
 def train(evaluator: Any, arch: Architecture) -> Any:
     """Train and score one architecture: an `EvalResult`, failed when the model fails."""
     return evaluator.evaluate(arch)

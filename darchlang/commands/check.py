@@ -67,15 +67,17 @@ def _is_library(program: Any, entry: str) -> bool:
 
 def _check(args: argparse.Namespace) -> str | None:
     """None, or the summary of a shape proof; errors are raised."""
-    # building, naming and counting the whole space surfaces every error a program can have
-    program = load_program_from_args(args, check_training=True)
-    check_function_names(program)
-    if not args.shapes and _is_library(program, args.entry):
-        return None
-    space = program.space
-    space.count()
+    # building, naming and counting the whole space surfaces every error a program can
+    # have; the `train` block's and the functions' errors are reported with them
+    def count(program: Any) -> None:
+        if args.shapes or not _is_library(program, args.entry):
+            program.space.count()
+
+    program = load_program_from_args(args, check_training=True,
+                                     checks=(check_function_names, count))
     if not args.shapes:
         return None
+    space = program.space
     from darchlang.backends.torch.plan import parse_shape
     from darchlang.backends.torch.shape_rules import torch_shape_rules
     from darchlang.space.shapes import check_shapes

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,11 +72,13 @@ def parse_defines(items: list[str]) -> dict[str, str]:
     return out
 
 
-def load_program_from_args(args: argparse.Namespace, check_training: bool = False) -> Program:
+def load_program_from_args(args: argparse.Namespace, check_training: bool = False,
+                           checks: Sequence[Callable[[Program], object]] = ()) -> Program:
     """Load `args.file` with its `-D` overrides (and, with `check_training`, its `train`
-    block checked against the training settings)."""
+    block checked against the training settings; then `checks`, all errors together)."""
     return load(args.file, defines=defines_from_args(args), entry=getattr(args, "entry", "space"),
-                check_training=check_training, import_path=import_path_from_args(args))
+                check_training=check_training, import_path=import_path_from_args(args),
+                checks=checks)
 
 
 def defines_from_args(args: argparse.Namespace) -> dict[str, str]:
@@ -84,6 +87,38 @@ def defines_from_args(args: argparse.Namespace) -> dict[str, str]:
 
 def import_path_from_args(args: argparse.Namespace) -> list[str]:
     return list(getattr(args, "import_path", []) or [])
+
+
+DEVICES = ("cpu", "cuda", "cuda:N")
+
+
+def device_name(text: str) -> str:
+    """An argparse type: `cpu`, `cuda` or `cuda:N` (whether this machine has it is
+    checked when the device is used); anything else is a usage error naming the closest."""
+    if text in DEVICES[:2] or re.fullmatch(r"cuda:\d+", text):
+        return text
+    raise argparse.ArgumentTypeError(invalid_choice(text, DEVICES))
+
+
+def setting_item(text: str) -> str:
+    """An argparse type: `NAME=VALUE` naming a training setting (docs/training.md);
+    the value is checked with the program's settings. A malformed item or an unknown
+    name is a usage error, with the closest setting named."""
+    import dataclasses
+
+    from darchlang.train.settings import Settings, parse_setting
+
+    try:
+        name, _ = parse_setting(text)
+    except DarchError as err:
+        raise argparse.ArgumentTypeError(f"{err.message} ({err.help})") from None
+    known = [f.name for f in dataclasses.fields(Settings)]
+    if name not in known:
+        close = closest(name, known)
+        raise argparse.ArgumentTypeError(
+            f"unknown training setting {name!r}" + (f"; did you mean {close!r}?" if close else
+                                                    f" (known: {', '.join(sorted(known))})"))
+    return text
 
 
 def positive_int(text: str) -> int:

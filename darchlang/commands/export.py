@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     Journal(args.journal, create=False).close()  # a clear error for a missing journal
     done = export_best(args.journal, args.output, args.rank, args.retrain, args.data_dir)
-    print(f"rank {done.rank}: #{done.index}, score {done.score:.4f}")
+    print(f"rank {done.rank}: #{done.index}, {done.values or f'score {done.score:.4f}'}")
     if done.reproduced is not None:
         same = "reproduces" if abs(done.reproduced - done.score) < 1e-9 else "differs from"
         print(f"retrained: score {done.reproduced:.4f} ({same} the journal's)")

@@ -235,7 +235,7 @@ def run(args: argparse.Namespace) -> int:
         except OSError as err:
             raise DarchError(f"cannot make the folder for the journal {request.journal}: "
                              f"{err.strerror or err}", help="give --journal PATH") from None
-    reporter = _reporter(args, setup.searcher_name)
+    reporter = _reporter(args, setup.searcher_name, setup.searcher.objectives)
     previous = _install_sigterm()
     try:
         with reporter:
@@ -336,16 +336,18 @@ def _parse_options(items: list[str]) -> dict[str, str]:
     return out
 
 
-def _reporter(args: argparse.Namespace, searcher: str) -> Any:
+def _reporter(args: argparse.Namespace, searcher: str, objectives: Any) -> Any:
     """The search's progress: a live bar on a terminal (or with --progress), one line
-    per evaluation on stderr otherwise, so the logs of batch jobs stay readable."""
+    per evaluation on stderr otherwise, so the logs of batch jobs stay readable; each
+    line shows every objective when there are several."""
     from rich.console import Console
 
     from darchlang.search.progress import SearchProgress
 
     live = args.progress if args.progress is not None else Console(stderr=True).is_terminal
     return SearchProgress(searcher, live=bool(live) and not args.json,
-                          lines=not (args.json and args.progress is None))
+                          lines=not (args.json and args.progress is None),
+                          objectives=objectives)
 
 
 def _print_outcome(result: Any, args: argparse.Namespace, setup: Any, journal: str | None

@@ -19,10 +19,12 @@ from darchlang.commands.common import (
     check_dataset,
     check_writable,
     defines_from_args,
+    device_name,
     import_path_from_args,
     parse_decisions,
     positive_int,
     print_json,
+    setting_item,
 )
 
 HELP = "train a picked architecture on a dataset and report its accuracy"
@@ -40,8 +42,9 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override the time budget of one training run, in minutes")
     parser.add_argument("--batch-size", type=positive_int, metavar="N", help="override batch_size")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        type=setting_item,
                         help="override any training setting, e.g. --set learning_rate_init=0.001")
-    parser.add_argument("--device", default="cpu",
+    parser.add_argument("--device", default="cpu", type=device_name,
                         help="cpu (default), cuda or cuda:N (with --workers, bare cuda spreads "
                         "the workers over the GPUs)")
     parser.add_argument("--precision", choices=("fp32", "bf16", "fp16"),
@@ -79,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     from darchlang.app.programs import pick
     from darchlang.app.training import (
         check_builds,
+        check_constraints,
         load_dataset,
         load_for_dataset,
         make_evaluator,
@@ -99,8 +103,10 @@ def run(args: argparse.Namespace) -> int:
                                threads=args.threads, model_path=args.model_path,
                                progress=args.progress,
                                raise_errors=getattr(args, "debug", False))
-    evaluator.settings_for(architecture)  # the settings, then the shapes: each an error first
+    # the settings, the shapes, then the constraints: each an error before training
+    settings = evaluator.settings_for(architecture)
     check_builds(architecture, dataset)
+    check_constraints(architecture, dataset, settings, program)
     result = evaluator.evaluate(architecture)
     if args.json:
         print_json({**result.to_json(), "decisions": list(architecture.decisions),

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from darchlang.app.programs import check_function_names, check_settings
+from darchlang.app.programs import check_function_names, load_text
 from darchlang.environment import Environment, default_environment
 from darchlang.errors import DarchError, all_errors
-from darchlang.semantics.program import Loader, Program, load_string
+from darchlang.semantics.program import Loader, Program
 from darchlang.space.nodes import Choice
+from darchlang.space.space import Space
 from darchlang.syntax import ast
 from darchlang.syntax.parser import parse
 
@@ -71,12 +72,11 @@ def analyse(text: str, name: str, env: Environment | None = None) -> Analysis:
 
 def _check(text: str, name: str, env: Environment) -> Analysis:
     try:
-        program = load_string(text, name, env=env)
-        network = program.network_name if program.network_name in program.scope.names else None
-        space = program.space_of(network, program.hyperparams_name)
-        space.count()
-        check_settings(program)  # the `train` block's names and values, at their places
-        check_function_names(program)  # and names in functions nothing has called yet
+        # the space counted, the `train` block's names and values and the names in
+        # functions nothing has called yet checked: every error, at its place
+        program = load_text(text, name, env, check_training=True,
+                            checks=(lambda p: _space(p).count(), check_function_names))
+        space = _space(program)
     except DarchError as err:
         return Analysis(name, text, None, all_errors(err))
     except RecursionError:
@@ -84,6 +84,12 @@ def _check(text: str, name: str, env: Environment) -> Analysis:
                            help="split the deepest expression into named bindings")
         return Analysis(name, text, None, [error])
     return Analysis(name, text, program, [], [(c.node, c.name) for c in space.choices])
+
+
+def _space(program: Program) -> Space:
+    """The program's space, or its `train` block's alone when it has no network."""
+    network = program.network_name if program.network_name in program.scope.names else None
+    return program.space_of(network, program.hyperparams_name)
 
 
 def statements_before(text: str, offset: int) -> str:

@@ -43,6 +43,7 @@ class Exported:
     score: float
     reproduced: float | None  # the score of the retrained model, when retrained
     files: list[Path]
+    values: str = ""  # each objective's value, with several objectives (else empty)
 
 
 def ranked(evaluations: list[Any], rank: int, objectives: Any = None) -> Any:
@@ -111,8 +112,10 @@ def export_best(journal: str | Path, folder: str | Path, rank: int = 1, retrain:
         evaluations = j.evaluations()
         config = j.config() or {}
     from darchlang.search.objectives import Objectives
+    from darchlang.search.progress import objectives_text
 
-    e = ranked(evaluations, rank, Objectives.from_config(config))
+    objectives = Objectives.from_config(config)
+    e = ranked(evaluations, rank, objectives)
     arch = architecture_with_settings(e.text, e.settings)
     folder = Path(folder)
     try:
@@ -140,7 +143,8 @@ def export_best(journal: str | Path, folder: str | Path, rank: int = 1, retrain:
     files[0].write_text(arch.text)
     files[2].write_text(standalone_source(model))
     export_onnx(model, tuple(state["input_shape"]), files[3])
-    return Exported(folder, rank, e.index, float(e.score), reproduced, files)
+    values = objectives_text(objectives, e) if not objectives.default else ""
+    return Exported(folder, rank, e.index, float(e.score), reproduced, files, values)
 
 
 def fit_weights(model: Any, weights: dict[str, Any], name: str) -> dict[str, Any]:

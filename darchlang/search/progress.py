@@ -11,6 +11,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from darchlang.search.objectives import Objectives
+
 SHOW_INVALID = 20  # invalid candidates shown one line each, per run
 
 
@@ -30,11 +32,13 @@ class SearchProgress:
     is one, else on stderr (so the logs of batch jobs stay readable).
     """
 
-    def __init__(self, title: str, *, live: bool, lines: bool = True):
+    def __init__(self, title: str, *, live: bool, lines: bool = True,
+                 objectives: Objectives | None = None):
         from rich.console import Console
 
         self.console = Console(stderr=True)
         self.title, self.live, self.lines = title, live, lines
+        self.objectives = objectives or Objectives()
         self.progress: Any = None
         self.task: Any = None
         self.done = 0
@@ -71,7 +75,7 @@ class SearchProgress:
 
     def __call__(self, event: Any) -> None:
         self.done = event.done
-        best = "best -" if event.best is None else f"best {event.best.score:.4f}"
+        best = "best -" if event.best is None else f"best {self._best(event.best)}"
         if event.kind == "resumed":
             if self.progress is not None:
                 self.task = self.progress.add_task("search", total=event.budget,
@@ -89,10 +93,19 @@ class SearchProgress:
         where = event.where()
         where = f", {where}" if where else ""
         invalid = f", {event.invalid} invalid" if event.invalid else ""
-        self._line(f"{evaluation_line(event.evaluation)}  [{event.done}/{event.budget}, "
+        self._line(f"{evaluation_line(event.evaluation, self.objectives)}  "
+                   f"[{event.done}/{event.budget}, "
                    f"{best}{invalid}{where}]")
         if self.progress is not None and self.task is not None:
             self.progress.update(self.task, completed=event.done, best=best)
+
+    def _best(self, e: Any) -> str:
+        """The running best's value: its score, or the first objective's (the one a
+        single best follows) when the search has objectives of its own."""
+        if self.objectives.default:
+            return f"{e.score:.4f}"
+        first = self.objectives.first
+        return f"{first.label} {first.show(first.value(e))}"
 
     def _invalid(self, event: Any) -> None:
         """A line for each of the first `SHOW_INVALID` invalid candidates of this run,
@@ -115,22 +128,27 @@ class SearchProgress:
             print(text, file=sys.stderr, flush=True)
 
 
-def default_progress(progress: Any, title: str) -> SearchProgress | None:
+def default_progress(progress: Any, title: str, objectives: Objectives | None = None
+                     ) -> SearchProgress | None:
     """The display `run_search` shows for its `progress` argument: for None (the
     default) a bar and lines when someone watches (a terminal or a notebook), for True
-    always; nothing for False or a callback of the caller's own."""
+    always; nothing for False or a callback of the caller's own. Lines show each of
+    `objectives` when there are several."""
     if progress is None and attached():
-        return SearchProgress(title, live=True)
+        return SearchProgress(title, live=True, objectives=objectives)
     if progress is True:
-        return SearchProgress(title, live=attached())
+        return SearchProgress(title, live=attached(), objectives=objectives)
     return None
 
 
-def evaluation_line(e: Any) -> str:
+def evaluation_line(e: Any, objectives: Objectives | None = None) -> str:
     """`#3 score 0.9312 in 4.1s`, `#4 failed: ...` (no time: it never trained), `#5 score
     0.9312 (same architecture as #3, not trained again)`, `#6 score 0.61, stopped after
-    rung 1 (1 epoch) in 0.4s`."""
+    rung 1 (1 epoch) in 0.4s`; with objectives other than the score, each one's value
+    as the search table shows it (`#3 accuracy 0.9312, params 12,345 in 4.1s`)."""
     what = f"score {e.score:.4f}" if e.ok else f"failed: {e.reason}"
+    if e.ok and objectives is not None and not objectives.default:
+        what = objectives_text(objectives, e)
     if e.reused is not None:
         return f"#{e.index} {what} (same architecture as #{e.reused}, not trained again)"
     if e.metrics.get("stopped") and "rung" in e.metrics:  # a scheduler stopped it early
@@ -140,3 +158,9 @@ def evaluation_line(e: Any) -> str:
     trained = e.ok or bool(e.metrics.get("epochs"))
     seconds = f" in {e.seconds:.1f}s" if trained and e.seconds is not None else ""
     return f"#{e.index} {what}{seconds}"
+
+
+def objectives_text(objectives: Objectives, e: Any) -> str:
+    """`accuracy 0.9312, params 12,345`: each objective's value of an evaluation or a
+    result, as the search table shows it (`-` for one it lacks)."""
+    return ", ".join(f"{o.label} {o.show(o.value(e))}" for o in objectives.items)

@@ -117,7 +117,7 @@ def run_search(
         raise DarchError("this evaluator cannot be scheduled: it takes no `budget`",
                          help="an evaluator trained in rungs takes `budget=` and reports "
                          "after each epoch (see docs/training.md)")
-    display = default_progress(progress, searcher.name)
+    display = default_progress(progress, searcher.name, searcher.objectives)
     progress = display if display is not None else (None if isinstance(progress, bool) else progress)
     session_options = dict(settings=settings, space_text=space_text, progress=progress,
                            reuse=reuse, preflight=preflight, max_invalid=max_invalid)

@@ -1,0 +1,89 @@
+"""`darch check` reports the `train` block's mistakes together with the network's
+(issue 19.2): every independent error, in source order, in text, in `--json` and in the
+language server's diagnostics."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from darchlang.lsp.analysis import analyse
+
+BROKEN = """\
+lr = one_of([0.01, 0.1])
+
+space = concat [
+    conv2d(16, 3),
+    relu(),
+    bogus_layer(3),
+    flatten(),
+    affine(10),
+]
+
+train = hyperparams {
+    learning_rat: 0.01,
+    learning_rate_init: lr,
+    max_epochs: "three",
+}
+"""
+
+EXPECTED = [
+    (6, "unknown name `bogus_layer`"),
+    (12, "unknown training setting `learning_rat` in the `train` block"),
+    (14, "training setting `max_epochs` in the `train` block must be a positive integer, "
+         "got 'three'"),
+]
+
+
+def _check(path: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "darchlang.cli", "check", *flags, str(path)],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_check_reports_network_and_train_errors_in_source_order(tmp_path: Path) -> None:
+    path = tmp_path / "broken.darch"
+    path.write_text(BROKEN)
+    out = _check(path)
+    assert out.returncode == 1
+    places = [f"{path}:{line}:" for line, _ in EXPECTED]
+    positions = [out.stderr.index(place) for place in places]
+    assert positions == sorted(positions)
+    for _, message in EXPECTED:
+        assert message in out.stderr
+    assert "3 errors" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_check_json_lists_them_all(tmp_path: Path) -> None:
+    path = tmp_path / "broken.darch"
+    path.write_text(BROKEN)
+    out = _check(path, "--json")
+    assert out.returncode == 1
+    data = json.loads(out.stdout)
+    assert [(e["line"], e["message"]) for e in data["errors"]] == EXPECTED
+
+
+def test_train_block_that_uses_a_broken_binding_adds_nothing(tmp_path: Path) -> None:
+    """A `train` block depending on what failed is not checked apart: its value is
+    unknown, and the failure is reported once."""
+    path = tmp_path / "broken.darch"
+    path.write_text(BROKEN.replace("lr = one_of([0.01, 0.1])", "lr = one_of(nope)"))
+    data = json.loads(_check(path, "--json").stdout)
+    assert [e["message"] for e in data["errors"]] == [
+        "unknown name `nope`", "unknown name `bogus_layer`"]
+
+
+def test_settings_errors_come_with_errors_found_counting_and_in_functions(
+        tmp_path: Path) -> None:
+    path = tmp_path / "names.darch"
+    path.write_text("def unused() = relu(ghost)\n\nspace = concat [relu()]\n\n"
+                    "train = hyperparams { batch_sise: 8 }\n")
+    data = json.loads(_check(path, "--json").stdout)
+    assert [e["line"] for e in data["errors"]] == [1, 5]
+
+
+def test_language_server_diagnostics_share_the_path() -> None:
+    analysis = analyse(BROKEN, "broken.darch")
+    assert [(e.span.line, e.message) for e in analysis.errors] == EXPECTED
