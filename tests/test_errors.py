@@ -86,8 +86,8 @@ CASES = [
      "t.darch:1:12: error: an `if` condition must be true or false, got integer 3", None),
     ('def f() = conv2d(filters: one_of(1, 2, name: "w"), size: 3)\nspace = concat [f(), f()]',
      "t.darch:1:27: error: two different choices are named `w`",
-     "a function called twice builds fresh choices; to share one choice, bind it outside the "
-     "function and pass it in"),
+     "each call of `f` makes its own choices; to share them across its calls, call it through "
+     "`tied(f)`, or bind the choice outside `f` and pass it in"),
     ("", "t.darch:1:1: error: `t.darch` is empty", "define the network: `space = concat [ ... ]`"),
     ("x = 1", "error: no `space` binding in t.darch",
      "bind the network to `space = ...`, or name another binding with --entry"),

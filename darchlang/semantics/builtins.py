@@ -166,7 +166,7 @@ def one_of(call: Call) -> Choice:
     nodes = tuple(call.interp.to_node(o.value, o.span, "a choice option") for o in options)
     weights = _weights(weights_arg, len(nodes)) if weights_arg is not None else None
     call.interp.made(call.span)
-    return share(call, Choice(nodes, call.interp.where(call.span), name, weights))
+    return share(call, Choice(nodes, call.interp.where(call.span), name, weights, call.interp.trace))
 
 
 def _weights(arg: Arg, n: int) -> tuple[float, ...]:

@@ -222,4 +222,4 @@ class GraphSupport:
         self.interp.spend(math.comb(len(refs), k), call.span)  # one option per combination
         options = tuple(Const(list(c)) for c in itertools.combinations(refs, k))
         self.interp.made(call.span)
-        return share(call, Choice(options, self.interp.where(call.span), None))
+        return share(call, Choice(options, self.interp.where(call.span), None, trace=self.interp.trace))

@@ -25,7 +25,8 @@ from darchlang.semantics.builtins import base_scope
 from darchlang.semantics.interpreter import Interpreter, Scope, is_space
 from darchlang.semantics.tied import TiedFunction
 from darchlang.semantics.values import Builtin, Closure, Namespace
-from darchlang.space.nodes import Choice, RecordNode
+from darchlang.space.naming import name_binding
+from darchlang.space.nodes import RecordNode
 from darchlang.space.space import Space
 from darchlang.syntax import ast
 from darchlang.syntax.parser import parse, parse_expression
@@ -150,11 +151,10 @@ class Loader:
                     if st.name in defined:
                         define(st.name, None, st.name_span)
                     value = self.interp.eval(st.value, scope)
-                    if main and isinstance(value, Choice) and not value.user_named \
-                            and value.bound_name is None:
-                        value.bound_name = st.name
-                    elif isinstance(value, TiedFunction):
+                    if isinstance(value, TiedFunction):
                         value.bound_to(st.name)
+                    elif main:
+                        name_binding(st.name, value)
                     define(st.name, value, st.name_span)
             except (DarchError, RecursionError) as err:
                 errors.append(err if isinstance(err, DarchError) else _too_deep(st))

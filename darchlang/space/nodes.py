@@ -72,12 +72,13 @@ class Choice(SNode):
     replay and uniform sampling ignore them.
     """
 
-    __slots__ = ("uid", "options", "span", "name", "user_named", "bound_name", "weights")
+    __slots__ = ("uid", "options", "span", "name", "user_named", "bound_name", "weights", "trace")
     type_label = "choice"
 
     def __init__(self, options: tuple[SNode, ...], span: Span | None, name: str | None = None,
-                 weights: tuple[float, ...] | None = None):
+                 weights: tuple[float, ...] | None = None, trace: tuple[CallSite, ...] = ()):
         self.uid = next(_uids)
+        self.trace = trace  # the function calls that made it, as `LayerNode.trace`
         self.options = options
         self.weights = weights
         self.span = span
