@@ -87,3 +87,16 @@ def test_settings_errors_come_with_errors_found_counting_and_in_functions(
 def test_language_server_diagnostics_share_the_path() -> None:
     analysis = analyse(BROKEN, "broken.darch")
     assert [(e.span.line, e.message) for e in analysis.errors] == EXPECTED
+
+
+def test_a_plain_record_as_the_train_block_is_an_error_not_ignored(tmp_path: Path) -> None:
+    """`train = { ... }` was silently ignored by check, train and search alike: the
+    settings in it never applied."""
+    path = tmp_path / "record.darch"
+    path.write_text("space = concat [flatten(), affine(units: 10)]\n"
+                    "train = { max_epochs: 1 }\n")
+    data = json.loads(_check(path, "--json").stdout)
+    assert [(e["line"], e["col"], e["message"]) for e in data["errors"]] == [
+        (2, 9, "`train` must be a `hyperparams` block to set training settings, but it is a "
+               "plain record")]
+    assert data["errors"][0]["help"] == "write `train = hyperparams { ... }`"

@@ -268,6 +268,11 @@ def check_settings(program: Program) -> None:
     from darchlang.train.settings import Settings
 
     record = program.names.get(program.hyperparams_name)
+    if isinstance(record, dict):  # a plain record: every search and training ignores it
+        raise DarchError(f"`{program.hyperparams_name}` must be a `hyperparams` block to set "
+                         "training settings, but it is a plain record",
+                         _bound_value_span(program, program.hyperparams_name),
+                         help=f"write `{program.hyperparams_name} = hyperparams {{ ... }}`")
     if not isinstance(record, RecordNode):
         return
     known = [f.name for f in dataclasses.fields(Settings)]  # in order: the most used first
@@ -316,6 +321,12 @@ def _field_spans(program: Program) -> dict[str, tuple[Span | None, Span | None]]
                 if isinstance(node, ast.Field) and node.name not in out:
                     out[node.name] = (_name_span(node), node.value.span or node.span)
     return out
+
+
+def _bound_value_span(program: Program, name: str) -> Span | None:
+    """The span of the value bound to `name` at the top of the program."""
+    return next((st.value.span for st in program.ast.statements
+                 if isinstance(st, ast.Bind) and st.name == name), None)
 
 
 def _wrong_item(program: Program, name: str, where: str) -> Span | None:
