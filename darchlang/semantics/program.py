@@ -106,6 +106,7 @@ class Loader:
         # (its error would only repeat the first).
         errors: list[DarchError] = []
         failed: set[str] = set()
+        walked: set[int] = set()  # nodes whose choices the bindings so far have named
         statements = module.program.statements
         for st in statements:
             if isinstance(st, ast.Import):
@@ -154,7 +155,7 @@ class Loader:
                     if isinstance(value, TiedFunction):
                         value.bound_to(st.name)
                     elif main:
-                        name_binding(st.name, value)
+                        name_binding(st.name, value, walked)
                     define(st.name, value, st.name_span)
             except (DarchError, RecursionError) as err:
                 errors.append(err if isinstance(err, DarchError) else _too_deep(st))

@@ -71,7 +71,7 @@ class Naming:
     paths: dict[int, str]
 
 
-def name_binding(name: str, value: Any) -> None:
+def name_binding(name: str, value: Any, walked: set[int]) -> None:
     """Name the choices that the top-level binding `name = value` holds after it.
 
     A choice bound itself is `name`; a record's field `k` is `name/k` and a list's item
@@ -79,24 +79,28 @@ def name_binding(name: str, value: Any) -> None:
     choices (`100 * one_of(...) + one_of(...)`) names them `name/0`, `name/1`, ... in
     the order they are written. A choice keeps a name it has (given with `name:`, or by
     an earlier binding); a value that holds layers leaves its choices to their paths.
+    `walked` holds the ids of the nodes that the program's earlier bindings named
+    through (filled here): a binding derived from the one before it (`x2 = x1 + ...`)
+    looks only at what it adds.
     """
     if type(value) is Choice:
         if not value.user_named and value.bound_name is None:
             value.bound_name = name
     elif isinstance(value, dict):  # a record: each field's value with its span
         for key, (field, _) in value.items():
-            name_binding(f"{name}/{key}", field)
+            name_binding(f"{name}/{key}", field, walked)
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            name_binding(f"{name}/{i}", item)
+            name_binding(f"{name}/{i}", item, walked)
     elif isinstance(value, SNode):
-        for i, choice in enumerate(_unnamed_choices(value)):
+        for i, choice in enumerate(_unnamed_choices(value, walked)):
             choice.bound_name = f"{name}/{i}"
 
 
-def _unnamed_choices(value: SNode) -> list[Choice]:
+def _unnamed_choices(value: SNode, walked: set[int]) -> list[Choice]:
     """The choices in `value` that have no name yet, in written order (the order of
-    `children()`, depth first); none when `value` holds layers."""
+    `children()`, depth first), skipping the nodes in `walked`; none when `value`
+    holds layers. The nodes looked at join `walked` unless it does."""
     out: list[Choice] = []
     seen: set[int] = set()
     stack = [value]
@@ -104,12 +108,13 @@ def _unnamed_choices(value: SNode) -> list[Choice]:
         node = stack.pop()
         if isinstance(node, _LAYERS):
             return []
-        if id(node) in seen or not node.vars:
+        if id(node) in seen or id(node) in walked or not node.vars:
             continue
         seen.add(id(node))
         if type(node) is Choice and not node.user_named and node.bound_name is None:
             out.append(node)
         stack.extend(kid for _, kid in reversed(node.children()))
+    walked |= seen
     return out
 
 
