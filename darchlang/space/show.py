@@ -28,6 +28,12 @@ from darchlang.space.visitor import Visitor
 from darchlang.text import format_value
 
 
+def _quoted(name: str) -> str:
+    """A choice's name inside an expression: in backticks when it is a path
+    (`g/0`), which would otherwise read as a division (`10 * g/0 + g/1`)."""
+    return name if name.isidentifier() else f"`{name}`"
+
+
 class _Describe(Visitor):
     """Short text for a value node (see `describe_value`)."""
 
@@ -45,9 +51,9 @@ class _Describe(Visitor):
     def visit_Choice(self, node: Choice) -> str:
         named = self.names.get(node.uid) if self.names else None
         if named is not None and named.given:
-            return named.name
+            return _quoted(named.name)
         if node.user_named or node.bound_name:
-            return node.name if node.user_named else node.bound_name
+            return _quoted(node.name if node.user_named else node.bound_name)
         opts = ", ".join(self.visit(o) for o in node.options)
         return f"one_of({opts}{weights_text(node, ', ')})"
 
