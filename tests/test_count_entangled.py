@@ -385,3 +385,113 @@ def test_the_hierarchical_space_with_tied_motifs_and_cells_counts_exactly():
     space = darchlang.load_string(HIERARCHICAL_TIED, "hierarchical.darch").space
     assert space.count() == hierarchical_count(6, 6, 10, 7) \
         == 122_169_849_966_883_339_449_272_722_192_550_797_393
+
+
+def running_total_cells(nodes: int, budget: int, uses: str) -> str:
+    """NAS-Bench-101's cell with its edge limit as running totals (review finding 25):
+    edge j -> i is a choice only while fewer than `budget` edges come before it; each
+    edge reads the total before it and its own; the node labels are shared choices too;
+    the cell is used by `uses`."""
+    lines = [f"def step(before) = before + (if before < {budget} then one_of(0, 1) else 0)",
+             "def edge(t, before) = if t > before then identity() else zero()",
+             "def op(k, c) = if k == 0 then conv2d(filters: c, size: 1) else if k == 1 then tanh() else relu()"]
+    before, steps = "0", []
+    for i in range(1, nodes):
+        ins = []
+        for j in range(i):
+            lines.append(f"t{j}{i} = step({before})")
+            ins.append(f"edge(t{j}{i}, {before})(x{j})")
+            before = f"t{j}{i}"
+        joined = ins[0] if len(ins) == 1 else f"add({', '.join(ins)})"
+        steps.append(f"    x{i} = op(op{i}, c)({joined})" if i < nodes - 1 else f"    return {joined}")
+    lines += [f"op{i} = one_of(0, 1, 2)" for i in range(1, nodes - 1)]  # made after the edges
+    lines.append("def cell(c) = graph(x0) {\n" + "\n".join(steps) + "\n}")
+    lines.append(f"space = concat [{uses}]")
+    return "\n".join(lines) + "\n"
+
+
+def test_an_edge_budget_cell_used_twice_counts_as_once():
+    """Both uses read the same totals: once their decided edges are resolved, the rest
+    of each reads only the total so far (it conditioned on every edge set)."""
+    space = darchlang.load_string(running_total_cells(4, 3, "cell(4), cell(8)")).space
+    assert space.count() == len(list(space.enumerate())) == 3**2 * sum(math.comb(6, k) for k in range(4))
+
+
+# review finding 25's two cells: NAS-Bench-101's cell with its 9-edge limit as running
+# totals (/tmp/rv/repro/nb101_budget_two_cells.darch without its comments)
+NB101_TWO_CELLS = """
+labels = ["conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3"]
+
+def step(before, name) = before + (if before < 9 then one_of(0, 1, name: name) else 0)
+
+t01 = step(0, "e01")
+t02 = step(t01, "e02")
+t12 = step(t02, "e12")
+t03 = step(t12, "e03")
+t13 = step(t03, "e13")
+t23 = step(t13, "e23")
+t04 = step(t23, "e04")
+t14 = step(t04, "e14")
+t24 = step(t14, "e24")
+t34 = step(t24, "e34")
+t05 = step(t34, "e05")
+t15 = step(t05, "e15")
+t25 = step(t15, "e25")
+t35 = step(t25, "e35")
+t45 = step(t35, "e45")
+t06 = step(t45, "e06")
+t16 = step(t06, "e16")
+t26 = step(t16, "e26")
+t36 = step(t26, "e36")
+t46 = step(t36, "e46")
+t56 = step(t46, "e56")
+
+op1 = one_of(labels)
+op2 = one_of(labels)
+op3 = one_of(labels)
+op4 = one_of(labels)
+op5 = one_of(labels)
+
+def edge(t, before) = if t > before then identity() else zero()
+
+def op(label, c) = if label == "conv3x3-bn-relu" then conv_bn_relu(c, 3)
+    else if label == "conv1x1-bn-relu" then conv_bn_relu(c, 1)
+    else max_pool2d(size: 3, stride: 1)
+
+def cell(c) = graph(x) {
+    x0 = conv_bn_relu(c, 1)(x)
+    x1 = op(op1, c)(edge(t01, 0)(x0))
+    x2 = op(op2, c)(add(edge(t02, t01)(x0), edge(t12, t02)(x1)))
+    x3 = op(op3, c)(add(edge(t03, t12)(x0), edge(t13, t03)(x1), edge(t23, t13)(x2)))
+    x4 = op(op4, c)(
+        add(edge(t04, t23)(x0), edge(t14, t04)(x1), edge(t24, t14)(x2), edge(t34, t24)(x3)),
+    )
+    x5 = op(op5, c)(
+        add(
+            edge(t05, t34)(x0),
+            edge(t15, t05)(x1),
+            edge(t25, t15)(x2),
+            edge(t35, t25)(x3),
+            edge(t45, t35)(x4),
+        ),
+    )
+    return add(
+        edge(t06, t45)(x0),
+        edge(t16, t06)(x1),
+        edge(t26, t16)(x2),
+        edge(t36, t26)(x3),
+        edge(t46, t36)(x4),
+        edge(t56, t46)(x5),
+    )
+}
+
+space = concat [conv_bn_relu(8), cell(8), cell(8), global_avg_pool(), affine(units: 10)]
+"""
+
+
+@pytest.mark.slow
+def test_nasbench101_running_totals_count_in_two_cells():
+    """Both cells read the same totals; once the decided edges are resolved each one's
+    rest reads only the total so far (it was too entangled after 281 conditionings)."""
+    space = darchlang.load_string(NB101_TWO_CELLS, "nb101.darch").space
+    assert space.count() == 3**5 * sum(math.comb(21, k) for k in range(10)) == 169_093_980

@@ -194,6 +194,15 @@ class Counter(Visitor):
     def visit_GraphNode(self, node: GraphNode, env: Env) -> int:
         """Only the steps that reach the output count: condition on the input choices
         until the live steps are known, then count the live parts."""
+        parts = self._live_parts(node, env)
+        if not isinstance(parts, list):
+            return self._pending(node, parts, env)
+        return self.count_items(parts, env)
+
+    def _live_parts(self, node: GraphNode, env: Env) -> list[SNode] | Any:
+        """The parts of a graph block that count under `env`: the arguments and
+        operations of the steps that reach the output; else the pending value of the
+        first input choice that decides which do."""
         pending: list[Any] = []
         self.work -= len(node.steps)
 
@@ -208,12 +217,12 @@ class Counter(Visitor):
         parts: list[SNode] = []
         live = node.live_steps(refs_of)
         if live is None:
-            return self._pending(node, pending[0], env)
+            return pending[0]
         for k in live[1]:
             op = node.steps[k].op
             if op is not None:
                 parts.append(op)
-        return self.count_items(parts, env)
+        return parts
 
     def _pending(self, node: SNode, value: Any, env: Env) -> int:
         if value is _INACTIVE_HIT:
@@ -462,7 +471,23 @@ class Counter(Visitor):
             body = node.copies[:1] if node.tied else node.copies[:value]
             return all(self._resolve(c, env, decided, out, seen) for c in body)
         if kind is GraphNode:
-            out.append(node)
+            # its live parts, where its decided input choices fix them and the decisions
+            # resolve some of them: two uses of an edge-budget cell then split into the
+            # edges still undecided, whose rest reads only the sums so far
+            parts = self._live_parts(node, env)
+            if parts is _INACTIVE_HIT:
+                return False
+            if not isinstance(parts, list):
+                out.append(node)
+                return True
+            mine: list[SNode] = []
+            if not all(self._resolve(p, env, decided, mine, seen) for p in parts):
+                return False
+            whole = {id(p) for p in parts}
+            if all(id(p) in whole for p in mine) and len(mine) == sum(1 for p in parts if p.vars):
+                out.append(node)  # nothing resolved: the block stays one part
+            else:
+                out.extend(mine)
             return True
         return all(self._resolve(p, env, decided, out, seen) for p in node.parts())
 
