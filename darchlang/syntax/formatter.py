@@ -2,7 +2,10 @@
 
 An expression prints on one line when it fits in `WIDTH` columns and holds no
 comment; otherwise its outermost bracket breaks, one item per line with a trailing
-comma, and each item tries again on its own line. Parentheses are re-derived from
+comma, and each item tries again on its own line. A chain of operators breaks before
+each of its loosest operators, one operand per line at one more indent (the grammar
+gives newlines no meaning, so no brackets are added); `tail`, the columns that follow
+an expression on its last line (`)`, `,`, ` then`), counts against the width. Parentheses are re-derived from
 precedence, so formatting never changes the parsed program. Past MAX_BREAK_DEPTH
 indents an expression without comments stays on one line, however long.
 """
@@ -139,16 +142,17 @@ class Formatter:
         raise TypeError(f"no formatter for statement {type(st).__name__}")
 
     # ---- expressions ------------------------------------------------------------------
-    def expr(self, e: ast.Node, depth: int, col: int) -> str:
-        """`e` laid out starting at column `col`, continuation lines at `depth` indents."""
+    def expr(self, e: ast.Node, depth: int, col: int, tail: int = 0) -> str:
+        """`e` laid out starting at column `col`, continuation lines at `depth` indents;
+        `tail` columns follow it on its last line (a closing bracket, a comma, ` then`)."""
         flat = self.flat(e)
-        if (col + len(flat) <= WIDTH or depth >= MAX_BREAK_DEPTH) and type(e) is not ast.Graph \
+        if (col + len(flat) + tail <= WIDTH or depth >= MAX_BREAK_DEPTH) and type(e) is not ast.Graph \
                 and not self.has_comment(e.span):
             return flat
         method = getattr(self, f"break_{type(e).__name__}", None)
         if method is None:
             return flat
-        return method(e, depth, col)
+        return method(e, depth, col, tail)
 
     def items(self, open_: str, close: str, entries: list[tuple[str, ast.Node, Span | None]],
               depth: int, span: Span | None) -> str:
@@ -159,7 +163,7 @@ class Formatter:
         for (prefix, value, where), next_start in zip(entries, starts, strict=True):
             if where is not None:
                 lines.extend(inner + c for c in self.take_before(where.line))
-            body = self.expr(value, depth + 1, len(inner) + len(prefix))
+            body = self.expr(value, depth + 1, len(inner) + len(prefix), 1)
             end = where.end_line if where else 0
             # A comment ends its line: it follows the last item on that line.
             trailing = self.take_trailing(end) if end != next_start else ""
@@ -169,9 +173,9 @@ class Formatter:
         lines.append(INDENT * depth + close)
         return "\n".join(lines)
 
-    def break_Call(self, e: ast.Call, depth: int, col: int) -> str:
+    def break_Call(self, e: ast.Call, depth: int, col: int, tail: int) -> str:
         if _prec(e.func) != _ATOM:  # a computed callee: break it inside its brackets
-            func = "(" + self.expr(e.func, depth, col + 1) + ")"
+            func = "(" + self.expr(e.func, depth, col + 1, 1) + ")"
             entries = [((f"{a.name}: " if a.name else ""), a.value, a.span) for a in e.args]
             return func + self.items("(", ")", entries, depth, e.span)
         func = self.flat(e.func)
@@ -180,43 +184,42 @@ class Formatter:
             func = self.expr(e.func, depth, col)
             args = "(" + ", ".join((f"{a.name}: " if a.name else "") + self.flat(a.value)
                                    for a in e.args) + ")"
-            tail = len(func.rsplit("\n", 1)[-1])
-            if tail + len(args) <= WIDTH and not any(self.has_comment(a.span) for a in e.args):
+            if _end(col, func) + len(args) + tail <= WIDTH and not any(self.has_comment(a.span) for a in e.args):
                 return func + args
             entries = [((f"{a.name}: " if a.name else ""), a.value, a.span) for a in e.args]
             return func + self.items("(", ")", entries, depth, e.span)
         if e.style in ("list", "record"):
             inner = e.args[0].value
-            return f"{func} " + self.expr(inner, depth, col + len(func) + 1)
+            return f"{func} " + self.expr(inner, depth, col + len(func) + 1, tail)
         entries = [((f"{a.name}: " if a.name else ""), a.value, a.span) for a in e.args]
         return func + self.items("(", ")", entries, depth, e.span)
 
-    def break_ListExpr(self, e: ast.ListExpr, depth: int, col: int) -> str:
+    def break_ListExpr(self, e: ast.ListExpr, depth: int, col: int, tail: int) -> str:
         return self.items("[", "]", [("", i, i.span) for i in e.items], depth, e.span)
 
-    def break_Record(self, e: ast.Record, depth: int, col: int) -> str:
+    def break_Record(self, e: ast.Record, depth: int, col: int, tail: int) -> str:
         return self.items("{", "}", [(f"{f.name}: ", f.value, f.span) for f in e.fields], depth,
                           e.span)
 
-    def break_If(self, e: ast.If, depth: int, col: int) -> str:
+    def break_If(self, e: ast.If, depth: int, col: int, tail: int) -> str:
         """`if c then a` on the first line, each `else if ... then ...` and the final
         `else` on lines of their own, one indent in."""
         inner = INDENT * (depth + 1)
-        cond = self.expr(e.cond, depth + 1, col + 3)
-        then = self.expr(e.then, depth + 1, col + len(cond) + 9)
+        cond = self.expr(e.cond, depth + 1, col + 3, 5)
+        then = self.expr(e.then, depth + 1, _end(col + 3, cond) + 6)
         lines = [f"if {cond} then {then}{self._trailing_after(e.then, e.orelse)}"]
         rest = e.orelse
         while isinstance(rest, ast.If):
             lines.extend(self._comments_before(rest, inner))
-            cond = self.expr(rest.cond, depth + 1, len(inner) + 8)
-            then = self.expr(rest.then, depth + 1, len(inner) + len(cond) + 14)
+            cond = self.expr(rest.cond, depth + 1, len(inner) + 8, 5)
+            then = self.expr(rest.then, depth + 1, _end(len(inner) + 8, cond) + 6)
             lines.append(f"{inner}else if {cond} then {then}{self._trailing_after(rest.then, rest.orelse)}")
             rest = rest.orelse
         lines.extend(self._comments_before(rest, inner))
-        lines.append(f"{inner}else {self.expr(rest, depth + 1, len(inner) + 5)}")
+        lines.append(f"{inner}else {self.expr(rest, depth + 1, len(inner) + 5, tail)}")
         return "\n".join(lines)
 
-    def break_Let(self, e: ast.Let, depth: int, col: int) -> str:
+    def break_Let(self, e: ast.Let, depth: int, col: int, tail: int) -> str:
         inner = INDENT * (depth + 1)
         lines = ["let"]
         for b, nxt in zip(e.bindings, [*e.bindings[1:], e.body], strict=True):
@@ -225,11 +228,11 @@ class Formatter:
             value = self.expr(b.value, depth + 1, len(inner) + len(b.name) + 3)
             lines.append(f"{inner}{b.name} = {value}{self._trailing_after(b, nxt)}")
         lines.extend(self._comments_before(e.body, inner))
-        body = self.expr(e.body, depth, len(INDENT * depth) + 3)
+        body = self.expr(e.body, depth, len(INDENT * depth) + 3, tail)
         lines.append(f"{INDENT * depth}in {body}")
         return "\n".join(lines)
 
-    def break_Graph(self, e: ast.Graph, depth: int, col: int) -> str:
+    def break_Graph(self, e: ast.Graph, depth: int, col: int, tail: int) -> str:
         inner = INDENT * (depth + 1)
         lines = [f"graph({', '.join(e.inputs)}) {{"]
         for b in e.bindings:
@@ -247,16 +250,55 @@ class Formatter:
         lines.append(INDENT * depth + "}")
         return "\n".join(lines)
 
-    def break_BinOp(self, e: ast.BinOp, depth: int, col: int) -> str:
-        left = self.operand(e.left, e.op, "left", depth, col)
-        right_col = col + len(left.rsplit("\n", 1)[-1]) + len(e.op) + 2
-        right = self.operand(e.right, e.op, "right", depth, right_col)
-        return f"{left} {e.op} {right}"
+    def break_BinOp(self, e: ast.BinOp, depth: int, col: int, tail: int) -> str:
+        """A chain of the loosest operator (`a or b or c`, `a + b - c`) broken before each
+        operator, one operand per line at one more indent, as black does for Python; the
+        grammar gives newlines no meaning, so no brackets are needed. One operator whose
+        right operand opens a bracket (`x + f(...)`) keeps its line and breaks the bracket."""
+        chain = _chain(e)
+        last, op, side = chain[-1]
+        if len(chain) == 2 and _opens_bracket(last) and not _needs_parens(last, op, side) \
+                and not self._comment_between(e.span, last.span):
+            head = f"{self.flat_operand(*chain[0])} {op} "
+            if col + len(head) + len(_opening(self.flat(last))) <= WIDTH:
+                return head + self.expr(last, depth, col + len(head), tail)
+        inner = INDENT * (depth + 1)
+        first = self.operand(*chain[0], depth + 1, col, 0)
+        lines = [first]
+        for i, ((prev, _, _), (operand, op, side)) in enumerate(zip(chain, chain[1:],
+                                                                      strict=False)):
+            if prev.span is not None and operand.span is not None \
+                    and prev.span.end_line != operand.span.line:
+                lines[-1] += self.take_trailing(prev.span.end_line)
+            if operand.span is not None:
+                lines.extend(inner + c for c in self.take_before(operand.span.line))
+            prefix = f"{inner}{op} "
+            after = tail if i == len(chain) - 2 else 0
+            lines.append(prefix + self.operand(operand, op, side, depth + 1, len(prefix), after))
+        return "\n".join(lines)
 
-    def operand(self, e: ast.Node, op: str, side: str, depth: int, col: int) -> str:
+    def _comment_between(self, start: Span | None, end: Span | None) -> bool:
+        """Whether a comment not yet placed lies from the start of `start` to the start of
+        `end` (a comment between a chain's operands rules out keeping them on one line)."""
+        if start is None or end is None:
+            return False
+        a, b = (start.line, start.col), (end.line, end.col)
+        return any(a <= (c.line, c.col) < b for c in self.pending)
+
+    def break_UnaryOp(self, e: ast.UnaryOp, depth: int, col: int, tail: int) -> str:
+        sign = "not " if e.op == "not" else "-"
+        prec = _UNARY_MINUS if e.op == "-" else _PREC["not"]
+        if _prec(e.operand) < prec:
+            return f"{sign}(" + self.expr(e.operand, depth, col + len(sign) + 1, tail + 1) + ")"
+        return sign + self.expr(e.operand, depth, col + len(sign), tail)
+
+    def flat_operand(self, e: ast.Node, op: str, side: str) -> str:
+        return f"({self.flat(e)})" if _needs_parens(e, op, side) else self.flat(e)
+
+    def operand(self, e: ast.Node, op: str, side: str, depth: int, col: int, tail: int) -> str:
         if _needs_parens(e, op, side):
-            return "(" + self.expr(e, depth, col + 1) + ")"
-        return self.expr(e, depth, col)
+            return "(" + self.expr(e, depth, col + 1, tail + 1) + ")"
+        return self.expr(e, depth, col, tail)
 
     # ---- one-line rendering -------------------------------------------------------------
     def flat(self, e: ast.Node) -> str:
@@ -298,13 +340,8 @@ class Formatter:
             args = ", ".join((f"{a.name}: " if a.name else "") + self.flat(a.value) for a in e.args)
             return f"{func}({args})"
         if t is ast.BinOp:
-            left = self.flat(e.left)
-            right = self.flat(e.right)
-            if _needs_parens(e.left, e.op, "left"):
-                left = f"({left})"
-            if _needs_parens(e.right, e.op, "right"):
-                right = f"({right})"
-            return f"{left} {e.op} {right}"
+            return f"{self.flat_operand(e.left, e.op, 'left')} {e.op} " \
+                f"{self.flat_operand(e.right, e.op, 'right')}"
         if t is ast.UnaryOp:
             inner = self.flat(e.operand)
             prec = _UNARY_MINUS if e.op == "-" else _PREC["not"]
@@ -347,6 +384,47 @@ def _needs_parens(child: ast.Node, op: str, side: str) -> bool:
     if mine == 4:
         return True
     return side == "right"
+
+
+def _chain(e: ast.BinOp) -> list[tuple[ast.Node, str, str]]:
+    """The operands of `e`'s run of operators of its own precedence, in order, each with
+    the operator printed before it (the first: the one after it) and its side of its
+    parent, so `a - b + c` is [(a, "-", left), (b, "-", right), (c, "+", right)].
+    Operands that need brackets at that level (`a - (b - c)`) are single items.
+    Iterative: a run of 10,000 operators costs no recursion."""
+    if e.op == "**":  # right to left: the run goes down the right operands
+        powers = [e]
+        while isinstance(powers[-1].right, ast.BinOp) and powers[-1].right.op == "**":
+            powers.append(powers[-1].right)
+        return [*((p.left, "**", "left") for p in powers), (powers[-1].right, "**", "right")]
+    prec = _PREC[e.op]
+    spine: list[ast.BinOp] = [e]
+    while isinstance(spine[-1].left, ast.BinOp) and _PREC[spine[-1].left.op] == prec \
+            and not _needs_parens(spine[-1].left, spine[-1].op, "left"):
+        spine.append(spine[-1].left)
+    spine.reverse()
+    return [(spine[0].left, spine[0].op, "left"), *((b.right, b.op, "right") for b in spine)]
+
+
+def _opens_bracket(e: ast.Node) -> bool:
+    """Whether `e` prints starting with a name and a bracket, or a bracket, that can break."""
+    if isinstance(e, ast.Call):
+        return _prec(e.func) == _ATOM
+    return isinstance(e, ast.ListExpr | ast.Record) and bool(e.items if isinstance(e, ast.ListExpr)
+                                                             else e.fields)
+
+
+def _opening(text: str) -> str:
+    """The text up to and including the first opening bracket (what stays on the line)."""
+    cut = min((i for i in (text.find("("), text.find("["), text.find("{")) if i >= 0),
+              default=len(text) - 1)
+    return text[: cut + 1]
+
+
+def _end(col: int, text: str) -> int:
+    """The column where `text`, started at column `col`, ends (its last line's length
+    when it spans lines)."""
+    return len(text) - text.rindex("\n") - 1 if "\n" in text else col + len(text)
 
 
 def _number(v: int | float) -> str:
