@@ -253,13 +253,16 @@ class Formatter:
     def break_BinOp(self, e: ast.BinOp, depth: int, col: int, tail: int) -> str:
         """A chain of the loosest operator (`a or b or c`, `a + b - c`) broken before each
         operator, one operand per line at one more indent, as black does for Python; the
-        grammar gives newlines no meaning, so no brackets are needed. One operator whose
-        right operand opens a bracket (`x + f(...)`) keeps its line and breaks the bracket."""
+        grammar gives newlines no meaning, so no brackets are needed. A chain whose last
+        operand opens a bracket (`x + y + f(...)`) stays on its line when all before that
+        bracket fits, and the bracket breaks."""
         chain = _chain(e)
         last, op, side = chain[-1]
-        if len(chain) == 2 and _opens_bracket(last) and not _needs_parens(last, op, side) \
+        if _opens_bracket(last) and not _needs_parens(last, op, side) \
                 and not self._comment_between(e.span, last.span):
-            head = f"{self.flat_operand(*chain[0])} {op} "
+            head = self.flat_operand(*chain[0]) + "".join(
+                f" {o} {self.flat_operand(operand, o, s)}" for operand, o, s in chain[1:-1])
+            head += f" {op} "
             if col + len(head) + len(_opening(self.flat(last))) <= WIDTH:
                 return head + self.expr(last, depth, col + len(head), tail)
         inner = INDENT * (depth + 1)
