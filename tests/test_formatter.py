@@ -4,6 +4,8 @@ To accept new golden output after a deliberate change:
     for f in tests/golden/fmt/*.in.darch; do darch fmt $f > ${f%.in.darch}.out.darch; done
 """
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -151,3 +153,20 @@ def test_comments_in_chains_stay(text, marks):
     assert parse(once) == tree
     assert format_source(once) == once
     assert once.count("# c") == text.count("# c")
+
+
+def test_cli_breaks_the_reviewed_chain(tmp_path):
+    # review finding 3, end to end: `darch fmt` joined this hand-broken chain into one
+    # line of 149 columns; now it keeps the width, and `--check` accepts its output.
+    source = tmp_path / "long.darch"
+    source.write_text(
+        "def taken(g0, g1, g2, i) = g0 // 1000 == i or g0 // 100 % 10 == i or g1 // 1000 == i\n"
+        "    or g1 // 100 % 10 == i or g2 // 1000 == i or g2 // 100 % 10 == i\n"
+        "space = if taken(1, 2, 3, 0) then relu() else identity()\n")
+    fmt = [sys.executable, "-m", "darchlang.cli", "fmt"]
+    out = subprocess.run([*fmt, str(source)], capture_output=True, text=True, check=True).stdout
+    assert max(len(line) for line in out.splitlines()) <= 88
+    assert out.count("\n    or ") == 5
+    assert subprocess.run([*fmt, "--check", str(source)], capture_output=True).returncode == 1
+    source.write_text(out)
+    assert subprocess.run([*fmt, "--check", str(source)], capture_output=True).returncode == 0
