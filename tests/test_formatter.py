@@ -98,7 +98,7 @@ def chain(draw, depth=0):
     with a prefix `-` or `not` here and there; comparisons take two operands (they do
     not chain)."""
     ops = draw(st.sampled_from(LEVELS))
-    size = 2 if ops[0] == "==" else draw(st.integers(2, 12))
+    size = 2 if ops[0] == "==" else draw(st.integers(2, 12 if depth == 0 else 5))
     sub = chain(depth + 1) if depth < 3 else ATOM
     parts = []
     for i in range(size):
