@@ -385,6 +385,7 @@ class Journal:
             self.db.close()
             raise
         self._lock_fd: int | None = None
+        self._identities: set[str] | None = None  # of every row, once `lookup` needs them
         self._columns = _COLUMNS
         if self._old:  # read-only format 1: the added columns read as their defaults
             for name, _, default in _ADDED:
@@ -579,7 +580,13 @@ class Journal:
         """The first finished, freshly run evaluation of an architecture, if any.
 
         A result not yet told to the searcher (a synchronous batch still open) does
-        not count: until it is told, the architecture is still in flight."""
+        not count: until it is told, the architecture is still in flight. An identity
+        with no row at all (most asks) is answered without a query: the journal knows
+        the identities of its rows (read once, then kept as this writer adds rows)."""
+        if self._identities is None:
+            self._identities = {r[0] for r in self.db.execute("SELECT identity FROM evaluations")}
+        if identity not in self._identities:
+            return None
         row = self.db.execute(
             f"SELECT {self._columns} FROM evaluations WHERE identity=? AND status IN ('ok', 'failed') "
             "AND reused IS NULL AND told_at IS NOT NULL ORDER BY idx LIMIT 1",
@@ -638,12 +645,13 @@ class Journal:
             (index, arch.identity, dumps(arch.decisions), dumps(arch.names),
              dumps(_values(arch)), arch.text, self._tick(), now, now),
         )
+        self._added(arch.identity)
 
     def refuse(self, index: int, arch: Architecture, reason: str,
-               now: float | None = None) -> None:
+               now: float | None = None) -> Evaluation:
         """Record ask `index` as `invalid` (refused before training, with `reason`):
-        asked and told in one row, so a resumed searcher hears it in order."""
-        self._insert_told(index, arch, now, status=INVALID, reason=reason)
+        asked and told in one row, so a resumed searcher hears it in order; the row."""
+        return self._insert_told(index, arch, now, status=INVALID, reason=reason)
 
     def restart(self, index: int, now: float | None = None, *, died: bool = False) -> None:
         """An unfinished evaluation (the search was killed, or its worker died) is about
@@ -666,14 +674,15 @@ class Journal:
                             [(now, i) for i in indices])
 
     def finish(self, index: int, result: EvalResult, detail: str | None = None,
-               now: float | None = None, *, told: bool = True) -> None:
-        """Record the result of evaluation `index` (one transaction).
+               now: float | None = None, *, told: bool = True) -> Evaluation:
+        """Record the result of evaluation `index` (one statement, so one transaction
+        of its own outside a `batch`); the row as recorded.
 
         `told=False` keeps the result without numbering its telling yet (a synchronous
         batch tells its results in ask order once all are in; `told` numbers it then),
         so a search killed mid-batch keeps the result and still replays in order."""
         now = now if now is not None else time.time()
-        self.db.execute(
+        return self._updated(
             "UPDATE evaluations SET status=?, score=?, metrics=?, reason=?, detail=?, settings=?, "
             "told_at=?, finished=?, seconds=COALESCE(?, ? - started) WHERE idx=?",
             (result.status, _score(result.score), dumps(result.metrics), result.reason, detail,
@@ -681,15 +690,24 @@ class Journal:
              now, index),
         )
 
-    def told(self, index: int) -> None:
-        """Number the telling of a result recorded with `finish(..., told=False)`."""
-        self.db.execute("UPDATE evaluations SET told_at=? WHERE idx=?", (self._tick(), index))
+    def told(self, index: int) -> Evaluation:
+        """Number the telling of a result recorded with `finish(..., told=False)`; the row."""
+        return self._updated("UPDATE evaluations SET told_at=? WHERE idx=?",
+                             (self._tick(), index))
 
-    def resolve(self, index: int, source: Evaluation, now: float | None = None) -> None:
+    def _updated(self, sql: str, params: tuple) -> Evaluation:
+        """Run an UPDATE of one row; that row as it is now, read by the same statement
+        (`RETURNING`), so recording a result and reading it back is one round trip."""
+        row = self.db.execute(f"{sql} RETURNING {self._columns}", params).fetchone()
+        if row is None:
+            raise KeyError(params[-1])
+        return self._row(row)
+
+    def resolve(self, index: int, source: Evaluation, now: float | None = None) -> Evaluation:
         """A started row (a twin of an architecture that was in flight) takes `source`'s
-        result without training, as `reuse` does for a new row."""
+        result without training, as `reuse` does for a new row; the row."""
         now = now if now is not None else time.time()
-        self.db.execute(
+        return self._updated(
             "UPDATE evaluations SET status=?, score=?, metrics=?, reason=?, settings=?, reused=?, "
             "told_at=?, finished=?, seconds=0 WHERE idx=?",
             (source.status, source.score, dumps(source.metrics), source.reason,
@@ -702,22 +720,31 @@ class Journal:
                         (index,))
 
     def reuse(self, index: int, arch: Architecture, source: Evaluation,
-              now: float | None = None) -> None:
-        """Record ask `index` as a repeat of `source`, taking its result without training."""
-        self._insert_told(index, arch, now, status=source.status, score=source.score,
+              now: float | None = None) -> Evaluation:
+        """Record ask `index` as a repeat of `source`, taking its result without training;
+        the new row."""
+        return self._insert_told(index, arch, now, status=source.status, score=source.score,
                           metrics=dumps(source.metrics), reason=source.reason,
                           settings=dumps(source.settings), reused=source.index)
 
     def _insert_told(self, index: int, arch: Architecture, now: float | None,
-                     **columns: Any) -> None:
-        """A row asked and told at once, never run (a reused result, a refused one)."""
+                     **columns: Any) -> Evaluation:
+        """A row asked and told at once, never run (a reused result, a refused one); the
+        row as recorded (read by the insert itself)."""
         now = now if now is not None else time.time()
         row = {"idx": index, "identity": arch.identity, "decisions": dumps(arch.decisions),
                "names": dumps(arch.names), "choice_values": dumps(_values(arch)),
                "text": arch.text, **columns, "asked_at": self._tick(), "told_at": self._tick(),
                "started": now, "finished": now, "seconds": 0}
-        self.db.execute(f"INSERT INTO evaluations ({', '.join(row)}) "
-                        f"VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
+        stored = self.db.execute(f"INSERT INTO evaluations ({', '.join(row)}) "
+                                 f"VALUES ({', '.join('?' * len(row))}) RETURNING {self._columns}",
+                                 tuple(row.values())).fetchone()
+        self._added(arch.identity)
+        return self._row(stored)
+
+    def _added(self, identity: str) -> None:
+        if self._identities is not None:
+            self._identities.add(identity)
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -757,11 +784,6 @@ class Journal:
             raise damaged(self.path, f"(evaluation #{r[0]}: {exc})") from None
 
 
-def dumps(value: Any) -> str:
-    """Compact JSON for journal columns; numpy numbers and odd objects become plain data."""
-    return json.dumps(value, separators=(",", ":"), default=_plain, allow_nan=True)
-
-
 def _plain(value: Any) -> Any:
     item = getattr(value, "item", None)
     if callable(item):
@@ -769,6 +791,15 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
     return str(value)
+
+
+# One encoder for every column (`json.dumps` with options builds a new one per call).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=_plain, allow_nan=True)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON for journal columns; numpy numbers and odd objects become plain data."""
+    return _ENCODER.encode(value)
 
 
 def _canonical(value: Any) -> str:

@@ -118,8 +118,8 @@ class ScheduledSession(SearchSession):
                 continue
             source = self.journal.lookup(candidate.arch.identity) if self.reuse else None
             if source is not None:  # evaluated before: its result, no training
-                self.journal.reuse(candidate.index, candidate.arch, source)
-                self._settle(candidate, source.result())
+                row = self.journal.reuse(candidate.index, candidate.arch, source)
+                self._settle(candidate, source.result(), row)
                 continue
             self.journal.start(candidate.index, candidate.arch)
             self._admit(candidate)
@@ -239,11 +239,12 @@ class ScheduledSession(SearchSession):
         return EvalResult(last.status, last.score, metrics, last.reason, last.identity,
                           dict(last.settings), last.seconds)
 
-    def _settle(self, candidate: Candidate, result: EvalResult) -> Evaluation:
+    def _settle(self, candidate: Candidate, result: EvalResult,
+                evaluation: Evaluation | None = None) -> Evaluation:
         self._alive.pop(candidate.index, None)
         for path in self.checkpoints.glob(f"{candidate.index}-r*.pt"):
             self._drop(str(path))
-        return super()._settle(candidate, result)
+        return super()._settle(candidate, result, evaluation)
 
     def _job(self, index: int, rung: int) -> Job:
         last = self._last.get(index)

@@ -254,8 +254,7 @@ class SearchSession:
         if reason is None:
             self._invalid_run = 0
             return False
-        self.journal.refuse(candidate.index, candidate.arch, reason)
-        row = self.journal.get(candidate.index)
+        row = self.journal.refuse(candidate.index, candidate.arch, reason)
         self.searcher.tell(candidate, row.result())
         self._count_invalid(row)
         self._invalid_run += 1
@@ -301,10 +300,10 @@ class SearchSession:
         source = self.journal.lookup(identity) if self.reuse else None
         if source is not None:
             if fresh:
-                self.journal.reuse(candidate.index, candidate.arch, source)
+                row = self.journal.reuse(candidate.index, candidate.arch, source)
             else:  # a twin cut off by a kill: its source has finished since
-                self.journal.resolve(candidate.index, source)
-            self._settle(candidate, source.result())
+                row = self.journal.resolve(candidate.index, source)
+            self._settle(candidate, source.result(), row)
             return False
         twin_of = self._running.get(identity) if self.reuse else None
         if fresh:
@@ -345,23 +344,29 @@ class SearchSession:
         self._running.setdefault(candidate.arch.identity, candidate.index)
 
     def _conclude(self, candidate: Candidate, result: EvalResult,
-                  record: Callable[[], None]) -> Evaluation:
+                  record: Callable[[], Evaluation]) -> Evaluation:
         # The result and every twin's copy of it are one transaction, so a kill never
-        # leaves a twin without the result its source already has.
+        # leaves a twin without the result its source already has. Without twins the
+        # record is one statement: a transaction of its own, committed before the
+        # searcher hears the result (and so before the next ask), without BEGIN/COMMIT.
         twins = self._twins.pop(candidate.index, [])
+        if not twins:
+            return self._settle(candidate, result, record())
         with self.journal.batch():
-            record()
-            source = self.journal.get(candidate.index)
-            for twin in twins:
-                self.journal.resolve(twin.index, source)
-        evaluation = self._settle(candidate, result)
-        for twin in twins:
-            self._settle(twin, source.result())
+            source = record()
+            rows = [self.journal.resolve(twin.index, source) for twin in twins]
+        evaluation = self._settle(candidate, result, source)
+        for twin, row in zip(twins, rows, strict=True):
+            self._settle(twin, source.result(), row)
         return evaluation
 
-    def _settle(self, candidate: Candidate, result: EvalResult) -> Evaluation:
+    def _settle(self, candidate: Candidate, result: EvalResult,
+                evaluation: Evaluation | None = None) -> Evaluation:
+        """Tell the searcher a recorded result; `evaluation` is its journal row (read
+        here when the caller does not have it)."""
         self.in_flight.pop(candidate.index, None)
-        evaluation = self.journal.get(candidate.index)
+        if evaluation is None:
+            evaluation = self.journal.get(candidate.index)
         self.searcher.tell(candidate, result)
         self.done += 1
         self.best = best_of([self.best, evaluation] if self.best is not None else [evaluation],
