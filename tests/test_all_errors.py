@@ -69,6 +69,7 @@ def test_at_most_the_limit():
     assert len(found) == MAX_ERRORS and found[0][0] == 1 and found[-1][0] == MAX_ERRORS
 
 
+@pytest.mark.slow
 def test_the_command_line_prints_them_all(tmp_path):
     path = tmp_path / "three.darch"
     path.write_text(SEMANTIC)

@@ -123,6 +123,7 @@ def test_search_and_train_seeds_are_separate_printed_and_journaled(tmp_path):
     assert other_report["config"]["settings"]["train_seed"] == 3
 
 
+@pytest.mark.slow
 def test_a_resumed_search_keeps_its_recorded_train_seed(tmp_path):
     program = tmp_path / "s.darch"
     program.write_text(SMALL)

@@ -173,6 +173,7 @@ def test_emit_from_a_compiled_model_and_a_class_name():
         emit_python(model, class_name="my net")
 
 
+@pytest.mark.slow
 def test_onnx_matches_in_onnxruntime(tmp_path):
     import numpy as np
     import onnxruntime
@@ -207,6 +208,7 @@ def test_export_onnx_needs_a_shape_for_foreign_models(tmp_path):
         export_onnx(torch.nn.ReLU(), None, tmp_path / "m.onnx")
 
 
+@pytest.mark.slow
 def test_cli_compile_writes_both_exports(tmp_path, capsys):
     from darchlang.cli import main
 

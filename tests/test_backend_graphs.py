@@ -133,6 +133,7 @@ def test_graph_examples_train(name):
         train_step(model, torch.randn(2, 3, 32, 32), every_parameter=True)
 
 
+@pytest.mark.slow
 def test_nasbench201_cells_compile_and_train():
     """Some cells leave a node unused (an edge of "none" after it), so not every
     parameter needs a gradient; all that do are finite."""

@@ -40,6 +40,7 @@ def test_debug_shows_the_traceback(tmp_path):
     assert r.returncode == 1 and "Traceback" in r.stderr
 
 
+@pytest.mark.slow
 def test_wrong_command_line_exits_2():
     assert darch("count").returncode == 2
     assert darch("frobnicate").returncode == 2
@@ -52,6 +53,7 @@ def test_missing_file_is_an_error_not_a_crash():
     assert r.returncode == 1 and r.stderr.strip() == "error: no such file: nope.darch"
 
 
+@pytest.mark.slow
 def test_count_is_an_exact_integer():
     r = darch("count", "examples/cifar10_joint.darch")
     assert r.stdout.strip() == "1141260857376768"
@@ -78,6 +80,7 @@ def test_show_json_lists_every_choice():
     assert len(data["choices"]) == len({c["name"] for c in data["choices"]})
 
 
+@pytest.mark.slow
 def test_sample_is_reproducible_and_reparses(tmp_path):
     a = darch("sample", "examples/cifar10_complex.darch", "--seed", "3", "-n", "2")
     b = darch("sample", "examples/cifar10_complex.darch", "--seed", "3", "-n", "2")
@@ -88,6 +91,7 @@ def test_sample_is_reproducible_and_reparses(tmp_path):
     assert darch("count", str(path)).stdout.strip() == "1"
 
 
+@pytest.mark.slow
 def test_sample_json_and_replay():
     data = json.loads(darch("sample", "examples/cifar10_joint.darch", "--seed", "5", "--json").stdout)
     assert set(data) == {"identity", "decisions", "choices", "hyperparams", "text"}
@@ -97,6 +101,7 @@ def test_sample_json_and_replay():
     assert json.loads(again.stdout)["identity"] == data["identity"]
 
 
+@pytest.mark.slow
 def test_fmt_check_and_in_place(tmp_path):
     path = tmp_path / "m.darch"
     path.write_text("space=concat[relu(),tanh()]\n")

@@ -118,6 +118,7 @@ def entangled_program(draw):
     return "\n".join(lines) + "\n"
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(entangled_program())
 def test_entangled_counts_match_enumeration_on_random_programs(text):
@@ -238,6 +239,7 @@ space = concat [conv2d(filters: 8, size: 3), cell(8), conv2d(filters: 16, size: 
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("uses", ["cell(8)", "cell(16)", "concat [cell(16), cell(32)]"])
 def test_a_tied_cell_of_tied_motifs_counts_once_however_often_it_is_used(uses):
     # review.md, finding 26: with the cell used twice the motifs' factor was lost (27):
@@ -281,6 +283,7 @@ def tied_program(draw):
     return "\n".join(lines) + "\n"
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tied_program())
 def test_tied_cells_of_tied_motifs_count_as_their_enumeration(text):
@@ -410,6 +413,7 @@ def running_total_cells(nodes: int, budget: int, uses: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+@pytest.mark.slow
 def test_an_edge_budget_cell_used_twice_counts_as_once():
     """Both uses read the same totals: once their decided edges are resolved, the rest
     of each reads only the total so far (it conditioned on every edge set)."""

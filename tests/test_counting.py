@@ -41,6 +41,7 @@ def test_count_matches_enumeration(text, expected):
     assert len({tuple(a.decisions) for a in enumerated}) == expected
 
 
+@pytest.mark.slow
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(program())
 def test_count_matches_enumeration_on_random_programs(text):
@@ -53,6 +54,7 @@ def test_count_matches_enumeration_on_random_programs(text):
     assert len(set(seqs)) == n
 
 
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(program(), __import__("hypothesis").strategies.integers(0, 2**32))
 def test_sample_print_parse_round_trip(text, seed):
@@ -65,6 +67,7 @@ def test_sample_print_parse_round_trip(text, seed):
     assert fixed.decisions == [] and fixed.text == arch.text and fixed.identity == arch.identity
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(program())
 def test_count_given_prefix_sums_to_total(text):

@@ -125,6 +125,7 @@ def test_cli_errors_are_one_line(tmp_path):
     assert r.returncode == 1 and "cannot serve on 127.0.0.1" in r.stderr and "--port" in r.stderr
 
 
+@pytest.mark.slow
 def test_cli_serves_until_interrupted(tmp_path):
     import signal
     import urllib.request

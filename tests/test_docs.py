@@ -21,6 +21,7 @@ def blocks(kind):
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("page", "code", "expected"), blocks("darch"))
 def test_darch_examples_load_and_count(page, code, expected):
     space = darchlang.load_string(code, str(page.with_name("example.darch"))).space

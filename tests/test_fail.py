@@ -38,6 +38,7 @@ def test_every_documented_activation_is_the_layer_it_names(name):
     assert not [o for o in others if f"{o}()" in arch.text]
 
 
+@pytest.mark.slow
 def test_relu6_from_the_command_line(tmp_path):
     (tmp_path / "x.darch").write_text(ACT.format(act='"relu6"'))
     done = cli("sample", "x.darch", cwd=tmp_path)

@@ -155,6 +155,7 @@ def test_comments_in_chains_stay(text, marks):
     assert once.count("# c") == text.count("# c")
 
 
+@pytest.mark.slow
 def test_cli_breaks_the_reviewed_chain(tmp_path):
     # review finding 3, end to end: `darch fmt` joined this hand-broken chain into one
     # line of 149 columns; now it keeps the width, and `--check` accepts its output.

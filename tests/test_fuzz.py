@@ -22,12 +22,14 @@ def load_only_darch_errors(text: str) -> None:
         assert err.render()  # renders without raising
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(ALPHABET, max_size=40).map("".join))
 def test_random_text(text):
     load_only_darch_errors(text)
 
 
+@pytest.mark.slow
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(EXAMPLES), st.data())
 def test_mutated_examples(source, data):

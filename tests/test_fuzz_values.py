@@ -4,6 +4,7 @@ never run long (issue 16.1, 16.2: fix the class, not the examples)."""
 
 import time
 
+import pytest
 from entry_points import every_path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -68,6 +69,7 @@ def program(draw):
     return "\n".join(lines) + "\n"
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(program())
 def test_generated_programs_raise_only_darch_errors_quickly(text):

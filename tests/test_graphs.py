@@ -155,6 +155,7 @@ space = concat [conv2d(filters: 8, size: 3), residual(cell(8)), repeat(cell(8), 
         assert out.shape == (2, 8, 8, 8)
 
 
+@pytest.mark.slow
 def test_choose_passes_k_values():
     # `choose(2, ...)` fills a block of two inputs; `choose(1, ...)` is one value, also as
     # a graph's result.

@@ -142,6 +142,7 @@ def outside(tmp_path):
     return folder
 
 
+@pytest.mark.slow
 def test_a_link_out_of_the_project_is_refused_without_quoting_its_target(project, outside):
     (project / "secret.darch").symlink_to(outside / "secret.txt")
     (project / "environ.darch").symlink_to("/proc/self/environ")
@@ -165,6 +166,7 @@ def test_parent_and_absolute_imports_stay_inside_the_project(project, outside):
         assert "--import-path DIR or the DARCH_PATH" in err.help
 
 
+@pytest.mark.slow
 def test_import_path_flag_and_environment_variable(project, outside):
     main = project / "main.darch"
     main.write_text('import "shared"\nspace = shared()\n')

@@ -144,6 +144,7 @@ def test_errors_point_at_the_dot_or_the_bracket(text, first, help_text):
     assert lines[-1] == f"  = help: {help_text}"
 
 
+@pytest.mark.slow
 def test_the_cli_says_record_not_dict(tmp_path):
     path = tmp_path / "t.darch"
     path.write_text("r = { k: 3 }\nspace = conv2d(filters: 4, size: r.j)\n")

@@ -29,6 +29,7 @@ def searched(tmp_path, budget=12, name="run.db"):
     return tmp_path / name
 
 
+@pytest.mark.slow
 def test_a_clean_exit_leaves_everything_in_the_db_file(tmp_path):
     journal = searched(tmp_path)
     wal = journal.with_name(journal.name + "-wal")
@@ -39,6 +40,7 @@ def test_a_clean_exit_leaves_everything_in_the_db_file(tmp_path):
     assert len(Journal(alone, create=False).evaluations()) == 12
 
 
+@pytest.mark.slow
 def test_a_damaged_journal_is_named_with_the_fix(tmp_path):
     journal = searched(tmp_path, budget=40)
     data = bytearray(journal.read_bytes())
@@ -51,6 +53,7 @@ def test_a_damaged_journal_is_named_with_the_fix(tmp_path):
     assert "is damaged" in r.stderr and ".recover" in r.stderr
 
 
+@pytest.mark.slow
 def test_a_path_under_a_regular_file(tmp_path):
     (tmp_path / "net.darch").write_text(SPACE)
     (tmp_path / "notes.txt").write_text("x")
@@ -60,6 +63,7 @@ def test_a_path_under_a_regular_file(tmp_path):
     assert "notes.txt is a file, not a folder" in r.stderr
 
 
+@pytest.mark.slow
 def test_an_empty_file_and_a_file_that_is_not_sqlite(tmp_path):
     (tmp_path / "empty.db").write_bytes(b"")
     r = darch("report", str(tmp_path / "empty.db"))
@@ -70,6 +74,7 @@ def test_an_empty_file_and_a_file_that_is_not_sqlite(tmp_path):
     assert "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 def test_a_read_only_journal_is_read_and_refuses_writes_clearly(tmp_path, monkeypatch):
     journal = searched(tmp_path)
     real_access = os.access

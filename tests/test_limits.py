@@ -109,6 +109,7 @@ GROWTH = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("text", "message", "line", "col"), GROWTH)
 def test_growth_is_refused_within_a_second(text, message, line, col):
     fails_at(text, message, line, col)

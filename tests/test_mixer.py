@@ -32,6 +32,7 @@ space = concat [
 """
 
 
+@pytest.mark.slow
 def test_shapes_are_proved_and_counted(tmp_path):
     (tmp_path / "mixer.darch").write_text(MIXER)
     outputs = []

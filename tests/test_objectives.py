@@ -490,6 +490,7 @@ def test_export_ranks_go_along_the_front_then_the_next_front(tmp_path):
         ranked(result.evaluations, 99, TWO)
 
 
+@pytest.mark.slow
 def test_the_pareto_plot_marks_the_front():
     space = darchlang.load_string(SPACE).space
     result = run_search(space, make_searcher("random", space, 5, objectives=TWO), toy, 20,

@@ -36,6 +36,7 @@ def darch(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess
                           capture_output=True, text=True, timeout=600, cwd=cwd, env=env)
 
 
+@pytest.mark.slow
 def test_each_evaluation_line_shows_every_objective(tmp_path: Path) -> None:
     (tmp_path / "two.py").write_text(EVALUATOR)
     (tmp_path / "space.darch").write_text(SPACE)

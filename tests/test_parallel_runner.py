@@ -63,6 +63,7 @@ def test_a_dead_worker_costs_only_its_own_evaluation(space, tmp_path, how, says)
     assert sum(r.status == "ok" for r in rows) == 9
 
 
+@pytest.mark.slow
 def test_a_dead_worker_is_retried(space, tmp_path):
     marker = tmp_path / "died"
     path = tmp_path / "retry.db"
@@ -74,6 +75,7 @@ def test_a_dead_worker_is_retried(space, tmp_path):
     assert len(retried) == 1 and retried[0].identity == marker.read_text()
 
 
+@pytest.mark.slow
 def test_a_dead_worker_in_a_plain_process_pool(space, tmp_path):
     """Any `ProcessPoolExecutor` works; when one of its workers dies it is replaced."""
     import multiprocessing
@@ -113,6 +115,7 @@ def test_an_evaluator_that_cannot_travel_is_refused_up_front(space):
                    budget=2, workers=2)
 
 
+@pytest.mark.slow
 def test_twins_wait_for_the_one_in_flight(tmp_path):
     """Random search on a tiny space asks for the same architecture while it runs: the
     twin takes its result instead of running too."""
@@ -126,6 +129,7 @@ def test_twins_wait_for_the_one_in_flight(tmp_path):
     assert sum(e.reused is not None for e in result.evaluations) == 8 - len(started)
 
 
+@pytest.mark.slow
 def test_the_command_line_imports_the_evaluator_in_each_worker(tmp_path, capsys):
     from darchlang.cli import main
 

@@ -50,6 +50,7 @@ def test_parser_tables_are_cached_and_a_damaged_cache_is_rebuilt(tmp_path):
     assert (third.returncode, third.stdout, third.stderr) == (0, "278628139008\n", "")
 
 
+@pytest.mark.slow
 def test_an_unusable_cache_folder_is_harmless(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("the cache folder cannot be made under a file")
@@ -140,6 +141,7 @@ def test_the_deepest_allowed_program_goes_through_the_front_end():
     front_end(text)
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None)
 @given(st.lists(st.sampled_from(sorted(WRAPPERS)), min_size=MAX_DEPTH - 50,
                 max_size=MAX_DEPTH + 50))
@@ -179,6 +181,7 @@ def test_the_fast_run_builds_what_lark_builds(path):
     assert fast == by_lark(text)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(TOKENS), max_size=30).map("".join))
 def test_the_fast_run_agrees_with_lark_on_any_token_soup(text):

@@ -166,6 +166,7 @@ def test_costs_are_the_compiled_models(program, shape):
         assert (costs.params, costs.macs) == (table.total_params, table.total_macs), seed
 
 
+@pytest.mark.slow
 def test_the_check_does_not_import_torch():
     code = textwrap.dedent(f"""
         import sys

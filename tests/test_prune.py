@@ -132,6 +132,7 @@ space = concat [cell(o0, o1, o2, o3, o4, o5), cell(o0, o1, o2, o6, o7, o8),
 """
 
 
+@pytest.mark.slow
 def test_counting_entangled_sharing_is_exact():
     import itertools
 
@@ -195,6 +196,7 @@ def _pruned_program(draw):
 
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_pruned_program())
 def test_count_equals_enumeration_with_pruned_steps(text):

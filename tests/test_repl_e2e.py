@@ -74,6 +74,7 @@ def test_typing_in_a_terminal(repl, tmp_path):
     assert "+:sample tiny 3" in history and "+    conv2d(filters: w, size: 3)," in history
 
 
+@pytest.mark.slow
 def test_piped_input_runs_as_a_script():
     script = ":count\nspace2 = concat [\n  space,\n  relu(),\n]\n:count space2\nbad(\n\n:cou\n"
     done = subprocess.run([sys.executable, "-m", "darchlang.cli", "repl",

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pexpect
+import pytest
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
@@ -26,6 +27,7 @@ def spawn(tmp_path, columns):
     return child
 
 
+@pytest.mark.slow
 def test_a_syntax_error_wraps_its_message_and_pops_no_menu(tmp_path):
     child = spawn(tmp_path, 60)
     try:

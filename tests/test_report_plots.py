@@ -51,6 +51,7 @@ def test_history_marks_failures_apart_and_keeps_the_legend_off_the_data():
     assert all(float(t).is_integer() for t in ax.get_xticks())
 
 
+@pytest.mark.slow
 def test_importance_finds_the_choice_that_decides_the_score():
     space, result = searched(30)
     found = plots.importances(result.evaluations, option_labels(space))
@@ -72,6 +73,7 @@ def test_options_are_labelled_by_what_they_are():
     assert len(fig.axes[0].lines) == len({e.identity for e in result.evaluations}) + 2
 
 
+@pytest.mark.slow
 @given(st.lists(st.tuples(st.integers(0, 20), st.integers(0, 20)), min_size=1, max_size=30))
 def test_pareto_front_is_exactly_the_undominated_points(points):
     front = set(plots.pareto_front(points))
@@ -102,6 +104,7 @@ def test_learning_curves_come_from_the_journal_or_the_epoch_history():
     assert ax.lines[1].get_color() == "tab:red"
 
 
+@pytest.mark.slow
 def test_html_report_is_one_file_with_plots_text_and_layer_tables():
     space, result = searched(16, fail_every=5)
     page = render(result.evaluations, {"searcher": "random", "seed": 3}, option_labels(space),
@@ -135,6 +138,7 @@ def test_report_html_and_plots_from_the_command_line(tmp_path):
     assert r.returncode == 1 and "cannot write the report" in r.stderr
 
 
+@pytest.mark.slow
 def test_the_text_report_keeps_brackets_in_option_labels(tmp_path):
     (tmp_path / "net.darch").write_text(
         "space = one_of(concat [conv2d(filters: 8, size: 3), maybe_swap(relu(), batch_norm())],"

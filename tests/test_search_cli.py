@@ -72,6 +72,7 @@ def test_a_real_search_on_digits_from_the_command_line(tmp_path, capsys):
     assert "max_epochs: 2," in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_search_resume_and_report(tmp_path, space_file, capsys):
     journal = tmp_path / "exp.db"
     base = ["search", str(space_file), "--synthetic", "1", "--journal", str(journal)]

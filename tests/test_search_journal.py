@@ -43,6 +43,7 @@ def decisions_of(path):
         return [tuple(e.decisions) for e in journal.evaluations()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ALL)
 def test_a_resumed_search_continues_exactly_as_an_uninterrupted_one(tmp_path, medium, name):
     objective = NKObjective(medium, k=1, seed=3)

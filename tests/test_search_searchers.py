@@ -107,6 +107,7 @@ def test_model_based_searchers_survive_failures(medium, name):
     assert result.best.score >= 0.5
 
 
+@pytest.mark.slow
 def test_uniform_visits_every_architecture_equally_often(small):
     assert small.count() == 10
     searcher = make_searcher("uniform", small, 11)

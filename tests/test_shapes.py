@@ -90,6 +90,7 @@ def test_cli_states_what_it_proved(tmp_path):
     assert cli("--shapes", "--input", "3xfoo", str(bad)).returncode == 2
 
 
+@pytest.mark.slow
 def test_cli_prints_input_choices_by_name(tmp_path):
     # the failing architecture's graph values read as darchlang names, not Python reprs
     bad = tmp_path / "bad.darch"

@@ -178,12 +178,14 @@ def _residual_program(draw):
     return PROLOGUE + f"space = concat [{', '.join(blocks)}]\n"
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_program())
 def test_the_analysis_agrees_with_planning_every_architecture(text):
     agrees_with_planning(text)
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_residual_program())
 def test_residuals_that_crop_fail_in_the_analysis_as_in_the_planner(text):

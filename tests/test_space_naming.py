@@ -102,6 +102,7 @@ def test_stdlib_genes_are_named_after_their_bindings():
     assert {n.split("/")[0] for n in enas} == {f"{k}{i}" for k in "nr" for i in range(5)}
 
 
+@pytest.mark.slow
 def test_packed_genes_are_numbered_in_written_order():
     nasnet = [c.name for c in darchlang.load_file("stdlib/nasnet.darch").space.choices]
     assert nasnet[:5] == ["n0/0", "n0/1", "n0/2", "n0/3", "n0/4"]

@@ -115,6 +115,7 @@ def test_compile_falls_back_to_eager_with_a_warning(monkeypatch, capsys):
     )
 
 
+@pytest.mark.slow
 def test_the_time_budget_counts_training_only():
     settings = {"time_minutes_max": 0.005, "batch_size": 256}  # 0.3 s
     result = evaluator(settings, build_model=lambda a, s, d: Probe(sleep=0.5))(arch())

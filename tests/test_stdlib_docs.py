@@ -51,6 +51,7 @@ def test_the_page_has_counts_checks_and_searches():
     assert QUICK and SEARCHES
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("line", "shown"), QUICK)
 def test_each_command_prints_what_the_page_shows(line, shown, capsys, monkeypatch):
     monkeypatch.chdir(ROOT)

@@ -62,6 +62,7 @@ FIXED = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(MORE_COUNTS))
 def test_count_is_derived_in_the_file(name, capsys):
     out = run_cli(["count", str(path_of(name))], capsys)

@@ -209,6 +209,7 @@ def test_ofa_searches_the_input_resolution_behind_a_param(tmp_path, monkeypatch)
     runs_and_exports(arch, documented_input("ofa_mobilenet"), "ofa_res", tmp_path, monkeypatch)
 
 
+@pytest.mark.slow
 def test_a_darts_network_with_another_operation_set_counts_its_cells():
     # RobustDARTS's S2 (skip_connect, sep_conv_3x3): 1 * 3 * 6 * 10 pairs, 2^8 operations
     # per cell, squared for the normal and the reduction cell; one cell (a reduction) alone

@@ -57,6 +57,7 @@ def test_count_is_derived_in_the_file(name, capsys):
     assert re.search(r"^space = ", text, re.M), "the file binds `space`"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(SWIN_SPOS_COUNTS))
 def test_show_prints_the_tree_with_the_count(name, capsys):
     assert run_cli(["show", str(path_of(name))], capsys).startswith(

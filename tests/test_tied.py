@@ -199,6 +199,7 @@ def test_tied_takes_a_def_and_a_string_name():
     assert "non-empty string" in error(CELL + "n = tied(cell, name: 3)\nspace = n(8)").message
 
 
+@pytest.mark.slow
 def test_the_cli_counts_and_shows_a_tied_space(tmp_path):
     import subprocess
     import sys

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 import darchlang
@@ -25,6 +26,7 @@ SETTINGS = {"max_epochs": 4, "batch_size": 64, "learning_rate_init": 3e-3, "opti
             "rate_patience": 1, "rate_mult": 0.5, "stop_patience": 10}
 
 
+@pytest.mark.slow
 def test_a_promoted_run_continues_exactly(tmp_path):
     arch = darchlang.load_string(SMALL).space.sample(0)
     evaluator = ClassifierEvaluator(DIGITS, SETTINGS, seed=3, progress=False)

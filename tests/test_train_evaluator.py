@@ -77,6 +77,7 @@ class Constant(nn.Module):
         return x.new_zeros(x.shape[0], 10) + 0 * self.w
 
 
+@pytest.mark.slow
 def test_small_conv_learns_digits():
     result = evaluator({"max_epochs": 8, "time_minutes_max": 1.0})(small_arch())
     assert result.ok, result.reason
@@ -89,6 +90,7 @@ def test_small_conv_learns_digits():
     assert result.settings["max_epochs"] == 8 and result.seconds > 0
 
 
+@pytest.mark.slow
 def test_same_seed_same_numbers():
     arch = small_arch()
     first = evaluator(seed=5)(arch)
@@ -229,6 +231,7 @@ class Slow(Linear):
         return super().forward(x)
 
 
+@pytest.mark.slow
 def test_time_budget():
     result = evaluator({"time_minutes_max": 1e-6}, build_model=plain(Slow))(small_arch())
     assert result.status == "failed"

@@ -84,6 +84,7 @@ train = hyperparams { schedule: one_of("cosine", "cosin") }
     assert info.value.help == "did you mean `cosine`?"
 
 
+@pytest.mark.slow
 def test_the_schedule_is_searched_with_the_architecture(tmp_path):
     (tmp_path / "j.darch").write_text(SMALL + 'train = hyperparams { schedule: one_of("cosine", '
                                       '"constant"), max_epochs: 2 }\n')

@@ -78,6 +78,7 @@ def test_bad_weights_are_errors_at_their_place(weights, message):
     assert (err.span.line, err.span.col) == (1, text.index("weights: ") + len("weights: ") + 1)
 
 
+@pytest.mark.slow
 def test_show_prints_the_normalised_weights(tmp_path):
     path = tmp_path / "w.darch"
     path.write_text("space = concat [one_of(relu(), tanh(), weights: [3, 1]), "

@@ -177,6 +177,7 @@ space = concat [conv2d(filters: 4, size: 3), nb201.cell(4), nb201.cell(4), globa
 """
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(decisions=st.lists(st.integers(0, 4), min_size=6, max_size=6))
 def test_pruning_never_changes_what_a_cell_computes(decisions):
