@@ -110,7 +110,8 @@ SCHEDULED = textwrap.dedent('''
                                 sys.argv[3])
         scheduler = make_scheduler(sys.argv[4], min_epochs=1, max_epochs=9, eta=3)
         run_search(space, make_searcher("tpe", space, 5), evaluate, 20, sys.argv[2],
-                   scheduler=scheduler, workers=int(sys.argv[5]))
+                   scheduler=scheduler, workers=int(sys.argv[5]),
+                   retries=5)  # the test's own 3 kills must not give a rung up
 ''')
 
 
