@@ -1,5 +1,6 @@
-"""The `tpe` searcher's sampler is Optuna's TPE: the column cache changes its speed,
-never its proposals, and reseeding it gives the draws of a fresh sampler."""
+"""The `tpe` searcher's sampler is Optuna's TPE: its caches (parameters by column, one
+split per ask) change its speed, never its proposals, and reseeding it gives the draws
+of a fresh sampler."""
 
 from __future__ import annotations
 
@@ -21,31 +22,48 @@ def medium():
     return darchlang.load_string(MEDIUM).space
 
 
-def trials_of(space, sampler, n: int = 30) -> list[tuple]:
+def trials_of(space, sampler, n: int = 30, objectives: int = 1, in_flight: int = 1) -> list:
     """Params and states of a study over `space` where some trials fail and some are
-    pruned after reporting, so every kind of finished trial reaches the sampler."""
+    pruned after reporting, so every kind of finished trial reaches the sampler. With
+    two objectives the second is the architecture's number of decisions, minimized.
+    With `in_flight` trials asked before the oldest is told, as a search with workers
+    does, the constant liar sees running trials."""
     objective = NKObjective(space, k=1, seed=3)
-    study = optuna.create_study(direction="maximize", sampler=sampler)
+    directions = ["maximize", "minimize"][:objectives]
+    study = optuna.create_study(directions=directions, sampler=sampler)
+    running = []
     for number in range(n):
         trial = study.ask()
         arch = space.walk(lambda c: trial.suggest_categorical(  # noqa: B023
             c.name, list(range(len(c.options)))))
-        score = objective(arch)
-        if number % 7 == 5:
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        elif number % 5 == 4:
-            trial.report(score, 1)
-            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-        else:
-            study.tell(trial, score)
+        running.append((number, trial, arch))
+        if len(running) == in_flight or number == n - 1:
+            for number, trial, arch in running:
+                _tell(study, number, trial, objective(arch), len(arch.decisions), objectives)
+            running = []
     return [(t.params, t.state) for t in study.trials]
 
 
-def test_column_cache_proposes_what_stock_tpe_does(medium):
+def _tell(study, number: int, trial, score: float, size: int, objectives: int) -> None:
+    if number % 7 == 5:
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    elif number % 5 == 4:
+        if objectives == 1:  # Optuna keeps no intermediate values with several
+            trial.report(score, 1)
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    else:
+        study.tell(trial, [score, size][:objectives])
+
+
+@pytest.mark.parametrize(("objectives", "in_flight", "liar"), [(1, 3, True)] + [
+    pytest.param(*case, marks=pytest.mark.slow)
+    for case in [(1, 1, True), (1, 1, False), (2, 1, True), (2, 3, True), (1, 3, False)]])
+def test_caching_sampler_proposes_what_stock_tpe_does(medium, objectives, in_flight, liar):
     cached, stock = _sampler_class(optuna), optuna.samplers.TPESampler
     assert cached is not stock
-    ours = trials_of(medium, cached(seed=5, **OPTIONS))
-    theirs = trials_of(medium, stock(seed=5, **OPTIONS))
+    options = {**OPTIONS, "constant_liar": liar}
+    ours, theirs = (trials_of(medium, sampler(seed=5, **options), objectives=objectives,
+                              in_flight=in_flight) for sampler in (cached, stock))
     assert ours == theirs
     # the space is conditional: trials differ in which choices they have
     assert len({frozenset(params) for params, _ in ours}) > 1
