@@ -166,6 +166,10 @@ def _sampler_class(optuna: Any) -> type:
       conditional space). The trials it learns from do not change while one trial is
       being sampled (a tell comes between asks), so the split is computed once per
       set of them and reused.
+    - **The joint space, uncopied.** The choices TPE models jointly are those every
+      finished trial has; Optuna updates that intersection incrementally and then
+      returns a deep copy of it for every trial. The sampler only reads it, so it
+      gets the intersection itself.
 
     `tests/test_search_tpe.py` checks that it proposes what a stock `TPESampler` does,
     single- and multi-objective, with failed and pruned trials. An Optuna without the
@@ -177,14 +181,24 @@ def _sampler_class(optuna: Any) -> type:
     needed = (callable(getattr(stock, name, None)) for name in (
         "_get_internal_repr", "_build_parzen_estimator", "_compute_acquisition_func",
         "_compare"))
-    if not all(needed) or not callable(getattr(module, "_split_trials", None)):
+    intersection = sys.modules[optuna.search_space.IntersectionSearchSpace.__module__]
+    if not all(needed) or not all(callable(getattr(place, name, None)) for place, name in (
+            (module, "_split_trials"), (intersection, "_calculate"))):
         return stock
     split_trials = module._split_trials
     states = optuna.trial.TrialState
 
+    class UncopiedIntersectionSearchSpace(optuna.search_space.IntersectionSearchSpace):
+        def calculate(self, study: Any, use_cache: bool = False) -> dict:
+            self._search_space, self._cached_trial_number = intersection._calculate(
+                study._get_trials(deepcopy=False, use_cache=use_cache), self._include_pruned,
+                self._search_space, self._cached_trial_number)
+            return dict(sorted((self._search_space or {}).items()))
+
     class CachingTPESampler(stock):
         def __init__(self, **kwargs: Any):
             super().__init__(**kwargs)
+            self._search_space = UncopiedIntersectionSearchSpace(include_pruned=True)
             self._columns: dict[str, np.ndarray] = {}
             self._recorded: set[int] = set()
             self._capacity = 64
