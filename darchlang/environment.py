@@ -69,7 +69,13 @@ class Limits:
     int_bits: int = 4096
     """Bits of an integer (about 1,233 decimal digits)."""
     combinations: int = 10_000
-    """Combinations tried to find the values a repeat count over choices can take."""
+    """Combinations of values computed for one node when listing the values a value
+    over choices can take from its parts' (a repeat count, an index)."""
+    check_work: int = 500_000
+    """Nodes visited (or values computed) checking the values over choices of one load
+    (layer arguments, repeat counts, indices, `if` conditions) for every combination of
+    the choices they read (`semantics/feasible.py`); one value gets at most a 25th of
+    it, after which random combinations are tried instead."""
     layers: int = 100_000
     """Layers of a space's largest architecture (each copy of a `repeat_tied` counts),
     measured on the space without building one (`darchlang.space.size`)."""

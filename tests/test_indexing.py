@@ -112,11 +112,11 @@ ERRORS = [
      "t.darch:2:36: error: index 3 is out of range for a list of 3 items",
      "the indices of this list are from 0 to 2 (or -3 to -1 from the end)"),
     ("xs = [1, 2, 3]\nspace = conv2d(filters: 4, size: xs[one_of(0, 2, -4)])",
-     "t.darch:2:36: error: index -4 is out of range for a list of 3 items (a value its "
-     "choices allow)", "the indices of this list are from 0 to 2 (or -3 to -1 from the end)"),
+     "t.darch:2:36: error: index -4 is out of range for a list of 3 items, when "
+     "`one_of(0, 2, -4)` is -4", "the indices of this list are from 0 to 2 (or -3 to -1 from the end)"),
     ("space = graph(x) {\n a = relu()(x)\n return add(a, [x, a][one_of(0, 1, 2)])\n}",
-     "t.darch:3:22: error: index 2 is out of range for a list of 2 items (a value its "
-     "choices allow)", "the indices of this list are from 0 to 1 (or -2 to -1 from the end)"),
+     "t.darch:3:22: error: index 2 is out of range for a list of 2 items, when "
+     "`one_of(0, 1, 2)` is 2", "the indices of this list are from 0 to 1 (or -2 to -1 from the end)"),
     ("xs = [1, 2]\nspace = conv2d(filters: 4, size: xs[\"a\"])",
      "t.darch:2:37: error: an index must be an integer; this one is string \"a\"",
      "index with a whole number, as `xs[0]` or `xs[-1]`"),

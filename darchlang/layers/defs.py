@@ -34,6 +34,12 @@ class ParamType(ABC):
     @abstractmethod
     def check(self, value: Any) -> str | None: ...
 
+    def admits(self, kinds: frozenset[type], lo: Any, hi: Any) -> bool:
+        """Whether `check` passes every value of these kinds (`int`, `float`, `bool`, ...)
+        that lies within [lo, hi] when a number: how a value over many choices, known
+        only by its bounds, is proved right (False: it cannot tell)."""
+        return False
+
 
 @dataclass(frozen=True)
 class Int(ParamType):
@@ -57,6 +63,10 @@ class Int(ParamType):
             return f"expected an integer at most {self.max}, got {value}"
         return None
 
+    def admits(self, kinds: frozenset[type], lo: Any, hi: Any) -> bool:
+        return kinds == {int} and (self.min is None or lo >= self.min) \
+            and (self.max is None or hi <= self.max)
+
 
 @dataclass(frozen=True)
 class IntPair(ParamType):
@@ -74,6 +84,9 @@ class IntPair(ParamType):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             return f"expected a {self.name}, got {describe(value) if not isinstance(value, int) else value}"
         return None
+
+    def admits(self, kinds: frozenset[type], lo: Any, hi: Any) -> bool:
+        return kinds == {int} and lo >= 1
 
 
 @dataclass(frozen=True)
@@ -100,6 +113,11 @@ class Float(ParamType):
             return f"expected a {self.name}, got {value}"
         return None
 
+    def admits(self, kinds: frozenset[type], lo: Any, hi: Any) -> bool:
+        low_ok = self.min is None or (lo > self.min if self.min_open else lo >= self.min)
+        return bool(kinds) and kinds <= {int, float} and low_ok \
+            and (self.max is None or hi <= self.max)
+
 
 @dataclass(frozen=True)
 class Enum(ParamType):
@@ -121,6 +139,9 @@ class Bool(ParamType):
 
     def check(self, value: Any) -> str | None:
         return None if isinstance(value, bool) else f"expected true or false, got {describe(value)}"
+
+    def admits(self, kinds: frozenset[type], lo: Any, hi: Any) -> bool:
+        return kinds == {bool}
 
 
 @dataclass(frozen=True)

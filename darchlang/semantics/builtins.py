@@ -20,7 +20,7 @@ from darchlang.layers.defs import (
     LayerDef,
     ParamType,
 )
-from darchlang.semantics import indexing
+from darchlang.semantics import feasible, indexing
 from darchlang.semantics.arithmetic import LIMITS_HELP, brief
 from darchlang.semantics.interpreter import Scope, is_space
 from darchlang.semantics.tied import share, tied
@@ -45,14 +45,31 @@ from darchlang.text import describe
 
 if TYPE_CHECKING:
     from darchlang.environment import Environment
+    from darchlang.semantics.interpreter import Interpreter
 
 GAIN = Float(0.0, None, min_open=True)
 INIT_KINDS = ("kaiming", "xavier", "invsqrt_gaussian")
 
 
 # ---- static checks of arguments that may be choices ------------------------------------
-def check_static(node: SNode, ptype: ParamType, span: Span | None, what: str) -> None:
-    """Check every value a parameter can take that is known now (choices included)."""
+def check_static(interp: Interpreter, node: SNode, ptype: ParamType, span: Span | None,
+                 what: str) -> None:
+    """Check every value a parameter can take where it is used: a constant or a choice
+    of constants option by option, anything computed from choices by `feasible`,
+    under the `if`s that enclose it."""
+    if feasible.plain(node) and not _guarded(interp, node):
+        _check_options(node, ptype, span, what)
+        return
+    feasible.check_type(interp, node, ptype, span, what)
+
+
+def _guarded(interp: Interpreter, node: SNode) -> bool:
+    """Whether an `if` around the value decides a choice it reads (so some of its
+    options may be excluded where it is used)."""
+    return bool(node.vars) and any(pred.vars & node.vars for pred, _ in interp.guards)
+
+
+def _check_options(node: SNode, ptype: ParamType, span: Span | None, what: str) -> None:
     t = type(node)
     if t is Const:
         problem = ptype.check(node.value)
@@ -60,10 +77,7 @@ def check_static(node: SNode, ptype: ParamType, span: Span | None, what: str) ->
             raise DarchError(f"{what}: {problem}", span)
     elif t is Choice:
         for i, option in enumerate(node.options):
-            check_static(option, ptype, span, f"{what} (option {i + 1} of the choice)")
-    elif t is Cond:
-        check_static(node.then, ptype, span, what)
-        check_static(node.orelse, ptype, span, what)
+            _check_options(option, ptype, span, f"{what} (option {i + 1} of the choice)")
     elif t is InitNode:
         if not isinstance(ptype, InitType):
             raise DarchError(f"{what}: {ptype.check(Init(node.kind, 1.0))}", span)
@@ -127,7 +141,7 @@ def make_layer(layer: LayerDef, call: Call) -> LayerNode:
         if is_space(arg.value):
             raise DarchError(f"{what} cannot be a layer", arg.span)
         node = call.interp.to_node(arg.value, arg.span, what)
-        check_static(node, p.type, arg.span, what)
+        check_static(call.interp, node, p.type, arg.span, what)
         params.append((p.name, node))
     call.interp.made(call.span)
     return LayerNode(layer, tuple(params), call.interp.where(call.span), call.interp.trace)
@@ -265,7 +279,8 @@ def residual(call: Call) -> ResidualNode:
         join = call.interp.to_node(j.value, j.span, "`join`")
         from darchlang.layers.defs import Enum
 
-        check_static(join, Enum(("pad", "project")), j.span, "argument `join` of `residual`")
+        check_static(call.interp, join, Enum(("pad", "project")), j.span,
+                     "argument `join` of `residual`")
     call.interp.made(call.span)
     return ResidualNode(body.value, join, call.span)
 
@@ -278,15 +293,7 @@ def _repeat(call: Call, tied: bool) -> RepeatNode:
     times = interp.to_node(times_arg.value, times_arg.span, "a repeat count")
     if is_space(times):
         raise DarchError("a repeat count cannot be a layer", times_arg.span)
-    try:
-        counts = possible_values(times, interp.limits.combinations)
-    except ValueError:
-        raise DarchError("cannot tell the largest value of this repeat count", times_arg.span,
-                         help="use a choice of integers, as in `one_of(1, 2, 4)`") from None
-    for c in counts:
-        if isinstance(c, bool) or not isinstance(c, int) or c < 0:
-            raise DarchError(f"a repeat count must be a non-negative integer, got {brief(_thawed(c))}",
-                             times_arg.span)
+    counts = _counts(interp, times, times_arg.span)
     most = max(counts) if counts else 0
     if most > interp.limits.repeat:
         raise DarchError(f"a repeat count of {amount(most)} is over the limit of "
@@ -294,9 +301,15 @@ def _repeat(call: Call, tied: bool) -> RepeatNode:
     thunk = bound["body"].thunk
     assert thunk is not None
     copies = []
+    outer = interp.guards
     for k in range(1 if tied else most):
         before = interp.nodes
-        body = thunk()
+        if times.vars:  # copy k is built into an architecture only when the count is > k
+            interp.guards = (*outer, feasible.copy_guard(times, k, times_arg.span))
+        try:
+            body = thunk()
+        finally:
+            interp.guards = outer
         if not is_space(body):
             raise DarchError(f"`{fname}` repeats layers; got {describe(body)}", bound["body"].span)
         copies.append(body)
@@ -304,6 +317,29 @@ def _repeat(call: Call, tied: bool) -> RepeatNode:
         if k == 0 and interp.nodes + (interp.nodes - before) * (most - 1) > interp.limits.nodes:
             raise interp.too_large(call.span)  # the other copies would pass the limit
     return RepeatNode(tuple(copies), times, tied, call.span)
+
+
+def _counts(interp: Interpreter, times: SNode, span: Span | None) -> list:
+    """The counts a repeat can take where it is used, each a non-negative integer."""
+    def test(count: Any) -> None:
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise DarchError(f"a repeat count must be a non-negative integer, got {brief(count)}",
+                             span)
+
+    if type(times) is Const:
+        test(times.value)
+        return [times.value]
+    counts = feasible.values(interp, times, test, span, "a repeat count")
+    if counts is not None:
+        return counts
+    try:  # too many combinations to try: every value of its parts, a superset
+        counts = sorted(possible_values(times, interp.limits.combinations), key=repr)
+    except ValueError:
+        raise DarchError("cannot tell the largest value of this repeat count", span,
+                         help="use a choice of integers, as in `one_of(1, 2, 4)`") from None
+    for c in counts:
+        test(_thawed(c))
+    return counts
 
 
 def repeat(call: Call) -> RepeatNode:
@@ -342,7 +378,7 @@ def _initializer(kind: str) -> Callable[[Call], Any]:
         if isinstance(arg.value, SNode):
             if is_space(arg.value):
                 raise DarchError("a gain cannot be a layer", arg.span)
-            check_static(arg.value, GAIN, arg.span, f"the gain of `{kind}`")
+            check_static(call.interp, arg.value, GAIN, arg.span, f"the gain of `{kind}`")
             return InitNode(kind, arg.value)
         problem = GAIN.check(arg.value)
         if problem:

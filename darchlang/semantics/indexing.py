@@ -4,8 +4,9 @@ An index that depends on choices makes a dependent value, like arithmetic on cho
 When the items are layers or graph values, it is an `if` chain over the values the
 index can take (`if i == 0 then xs[0] else if i == 1 ...`), so it selects a sub-space
 or an input exactly as a written chain does, and counts the same. Every index the
-choices allow is checked when the program is read: one out of range is an error at
-the bracket before anything is sampled.
+choices allow is checked when the program is read (`feasible`): one out of range is an error at
+the bracket before anything is sampled, every index the `if`s around it allow
+(`if i < 3 then xs[i] else ...` reads only items 0 to 2).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from darchlang.arch.graph import Ref
 from darchlang.errors import DarchError, Span, did_you_mean
+from darchlang.semantics import feasible
 from darchlang.semantics.values import Call, bind
 from darchlang.space.nodes import Cond, Fail, SNode
 from darchlang.syntax import ast
@@ -88,12 +90,17 @@ def item(interp: Interpreter, xs: Any, i: Any, node: ast.Index) -> Any:
         return xs[i]
     if is_space(i):
         raise DarchError("an index cannot be a layer", at)
-    try:
-        allowed = sorted(possible_values(i, interp.limits.combinations), key=repr)
-    except ValueError:
-        allowed = None
-    for v in allowed or ():
-        check_index(v, len(xs), bracket, at, "can be ")
+    allowed = feasible.values(interp, i, lambda v: check_index(v, len(xs), bracket, at, ""),
+                              at, "the index")
+    if allowed is None:  # too many combinations to try: every value of its parts, a superset
+        try:
+            allowed = list(possible_values(i, interp.limits.combinations))
+        except ValueError:
+            allowed = None
+        for v in allowed or ():
+            check_index(v, len(xs), bracket, at, "can be ")
+    if allowed is not None:
+        allowed.sort(key=repr)
     picks_parts = any(isinstance(x, Ref) or (isinstance(x, SNode) and is_space(x))
                       or (isinstance(x, list) and any(isinstance(y, Ref) for y in x)) for x in xs)
     if not picks_parts:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from darchlang.arch.graph import CallSite, Init, Ref
 from darchlang.errors import DarchError, Span, did_you_mean
-from darchlang.semantics import indexing
+from darchlang.layers.defs import Bool
+from darchlang.semantics import feasible, indexing
 from darchlang.semantics.arithmetic import (
     LIMITS_HELP,
     OPERATORS,
@@ -112,6 +113,12 @@ class Interpreter:
         one, where `fail(...)` is an error only for the architectures that take it."""
         self.tie: TieFrame | None = None
         """The call of a `tied` function under way, whose choices its other calls share."""
+        self.guards: tuple[tuple[SNode, bool], ...] = ()
+        """The `if`s over choices around what is being evaluated (each condition and the
+        branch taken), outermost first: a value over choices is checked only for the
+        combinations they allow (`feasible`)."""
+        self.checks = feasible.Checks()
+        """The work spent checking values over choices, and their bounds."""
 
     # ---- building nodes with a size guard --------------------------------------------
     def where(self, span: Span | None) -> Span | None:
@@ -312,12 +319,17 @@ class Interpreter:
         if isinstance(cond, SNode):
             if is_space(cond):
                 raise DarchError("an `if` condition cannot be a layer", node.cond.span)
+            feasible.check_type(self, cond, _CONDITION, node.cond.span, "an `if` condition")
             self.alternatives += 1
+            outer = self.guards
             try:
+                self.guards = (*outer, (cond, True))
                 then = self.eval(node.then, scope)
+                self.guards = (*outer, (cond, False))
                 orelse = self.eval(node.orelse, scope)
             finally:
                 self.alternatives -= 1
+                self.guards = outer
             if Fail not in (type(then), type(orelse)) and is_space(then) != is_space(orelse):
                 raise DarchError("both branches of an `if` over a choice must be layers, "
                                  "or both values", node.span)
@@ -446,6 +458,7 @@ class Interpreter:
 
 
 _ATOMS = (bool, int, float, str, Init, Ref)  # values a Const holds as they are
+_CONDITION = Bool()
 
 
 def _thunk(interp: Interpreter, expr: ast.Node, scope: Scope) -> Callable[[], Any]:

@@ -1,0 +1,583 @@
+"""The values a value over choices can take where it is used, found when a program is read.
+
+A layer argument, a repeat count, an index or an `if` condition written over choices
+(`w - 16`, `xs[i]`, `one_of(0.5, 1) * 2`) is computed only when an architecture picks
+the choices, so a wrong one would pass `darch check` and fail `darch sample`. Here it
+is evaluated, when it is built, for the combinations of the choices it reaches, under
+the `if`s over choices that enclose it (its *guards*, `Interpreter.guards`): a
+combination a guard excludes is skipped, so `if w > 16 then conv2d(filters: w - 16)
+else relu()` passes, while `conv2d(filters: one_of(16, 32) - 40, size: 3)` is an error
+that names the choice value giving -8. The evaluation is the walk's own (`Walk`): a
+shared choice is decided once, a choice inside an option only when the option is
+taken, so it finds what sampling finds.
+
+It stays bounded (`Limits.check_work`). First the sets of values the parts can take
+(sharing and guards ignored: a superset) prove the value right when they can, which
+is what almost every value needs. Else the combinations are enumerated, which proves
+the value right or finds a combination that makes it wrong; past a value's share of
+the budget, random combinations look for one instead (they prove nothing: a value over
+many shared choices can pass with a rare wrong combination).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import operator
+import random
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from darchlang.arch.graph import Init
+from darchlang.errors import DarchError, Related, Span
+from darchlang.layers.defs import Bool
+from darchlang.semantics.arithmetic import Operation
+from darchlang.space.nodes import Choice, Cond, Const, Derived, Fail, InitNode, ListNode, SNode
+from darchlang.space.walk import Walk
+from darchlang.text import value_text
+
+if TYPE_CHECKING:
+    from darchlang.environment import Limits
+    from darchlang.layers.defs import ParamType
+    from darchlang.semantics.interpreter import Interpreter
+
+Guard = tuple[SNode, bool]
+"""An `if` over choices that encloses a value: its condition and the branch taken."""
+Test = Callable[[Any], None]
+"""Raises the DarchError of a wrong value; returns for a right one."""
+
+CAP = 64
+"""Values of a node listed before they are bounded by a `Range` instead."""
+COMBOS = 512
+"""Combinations of its parts' listed values computed for one node, at most."""
+SHARE = 25
+"""A value gets at most this fraction (1/SHARE) of `Limits.check_work` for itself."""
+FLOOR = 200
+"""The least work a value gets, even once the load's budget is spent."""
+SAMPLES = 64
+"""Random combinations tried for a value whose combinations are too many to enumerate."""
+SHOWN = 3
+"""Choices named in an error, and drawn as related places."""
+
+_NONE = object()
+"""No value (the combination was excluded)."""
+_UNKNOWN = object()
+"""Not every combination was tried, so the values found are not all."""
+
+
+class _Spent(Exception):
+    """A value's share of the work is used up."""
+
+
+class _Excluded(Exception):
+    """The guards exclude this combination, or it reaches a `fail` (the program's own
+    error, which stands as written)."""
+
+
+# ---- bounds: a superset, cheap ----------------------------------------------------------
+class Range(NamedTuple):
+    """What the values of a node can be when they are too many to list: their kinds
+    (`int`, `float`, `bool`, `str`, `list`; `object` for anything) and, for numbers,
+    bounds (`-inf`/`inf` when unknown)."""
+
+    kinds: frozenset
+    lo: Any = -math.inf
+    hi: Any = math.inf
+
+
+ANY = Range(frozenset({object}))
+_NUMBERS = frozenset({int, float})
+_LOGIC = frozenset({"==", "!=", "<", "<=", ">", ">=", "and", "or", "not"})
+Bounds = tuple["list | Range", bool]
+"""A node's values (listed, or a `Range`), and whether computing one may fail."""
+
+
+class Checks:
+    """One load's checking of values over choices: the work spent so far
+    (`Limits.check_work`), and the bounds of each value node, computed once. A node
+    never changes, and operators applied to the same values share their bounds: each
+    call of `def first_input(g) = g // 3380` makes a new node, bounded once."""
+
+    __slots__ = ("work", "known", "same", "reachable")
+
+    def __init__(self) -> None:
+        self.work = 0
+        self.known: dict[int, tuple[SNode, Any, Bounds]] = {}
+        """Each node seen (held, so that its id stays unique): its token and bounds."""
+        self.same: dict[tuple, tuple[int, Bounds]] = {}
+        """An operator and its operands' tokens: the token and bounds of its result."""
+        self.reachable: dict[tuple, tuple[list[Guard], bool]] = {}
+        """Whether an architecture takes the branches of a set of `if`s (`_reachable`)."""
+
+    def bounds(self, node: SNode, limits: Limits) -> Bounds:
+        """The values `node` can take, guards and sharing ignored (a superset): listed
+        while there are at most CAP of them from at most COMBOS combinations, bounded
+        by interval arithmetic past that."""
+        return self._known(node, limits)[2]
+
+    def _known(self, node: SNode, limits: Limits) -> tuple[SNode, Any, Bounds]:
+        known = self.known.get(id(node))
+        if known is not None:
+            return known
+        t = type(node)
+        token: Any = id(node)
+        if t is Const:
+            out: Bounds = ([node.value], False)
+            if not isinstance(node.value, list):
+                token = (type(node.value), node.value)
+        elif t is Choice or t is Cond:
+            out = _union([self.bounds(o, limits)
+                          for o in (node.options if t is Choice else (node.then, node.orelse))])
+        elif t is Derived and type(node.fn) is Operation:
+            parts = [self._known(a, limits) for a in node.args]
+            signature = (node.fn.fn, node.label, *(p[1] for p in parts))
+            same = self.same.get(signature)
+            if same is None:
+                same = (len(self.same), self._computed(node, [p[2] for p in parts], limits))
+                self.same[signature] = same
+            token, out = same
+        elif t is Derived or t is ListNode or t is InitNode:
+            parts = [self._known(p, limits) for p in
+                     (node.args if t is Derived else node.items if t is ListNode else (node.gain,))]
+            out = self._computed(node, [p[2] for p in parts], limits)
+        elif t is Fail:
+            out = ([], False)
+        else:
+            out = (ANY, True)
+        known = self.known[id(node)] = (node, token, out)
+        return known
+
+    def _computed(self, node: Derived | ListNode | InitNode, parts: list[Bounds],
+                  limits: Limits) -> Bounds:
+        """The bounds of a node computed from its parts' (`parts`)."""
+        t = type(node)
+        fails = any(f for _, f in parts)
+        pools = [v for v, _ in parts]
+        if t is Derived and node.label in _LOGIC:  # a boolean: its kinds tell whether it fails
+            kinds = [p.kinds if type(p) is Range else {type(v) for v in p} for p in pools]
+            ok = all(k == {bool} for k in kinds) if node.label in ("and", "or", "not") else \
+                node.label in ("==", "!=") or all(k and k <= _NUMBERS for k in kinds)
+            return Range(frozenset({bool})), fails or not ok
+        if all(type(p) is list for p in pools) and math.prod(map(len, pools)) <= COMBOS:
+            make = node.fn if t is Derived else (lambda *v: list(v)) if t is ListNode \
+                else (lambda g: Init(node.kind, g))
+            seen: dict[Any, Any] = {}
+            for combo in itertools.product(*pools):
+                self.work += 1
+                try:
+                    v = make(*combo)
+                except (DarchError, ArithmeticError, TypeError, ValueError):
+                    fails = True
+                    continue
+                seen.setdefault(_key(v), v)
+            listed = list(seen.values())
+            return (listed if len(listed) <= CAP else _range(listed)), fails
+        if t is not Derived:
+            return Range(frozenset({list if t is ListNode else Init})), fails
+        got, may_fail = _arithmetic(node.label, [_ranged(p) for p in pools], limits)
+        return got, fails or may_fail
+
+
+def _key(value: Any) -> Any:
+    """A value as a set member that keeps `1`, `1.0` and `true` apart (as checks do)."""
+    if isinstance(value, list):
+        return (list, tuple(_key(v) for v in value))
+    return (type(value), value)
+
+
+def _union(parts: list[Bounds]) -> Bounds:
+    fails = any(f for _, f in parts)
+    if all(type(v) is list for v, _ in parts):
+        seen: dict[Any, Any] = {}
+        for v, _ in parts:
+            for x in v:
+                seen.setdefault(_key(x), x)
+        listed = list(seen.values())
+        return (listed if len(listed) <= CAP else _range(listed)), fails
+    ranges = [_ranged(v) for v, _ in parts]
+    return Range(frozenset().union(*(r.kinds for r in ranges)), min(r.lo for r in ranges),
+                 max(r.hi for r in ranges)), fails
+
+
+def _ranged(values: list | Range) -> Range:
+    return values if type(values) is Range else _range(values)
+
+
+def _range(values: list) -> Range:
+    kinds = frozenset(type(v) if type(v) in (int, float, bool, str, list) else object
+                      for v in values)
+    numbers = [v for v in values if type(v) in _NUMBERS]
+    return Range(kinds, min(numbers), max(numbers)) if numbers else Range(kinds)
+
+
+def _arithmetic(label: str, args: list[Range], limits: Limits) -> Bounds:
+    """The range of an operator's results over ranges, and whether one may fail
+    (dividing by a range that holds 0, a type it does not take, a result too big)."""
+    if not all(a.kinds and a.kinds <= _NUMBERS for a in args):
+        return ANY, True
+    kinds = frozenset().union(*(a.kinds for a in args))
+    try:
+        got = _bounds_of(label, args)
+    except (ArithmeticError, ValueError):
+        return Range(kinds), True
+    if got is None:
+        return ANY, True
+    lo, hi, fails, floats = got
+    if floats:
+        kinds = frozenset({float})
+    if float in kinds:  # past a float's range, `compute` refuses the result
+        return Range(kinds, lo, hi), fails or not -1e308 < lo <= hi < 1e308
+    big = 2 ** limits.int_bits  # past the integer size, `compute` refuses it
+    return Range(kinds, lo, hi), fails or not -big < lo <= hi < big
+
+
+def _bounds_of(label: str, args: list[Range]) -> tuple[Any, Any, bool, bool] | None:
+    """(lo, hi, may fail, gives floats) of a numeric operator, None when not known."""
+    if len(args) == 1 and label == "-":
+        return -args[0].hi, -args[0].lo, False, False
+    if label in ("min", "max"):
+        pick = min if label == "min" else max
+        return pick(a.lo for a in args), pick(a.hi for a in args), False, False
+    if label in ("sqrt", "log10"):
+        (a,) = args
+        low = 0 if label == "sqrt" else 1e-308
+        fn = math.sqrt if label == "sqrt" else math.log10
+        return (fn(max(a.lo, low)) if a.lo != -math.inf else -math.inf,
+                fn(max(a.hi, low)), a.lo < low, True)
+    if len(args) != 2:
+        return None
+    a, b = args
+    if label == "+":
+        return a.lo + b.lo, a.hi + b.hi, False, False
+    if label == "-":
+        return a.lo - b.hi, a.hi - b.lo, False, False
+    if label == "*":
+        return (*_extent([x * y for x in (a.lo, a.hi) for y in (b.lo, b.hi)]), False, False)
+    if label in ("/", "//", "%"):
+        if b.lo <= 0 <= b.hi:
+            return -math.inf, math.inf, True, label == "/"
+        if label == "%":  # the sign of the divisor
+            return (0, b.hi, False, False) if b.lo > 0 else (b.lo, 0, False, False)
+        div = operator.truediv if label == "/" else operator.floordiv
+        return (*_extent([div(x, y) for x in (a.lo, a.hi) for y in (b.lo, b.hi)]), False,
+                label == "/")
+    return None
+
+
+def _extent(corners: list) -> tuple[Any, Any]:
+    """The least and largest of an operator's values at the corners of its ranges (a
+    monotone operator's extremes), unbounded when one is not a number (`inf * 0`)."""
+    if any(isinstance(c, float) and math.isnan(c) for c in corners):
+        return -math.inf, math.inf
+    return min(corners), max(corners)
+
+
+# ---- combinations: exact, under the guards ----------------------------------------------
+class _Trial(Walk):
+    """One evaluation of a value (and its guards) for one combination of its choices:
+    the walk's, deciding each choice from `prefix` in the order reached, then its first
+    option (`rng`: a random one). It counts the nodes it visits against `budget`."""
+
+    __slots__ = ("prefix", "reached", "budget", "rng", "value", "computed")
+
+    def __init__(self, budget: list[int], rng: random.Random | None = None):
+        super().__init__(lambda _: 0, {}, {})
+        self.prefix: list[int] = []
+        self.reached: list[tuple[Choice, int]] = []
+        self.budget, self.rng = budget, rng
+        self.value: Any = _NONE
+        self.computed: dict[int, Any] = {}
+
+    def start(self, prefix: list[int]) -> None:
+        self.prefix = prefix
+        self.reached = []
+        self.decided = {}
+        self.value = _NONE
+        self.computed = {}
+
+    def visit_Derived(self, node: Derived) -> Any:
+        """Computed once per combination: `x = w + w` doubled forty times is forty
+        values, not 2^40 visits."""
+        known = self.computed.get(id(node), _NONE)
+        if known is _NONE:
+            known = self.computed[id(node)] = super().visit_Derived(node)
+        return known
+
+    def visit(self, node: Any, *args: Any) -> Any:
+        self.budget[0] -= 1
+        if self.budget[0] < 0:
+            raise _Spent
+        return super().visit(node, *args)
+
+    def visit_Choice(self, node: Choice) -> Any:
+        index = self.decided.get(node.uid)
+        if index is None:
+            k = len(self.reached)
+            index = (self.prefix[k] if k < len(self.prefix) else
+                     self.rng.randrange(len(node.options)) if self.rng else 0)
+            self.decided[node.uid] = index
+            self.reached.append((node, index))
+        return self.visit(node.options[index])
+
+    def visit_Fail(self, node: Fail) -> Any:
+        raise _Excluded
+
+    def run(self, node: SNode, guards: list[Guard], test: Test) -> DarchError | None:
+        """The error this combination gives (None when it is right or excluded); a
+        right value is kept in `value`."""
+        try:
+            if not self.holds(guards):
+                return None
+            value = self.visit(node)
+        except _Excluded:
+            return None
+        except DarchError as err:
+            return err
+        try:
+            test(value)
+        except DarchError as err:
+            return err
+        self.value = value
+        return None
+
+    def holds(self, guards: list[Guard]) -> bool:
+        """Whether this combination takes the branches `guards` say."""
+        for pred, branch in guards:
+            try:
+                if self.visit(pred) is not branch:
+                    return False
+            except (DarchError, _Excluded):
+                return False  # the `if`'s own error, reported where it is built
+        return True
+
+    def next_prefix(self) -> list[int] | None:
+        """The decisions of the next combination, in the order of the last one's."""
+        for k in range(len(self.reached) - 1, -1, -1):
+            choice, index = self.reached[k]
+            if index + 1 < len(choice.options):
+                return [i for _, i in self.reached[:k]] + [index + 1]
+        return None
+
+
+def _relevant(guards: tuple[Guard, ...], node: SNode) -> list[Guard]:
+    """The guards that share choices with the value, directly or through other such
+    guards, outermost first: the others cannot exclude any of its values."""
+    want = node.vars
+    chosen: set[int] = set()
+    grew = True
+    while grew:
+        grew = False
+        for k, (pred, _) in enumerate(guards):
+            if k not in chosen and pred.vars & want:
+                chosen.add(k)
+                want = want | pred.vars
+                grew = True
+    return [g for k, g in enumerate(guards) if k in chosen]
+
+
+def _search(interp: Interpreter, node: SNode, test: Test, collect: dict | None
+            ) -> tuple[DarchError, list[tuple[Choice, int]]] | None:
+    """A combination the choices and guards allow that makes the value wrong, with its
+    decisions: every combination in turn (each right value kept in `collect`), then,
+    once the value's share of the work is spent, random ones (`collect` then holds
+    `_UNKNOWN`: the values found are not all). None when none is found."""
+    guards = _relevant(interp.guards, node)
+    others = [g for g in interp.guards if not any(g is r for r in guards)]
+    if others and not _reachable(interp, others):
+        return None  # no architecture builds the value here
+    trial = _Trial(_budget(interp))
+    prefix: list[int] | None = []
+    try:
+        while prefix is not None:
+            trial.start(prefix)
+            err = trial.run(node, guards, test)
+            if err is not None:
+                return err, trial.reached
+            if collect is not None and trial.value is not _NONE:
+                collect.setdefault(_key(trial.value), _frozen(trial.value))
+            prefix = trial.next_prefix()
+        return None
+    except _Spent:
+        if collect is not None:
+            collect.clear()
+            collect[_UNKNOWN] = None
+    finally:
+        _spend(interp, trial.budget)
+    trial = _Trial(_budget(interp), random.Random(0))
+    try:
+        for _ in range(SAMPLES):
+            trial.start([])
+            err = trial.run(node, guards, test)
+            if err is not None:
+                return err, trial.reached
+    except _Spent:
+        pass
+    finally:
+        _spend(interp, trial.budget)
+    return None
+
+
+def _reachable(interp: Interpreter, guards: list[Guard]) -> bool:
+    """Whether a combination of their choices takes the branches `guards` say (True
+    when that cannot be told within the budget); known once per set of guards."""
+    key = tuple((id(pred), branch) for pred, branch in guards)
+    known = interp.checks.reachable.get(key)
+    if known is not None:
+        return known[1]
+    trial = _Trial(_budget(interp))
+    prefix: list[int] | None = []
+    found = False
+    try:
+        while prefix is not None and not found:
+            trial.start(prefix)
+            found = trial.holds(guards)
+            prefix = trial.next_prefix()
+    except _Spent:
+        found = True
+    finally:
+        _spend(interp, trial.budget)
+    interp.checks.reachable[key] = (guards, found)  # holding the guards keeps their ids
+    return found
+
+
+def _budget(interp: Interpreter) -> list[int]:
+    """The work one value may do now (left, given): its share, or what is left of the
+    load's, and at least a little (so a value over one small choice is always tried)."""
+    limit = interp.limits.check_work
+    amount = max(min(limit // SHARE, limit - interp.checks.work), FLOOR)
+    return [amount, amount]
+
+
+def _spend(interp: Interpreter, budget: list[int]) -> None:
+    interp.checks.work += budget[1] - max(budget[0], 0)
+
+
+def plain(node: SNode) -> bool:
+    """A constant, an initializer, or a choice of those: each option is a value as it is."""
+    t = type(node)
+    return t is Const or t is InitNode or t is Choice and all(plain(o) for o in node.options)
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(_frozen(v) for v in value) if isinstance(value, list) else value
+
+
+# ---- the entry points -------------------------------------------------------------------
+def check(interp: Interpreter, node: SNode, test: Test, ptype: ParamType | None = None,
+          used: Span | None = None, what: str = "") -> None:
+    """Raise the error of a value the choices and guards allow that `test` rejects or
+    that cannot be computed, naming the choice values that make it (`used`: where the
+    value is used, as `what`); nothing when every allowed value is right, or when
+    random combinations find no wrong one past the budget. `ptype`, when `test` is
+    its check, lets bounds prove a value right that has too many values to list."""
+    values, fails = interp.checks.bounds(node, interp.limits)
+    if not fails:
+        if type(values) is Range:
+            if ptype is not None and ptype.admits(values.kinds, values.lo, values.hi):
+                return
+        else:
+            try:
+                for v in values:
+                    test(v)
+                return
+            except DarchError:
+                pass
+    found = _search(interp, node, test, None)
+    if found is not None:
+        raise _explained(*found, used, what)
+
+
+def check_type(interp: Interpreter, node: SNode, ptype: ParamType, span: Span | None,
+               what: str) -> None:
+    """`check` that every value is of `ptype`: `{what}: {the type's problem}`."""
+    if type(node) is Derived and node.label in ("==", "!=") and isinstance(ptype, Bool) \
+            and all(plain(a) for a in node.args):
+        return  # `k == 2` over a choice of constants: a boolean, whatever k is
+
+    def test(value: Any) -> None:
+        problem = ptype.check(value)
+        if problem:
+            raise DarchError(f"{what}: {problem}", span)
+
+    check(interp, node, test, ptype, span, what)
+
+
+def values(interp: Interpreter, node: SNode, test: Test, used: Span | None = None,
+           what: str = "") -> list | None:
+    """`check`, and the values the choices and guards allow, each once (lists as
+    tuples), when every combination could be tried; None when they could not, or when
+    the guards allow none (the value is never used, and any stands for it)."""
+    found: dict[Any, Any] = {}
+    err = _search(interp, node, test, found)
+    if err is not None:
+        raise _explained(*err, used, what)
+    return None if _UNKNOWN in found or not found else list(found.values())
+
+
+def _explained(err: DarchError, reached: list[tuple[Choice, int]], used: Span | None,
+               what: str) -> DarchError:
+    """`err` with the choice values that make it: `..., when w (2:5) is 32`."""
+    if not reached:
+        return err
+    said = [f"{_label(c, err.span)} is {_option(c, i)}" for c, i in reached[:SHOWN]]
+    more = len(reached) - SHOWN
+    when = " and ".join(said) + (f" (and {more} more choice{'s' if more > 1 else ''})"
+                                 if more > 0 else "")
+    related = [Related(c.span, f"when this choice is {_option(c, i)}") for c, i in reached[:SHOWN]
+               if c.span is not None and not (err.span and _inside(c.span, err.span))]
+    if used is not None and err.span is not None and not _inside(err.span, used) \
+            and not _inside(used, err.span):  # the error is elsewhere (in a function)
+        related.append(Related(used, f"the value is {what} here"))
+    return DarchError(f"{err.message}, when {when}", err.span,
+                      err.help or "every value the choices allow must be valid here: change "
+                      "the options or the expression, or put this under an `if` that "
+                      "excludes these values",
+                      list(err.notes), [*err.related, *related])
+
+
+def _inside(inner: Span, outer: Span) -> bool:
+    return inner.source is outer.source and (outer.line, outer.col) <= (inner.line, inner.col) \
+        and (inner.end_line, inner.end_col) <= (outer.end_line, outer.end_col)
+
+
+def _label(choice: Choice, at: Span | None) -> str:
+    """`w` for a named choice, else `one_of(16, 32)` with where it is written (2:5, or
+    its file too when it is another's; nothing when the error's caret is under it)."""
+    if choice.user_named:
+        return f"`{choice.name}`"
+    span = choice.span
+    if span is None:
+        return "a choice"
+    where = "" if at is not None and _inside(span, at) else \
+        f" ({span.line}:{span.col})" if at is not None and span.source is at.source \
+        else f" ({span.where})"
+    if span.line == span.end_line:
+        text = span.source.line(span.line)[span.col - 1:span.end_col - 1]
+        if len(text) <= 40:
+            return f"`{text}`{where}"
+    return f"the choice at {span.where}"
+
+
+def _option(choice: Choice, index: int) -> str:
+    option = choice.options[index]
+    if type(option) is Const:
+        return value_text(option.value)
+    return f"its option {index + 1}"
+
+
+class _Above:
+    """`times > k` for copy k of a repeat (a copy is active only then): a class, so a
+    guard needs no closure."""
+
+    __slots__ = ("k",)
+
+    def __init__(self, k: int):
+        self.k = k
+
+    def __call__(self, times: Any) -> Any:
+        return operator.gt(times, self.k) if isinstance(times, int) else False
+
+
+def copy_guard(times: SNode, k: int, span: Span | None) -> Guard:
+    """The guard of copy k of a repeat over `times`: it is built only when times > k."""
+    return Derived(_Above(k), (times,), ">", span), True
