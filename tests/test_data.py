@@ -321,3 +321,60 @@ def test_npz_not_an_archive(tmp_path):
     assert err.message == f"{path} is not an .npz archive"
     err = error_of(load_dataset, f"npz:{tmp_path / 'missing.npz'}")
     assert err.message.startswith("missing file") and "`x`" in err.notes[0]
+
+
+# -- npz sequences: token ids and tokens ------------------------------------------------------------
+def test_npz_token_ids_are_kept_exact(tmp_path):
+    ids = np.random.default_rng(0).integers(0, 50, (40, 7))
+    path = tmp_path / "ids.npz"
+    np.savez(path, x=ids, y=np.arange(40) % 3, layout="ids")
+    d = load_dataset(f"npz:{path}")
+    assert d.input_shape == (7,) and d.vocab == int(ids.max()) + 1
+    kept = torch.cat([d.train.x, d.val.x])
+    assert sorted(map(tuple, kept.long().tolist())) == sorted(map(tuple, ids.tolist()))
+    assert "token ids (0..49)" in d.describe()
+
+
+def test_npz_tokens_are_normalised_per_feature(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(50, 6, 3)) * np.array([1.0, 10.0, 100.0]) + np.array([5.0, -3.0, 7.0])
+    path = tmp_path / "seq.npz"
+    np.savez(path, x=x, y=np.arange(50) % 2, layout="tokens")
+    d = load_dataset(f"npz:{path}")
+    assert d.input_shape == (6, 3) and d.vocab is None  # a sequence, not a greyscale image
+    features = d.train.x.reshape(-1, 3)
+    assert torch.allclose(features.mean(0), torch.zeros(3), atol=1e-5)
+    assert torch.allclose(features.std(0, unbiased=False), torch.ones(3), atol=1e-4)
+
+
+@pytest.mark.parametrize(("arrays", "expected"), [
+    ({"layout": "tokns"}, 'did you mean "tokens"?'),
+    ({"layout": np.array(["ids", "ids"])}, "`layout` is not a string"),
+    ({"layout": "ids", "x": np.zeros((4, 3))}, "must be integers"),
+    ({"layout": "ids", "x": -np.ones((4, 3), dtype=int)}, "must be integers"),
+    ({"layout": "tokens", "x": np.zeros((4, 3))}, "which is not tokens examples"),
+])
+def test_npz_layout_errors(tmp_path, arrays, expected):
+    path = tmp_path / "bad.npz"
+    np.savez(path, **{"x": np.zeros((4, 3, 2)), "y": np.arange(4), **arrays})
+    err = error_of(load_dataset, f"npz:{path}")
+    assert expected in err.render()
+
+
+def test_an_embedding_is_checked_against_the_ids(tmp_path):
+    import darchlang
+
+    path = tmp_path / "ids.npz"
+    np.savez(path, x=np.arange(80).reshape(20, 4), y=np.arange(20) % 2, layout="ids")
+    ids = load_dataset(f"npz:{path}")
+    program = "space = concat [\n    embedding(vocab: {v}, dim: 4),\n    token_pool(),\n]\n"
+    arch = darchlang.load_string(program.format(v=80)).space.sample(seed=0)
+    ids.check_feeds(arch)  # room for every id
+    arch = darchlang.load_string(program.format(v=79)).space.sample(seed=0)
+    err = error_of(ids.check_feeds, arch)
+    assert (err.span.line, err.span.col) == (2, 5)
+    assert "room for token ids 0..78, but the ids of" in err.message
+    assert "set vocab to at least 80" in err.message
+    np.savez(path, x=np.arange(80.0).reshape(20, 4), y=np.arange(20) % 2)  # features
+    err = error_of(load_dataset(f"npz:{path}").check_feeds, arch)
+    assert 'save ids in an .npz with layout="ids"' in err.message

@@ -146,3 +146,34 @@ def test_an_unwritable_model_path_is_an_error_not_a_traceback(program, tmp_path,
     # refused before training: nothing is trained to be thrown away
     out = capsys.readouterr()
     assert out.err.startswith(f"error: cannot write `{tmp_path}`: it is a folder") and out.out == ""
+
+
+TOKENS = """
+space = concat [
+    embedding(vocab: {vocab}, dim: one_of(8, 16)),
+    position_embedding(),
+    multihead_attention(heads: 2),
+    token_pool(),
+    affine(units: 3),
+]
+"""
+
+
+@pytest.mark.slow
+def test_a_space_over_token_ids_trains_and_searches_from_the_shell(tmp_path):
+    ids = np.random.default_rng(0).integers(0, 40, (120, 10))
+    np.savez(tmp_path / "ids.npz", x=ids, y=ids[:, 0] % 3, layout="ids")
+    (tmp_path / "text.darch").write_text(TOKENS.format(vocab=40))
+    (tmp_path / "small.darch").write_text(TOKENS.format(vocab=20))
+
+    def darch(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "darchlang.cli", *args, "--threads", "1"],
+                              capture_output=True, text=True, timeout=120, cwd=tmp_path)
+
+    r = darch("train", "text.darch", "--dataset", "npz:ids.npz", "--max-epochs", "1", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["status"] == "ok"
+    r = darch("search", "small.darch", "--dataset", "npz:ids.npz", "--budget", "1",
+              "--max-epochs", "1", "--no-journal")
+    assert "small.darch:3:5: `embedding` has room for token ids 0..19, but the ids of" in r.stderr
+    assert "Traceback" not in r.stdout + r.stderr

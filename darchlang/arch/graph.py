@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -106,6 +107,20 @@ class Graph(Node):
     def value_name(self, index: int) -> str:
         n = len(self.inputs)
         return self.inputs[index] if index < n else self.steps[index - n].name
+
+
+def layers_of(node: Node | None) -> Iterator[Layer]:
+    """Every layer of a network, in printing order (a repeated body once)."""
+    if isinstance(node, Layer):
+        yield node
+    elif isinstance(node, Seq):
+        for item in node.items:
+            yield from layers_of(item)
+    elif isinstance(node, Residual | Repeat):
+        yield from layers_of(node.body)
+    elif isinstance(node, Graph):
+        for step in node.steps:
+            yield from layers_of(step.op)
 
 
 @dataclass(eq=False)

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from darchlang.arch.graph import Architecture, layers_of
 from darchlang.environment import DatasetDef, Environment, resolve
 from darchlang.errors import DarchError
 from darchlang.train import formats
@@ -55,7 +56,8 @@ class Dataset:
     """Train, validation and (optionally) test splits, and what a model must fit.
 
     `augment` is the dataset's standard training augmentation (CIFAR-10's padding,
-    crop and flip; nothing for digits, whose orientation matters).
+    crop and flip; nothing for digits, whose orientation matters). `vocab` is set for
+    examples of token ids (one more than the largest id), which are kept as they are.
     """
 
     name: str
@@ -65,6 +67,7 @@ class Dataset:
     num_classes: int
     augment: Augment = field(default=NO_AUGMENT)
     source: str = ""
+    vocab: int | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -82,13 +85,32 @@ class Dataset:
         test = self.test.to(device) if self.test is not None else None
         return replace(self, train=self.train.to(device), val=self.val.to(device), test=test)
 
+    def check_feeds(self, architecture: Architecture) -> None:
+        """A `DarchError` at the layer when this dataset's token ids overflow one of
+        the architecture's `embedding` tables (torch would raise an unlocated
+        IndexError on the CPU, and a device-side assert on a GPU), or when an `embedding`
+        would read examples that are not ids."""
+        for layer in layers_of(architecture.network):
+            if layer.kind != "embedding":
+                continue
+            if self.vocab is None:
+                raise DarchError(
+                    f"`embedding` looks up token ids, but the examples of `{self.name}` are "
+                    f"not ids: save ids in an .npz with layout=\"ids\"", span=layer.span)
+            if layer.attrs.get("vocab", self.vocab) < self.vocab:
+                raise DarchError(
+                    f"`embedding` has room for token ids 0..{layer.attrs['vocab'] - 1}, but "
+                    f"the ids of `{self.name}` go up to {self.vocab - 1}: set vocab to at "
+                    f"least {self.vocab}", span=layer.span)
+
     def describe(self) -> str:
         """A one-line summary for the command line."""
         sizes = f"{len(self.train)} train / {len(self.val)} val"
         if self.test is not None:
             sizes += f" / {len(self.test)} test"
         shape = "x".join(str(d) for d in self.input_shape)
-        return f"{self.name}: {sizes}, inputs {shape}, {self.num_classes} classes"
+        ids = f" token ids (0..{self.vocab - 1})" if self.vocab is not None else ""
+        return f"{self.name}: {sizes}, inputs {shape}{ids}, {self.num_classes} classes"
 
 
 # -- building a dataset from arrays -----------------------------------------------------------
@@ -101,9 +123,10 @@ def split_off_validation(n: int, fraction: float = VAL_FRACTION) -> tuple[np.nda
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
-def _channel_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and standard deviation per channel (dim 1), shaped to broadcast over x."""
-    dims = [d for d in range(x.dim()) if d != 1]
+def _channel_stats(x: torch.Tensor, channel: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and standard deviation per channel (dim `channel`: 1 for images and
+    feature vectors, the last for tokens), shaped to broadcast over x."""
+    dims = [d for d in range(x.dim()) if d != channel % x.dim()]
     xs = x.double()
     mean = xs.mean(dim=dims, keepdim=True)
     std = xs.std(dim=dims, keepdim=True, unbiased=False)
@@ -120,11 +143,15 @@ def build_dataset(
     num_classes: int | None = None,
     augment: Augment = NO_AUGMENT,
     source: str = "",
+    layout: str = "image",
 ) -> Dataset:
     """Normalise arrays with the training split's statistics and wrap them as tensors.
 
-    `x` arrays are (N, C, H, W) images or (N, D) feature vectors, any real dtype; `y`
-    arrays hold class numbers 0..K-1. Without `val`, a fixed 10% of `train` is held out.
+    `x` arrays are (N, C, H, W) images or (N, D) feature vectors (layout "image" or
+    "features"), (N, T, D) sequences of tokens ("tokens", normalised per feature) or
+    (N, T) token ids ("ids", kept exact: float32 holds every id below 2**24), any real
+    dtype; `y` arrays hold class numbers 0..K-1. Without `val`, a fixed 10% of `train`
+    is held out.
     """
     x_train, y_train = train
     if val is None:
@@ -140,11 +167,16 @@ def build_dataset(
         k: torch.from_numpy(np.array(x, dtype=np.float32, order="C", copy=True))
         for k, (x, _) in arrays.items()
     }
-    mean, std = _channel_stats(tensors["train"])
+    vocab = None
+    if layout == "ids":
+        vocab = int(max(int(x.max()) for x, _ in arrays.values() if len(x))) + 1
+    else:
+        mean, std = _channel_stats(tensors["train"], -1 if layout == "tokens" else 1)
     splits = {}
     for key, (_, y) in arrays.items():
         x = tensors[key]
-        x.sub_(mean).div_(std)
+        if vocab is None:
+            x.sub_(mean).div_(std)
         splits[key] = Split(x, torch.from_numpy(np.array(y, dtype=np.int64, copy=True)))
     augment.check_shape(tuple(splits["train"].x.shape[1:]))
     return Dataset(
@@ -155,6 +187,7 @@ def build_dataset(
         num_classes,
         augment,
         source,
+        vocab,
     )
 
 
@@ -268,9 +301,14 @@ def load_fashion_mnist(data_dir: Path) -> Dataset:
 
 # -- npz ------------------------------------------------------------------------------------------------
 NPZ_LAYOUT = (
-    "expected arrays `x` (N examples: (N, C, H, W), (N, H, W, C), (N, H, W) or (N, D)) and "
-    "`y` (N class numbers 0..K-1); optional `x_val`/`y_val` and `x_test`/`y_test`"
+    "expected arrays `x` (N examples: images (N, C, H, W), (N, H, W, C) or (N, H, W), "
+    "feature vectors (N, D), integer token ids (N, T) with layout=\"ids\", or sequences of "
+    "feature vectors (N, T, D) with layout=\"tokens\") "
+    "and `y` (N class numbers 0..K-1); optional `x_val`/`y_val`, `x_test`/`y_test` and "
+    "`layout` (\"image\", \"features\", \"tokens\" or \"ids\")"
 )
+NPZ_LAYOUTS = {"image": (3, 4), "features": (2,), "tokens": (3,), "ids": (2,)}
+MAX_TOKEN_ID = 2**24  # float32 holds every integer below it exactly
 
 
 def _channels_first(x: np.ndarray) -> np.ndarray:
@@ -282,8 +320,32 @@ def _channels_first(x: np.ndarray) -> np.ndarray:
     return x
 
 
+def _npz_layout(path: Path, archive: np.lib.npyio.NpzFile, x: np.ndarray) -> str:
+    """The layout an archive's `layout` array names, else the one `x` reads as: (N, D)
+    arrays are features and the rest images. Token ids and sequences of feature
+    vectors must say so: (N, T) ids are shaped like features (flattened 8-bit images
+    are integers too), and (N, T, D) tokens like greyscale images."""
+    if "layout" not in archive.files:
+        return "features" if x.ndim == 2 else "image"
+    try:
+        given = archive["layout"]
+    except ValueError:  # an object array, which is never unpickled
+        given = None
+    name = str(given) if given is not None and given.shape == () and given.dtype.kind == "U" \
+        else None
+    if name not in NPZ_LAYOUTS:
+        close = difflib.get_close_matches(name or "", list(NPZ_LAYOUTS), n=1)
+        shown = f'"{name}"' if name is not None else "not a string"
+        raise DarchError(
+            f"{path}: `layout` is {shown}, not a layout darchlang knows",
+            help=f"did you mean \"{close[0]}\"?" if close else None,
+            notes=["a layout is one of " + ", ".join(f'"{k}"' for k in NPZ_LAYOUTS)])
+    return name
+
+
 def load_npz(path: Path) -> Dataset:
-    """Any arrays: `x` and `y`, with optional `x_val`/`y_val` and `x_test`/`y_test`."""
+    """Any arrays: `x` and `y`, with optional `x_val`/`y_val`, `x_test`/`y_test` and
+    `layout`."""
     if not path.is_file():
         raise DarchError(f"missing file {path}", notes=[f"expected an .npz archive: {NPZ_LAYOUT}"])
     try:
@@ -310,6 +372,7 @@ def load_npz(path: Path) -> Dataset:
                     pairs[split] = (archive[xk], archive[yk])
                 except ValueError as err:
                     raise DarchError(f"{path}: cannot read `{xk}`/`{yk}`: {err}", notes=[NPZ_LAYOUT]) from None
+        layout = _npz_layout(path, archive, pairs["train"][0])
     shape = None
     for split, (x, y) in pairs.items():
         xk = "x" if split == "train" else f"x_{split}"
@@ -326,7 +389,17 @@ def load_npz(path: Path) -> Dataset:
             )
         if y.min() < 0:
             raise DarchError(f"{path}: `{yk}` has a negative class {int(y.min())}", notes=[NPZ_LAYOUT])
-        x = _channels_first(x)
+        if x.ndim not in NPZ_LAYOUTS[layout]:
+            raise DarchError(
+                f"{path}: `{xk}` has shape {x.shape}, which is not {layout} examples",
+                notes=[NPZ_LAYOUT])
+        if layout == "ids" and (x.dtype.kind not in "biu" or x.min() < 0
+                                or x.max() >= MAX_TOKEN_ID):
+            raise DarchError(
+                f"{path}: `{xk}` holds token ids, which must be integers 0..{MAX_TOKEN_ID - 1}",
+                notes=[f"it is a {x.dtype} array from {x.min()} to {x.max()}"])
+        if layout == "image":
+            x = _channels_first(x)
         if shape is not None and x.shape[1:] != shape:
             raise DarchError(
                 f"{path}: `{xk}` examples are shaped {x.shape[1:]}, but `x` examples {shape}"
@@ -339,4 +412,5 @@ def load_npz(path: Path) -> Dataset:
         pairs.get("test"),
         val=pairs.get("val"),
         source=str(path),
+        layout=layout,
     )

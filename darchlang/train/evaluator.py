@@ -408,6 +408,7 @@ class _Run:
     def train(self) -> None:
         ev, s = self.ev, self.settings
         data, device = ev.dataset, ev.device
+        data.check_feeds(self.architecture)
         model = ev.build_model(self.architecture, data.input_shape, device)
         if not isinstance(model, nn.Module):
             raise TrainingFailed(f"the model builder returned a {type(model).__name__}, not a torch module")
