@@ -281,3 +281,51 @@ def test_bad_device_and_threads():
     if not torch.cuda.is_available():
         with pytest.raises(DarchError, match="CUDA is not available"):
             evaluator(device="cuda")
+
+
+@pytest.mark.parametrize(("name", "kind", "momentum", "nesterov"), [
+    ("adam", torch.optim.Adam, None, None), ("adamw", torch.optim.AdamW, None, None),
+    ("sgd", torch.optim.SGD, 0.0, False), ("sgd_mom", torch.optim.SGD, 0.8, False),
+    ("nesterov", torch.optim.SGD, 0.8, True)])
+def test_each_optimizer_is_the_one_it_names(name, kind, momentum, nesterov):
+    params = [nn.Parameter(torch.zeros(2))]
+    optimizer = build_optimizer(params, Settings(optimizer=name, momentum=0.8, weight_decay=0.1))
+    group = optimizer.param_groups[0]
+    assert type(optimizer) is kind and group["weight_decay"] == 0.1
+    if momentum is not None:
+        assert (group["momentum"], group["nesterov"]) == (momentum, nesterov)
+
+
+def test_adamw_decays_weights_apart_from_the_gradient():
+    """With a zero gradient, AdamW still shrinks a weight (decoupled decay); Adam's L2
+    penalty, normalised by its own running moments, moves it by the full step."""
+    moved = {}
+    for name in ("adam", "adamw"):
+        weight = nn.Parameter(torch.ones(1))
+        optimizer = build_optimizer([weight], Settings(optimizer=name, weight_decay=0.5,
+                                                       learning_rate_init=0.1))
+        weight.grad = torch.zeros(1)
+        optimizer.step()
+        moved[name] = 1.0 - float(weight.detach())
+    assert moved["adamw"] == pytest.approx(0.1 * 0.5)  # lr * decay, no moment scaling
+    assert moved["adam"] == pytest.approx(0.1, rel=1e-3)  # the L2 gradient, normalised
+
+
+@pytest.mark.slow
+def test_label_smoothing_reaches_the_loss():
+    events = {}
+    for smoothing in (0.0, 0.3):
+        seen = []
+        result = evaluator({"max_epochs": 1, "label_smoothing": smoothing},
+                           on_progress=seen.append)(small_arch())
+        assert result.ok
+        events[smoothing] = seen[-1].train_loss
+    # a smoothed target cannot be fitted as closely: its loss stays higher
+    assert events[0.3] > events[0.0] + 0.1
+
+
+def test_bad_optimizer_settings_are_errors():
+    with pytest.raises(DarchError, match="one of \"adam\", \"adamw\", \"sgd\""):
+        evaluator({"optimizer": "rmsprop"})
+    with pytest.raises(DarchError, match=r"`momentum` .* must be a number in \[0, 1\)"):
+        evaluator({"momentum": 1.0})

@@ -61,7 +61,7 @@ from darchlang.train.data import Dataset, Split
 from darchlang.train.progress import ProgressBar, ProgressCallback, ProgressEvent
 from darchlang.train.result import EvalResult
 from darchlang.train.schedule import Schedule
-from darchlang.train.settings import SGD_MOMENTUM, Settings
+from darchlang.train.settings import Settings
 
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -153,12 +153,14 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
 
 
 def build_optimizer(params: Any, settings: Settings) -> torch.optim.Optimizer:
-    """The optimizer a setting names: Adam, or SGD with DeepArchitect's momentum 0.9."""
-    if settings.optimizer == "adam":
-        return torch.optim.Adam(params, lr=settings.learning_rate_init, weight_decay=settings.weight_decay)
-    return torch.optim.SGD(
-        params, lr=settings.learning_rate_init, momentum=SGD_MOMENTUM, weight_decay=settings.weight_decay
-    )
+    """The optimizer a setting names (`docs/training.md` lists them)."""
+    lr, decay, name = settings.learning_rate_init, settings.weight_decay, settings.optimizer
+    if name in ("adam", "adamw"):
+        kind = torch.optim.Adam if name == "adam" else torch.optim.AdamW
+        return kind(params, lr=lr, weight_decay=decay)
+    momentum = 0.0 if name == "sgd" else settings.momentum
+    return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=decay,
+                           nesterov=name == "nesterov" and momentum > 0)
 
 
 @torch.inference_mode()
@@ -468,7 +470,7 @@ class _Run:
                     out = step_model(xb)
                     if self.steps == 0:
                         self._check_output(out, batch)
-                    loss = F.cross_entropy(out, yb)
+                    loss = F.cross_entropy(out, yb, label_smoothing=s.label_smoothing)
                 optimizer.zero_grad(set_to_none=True)
                 if scaler is None:
                     loss.backward()

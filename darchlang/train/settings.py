@@ -22,9 +22,8 @@ from typing import Any
 from darchlang.errors import DarchError, did_you_mean
 from darchlang.train.schedule import SCHEDULES
 
-OPTIMIZERS = ("adam", "sgd_mom")
+OPTIMIZERS = ("adam", "adamw", "sgd", "sgd_mom", "nesterov")
 PRECISIONS = ("fp32", "bf16", "fp16")
-SGD_MOMENTUM = 0.9
 
 
 POSITIVE = (lambda v: v > 0, "a positive number")
@@ -99,7 +98,13 @@ class Settings:
     )
     optimizer: str = _setting(
         "adam", str, OPTIMIZER,
-        '"adam" (Adam) or "sgd_mom" (SGD with momentum 0.9)',
+        '"adam" (Adam, weight_decay as an L2 penalty), "adamw" (AdamW: weight_decay '
+        'decoupled), "sgd" (plain SGD), "sgd_mom" (SGD with momentum) or "nesterov" (SGD '
+        'with Nesterov momentum)',
+    )
+    momentum: float = _setting(
+        0.9, float, (lambda v: 0 <= v < 1, "a number in [0, 1)"),
+        'momentum of "sgd_mom" and "nesterov" (0.9 is DeepArchitect\'s)',
     )
     learning_rate_init: float = _setting(2.5e-4, float, POSITIVE, "learning rate at the start")
     learning_rate_min: float = _setting(
@@ -111,7 +116,13 @@ class Settings:
         "batches (the last, partial batch is skipped)",
     )
     weight_decay: float = _setting(
-        0.0, float, NON_NEGATIVE, "L2 penalty passed to the optimizer"
+        0.0, float, NON_NEGATIVE,
+        'weight decay passed to the optimizer (an L2 penalty, decoupled for "adamw")',
+    )
+    label_smoothing: float = _setting(
+        0.0, float, (lambda v: 0 <= v < 1, "a number in [0, 1)"),
+        "label smoothing of the training loss (cross-entropy); validation accuracy is "
+        "unaffected",
     )
     max_epochs: int = _setting(100, int, AT_LEAST_ONE, "stop after this many passes over the training split")
     eval_every: int = _setting(
