@@ -40,7 +40,7 @@ from darchlang.search.outcome import Evaluator, as_evaluate, evaluate_safely
 from darchlang.search.progress import default_progress
 from darchlang.search.results import SearchResult
 from darchlang.search.schedulers import Scheduler, make_scheduler
-from darchlang.search.session import MAX_INVALID, Progress, SearchSession
+from darchlang.search.session import MAX_CRASHES, MAX_INVALID, Progress, SearchSession
 from darchlang.space.space import Space
 from darchlang.train.budget import takes_budget
 
@@ -66,13 +66,16 @@ def run_search(
     keep_checkpoints: bool = False,
     preflight: Callable[[Architecture], str | None] | None = None,
     max_invalid: int = MAX_INVALID,
+    max_crashes: int = MAX_CRASHES,
 ) -> SearchResult:
     """Search until `budget` evaluations have finished (or the searcher is exhausted).
 
     `evaluator` is a callable `arch -> EvalResult | float`, or an object with such an
     `evaluate` method. An exception in it, a failed result or a score that is not a
     finite number is a failed evaluation: recorded with its reason, counted, told to
-    the searcher, and the search goes on. `settings` are the evaluator's settings that
+    the searcher, and the search goes on, unless it raised the same error for
+    `max_crashes` candidates in a row: then the search ends and the result's `stopped`
+    says what it raised (the traceback is each row's `detail`). `settings` are the evaluator's settings that
     change scores (dataset, epochs): a journal resumes only with the same ones.
     `journal` is a path (created or resumed), an open `Journal`, or None for one kept
     in memory. `progress` is a callback that hears every `SearchEvent`; by default a
@@ -120,7 +123,8 @@ def run_search(
     display = default_progress(progress, searcher.name, searcher.objectives)
     progress = display if display is not None else (None if isinstance(progress, bool) else progress)
     session_options = dict(settings=settings, space_text=space_text, progress=progress,
-                           reuse=reuse, preflight=preflight, max_invalid=max_invalid)
+                           reuse=reuse, preflight=preflight, max_invalid=max_invalid,
+                           max_crashes=max_crashes)
     if scheduler is not None:
         from darchlang.search.scheduled import ScheduledSession
 

@@ -15,6 +15,14 @@ architecture of the space has been found invalid, or when the searcher runs out
 having proposed only invalid ones, the session stops and `stopped` says why in one
 line (the CLI exits 1 with it). The counts live in the journal, so a resumed search
 counts on from where it was and decides exactly as the uninterrupted one.
+
+An evaluator that *raises* the same error for `max_crashes` candidates in a row (5
+by default) is broken, not unlucky with architectures (a typo, a missing driver, a
+dataset it cannot read): the session stops the same way rather than record the rest
+of the budget as failures, and `stopped` says what it raised. Failures the evaluator
+reports itself (a NaN loss, out of memory) never count, nor do different errors in a
+row. The run is counted within one run of the search, so a resume after the fix
+starts afresh.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ from darchlang.space.space import Space
 from darchlang.train.result import EvalResult
 
 MAX_INVALID = 1000  # invalid candidates in a row after which a search stops
+MAX_CRASHES = 5  # evaluations in a row that raised the same error, after which it stops
 
 
 @dataclass
@@ -107,13 +116,16 @@ class SearchSession:
         reuse: bool = True,
         preflight: Callable[[Architecture], str | None] | None = None,
         max_invalid: int = MAX_INVALID,
+        max_crashes: int = MAX_CRASHES,
     ):
         if budget < 0:
             raise DarchError(f"the budget must be at least 0, got {budget}")
-        if max_invalid < 1:
-            raise DarchError(f"max_invalid must be at least 1, got {max_invalid}")
-        self.preflight, self.max_invalid = preflight, max_invalid
-        self.stopped: str | None = None  # why the search stopped early on invalid candidates
+        for name, value in (("max_invalid", max_invalid), ("max_crashes", max_crashes)):
+            if value < 1:
+                raise DarchError(f"{name} must be at least 1, got {value}")
+        self.preflight, self.max_invalid, self.max_crashes = preflight, max_invalid, max_crashes
+        self._crash: tuple[str, int] | None = None  # the error raised last, how often in a row
+        self.stopped: str | None = None  # why the search stopped early
         self.invalid = 0  # candidates refused before training, in every run of the journal
         self._invalid_run = 0  # ... of them since the last valid one, in ask order
         self._invalid_seen: set[tuple[int, ...]] = set()  # their decisions
@@ -276,7 +288,8 @@ class SearchSession:
             self._invalid_sample = f"#{row.index}: {row.reason}"
 
     def _too_many_invalid(self) -> bool:
-        """Whether the search has stopped, or must now, on invalid candidates."""
+        """Whether the search has stopped (on invalid candidates or a broken
+        evaluator), or must now on invalid candidates."""
         if self.stopped is not None or not self.invalid:
             return self.stopped is not None
         if self._size is None:
@@ -369,10 +382,26 @@ class SearchSession:
             evaluation = self.journal.get(candidate.index)
         self.searcher.tell(candidate, result)
         self.done += 1
+        self._count_crash(evaluation)
         self.best = best_of([self.best, evaluation] if self.best is not None else [evaluation],
                             self.searcher.objectives)
         self._emit("finished", evaluation, candidate.arch, candidate.index)
         return evaluation
+
+    def _count_crash(self, evaluation: Evaluation) -> None:
+        """Stop once the evaluator raised the same error `max_crashes` times in a row
+        (a raised error is a failure with a traceback in `detail`)."""
+        if evaluation.reused is not None:  # answered from the journal: nothing ran
+            return
+        if evaluation.status != "failed" or not evaluation.detail:
+            self._crash = None
+            return
+        reason = evaluation.reason or ""
+        times = self._crash[1] + 1 if self._crash and self._crash[0] == reason else 1
+        self._crash = reason, times
+        if times >= self.max_crashes and self.stopped is None:
+            self.stopped = (f"the evaluator raised the same error for {times} candidates "
+                            f"in a row: {reason}")
 
     def _emit(self, kind: str, evaluation: Evaluation | None = None,
               arch: Architecture | None = None, index: int | None = None) -> None:
