@@ -30,6 +30,7 @@ run are counted by the parallel runner on the same row.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import tempfile
@@ -173,6 +174,9 @@ class ScheduledSession(SearchSession):
         if self._temp is not None:
             shutil.rmtree(self._temp, ignore_errors=True)
             self._temp = None
+        elif not self.keep_checkpoints:
+            with contextlib.suppress(OSError):  # only when empty: a live rung's stays
+                self.checkpoints.rmdir()
 
     # -- inside -------------------------------------------------------------------------
     def _begin(self, job: Job) -> bool:
