@@ -87,18 +87,27 @@ def possible_values(node: SNode, limit: int = 10_000) -> set:
     """Every value a value node may take (a superset when choices are shared); lists
     come as tuples. Combinations that cannot be computed are left out; when none can
     be, the first one's DarchError is raised."""
+    return _possible(node, limit, {})
+
+
+def _possible(node: SNode, limit: int, memo: dict[int, set]) -> set:
+    """`possible_values`, each part computed once (`memo`, by node id): a value threaded
+    through a recursion reads the previous one twice, and as a tree its parts would be
+    computed a number of times exponential in the depth."""
+    known = memo.get(id(node))
+    if known is not None:
+        return known
     t = type(node)
     if t is Const:
-        return {_frozen(node.value)}
-    if t is Choice:
-        out: set = set()
+        out = {_frozen(node.value)}
+    elif t is Choice:
+        out = set()
         for o in node.options:
-            out |= possible_values(o, limit)
-        return out
-    if t is Cond:
-        return possible_values(node.then, limit) | possible_values(node.orelse, limit)
-    if t is Derived:
-        pools = [sorted(possible_values(a, limit), key=repr) for a in node.args]
+            out |= _possible(o, limit, memo)
+    elif t is Cond:
+        out = _possible(node.then, limit, memo) | _possible(node.orelse, limit, memo)
+    elif t is Derived:
+        pools = [sorted(_possible(a, limit, memo), key=repr) for a in node.args]
         if math.prod(len(p) for p in pools) > limit:
             raise ValueError("too many combinations")
         out = set()
@@ -112,8 +121,10 @@ def possible_values(node: SNode, limit: int = 10_000) -> set:
                 continue
         if not out and failed is not None:
             raise failed
-        return out
-    raise ValueError("not a value")
+    else:
+        raise ValueError("not a value")
+    memo[id(node)] = out
+    return out
 
 
 def _frozen(value: Any) -> Any:

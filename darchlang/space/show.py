@@ -3,6 +3,7 @@ with the number of architectures under it (`darch show`)."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,10 +36,32 @@ def _quoted(name: str) -> str:
 
 
 class _Describe(Visitor):
-    """Short text for a value node (see `describe_value`)."""
+    """Short text for a value node (see `describe_value`). A part in `shared` is
+    written once, as a `let` binding in `bindings`, and by its name where it is used."""
 
-    def __init__(self, names: Mapping[int, NamedChoice] | None):
+    def __init__(self, names: Mapping[int, NamedChoice] | None, shared: set[int],
+                 taken: set[str]):
         self.names = names
+        self.shared = shared
+        self.taken = taken  # names the text uses already
+        self.bindings: list[str] = []
+        self.bound: dict[int, str] = {}
+
+    def part(self, node: SNode) -> str:
+        """The text of a part: its name when it is shared (bound at its first use, after
+        the shared parts inside it, so that each binding reads only earlier ones). An
+        `if` inside another expression is in brackets, as darchlang reads it."""
+        if id(node) not in self.shared:
+            return f"({self.visit(node)})" if type(node) is Cond else self.visit(node)
+        name = self.bound.get(id(node))
+        if name is None:
+            text = self.visit(node)
+            name = next(n for k in itertools.count(len(self.bound) + 1)
+                        if (n := f"v{k}") not in self.taken)
+            self.taken.add(name)
+            self.bound[id(node)] = name
+            self.bindings.append(f"{name} = {text}")
+        return name
 
     def visit_SNode(self, node: SNode) -> str:
         return type(node).__name__
@@ -49,16 +72,14 @@ class _Describe(Visitor):
         return format_value(node.value)
 
     def visit_Choice(self, node: Choice) -> str:
-        named = self.names.get(node.uid) if self.names else None
-        if named is not None and named.given:
-            return _quoted(named.name)
-        if node.user_named or node.bound_name:
-            return _quoted(node.name if node.user_named else node.bound_name)
-        opts = ", ".join(self.visit(o) for o in node.options)
+        name = _choice_name(node, self.names)
+        if name is not None:
+            return _quoted(name)
+        opts = ", ".join(self.part(o) for o in node.options)
         return f"one_of({opts}{weights_text(node, ', ')})"
 
     def visit_Derived(self, node: Derived) -> str:
-        args = [self.visit(a) for a in node.args]
+        args = [self.part(a) for a in node.args]
         if node.label == "[]":
             return f"{args[0]}[{args[1]}]"
         if len(args) == 2 and not node.label.isidentifier():
@@ -68,26 +89,81 @@ class _Describe(Visitor):
         return f"{node.label}({', '.join(args)})"
 
     def visit_Cond(self, node: Cond) -> str:
-        return (f"if {self.visit(node.pred)} then {self.visit(node.then)} "
-                f"else {self.visit(node.orelse)}")
+        return (f"if {self.part(node.pred)} then {self.part(node.then)} "
+                f"else {self.part(node.orelse)}")
 
     def visit_InitNode(self, node: InitNode) -> str:
-        return f"{node.kind}({self.visit(node.gain)})"
+        return f"{node.kind}({self.part(node.gain)})"
 
     def visit_ListNode(self, node: ListNode) -> str:
-        return "[" + ", ".join(self.visit(i) for i in node.items) + "]"
+        return "[" + ", ".join(self.part(i) for i in node.items) + "]"
 
     def visit_LayerNode(self, node: LayerNode) -> str:
         return f"{node.layer.name}(...)"
 
     def visit_Fail(self, node: Fail) -> str:
-        return f"fail({self.visit(node.message)})"
+        return f"fail({self.part(node.message)})"
+
+
+def _choice_name(node: Choice, names: Mapping[int, NamedChoice] | None) -> str | None:
+    """The name a choice reads by inside an expression, or None to spell its options."""
+    named = names.get(node.uid) if names else None
+    if named is not None and named.given:
+        return named.name
+    if node.user_named or node.bound_name:
+        return node.name if node.user_named else node.bound_name
+    return None
+
+
+def _inside(node: SNode, names: Mapping[int, NamedChoice] | None) -> tuple[SNode, ...]:
+    """The parts `_Describe` writes out inside `node`'s text."""
+    t = type(node)
+    if t is Choice:
+        return () if _choice_name(node, names) is not None else node.options
+    if t in (Derived, Cond, ListNode, InitNode, Fail):
+        return node.parts()
+    return ()
+
+
+def _shared_parts(node: SNode, names: Mapping[int, NamedChoice] | None
+                  ) -> tuple[set[int], set[str]]:
+    """The ids of the parts that the text of `node` uses more than once, and the names
+    of the choices it reads.
+
+    A value threaded through a recursion (`step(n - 1, x + (if x > 3 then 1 else 0))`)
+    reads the previous one twice, so written out as a tree its text doubles with every
+    step; written with each shared part once, it grows by a line's worth. A shared part
+    is what an expression reads twice, so naming it also tells that both uses are one
+    value (one decision, for a choice)."""
+    uses: dict[int, int] = {}
+    order: list[SNode] = []
+    taken: set[str] = set()
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        seen = uses.get(id(n), 0)
+        uses[id(n)] = seen + 1
+        if seen:
+            continue
+        order.append(n)
+        if type(n) is Choice:
+            name = _choice_name(n, names)
+            if name is not None:
+                taken.add(name)
+        stack.extend(_inside(n, names))
+    return {id(n) for n in order if uses[id(n)] > 1 and _inside(n, names)}, taken
 
 
 def describe_value(node: SNode, names: Mapping[int, NamedChoice] | None = None) -> str:
     """Short text for a value node: a constant, a choice's options, a derived formula.
-    A choice named by the user or a binding reads by its name (as `names` names it)."""
-    return _Describe(names).visit(node)
+    A choice named by the user or a binding reads by its name (as `names` names it).
+    A part used more than once is written once, in a `let` before the formula
+    (`let v1 = one_of(1, 2) in (v1 * v1)`), so the text stays as small as the value."""
+    describe = _Describe(names, *_shared_parts(node, names))
+    text = describe.visit(node)
+    if not describe.bindings:
+        return text
+    return f"let {'  '.join(describe.bindings)} in {text}"
 
 
 def weights_text(choice: Choice, sep: str = "  ") -> str:
@@ -97,16 +173,22 @@ def weights_text(choice: Choice, sep: str = "  ") -> str:
     return f"{sep}weights: [{', '.join(f'{w:.3g}' for w in choice.weights)}]"
 
 
-def _top_level_in(choice: Choice, node: SNode) -> bool:
-    """True when `choice` occurs in `node` outside the options of another choice."""
+def _top_level_choices(node: SNode) -> set[int]:
+    """The uids of the choices in `node` outside the options of another choice (each
+    part looked at once: a value may read the same part many times)."""
+    out: set[int] = set()
+    seen: set[int] = set()
     stack = [node]
     while stack:
         n = stack.pop()
-        if n is choice:
-            return True
-        if type(n) is not Choice:
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if type(n) is Choice:
+            out.add(n.uid)
+        else:
             stack.extend(n.parts())
-    return False
+    return out
 
 
 # `show` counts every node: one line's count may take this many conditionings, and the
@@ -167,8 +249,8 @@ class _Tree(Visitor):
                 self.value(inner, i == len(node.options) - 1, f"option {i}", o)
         else:
             inner = self.add(prefix, last, f"{label} = {self.describe(node)}")
-            inside = [self.space.by_uid[u].node for u in sorted(node.vars) if u in self.space.by_uid]
-            inside = [c for c in inside if _top_level_in(c, node)]
+            top = _top_level_choices(node)
+            inside = [self.space.by_uid[u].node for u in sorted(top) if u in self.space.by_uid]
             for i, c in enumerate(inside):
                 self.value(inner, i == len(inside) - 1, "choice", c)
 

@@ -66,28 +66,34 @@ class Largest(Visitor):
 
 def largest_int(node: SNode) -> int:
     """The largest integer a repeat count can take (0 if it takes none)."""
-    return max((v for v in _values(node) if isinstance(v, int) and not isinstance(v, bool)),
+    return max((v for v in _values(node, {}) if isinstance(v, int) and not isinstance(v, bool)),
                default=0)
 
 
-def _values(node: SNode) -> set[Any]:
+def _values(node: SNode, memo: dict[int, set[Any]]) -> set[Any]:
+    """The values of `node`, each part's computed once (`memo`, by node id): a count
+    threaded through a recursion reads the previous one twice, and as a tree its
+    parts would be computed a number of times exponential in the depth."""
+    known = memo.get(id(node))
+    if known is not None:
+        return known
     t = type(node)
+    out: set[Any] = set()
     if t is Const:
-        return {node.value} if not isinstance(node.value, list) else set()
-    if t is Choice:
-        return set().union(*(_values(o) for o in node.options))
-    if t is Cond:
-        return _values(node.then) | _values(node.orelse)
-    if t is Derived:
-        out: set[Any] = set()
-        pools = [sorted(_values(a), key=repr) for a in node.args]
+        out = {node.value} if not isinstance(node.value, list) else out
+    elif t is Choice:
+        out = out.union(*(_values(o, memo) for o in node.options))
+    elif t is Cond:
+        out = _values(node.then, memo) | _values(node.orelse, memo)
+    elif t is Derived:
+        pools = [sorted(_values(a, memo), key=repr) for a in node.args]
         for combo in itertools.islice(itertools.product(*pools), _VALUES_TRIED):
             try:
                 out.add(node.fn(*combo))
             except (ArithmeticError, TypeError, ValueError, DarchError):
                 continue
-        return out
-    return set()
+    memo[id(node)] = out
+    return out
 
 
 def check_largest(roots: list[SNode], limit: int) -> int:

@@ -48,7 +48,7 @@ def draw(choice: Choice | NamedChoice, rng: random.Random) -> int:
 class Walk(Visitor):
     """One pass over a space; collects the decisions it made and what they chose."""
 
-    __slots__ = ("decide", "named", "paths", "decided", "decisions", "names", "values")
+    __slots__ = ("decide", "named", "paths", "decided", "decisions", "names", "values", "computed")
 
     def __init__(self, decide: Decide, named: dict[int, NamedChoice], paths: dict[int, str]):
         self.decide = decide
@@ -58,6 +58,11 @@ class Walk(Visitor):
         self.decisions: list[int] = []
         self.names: list[str] = []
         self.values: list[Any] = []
+        # id of a derived value or condition -> what it computed in this walk. A value
+        # threaded through a recursion reads the previous one twice or more (`x + (if x >
+        # 3 then 1 else 0)`): the space is a DAG, and computing it as a tree would take
+        # time exponential in the depth. The nodes outlive the walk, so ids are stable.
+        self.computed: dict[int, Any] = {}
 
     def visit_Const(self, node: Const) -> Any:
         return node.value
@@ -82,17 +87,31 @@ class Walk(Visitor):
         return self.visit(node.options[index])
 
     def visit_Derived(self, node: Derived) -> Any:
+        computed = self.computed
+        key = id(node)
+        if key in computed:
+            return computed[key]
         args = [self.visit(a) for a in node.args]
         try:
-            return node.fn(*args)
+            value = computed[key] = node.fn(*args)
         except (ArithmeticError, TypeError, ValueError) as exc:
             raise DarchError(f"cannot compute `{node.label}`: {exc}", node.span) from None
+        return value
 
     def visit_Cond(self, node: Cond) -> Any:
+        """The branch the condition takes; a value (not a sub-space, which each use
+        builds afresh) is kept for the other uses of the same `if` in this walk."""
+        computed = self.computed
+        key = id(node)
+        if key in computed:
+            return computed[key]
         pred = self.visit(node.pred)
         if not isinstance(pred, bool):
             raise DarchError(f"`if` needs a boolean condition, got {describe(pred)}", node.span)
-        return self.visit(node.then if pred else node.orelse)
+        value = self.visit(node.then if pred else node.orelse)
+        if not isinstance(value, arch.Node):
+            computed[key] = value
+        return value
 
     def visit_ListNode(self, node: ListNode) -> list[Any]:
         return [self.visit(i) for i in node.items]
