@@ -210,6 +210,18 @@ def test_ofa_searches_the_input_resolution_behind_a_param(tmp_path, monkeypatch)
 
 
 @pytest.mark.slow
+def test_ofa_with_the_resolution_searched_is_proved_in_one_pass(capsys):
+    # 25 input sizes through every layer; the depthwise convolution's groups and the
+    # width the 1x1 before it makes come from one expansion choice, which the states
+    # carry, so no round conditions on it (it took 20 rounds, past the budget)
+    out = run_cli(["check", "--shapes", "--input", "3x224x224", "-D", "resolution_search=true",
+                   str(path_of("ofa_mobilenet"))], capsys)
+    assert out.startswith(f"all {25 * COUNTS['ofa_mobilenet']:,} architectures compile for "
+                          "input 3x224x224: proved by shape analysis")
+    assert "rounds" not in out
+
+
+@pytest.mark.slow
 def test_a_darts_network_with_another_operation_set_counts_its_cells():
     # RobustDARTS's S2 (skip_connect, sep_conv_3x3): 1 * 3 * 6 * 10 pairs, 2^8 operations
     # per cell, squared for the normal and the reduction cell; one cell (a reduction) alone
