@@ -100,3 +100,33 @@ def test_a_plain_record_as_the_train_block_is_an_error_not_ignored(tmp_path: Pat
         (2, 9, "`train` must be a `hyperparams` block to set training settings, but it is a "
                "plain record")]
     assert data["errors"][0]["help"] == "write `train = hyperparams { ... }`"
+
+
+SEVERAL_IN_ONE = """\
+def block(w) = concat [conv2d(filters: w, sise: 3), relu()]
+
+space = concat [
+    block(16),
+    rellu(),
+    block(32),
+    affine(units: 10, init: kaiming(one_of(gain))),
+]
+"""
+
+
+def test_independent_mistakes_in_one_network_are_reported_together() -> None:
+    """Each item of a list is evaluated even when one before it failed; a mistake in a
+    function called twice is one error, and nothing is reported for what they build."""
+    analysis = analyse(SEVERAL_IN_ONE, "several.darch")
+    assert [(e.span.line, e.span.col, e.message) for e in analysis.errors] == [
+        (1, 49, "`conv2d` has no parameter `sise`"),
+        (5, 5, "unknown name `rellu`"),
+        (7, 44, "unknown name `gain`"),
+    ]
+
+
+def test_a_tripped_limit_is_reported_once() -> None:
+    program = ("def grow(n) = if n == 0 then relu() else concat [grow(n - 1), grow(n - 1)]\n"
+               "space = concat [grow(40), grow(40), grow(40)]\n")
+    errors = analyse(program, "big.darch").errors
+    assert len(errors) == 1 and "too much work" in errors[0].message

@@ -319,6 +319,8 @@ def test_npz_not_an_archive(tmp_path):
     path.write_bytes(b"not a zip at all")
     err = error_of(load_dataset, f"npz:{path}")
     assert err.message == f"{path} is not an .npz archive"
+    assert err.notes[0] == "it is not a zip archive; np.savez writes one"
+    assert "allow_pickle" not in err.render()  # numpy's advice to unpickle it is not passed on
     err = error_of(load_dataset, f"npz:{tmp_path / 'missing.npz'}")
     assert err.message.startswith("missing file") and "`x`" in err.notes[0]
 

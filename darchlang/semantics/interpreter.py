@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from darchlang.arch.graph import CallSite, Init, Ref
-from darchlang.errors import DarchError, Span, did_you_mean
+from darchlang.errors import DarchError, Span, did_you_mean, raise_all
 from darchlang.layers.defs import Bool
 from darchlang.semantics import feasible, indexing
 from darchlang.semantics.arithmetic import (
@@ -263,7 +263,19 @@ class Interpreter:
         )
 
     def _list(self, node: ast.ListExpr, scope: Scope) -> Any:
-        return self.admit([self.eval(i, scope) for i in node.items], node.span)
+        """A list's items; each is evaluated even when one before it fails, so that
+        independent mistakes (a `concat` of several bad layers) are reported together,
+        unless a limit tripped: then nothing more is worth evaluating."""
+        items, errors = [], []
+        for item in node.items:
+            try:
+                items.append(self.eval(item, scope))
+            except DarchError as err:
+                if self.steps > self.limits.steps or self.nodes > self.limits.nodes:
+                    raise
+                errors.append(err)
+        raise_all(errors)
+        return self.admit(items, node.span)
 
     def _record(self, node: ast.Record, scope: Scope) -> Any:
         return Record({f.name: (self.eval(f.value, scope), f.span) for f in node.fields})

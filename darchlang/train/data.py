@@ -351,9 +351,12 @@ def load_npz(path: Path) -> Dataset:
     try:
         archive = np.load(path, allow_pickle=False)
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as err:
+        # numpy reads a file that is not a zip archive as a pickle, which is refused;
+        # its advice (load it with allow_pickle=True) is not advice to pass on
+        why = "it is not a zip archive" if "pickle" in str(err) else f"reading it failed: {err}"
         raise DarchError(
-            f"{path} is not an .npz archive", notes=[f"reading it failed: {err}", NPZ_LAYOUT]
-        ) from None
+            f"{path} is not an .npz archive",
+            notes=[f"{why}; np.savez writes one", NPZ_LAYOUT]) from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise DarchError(f"{path} is a single .npy array, not an .npz archive", notes=[NPZ_LAYOUT])
     with archive:
