@@ -188,7 +188,16 @@ def _excerpt(span: Span, gutter: int = 0) -> list[str]:
         col += len(head) - start
         width = max(1, min(width, _WINDOW + len(head) - col + 1))
     caret = " " * (col - 1) + "^" * width
-    return [f"{pad} |", f"{number} | {text}", f"{pad} | {caret}"]
+    return [f"{pad} |", f"{number} | {_printable(text)}", f"{pad} | {caret}"]
+
+
+def _printable(text: str) -> str:
+    """The line with each character a terminal would act on (escape sequences, bells,
+    carriage returns: a binary file's bytes) shown as U+FFFD, one for one, so the
+    caret below still lines up and nothing in a file can drive the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else "\ufffd" for c in text)
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:

@@ -150,3 +150,15 @@ def test_replay_errors_name_the_choice():
         space.replay([0, 7])
     with pytest.raises(DarchError, match="too long"):
         space.replay([0, 1, 1])
+
+
+def test_an_excerpt_never_sends_control_characters_to_the_terminal():
+    """A binary file's bytes (an escape sequence, a bell) show as U+FFFD, one for one,
+    so the caret still points at the right column."""
+    with pytest.raises(DarchError) as info:
+        darchlang.load_string("x = [1, 2] \x1b[31m\x07 ++ é\n")
+    text = info.value.render()
+    assert "\x1b" not in text and "\x07" not in text
+    line, caret = [row.split("| ", 1)[1] for row in text.splitlines()[2:4]]
+    assert line == "x = [1, 2] \ufffd[31m\ufffd ++ é"
+    assert caret.index("^") == line.index("\ufffd")
