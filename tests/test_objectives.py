@@ -524,8 +524,8 @@ def test_the_examples_of_the_pareto_section_of_results_md_run(tmp_path, monkeypa
         status = main(shlex.split(line)[2:])
         captured = capsys.readouterr()
         assert status == 0, f"`{line}` failed:\n{captured.err}"
-    assert (tmp_path / "runs" / "front-plots" / "pareto.png").exists()
-    assert "objective:accuracy" in (tmp_path / "runs" / "front.csv").read_text()
+    assert (tmp_path / "runs" / "front-tpe-plots" / "pareto.png").exists()
+    assert "objective:accuracy" in (tmp_path / "runs" / "front-tpe.csv").read_text()
     assert (tmp_path / "front-2" / "model.onnx").exists()
 
 
