@@ -64,6 +64,33 @@ OPERATORS: dict[str, Callable[..., Any]] = {
 UNARY: dict[str, Callable[[Any], Any]] = {"-": operator.neg, "not": _not}
 
 
+def _to_integer(fn: Callable[[float], int]) -> Callable[[Any], int]:
+    """`fn` for a number (an integer is its own value), a TypeError for anything else:
+    `round(true)` is not 1 in darchlang, as `true + 1` is not 2."""
+
+    def apply(x: Any) -> int:
+        if isinstance(x, bool) or not isinstance(x, int | float):
+            raise TypeError(f"expected a number, got {describe(x)}")
+        if isinstance(x, float) and not math.isfinite(x):
+            raise ValueError("not a finite number")  # darchlang holds none; a guard
+        return fn(x)
+
+    return apply
+
+
+TO_INTEGER: dict[str, tuple[Callable[[Any], int], str]] = {
+    "round": (_to_integer(round), "The nearest integer; a half goes to the even one, as "
+              "Python's round and NumPy's (round(2.5) is 2, round(3.5) is 4)."),
+    "floor": (_to_integer(math.floor), "The largest integer not above x (floor(-1.5) is -2)."),
+    "ceil": (_to_integer(math.ceil), "The smallest integer not below x (ceil(1.2) is 2)."),
+    "int": (_to_integer(math.trunc), "x without its fraction, towards zero, as Python's "
+            "int (int(-1.5) is -1)."),
+}
+"""Number to integer, by name, with its documentation: what makes a width from a
+multiplier (`round(24 * m)`, `make_divisible` in the prelude). Each is applied through
+`compute`, now or when a walk picks the choices it reads, like every math function."""
+
+
 def size(value: Any, cap: int) -> int:
     """Items of a list (nested lists counted through) or characters of a string, 1 for
     anything else; counting stops once past `cap`, so it costs at most `cap` steps."""

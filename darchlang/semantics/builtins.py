@@ -21,7 +21,7 @@ from darchlang.layers.defs import (
     ParamType,
 )
 from darchlang.semantics import feasible, indexing
-from darchlang.semantics.arithmetic import LIMITS_HELP, brief
+from darchlang.semantics.arithmetic import LIMITS_HELP, TO_INTEGER, brief
 from darchlang.semantics.interpreter import Scope, is_space
 from darchlang.semantics.tied import share, tied
 from darchlang.semantics.values import Arg, Builtin, Call, bind, expect_int, expect_number
@@ -503,6 +503,8 @@ def register_functions(env: Environment) -> None:
                 "num numbers from 10**start to 10**stop, evenly spaced in log scale."),
         Builtin("log10", _numeric("log10", math.log10), ("x",), "Base-10 logarithm."),
         Builtin("sqrt", _numeric("sqrt", math.sqrt), ("x",), "Square root."),
+        *(Builtin(name, _numeric(name, fn), ("x",), doc)
+          for name, (fn, doc) in TO_INTEGER.items()),
         Builtin("min", _extreme("min", min), (), "The smallest value.", variadic=True),
         Builtin("max", _extreme("max", max), (), "The largest value.", variadic=True),
     ]
