@@ -130,3 +130,16 @@ def test_a_tripped_limit_is_reported_once() -> None:
                "space = concat [grow(40), grow(40), grow(40)]\n")
     errors = analyse(program, "big.darch").errors
     assert len(errors) == 1 and "too much work" in errors[0].message
+
+
+def test_count_and_show_refuse_what_check_refuses(tmp_path: Path) -> None:
+    """The `train` block is part of what is counted: a file `check` rejects for it is
+    not a fine file to `count` or `show`."""
+    path = tmp_path / "bad_train.darch"
+    path.write_text("space = concat [conv2d(filters: 16, size: 3), affine(units: 10)]\n"
+                    "train = hyperparams { optimzer: \"adam\" }\n")
+    for command in ("check", "count", "show"):
+        out = subprocess.run([sys.executable, "-m", "darchlang.cli", command, str(path)],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 1, command
+        assert f"{path}:2:23: error: unknown training setting `optimzer`" in out.stderr

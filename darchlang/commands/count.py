@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    space = load_program_from_args(args).space
+    space = load_program_from_args(args, check_training=True).space  # as check does
     size = count(space)
     if args.json:
         print_json({"count": str(size.total), "choices": len(space.choices),

@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    space = load_program_from_args(args).space
+    space = load_program_from_args(args, check_training=True).space  # as check does
     if args.json:
         print_json({
             "count": str(space.count()),
