@@ -21,6 +21,14 @@ from darchlang.space.show import describe_value, render_tree
 STEP = "def step(n, x) = if n == 0 then x else step(n - 1, x + (if x > 3 then 1 else 0))\n"
 
 
+# Auto-DeepLab's path through its lattice: each step's level is a choice whose options
+# depend on the level before.
+LATTICE = ("def nxt(l) = if l == 0 then one_of(0, 1) else if l == 1 then one_of(0, 1, 2)"
+           " else one_of(1, 2)\n"
+           "def walk(n, l) = if n == 0 then l else walk(n - 1, nxt(l))\n"
+           "space = conv2d(filters: 8 * (1 + walk(12, 0)), size: 3)")
+
+
 def chain(n: int) -> str:
     """The reviewer's repro: each step reads the previous value twice."""
     return STEP + f"space = conv2d(filters: step({n}, one_of(1, 2, 8)), size: 3)\n"
@@ -97,16 +105,22 @@ def test_a_deep_repeat_count_and_a_lattice_path_are_quick():
     choices per step (Auto-DeepLab's path through its lattice) read a DAG too."""
     tied = ("def step(n, x) = if n == 0 then x else step(n - 1, (x + x) % 7 + 1)\n"
             "space = repeat_tied(conv2d(filters: 4, size: 3), times: step(60, one_of(1, 2, 8)))")
-    lattice = ("def nxt(l) = if l == 0 then one_of(0, 1) else if l == 1 then one_of(0, 1, 2)"
-               " else one_of(1, 2)\n"
-               "def walk(n, l) = if n == 0 then l else walk(n - 1, nxt(l))\n"
-               "space = conv2d(filters: 8 * (1 + walk(12, 0)), size: 3)")
     arch, seconds = cpu(lambda: darchlang.load_string(tied, "t.darch").space.sample(0))
     assert seconds < 0.25 and arch.network.times in range(1, 8)
-    space = darchlang.load_string(lattice, "l.darch").space
+    space = darchlang.load_string(LATTICE, "l.darch").space
     archs, seconds = cpu(lambda: [space.sample(seed) for seed in range(20)])
     assert seconds < 0.25
     assert {a.network.attrs["filters"] for a in archs} <= {8, 16, 24}
+
+
+@pytest.mark.slow
+def test_show_draws_a_space_too_entangled_to_count():
+    """The lattice path's 34 choices are each read by the next step's condition: the
+    count is out of reach, the tree is not."""
+    lines = render_tree(darchlang.load_string(LATTICE, "l.darch").space).splitlines()
+    assert lines[0] == "too entangled to count exactly (`darch count` says why), 34 choices"
+    assert lines[-1].endswith("too entangled to count on its own")
+    assert "filters = let v1 = one_of(0, 1)  v2 = if (v1 == 0) then" in lines[2]
 
 
 # ---- memoised evaluation against the tree, on random small DAGs ----------------------

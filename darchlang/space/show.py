@@ -7,6 +7,7 @@ import itertools
 from collections.abc import Mapping
 from typing import Any
 
+from darchlang.errors import DarchError
 from darchlang.space.naming import NamedChoice
 from darchlang.space.nodes import (
     Choice,
@@ -324,8 +325,13 @@ class _Tree(Visitor):
 def render_tree(space: Space, counts: bool = True) -> str:
     """The whole space as an indented tree, with sizes when `counts` is set."""
     tree = _Tree(space, counts)
-    n = space.count()
-    total = f"{n:,} architecture{'' if n == 1 else 's'}" if counts else ""
+    total, exact = "", True
+    if counts:
+        try:
+            n = space.count()
+            total = f"{n:,} architecture{'' if n == 1 else 's'}"
+        except DarchError:  # the tree is still worth reading; `darch count` says why
+            total, exact = "too entangled to count exactly (`darch count` says why)", False
     k = len(space.choices)
     tree.lines.append(f"{total}, {k} choice{'' if k == 1 else 's'}".lstrip(", "))
     roots: list[tuple[str, Any]] = []
@@ -337,5 +343,6 @@ def render_tree(space: Space, counts: bool = True) -> str:
         tree.node("", i == len(roots) - 1, name, node)
     if tree.uncounted:
         tree.lines.append("[?]: a part whose choices are shared with the rest of the space, "
-                          "too entangled to count on its own; the total above is exact")
+                          "too entangled to count on its own"
+                          + ("; the total above is exact" if exact else ""))
     return "\n".join(tree.lines)
