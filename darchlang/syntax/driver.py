@@ -6,8 +6,8 @@ Python; importing Lark costs a fifth of a `darch count`. Programs are mostly cor
 text, so the common case runs here instead, from plain data taken once from a built
 Lark parser (`tables_of`) and kept in the user's cache folder (`syntax/parser.py`):
 
-- one regular expression of the grammar's terminals, in the order Lark's lexer tries
-  them, with keywords told from names as Lark tells them;
+- the grammar's terminals and their regular expressions, in the order Lark's lexer
+  tries them, with keywords told from names as Lark tells them;
 - the parse table, each reduction written out as its size, rule and target;
 - for each rule, how Lark shapes its children before the transformer sees them (which
   to keep, which inlined rules to splice in, where `[x]` leaves a None, whether a
@@ -23,11 +23,12 @@ stand; such text goes that way too, to the same result.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from itertools import chain
+from collections.abc import Callable
 from typing import Any
 
-FORMAT = 1  # of the data below; a cached copy of another format is rebuilt
+FORMAT = 2  # of the data below; a cached copy of another format is rebuilt
+_END = "_END"  # the end of the text: Lark's `$END`, named as a regular expression's group
+_BAD = "_BAD"  # a character no terminal matches
 
 
 class Unparsed(Exception):
@@ -35,16 +36,12 @@ class Unparsed(Exception):
 
 
 class Tok(str):
-    """A token: its text, its terminal's name and where it starts and ends (1-based)."""
+    """A token: its text, its terminal's name and where it starts and ends (1-based).
+
+    Made by `str.__new__` and its slots set in the parser's loop (no `__init__`): a
+    constructor's call would cost a third of the tokenizing."""
 
     __slots__ = ("type", "line", "column", "end_line", "end_column")
-
-    def __new__(cls, kind: str, value: str, line: int, column: int, end_line: int,
-                end_column: int) -> Tok:
-        tok = str.__new__(cls, value)
-        tok.type, tok.line, tok.column = kind, line, column
-        tok.end_line, tok.end_column = end_line, end_column
-        return tok
 
 
 class _Spliced:
@@ -71,8 +68,8 @@ def tables_of(lark: Any, comment: str) -> dict:
     name = re.compile(next(t for t in terminals if t.name == "NAME").pattern.to_regexp())
     keywords = {str(t.pattern.value): str(t.name) for t in terminals
                 if t.pattern.type == "str" and name.fullmatch(t.pattern.value)}
-    pattern = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals
-                       if t.name not in keywords.values())
+    regexps = [[str(t.name), str(t.pattern.to_regexp())] for t in terminals
+               if t.name not in keywords.values()]
     lalr = lark.parser.parser.parser  # ParsingFrontend -> LALR_Parser -> its _Parser
     table, callbacks = lalr.parse_table, lalr.callbacks
     rules: list = []
@@ -104,7 +101,7 @@ def tables_of(lark: Any, comment: str) -> dict:
                            [False, [len(arg.expansion), shape(arg), str(arg.origin.name)]]
                            for symbol, (action, arg) in actions.items()}
               for state, actions in table.states.items()}
-    return {"format": FORMAT, "pattern": str(pattern), "keywords": keywords,
+    return {"format": FORMAT, "terminals": regexps, "keywords": keywords,
             "ignore": sorted(map(str, lark.lexer_conf.ignore)), "comment": comment,
             "rules": rules, "states": states,
             "start": {str(k): int(v) for k, v in table.start_states.items()},
@@ -155,10 +152,18 @@ class FastParser:
     """The tables of `tables_of` run with `transformer`'s methods."""
 
     def __init__(self, data: dict, transformer: Any):
-        # Spaces and tabs before a token are skipped by the same match (no terminal
-        # starts with one, so the token found after them is the one Lark finds); a run
-        # of blanks with a newline is still the ignored WS token, for line counting.
-        self.match = re.compile(f"[ \t]*(?:{data['pattern']}|\\Z)").match
+        # One match per token: the spaces and tabs before it (group 1: no terminal starts
+        # with one, so the token found after them is the one Lark finds; a run of blanks
+        # with a newline is still the ignored WS token, for line counting), then the
+        # terminals in Lark's order, each followed by an empty group named after it, the
+        # last group to close, so `lastgroup` names the terminal: a branch that starts
+        # with the terminal's own first character is skipped at once by the regular
+        # expression engine where that character is not there (a named group first would
+        # be entered), a third of the tokenizing. Every place matches something (the end
+        # of the text, `_END`, or any character, `_BAD`), so the scan never skips text.
+        terminals = "|".join(f"(?:{regexp})(?P<{name}>)" for name, regexp in data["terminals"])
+        self.scan = re.compile(
+            f"([ \t]*)(?:{terminals}|\\Z(?P<{_END}>)|[\\s\\S](?P<{_BAD}>))").finditer
         self.keywords, self.comment = data["keywords"], data["comment"]
         self.ignore = frozenset(data["ignore"])
         rules = data["rules"]
@@ -166,70 +171,69 @@ class FastParser:
         # A reduction of one child that Lark passes on unchanged (the `?rule` chains of
         # the expression grammar: most reductions) has no callback: it only moves the
         # state, and the loop below does that without touching the values.
-        self.states = {state: {symbol: (True, arg) if shift else
+        self.states = {state: {_END if symbol == "$END" else symbol: (True, arg) if shift else
                                (False, (arg[0], None if arg[0] == 1 and _passes_on(rules[arg[1]])
                                         else shapers[arg[1]], arg[2]))
                                for symbol, (shift, arg) in actions.items()}
                        for state, actions in data["states"].items()}
+        # the state after each rule's reduction, from the state below it
+        self.goto = {state: {symbol: arg for symbol, (shift, arg) in actions.items() if shift}
+                     for state, actions in data["states"].items()}
         self.start_states, self.end_states = data["start"], data["end"]
 
-    def tokens(self, text: str, comments: list) -> Iterator[Tok]:
-        """The tokens of `text`; comments go to `comments`, blanks nowhere."""
-        match, ignore, keywords, comment = self.match, self.ignore, self.keywords, self.comment
-        line, line_start, pos, size = 1, 0, 0, len(text)
-        while pos < size:
-            m = match(text, pos)
-            if m is None:
-                raise Unparsed
-            kind, end = m.lastgroup, m.end()
-            if kind is None:  # blanks to the end of the text
-                return
-            pos = m.start(kind)
-            if kind in ignore:
-                newlines = text.count("\n", pos, end)
-                if newlines:
-                    line += newlines
-                    line_start = text.rindex("\n", pos, end) + 1
-                elif kind == comment:
-                    col = pos - line_start + 1
-                    comments.append(Tok(kind, text[pos:end], line, col, line, col + end - pos))
-                pos = end
-                continue
-            value = text[pos:end]
-            if kind == "NAME":
-                kind = keywords.get(value, kind)
-            col = pos - line_start + 1
-            yield Tok(kind, value, line, col, line, col + end - pos)
-            pos = end
-
     def parse(self, text: str, start: str, comments: list) -> Any:
-        """What the callbacks build for `text` from rule `start`; raises Unparsed."""
-        table, end_state = self.states, self.end_states[start]
+        """What the callbacks build for `text` from rule `start`; raises Unparsed.
+        Comments go to `comments`.
+
+        The tokens are read in the same loop (one match each, the blanks before a token
+        in it, the end of the text matched as `_END`, a character no terminal takes as
+        `_BAD`, which no state takes either): a generator's resumption per token costs
+        as much as the match."""
+        table, goto, end_state = self.states, self.goto, self.end_states[start]
+        ignore, keywords, comment, new = self.ignore, self.keywords, self.comment, str.__new__
         state = self.start_states[start]  # the top of `states`, kept at hand
         states, values = [state], []
+        line, line_start = 1, 0
         try:
-            for tok in chain(self.tokens(text, comments), (_END,)):
-                kind = tok.type
+            for m in self.scan(text):
+                kind = m.lastgroup
+                pos, end = m.end(1), m.end()
+                if kind in ignore:
+                    newlines = text.count("\n", pos, end)
+                    if newlines:
+                        line += newlines
+                        line_start = text.rindex("\n", pos, end) + 1
+                    elif kind == comment:
+                        comments.append(_token(kind, text[pos:end], line, pos - line_start + 1))
+                    continue
+                value = text[pos:end]
+                if kind == "NAME":
+                    kind = keywords.get(value, kind)
+                tok = new(Tok, value)
+                tok.type, tok.line, tok.end_line = kind, line, line
+                tok.column = pos - line_start + 1
+                tok.end_column = end - line_start + 1
                 shift, arg = table[state][kind]
                 while not shift:  # reduce by rule `arg`, as often as the table says
                     size, callback, origin = arg
-                    if callback is None:  # one child, passed on: only the state changes
-                        state = table[states[-2]][origin][1]
+                    if size == 1:  # the top of both stacks replaced, in place
+                        if callback is not None:  # (None: the child is passed on as it is)
+                            values[-1] = callback([values[-1]])
+                        state = goto[states[-2]][origin]
                         if state == end_state:
                             return _accepted(values, kind)
                         states[-1] = state
-                        shift, arg = table[state][kind]
-                        continue
-                    if size:
-                        children = values[-size:]
-                        del states[-size:], values[-size:]
                     else:
-                        children = []
-                    values.append(callback(children))
-                    state = table[states[-1]][origin][1]
-                    if state == end_state:
-                        return _accepted(values, kind)
-                    states.append(state)
+                        if size:
+                            children = values[-size:]
+                            del states[-size:], values[-size:]
+                        else:
+                            children = []
+                        values.append(callback(children))
+                        state = goto[states[-1]][origin]
+                        if state == end_state:
+                            return _accepted(values, kind)
+                        states.append(state)
                     shift, arg = table[state][kind]
                 state = arg
                 states.append(state)
@@ -239,12 +243,17 @@ class FastParser:
         raise Unparsed  # the table never reached its end state
 
 
+def _token(kind: str, value: str, line: int, column: int) -> Tok:
+    """A token of one line (the parser's loop makes its own the same way, inline)."""
+    tok = str.__new__(Tok, value)
+    tok.type, tok.line, tok.end_line = kind, line, line
+    tok.column, tok.end_column = column, column + len(value)
+    return tok
+
+
 def _accepted(values: list, kind: str) -> Any:
     """The tree, once the start rule is reduced at the end of the text; with text left
     over (`3 x` as one expression), Lark's parser words the error."""
-    if kind != "$END":
+    if kind != _END:
         raise Unparsed
     return values[-1]
-
-
-_END = Tok("$END", "", 0, 0, 0, 0)

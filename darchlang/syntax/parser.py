@@ -19,7 +19,7 @@ import ast as pyast
 import math
 import re
 from contextvars import ContextVar
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -261,6 +261,11 @@ def _parses_alone(text: str, name: str, start: int, end: int) -> bool:
 
 
 # ---- building the AST -----------------------------------------------------------------
+# A span made as its tuple, without the Python frame of a named tuple's `__new__`: the
+# parser makes one per node and one per name, number or string.
+_new_span = partial(tuple.__new__, Span)
+
+
 def _span(first, last) -> Span:
     """From the start of `first` to the end of `last` (each a token or a node, a node in
     brackets counting from its brackets)."""
@@ -274,9 +279,9 @@ def _span(first, last) -> Span:
     if parens and id(last) in parens:
         last = parens[id(last)][1]
     if isinstance(last, str):
-        return Span(_SOURCE.get(), line, col, last.end_line, last.end_column)
+        return _new_span((_SOURCE.get(), line, col, last.end_line, last.end_column))
     end = last.span
-    return Span(_SOURCE.get(), line, col, end.end_line, end.end_col)
+    return _new_span((_SOURCE.get(), line, col, end.end_line, end.end_col))
 
 
 def _depth(node: ast.Node, *children: ast.Node) -> ast.Node:
@@ -519,7 +524,7 @@ def _group(items: list) -> ast.Node:
 
 
 def _tok_span(tok: Token) -> Span:
-    return Span(_SOURCE.get(), tok.line, tok.column, tok.end_line, tok.end_column)
+    return _new_span((_SOURCE.get(), tok.line, tok.column, tok.end_line, tok.end_column))
 
 
 def _string_value(tok: Token) -> str:
