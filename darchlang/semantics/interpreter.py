@@ -77,10 +77,13 @@ class Scope:
         return out
 
 
+_SPACES = frozenset((LayerNode, SeqNode, ResidualNode, RepeatNode, GraphNode))
+
+
 def is_space(value: Any) -> bool:
     """True for sub-spaces of layers (as opposed to values such as numbers)."""
     t = type(value)
-    if t in (LayerNode, SeqNode, ResidualNode, RepeatNode, GraphNode):
+    if t in _SPACES:
         return True
     if t is Choice:  # a failing option is either kind: the others tell
         return is_space(next((o for o in value.options if type(o) is not Fail), None))
@@ -227,7 +230,10 @@ class Interpreter:
         return method(self, node, scope)
 
     def _number(self, node: ast.Number, scope: Scope) -> Any:
-        problem = unholdable(node.value, self.limits)
+        value = node.value
+        if type(value) is int and value.bit_length() <= self.limits.int_bits:
+            return value  # the common case, without the call of `unholdable`
+        problem = unholdable(value, self.limits)
         if problem:
             raise DarchError(f"this number is {problem}", node.span, help=LIMITS_HELP)
         return node.value
@@ -239,10 +245,13 @@ class Interpreter:
         return node.value
 
     def _name(self, node: ast.Name, scope: Scope) -> Any:
-        try:
-            return scope.lookup(node.id)
-        except KeyError:
-            raise self.unknown_name(node.id, node.span, scope) from None
+        name, inner = node.id, scope
+        while inner is not None:  # `Scope.lookup`, inline: most nodes evaluated are names
+            names = inner.names
+            if name in names:
+                return names[name]
+            inner = inner.parent
+        raise self.unknown_name(name, node.span, scope)
 
     def unknown_name(self, name: str, span: Span | None, scope: Scope) -> DarchError:
         root = scope
