@@ -76,7 +76,10 @@ class Space:
 
     def count_given(self, decided: dict[int, int]) -> int:
         """Architectures whose choices in `decided` (uid -> option) take those options."""
-        with deep_recursion():  # the limit holds per count, not per space
+        # The limit holds per count, not per space. Counting makes many small objects and
+        # no cycles, as building does (see `process`): the collector's passes meanwhile
+        # would walk the whole space, for nothing.
+        with deep_recursion(), no_cyclic_gc():
             return self._counter.total([n for _, n in self._roots()], decided)
 
     def count_node(self, node: SNode, steps: int | None = None) -> int:
