@@ -2,6 +2,7 @@
 once, programs nested past any sensible depth, process settings left as found, and its
 fast run of the tables, which must build exactly what Lark's own loop builds."""
 
+import dataclasses
 import gc
 import os
 import re
@@ -169,8 +170,26 @@ def outcome(text: str):
         program = parse(text, "t.darch")
     except DarchError as err:
         return ("error", err.render())
-    spans = [(n.span.line, n.span.col, n.span.end_line, n.span.end_col) for n in program.statements]
-    return program, [(c.line, c.col, c.text) for c in program.comments], spans
+    return program, [(c.line, c.col, c.text) for c in program.comments], every_span(program)
+
+
+def every_span(program: ast.Program) -> list:
+    """Every span of every node, in a walk of the tree (equality of nodes ignores them)."""
+    out, stack = [], [program]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, ast.Node):
+            for f in dataclasses.fields(item):
+                value = getattr(item, f.name)
+                if f.name.endswith("span") and value is not None:
+                    out.append((f.name, *value[1:]))
+                elif f.name.endswith("spans"):
+                    out.extend((f.name, *s[1:]) for s in value)
+                else:
+                    stack.append(value)
+    return out
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
