@@ -86,7 +86,10 @@ def is_space(value: Any) -> bool:
     if t in _SPACES:
         return True
     if t is Choice:  # a failing option is either kind: the others tell
-        return is_space(next((o for o in value.options if type(o) is not Fail), None))
+        for option in value.options:
+            if type(option) is not Fail:
+                return is_space(option)
+        return False
     if t is Cond:
         return is_space(value.orelse if type(value.then) is Fail else value.then)
     return False

@@ -48,7 +48,8 @@ class SNode:
         return ()
 
     def parts(self) -> tuple[SNode, ...]:
-        """The children without their labels."""
+        """The children without their labels (kinds whose labels are made up for each
+        child give their tuple as it is: the passes and `vars` ask for it per node)."""
         return tuple(c for _, c in self.children())
 
     def _seal(self) -> None:
@@ -90,6 +91,9 @@ class Choice(SNode):
     def children(self) -> tuple[Child, ...]:
         return tuple((f"or{i}", o) for i, o in enumerate(self.options))
 
+    def parts(self) -> tuple[SNode, ...]:  # the same, without making the labels
+        return self.options
+
 
 class Derived(SNode):
     """A value computed from other nodes (`2 * w`, `w == 64`): no decision of its own."""
@@ -107,6 +111,9 @@ class Derived(SNode):
     def children(self) -> tuple[Child, ...]:
         return tuple((str(i), a) for i, a in enumerate(self.args))
 
+    def parts(self) -> tuple[SNode, ...]:
+        return self.args
+
 
 class Cond(SNode):
     """`if pred then a else b` where `pred` depends on choices."""
@@ -119,6 +126,9 @@ class Cond(SNode):
 
     def children(self) -> tuple[Child, ...]:
         return (("if", self.pred), ("then", self.then), ("else", self.orelse))
+
+    def parts(self) -> tuple[SNode, ...]:
+        return (self.pred, self.then, self.orelse)
 
 
 class ListNode(SNode):
@@ -133,6 +143,9 @@ class ListNode(SNode):
 
     def children(self) -> tuple[Child, ...]:
         return tuple((str(i), a) for i, a in enumerate(self.items))
+
+    def parts(self) -> tuple[SNode, ...]:
+        return self.items
 
 
 class InitNode(SNode):
@@ -180,6 +193,9 @@ class SeqNode(SNode):
 
     def children(self) -> tuple[Child, ...]:
         return tuple((str(i), a) for i, a in enumerate(self.items))
+
+    def parts(self) -> tuple[SNode, ...]:
+        return self.items
 
 
 class ResidualNode(SNode):
