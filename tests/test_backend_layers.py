@@ -335,8 +335,48 @@ def case_slice():
     return build("slice", (6, 2, 2), start=1, stop=4), None, lambda x: x[:, 1:4], (6, 2, 2)
 
 
+def case_conv2d_transpose():
+    """"valid" keeps torch's whole output: nn.ConvTranspose2d as it is."""
+    model = build("conv2d_transpose", (3, 4, 4), filters=5, size=3, stride=2, padding="valid")
+    hand = nn.ConvTranspose2d(3, 5, 3, stride=2)
+    hand.load_state_dict(model.net_0_conv2d_transpose.state_dict())
+    return model, hand, hand, (3, 4, 4)
+
+
+def case_conv2d_transpose_same():
+    """"same" doubles 4x4 to 8x8 with a 3x3 kernel: of torch's 9x9, TF keeps rows and
+    columns 0 to 7 (3 - 2 = 1 cropped, after)."""
+    model = build("conv2d_transpose", (3, 4, 4), filters=5, size=3, stride=2)
+    hand = nn.ConvTranspose2d(3, 5, 3, stride=2)
+    hand.load_state_dict(model.net_0_conv2d_transpose.state_dict())
+    return model, hand, lambda x: hand(x)[:, :, :8, :8], (3, 4, 4)
+
+
+def case_pixel_shuffle():
+    return build("pixel_shuffle", (8, 2, 2), factor=2), None, nn.PixelShuffle(2), (8, 2, 2)
+
+
+def _pool1d_case(kind: str, reference):
+    """TF SAME over 7 tokens with a 3-wide window and stride 2: one position of padding
+    on each side (the max pads with -inf; the average divides by the real positions)."""
+    def case():
+        def pooled(x):
+            return reference(x.transpose(1, 2)).transpose(1, 2)
+
+        return build(kind, (7, 4), size=3, stride=2), None, pooled, (7, 4)
+
+    return case
+
+
 CASES = {
     "conv2d": case_conv2d,
+    "conv2d_transpose": case_conv2d_transpose,
+    "conv2d_transpose same": case_conv2d_transpose_same,
+    "pixel_shuffle": case_pixel_shuffle,
+    "max_pool1d": _pool1d_case("max_pool1d", lambda x: F.max_pool1d(x, 3, 2, padding=1)),
+    "avg_pool1d": _pool1d_case("avg_pool1d", lambda x: F.avg_pool1d(x, 3, 2, padding=1,
+                                                                    count_include_pad=False)),
+    "hardsigmoid": _act("hardsigmoid", nn.Hardsigmoid()),
     "conv2d valid": case_conv2d_valid,
     "max_pool2d": case_max_pool2d,
     "avg_pool2d": case_avg_pool2d,

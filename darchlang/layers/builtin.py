@@ -35,6 +35,7 @@ from darchlang.layers.shapes import (
     features,
     layout,
     need,
+    span_of,
     window,
     window_axis,
 )
@@ -101,8 +102,41 @@ def conv1d_shape(attrs: Attrs, shape: Shape) -> Shape:
     return (window_axis(n, attrs), attrs["filters"])
 
 
+def conv2d_transpose_axis(n: int, attrs: Attrs, axis: int) -> int:
+    """Output size along one axis of a transposed convolution: n * stride for "same"
+    (the size a strided "same" conv2d takes back to n), (n - 1) * stride + the
+    kernel's extent for "valid" (every tap of every input position kept)."""
+    s = along(attrs, "stride", axis)
+    return n * s if attrs["padding"] == "same" else (n - 1) * s + span_of(attrs, axis)
+
+
+def conv2d_transpose_shape(attrs: Attrs, shape: Shape) -> Shape:
+    c, h, w = need(shape, "image")
+    _groups(attrs, c, attrs["filters"])
+    return (attrs["filters"], conv2d_transpose_axis(h, attrs, 0), conv2d_transpose_axis(w, attrs, 1))
+
+
+def conv2d_transpose_macs(attrs: Attrs, shape: Shape, out: Shape) -> int:
+    """Every input value meets a kernel of cout / groups x taps weights (taps that land
+    in the cropped border are computed too, as torch computes them)."""
+    return features(shape) * out[0] // attrs["groups"] * _taps(attrs, shape)
+
+
+def pixel_shuffle_shape(attrs: Attrs, shape: Shape) -> Shape:
+    c, h, w = need(shape, "image")
+    r = attrs["factor"]
+    if c % (r * r):
+        raise ValueError(f"its factor {r} needs channels in multiples of {r * r}, not {c}")
+    return (c // (r * r), h * r, w * r)
+
+
 def pool_shape(attrs: Attrs, shape: Shape) -> Shape:
     return (shape[0], *window(attrs, shape))
+
+
+def pool1d_shape(attrs: Attrs, shape: Shape) -> Shape:
+    n, d = need(shape, "tokens")
+    return (window_axis(n, attrs), d)
 
 
 def adaptive_pool_shape(attrs: Attrs, shape: Shape) -> Shape:
@@ -393,6 +427,20 @@ def _pool(name: str, what: str) -> LayerDef:
     )
 
 
+def _pool1d(name: str, what: str) -> LayerDef:
+    return LayerDef(
+        name,
+        (
+            Param("size", POSITIVE, 2, "window length, in tokens"),
+            Param("stride", POSITIVE, 2, "step between windows"),
+            Param("padding", PADDING, "same", '"same" keeps ceil(n / stride); "valid" drops the end'),
+        ),
+        f"1-D {what} pooling along a sequence of tokens, each feature on its own (N to "
+        "ceil(N / stride) tokens).",
+        shape=pool1d_shape,
+    )
+
+
 def _plain(name: str, doc: str, shape=same_shape) -> LayerDef:
     return LayerDef(name, (), doc, shape=shape)
 
@@ -430,8 +478,25 @@ def builtin_layers() -> list[LayerDef]:
             "1-D convolution along a sequence of tokens, their features as channels.",
             shape=conv1d_shape, param_count=conv_params, macs=conv_macs,
         ),
+        LayerDef(
+            "conv2d_transpose",
+            (
+                Param("filters", POSITIVE, REQUIRED, "number of output channels"),
+                Param("size", POSITIVE_OR_PAIR, REQUIRED, "kernel height and width (or a pair [h, w])"),
+                Param("stride", POSITIVE_OR_PAIR, 1, "how many times larger the image becomes"),
+                Param("padding", PADDING, "same",
+                      '"same": n * stride (undoes a strided "same" conv2d, cropped as TensorFlow '
+                      'does); "valid": (n - 1) * stride + size, nothing cropped'),
+                *_conv_tail(),
+            ),
+            "Transposed 2-D convolution (a learned upsampling, as in U-Net and DCGAN): the "
+            "gradient of the conv2d with the same settings.",
+            shape=conv2d_transpose_shape, param_count=conv_params, macs=conv2d_transpose_macs,
+        ),
         _pool("max_pool2d", "max"),
         _pool("avg_pool2d", "average"),
+        _pool1d("max_pool1d", "max"),
+        _pool1d("avg_pool1d", "average"),
         LayerDef("adaptive_avg_pool2d", (Param("size", POSITIVE, 1, "output height and width"),),
                  "Averages each channel over a size x size grid of regions (PyTorch's adaptive pooling).",
                  shape=adaptive_pool_shape),
@@ -462,6 +527,7 @@ def builtin_layers() -> list[LayerDef]:
         _plain("gelu", "Gaussian error linear unit."),
         _plain("silu", "Sigmoid linear unit x * sigmoid(x) (swish)."),
         _plain("hardswish", "Hard swish x * relu6(x + 3) / 6, as in MobileNetV3."),
+        _plain("hardsigmoid", "Hard sigmoid relu6(x + 3) / 6: MobileNetV3's squeeze-and-excitation gate."),
         _plain("tanh", "Hyperbolic tangent."),
         _plain("sigmoid", "Logistic sigmoid."),
         _plain("softmax", "Softmax over channels (over features for vectors and tokens).",
@@ -541,6 +607,11 @@ def builtin_layers() -> list[LayerDef]:
             Param("groups", POSITIVE, REQUIRED, "number of channel groups; must divide the channels"),
         ), "ShuffleNet's channel shuffle: channel g * (C / groups) + i moves to i * groups + g.",
             shape=channel_shuffle_shape),
+        LayerDef("pixel_shuffle", (
+            Param("factor", POSITIVE, REQUIRED, "how many times larger the image becomes on each side"),
+        ), "Sub-pixel upsampling (Shi et al. 2016, ESPCN): C x r^2 channels of H x W become C "
+            "channels of rH x rW, each r x r block from r^2 consecutive channels.",
+            shape=pixel_shuffle_shape),
         LayerDef("slice", (
             Param("start", Int(min=0), REQUIRED, "first channel kept"),
             Param("stop", POSITIVE, REQUIRED, "one past the last channel kept"),

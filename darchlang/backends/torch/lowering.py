@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from darchlang.layers.shapes import Attrs, Shape, along, channel_axis, features, pads
+from darchlang.layers.shapes import Attrs, Shape, along, channel_axis, features, pads, span_of
 
 if TYPE_CHECKING:
     from darchlang.environment import Environment
@@ -57,19 +57,9 @@ def _init_call(init: Any) -> str:
     return f"{init.kind}_"
 
 
-def _pad_arg(ph: int, pw: int) -> str:
-    return str(ph) if ph == pw else f"({ph}, {pw})"
-
-
 def _window_arg(value: Any) -> Any:
     """A window setting as torch takes it: an integer, or a pair [h, w] as a tuple."""
     return tuple(value) if isinstance(value, list) else value
-
-
-def _image_pads(attrs: Attrs, shape: Shape) -> tuple[int, int, int, int]:
-    """(top, bottom, left, right) padding of a windowed layer over an image."""
-    (top, bottom), (left, right) = pads(attrs, shape[1:])
-    return top, bottom, left, right
 
 
 # -- convolutions -----------------------------------------------------------------------
@@ -144,35 +134,109 @@ def conv_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
     return f"{module}(F.pad({x}, ({left}, {right}, {top}, {bottom})))"
 
 
+# -- transposed convolution --------------------------------------------------------------
+
+
+def _transpose_crops(attrs: Attrs, shape: Shape) -> list[tuple[int, int, int]]:
+    """(torch padding, output_padding, one more cropped at the end) per axis.
+
+    torch's full output along an axis is (n - 1) * s + extent; "same" keeps n * s of it,
+    dropping what the strided conv2d it undoes padded: total // 2 before and the rest
+    after (TF's split of the padding). torch's `padding` drops the same number at both
+    ends, so an odd total drops one more at the end with a slice; where the stride is
+    wider than the kernel, `output_padding` adds the missing positions instead."""
+    out = []
+    for axis in range(2):
+        if attrs["padding"] != "same":
+            out.append((0, 0, 0))
+            continue
+        total = span_of(attrs, axis) - along(attrs, "stride", axis)
+        if total < 0:
+            out.append((0, -total, 0))
+        else:
+            out.append((total // 2, 0, total % 2))
+    return out
+
+
+def _transpose_kwargs(attrs: Attrs, shape: Shape) -> dict[str, Any]:
+    crops = _transpose_crops(attrs, shape)
+    kwargs: dict[str, Any] = {}
+    for key, value, default in (("stride", _window_arg(attrs["stride"]), 1),
+                                ("padding", _pair_or_one([c[0] for c in crops]), 0),
+                                ("output_padding", _pair_or_one([c[1] for c in crops]), 0),
+                                ("dilation", _window_arg(attrs["dilation"]), 1),
+                                ("groups", attrs["groups"], 1), ("bias", attrs["bias"], True)):
+        if value != default:
+            kwargs[key] = value
+    return kwargs
+
+
+def _pair_or_one(values: list[int]) -> Any:
+    return values[0] if values[0] == values[1] else tuple(values)
+
+
+def conv_transpose_build(attrs: Attrs, shape: Shape) -> Any:
+    from torch import nn
+
+    from darchlang.backends.torch.runtime import INITIALIZERS
+
+    init = attrs["init"]
+    _init_call(init)
+    conv = nn.ConvTranspose2d(shape[0], attrs["filters"], _window_arg(attrs["size"]),
+                              **_transpose_kwargs(attrs, shape))
+    return INITIALIZERS[init.kind](conv, float(init.gain))
+
+
+def conv_transpose_emit(attrs: Attrs, shape: Shape) -> str:
+    args = [str(shape[0]), str(attrs["filters"]), repr(_window_arg(attrs["size"]))]
+    args += [f"{key}={value!r}" for key, value in _transpose_kwargs(attrs, shape).items()]
+    init = attrs["init"]
+    return f"{_init_call(init)}(nn.ConvTranspose2d({', '.join(args)}), {float(init.gain)!r})"
+
+
+def conv_transpose_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
+    (_, _, crop_h), (_, _, crop_w) = _transpose_crops(attrs, shape)
+    if not (crop_h or crop_w):
+        return f"{module}({x})"
+    return f"{module}({x})[:, :, {':-1' if crop_h else ':'}, {':-1' if crop_w else ':'}]"
+
+
+def pixel_shuffle_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
+    return f"F.pixel_shuffle({x}, {attrs['factor']})"
+
+
 # -- pooling ----------------------------------------------------------------------------
 
 
+def _sizes_arg(values: list[int]) -> str:
+    """One setting per pooled axis as torch takes it: one integer when they agree."""
+    return str(values[0]) if len(set(values)) == 1 else str(tuple(values))
+
+
 def _pool_expr(fn: str, average: bool, attrs: Attrs, shape: Shape, x: str) -> str:
-    """Each axis on its own: an even split is torch's own padding; one more after with a
-    stride >= 2 is `ceil_mode`, which adds the last, clipped window (and changes nothing
-    on an evenly split axis, whose windows fit exactly); one more after with stride 1
-    (an even kernel) pads k/2 on both sides and drops the first row or column."""
-    kh, kw = along(attrs, "size", 0), along(attrs, "size", 1)
-    sh, sw = along(attrs, "stride", 0), along(attrs, "stride", 1)
-    top, bottom, left, right = _image_pads(attrs, shape)
-    args = [x, _pad_arg(kh, kw), _pad_arg(sh, sw)]
-    pad_h, pad_w, crop_h, crop_w, ceil = top, left, "", "", False
-    if top != bottom:
-        ceil |= sh >= 2
-        if sh < 2:
-            pad_h, crop_h = bottom, "1:"
-    if left != right:
-        ceil |= sw >= 2
-        if sw < 2:
-            pad_w, crop_w = right, "1:"
+    """Each axis (an image's height and width, or a sequence) on its own: an even split
+    is torch's own padding; one more after with a stride >= 2 is `ceil_mode`, which adds
+    the last, clipped window (and changes nothing on an evenly split axis, whose windows
+    fit exactly); one more after with stride 1 (an even kernel) pads k/2 on both sides
+    and drops the first position."""
+    axes = shape[:1] if len(shape) == 2 else shape[1:]
+    sizes = [along(attrs, "size", i) for i in range(len(axes))]
+    strides = [along(attrs, "stride", i) for i in range(len(axes))]
+    padding, crop, ceil = [], [], False
+    for (before, after), s in zip(pads(attrs, axes), strides, strict=True):
+        uneven_at_one = before != after and s < 2
+        ceil |= before != after and s >= 2
+        padding.append(after if uneven_at_one else before)
+        crop.append("1:" if uneven_at_one else ":")
+    args = [x, _sizes_arg(sizes), _sizes_arg(strides)]
     if ceil:
         args.append("ceil_mode=True")
-    crop = f"[:, :, {crop_h or ':'}, {crop_w or ':'}]" if crop_h or crop_w else ""
-    if pad_h or pad_w:
-        args.insert(3, f"padding={_pad_arg(pad_h, pad_w)}")
+    if any(padding):
+        args.insert(3, f"padding={_sizes_arg(padding)}")
         if average:
             args.append("count_include_pad=False")  # TF averages real pixels only
-    return f"F.{fn}({', '.join(args)}){crop}"
+    cropped = f"[:, :, {', '.join(crop)}]" if "1:" in crop else ""
+    return f"F.{fn}({', '.join(args)}){cropped}"
 
 
 def max_pool2d_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
@@ -181,6 +245,15 @@ def max_pool2d_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> s
 
 def avg_pool2d_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
     return _pool_expr("avg_pool2d", True, attrs, shape, x)
+
+
+def max_pool1d_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
+    """Tokens: the features to the channel axis, pooled along the sequence, and back."""
+    return f"{_pool_expr('max_pool1d', False, attrs, shape, f'{x}.transpose(1, 2)')}.transpose(1, 2)"
+
+
+def avg_pool1d_call(attrs: Attrs, shape: Shape, module: str | None, x: str) -> str:
+    return f"{_pool_expr('avg_pool1d', True, attrs, shape, f'{x}.transpose(1, 2)')}.transpose(1, 2)"
 
 
 # -- affine -----------------------------------------------------------------------------
@@ -271,7 +344,7 @@ def adaptive_avg_pool2d_call(attrs: Attrs, shape: Shape, module: str | None, x: 
     if size == 1:
         return f"{x}.mean((2, 3), keepdim=True)"
     if h % size == 0 and w % size == 0:
-        return f"F.avg_pool2d({x}, {_pad_arg(h // size, w // size)})"
+        return f"F.avg_pool2d({x}, {_sizes_arg([h // size, w // size])})"
     return f"F.adaptive_avg_pool2d({x}, {size})"
 
 
@@ -481,7 +554,10 @@ LOWERINGS: dict[str, TorchLowering] = {
     "conv2d": TorchLowering(conv_build, conv_emit, conv_call),
     "depthwise_conv2d": TorchLowering(conv_build, conv_emit, conv_call),
     "conv1d": TorchLowering(conv_build, conv_emit, conv_call),
+    "conv2d_transpose": TorchLowering(conv_transpose_build, conv_transpose_emit, conv_transpose_call),
     "max_pool2d": TorchLowering(call=max_pool2d_call),
+    "max_pool1d": TorchLowering(call=max_pool1d_call),
+    "avg_pool1d": TorchLowering(call=avg_pool1d_call),
     "adaptive_avg_pool2d": TorchLowering(call=adaptive_avg_pool2d_call),
     "upsample": TorchLowering(call=upsample_call),
     "avg_pool2d": TorchLowering(call=avg_pool2d_call),
@@ -493,6 +569,7 @@ LOWERINGS: dict[str, TorchLowering] = {
     "gelu": TorchLowering(call=FunctionCall("F.gelu")),
     "silu": TorchLowering(call=FunctionCall("F.silu")),
     "hardswish": TorchLowering(call=FunctionCall("F.hardswish")),
+    "hardsigmoid": TorchLowering(call=FunctionCall("F.hardsigmoid")),
     "softmax": TorchLowering(call=softmax_call),
     "tanh": TorchLowering(call=FunctionCall("torch.tanh")),
     "sigmoid": TorchLowering(call=FunctionCall("torch.sigmoid")),
@@ -517,6 +594,7 @@ LOWERINGS: dict[str, TorchLowering] = {
     "tokens_to_image": TorchLowering(call=tokens_to_image_call),
     "resize": TorchLowering(call=resize_call),
     "channel_shuffle": TorchLowering(call=channel_shuffle_call),
+    "pixel_shuffle": TorchLowering(call=pixel_shuffle_call),
     "slice": TorchLowering(call=slice_call),
 }
 
