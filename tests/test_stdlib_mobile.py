@@ -65,8 +65,8 @@ def conv_bn_silu(c, size, stride = 1) = concat [
 # EfficientNet-B0's table 1: expansion, kernel, width, repeats, first stride; every
 # MBConv squeezes to a quarter of its input width (se_ratio 0.25)
 def stage(cin, e, k, c, n, s) = concat [
-    inverted_residual(e, k, c, s, cin: cin, act: "silu", se: 4),
-    repeat(inverted_residual(e, k, c, 1, act: "silu", se: 4), times: n - 1),
+    inverted_residual(e, k, c, s, cin: cin, act: "silu", se: 0.25),
+    repeat(inverted_residual(e, k, c, 1, act: "silu", se: 0.25), times: n - 1),
 ]
 
 space = concat [
@@ -126,7 +126,7 @@ def bneck(cin, k, exp, out, se, act, s) = inverted_residual(
     cin: cin,
     act: act,
     mid: exp,
-    se: if se then 4 else 0,
+    se: if se then 0.25 else 0,
     se_on: "mid",
     se_act: "relu",
     se_gate: "hardsigmoid",
@@ -315,7 +315,7 @@ def test_skip_false_drops_the_shortcut():
 
 
 ERRORS = [
-    ('from "blocks" import inverted_residual\nspace = inverted_residual(6, 3, 16, se: 4, se_on: "out")',
+    ('from "blocks" import inverted_residual\nspace = inverted_residual(6, 3, 16, se: 0.25, se_on: "out")',
      "3x8x8", "`se_on` must be \"in\" (the input width) or \"mid\" (the expanded width)"),
     ('from "blocks" import inverted_residual\nspace = inverted_residual(6, 3, 16, act: "swish")',
      "3x8x8", "`act` must be relu, relu6, hardswish, silu, gelu, sigmoid, hardsigmoid or tanh"),
