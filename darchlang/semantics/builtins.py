@@ -57,10 +57,14 @@ def check_static(interp: Interpreter, node: SNode, ptype: ParamType, span: Span 
     """Check every value a parameter can take where it is used: a constant or a choice
     of constants option by option, anything computed from choices by `feasible`,
     under the `if`s that enclose it."""
-    if feasible.plain(node) and not _guarded(interp, node):
+    if type(node) is Const:
+        problem = ptype.check(node.value)
+        if problem:
+            raise DarchError(f"{what}: {problem}", span)
+    elif feasible.plain(node) and not _guarded(interp, node):
         _check_options(node, ptype, span, what)
-        return
-    feasible.check_type(interp, node, ptype, span, what)
+    else:
+        feasible.check_type(interp, node, ptype, span, what)
 
 
 def _guarded(interp: Interpreter, node: SNode) -> bool:

@@ -86,6 +86,7 @@ class Range(NamedTuple):
 
 
 ANY = Range(frozenset({object}))
+_BOOLEAN = Range(frozenset({bool}))
 _NUMBERS = frozenset({int, float})
 _LOGIC = frozenset({"==", "!=", "<", "<=", ">", ">=", "and", "or", "not"})
 Bounds = tuple["list | Range", bool]
@@ -116,24 +117,33 @@ class Checks:
         return self._known(node, limits)[2]
 
     def _known(self, node: SNode, limits: Limits) -> tuple[SNode, Any, Bounds]:
+        t = type(node)
+        if t is Const:  # cheaper made again than kept
+            v = node.value
+            return node, id(node) if type(v) is list else (type(v), v), ([v], False)
         known = self.known.get(id(node))
         if known is not None:
             return known
-        t = type(node)
         token: Any = id(node)
-        if t is Const:
-            out: Bounds = ([node.value], False)
-            if not isinstance(node.value, list):
-                token = (type(node.value), node.value)
-        elif t is Choice or t is Cond:
+        if t is Choice or t is Cond:
             out = _union([self.bounds(o, limits)
                           for o in (node.options if t is Choice else (node.then, node.orelse))])
         elif t is Derived and type(node.fn) is Operation:
-            parts = [self._known(a, limits) for a in node.args]
-            signature = (node.fn.fn, node.label, *(p[1] for p in parts))
+            tokens: list[Any] = [node.fn.fn, node.label]
+            parts: list[Bounds] = []
+            for a in node.args:  # inline for constants and nodes seen: most operands
+                if type(a) is Const:
+                    v = a.value
+                    tokens.append(id(a) if type(v) is list else (type(v), v))
+                    parts.append(([v], False))
+                else:
+                    _, token, bounds = self.known.get(id(a)) or self._known(a, limits)
+                    tokens.append(token)
+                    parts.append(bounds)
+            signature = tuple(tokens)
             same = self.same.get(signature)
             if same is None:
-                same = (len(self.same), self._computed(node, [p[2] for p in parts], limits))
+                same = (len(self.same), self._computed(node, parts, limits))
                 self.same[signature] = same
             token, out = same
         elif t is Derived or t is ListNode or t is InitNode:
@@ -157,7 +167,7 @@ class Checks:
             kinds = [p.kinds if type(p) is Range else {type(v) for v in p} for p in pools]
             ok = all(k == {bool} for k in kinds) if node.label in ("and", "or", "not") else \
                 node.label in ("==", "!=") or all(k and k <= _NUMBERS for k in kinds)
-            return Range(frozenset({bool})), fails or not ok
+            return _BOOLEAN, fails or not ok
         if all(type(p) is list for p in pools) and math.prod(map(len, pools)) <= COMBOS:
             make = node.fn if t is Derived else (lambda *v: list(v)) if t is ListNode \
                 else (lambda g: Init(node.kind, g))
@@ -463,43 +473,29 @@ def _frozen(value: Any) -> Any:
 
 
 # ---- the entry points -------------------------------------------------------------------
-def check(interp: Interpreter, node: SNode, test: Test, ptype: ParamType | None = None,
-          used: Span | None = None, what: str = "") -> None:
-    """Raise the error of a value the choices and guards allow that `test` rejects or
-    that cannot be computed, naming the choice values that make it (`used`: where the
-    value is used, as `what`); nothing when every allowed value is right, or when
-    random combinations find no wrong one past the budget. `ptype`, when `test` is
-    its check, lets bounds prove a value right that has too many values to list."""
-    values, fails = interp.checks.bounds(node, interp.limits)
-    if not fails:
-        if type(values) is Range:
-            if ptype is not None and ptype.admits(values.kinds, values.lo, values.hi):
-                return
-        else:
-            try:
-                for v in values:
-                    test(v)
-                return
-            except DarchError:
-                pass
-    found = _search(interp, node, test, None)
-    if found is not None:
-        raise _explained(*found, used, what)
-
-
 def check_type(interp: Interpreter, node: SNode, ptype: ParamType, span: Span | None,
                what: str) -> None:
-    """`check` that every value is of `ptype`: `{what}: {the type's problem}`."""
-    if type(node) is Derived and node.label in ("==", "!=") and isinstance(ptype, Bool) \
-            and all(plain(a) for a in node.args):
-        return  # `k == 2` over a choice of constants: a boolean, whatever k is
+    """Raise the error of a value the choices and guards allow that is not of `ptype`
+    (`{what}: {the type's problem}`, at `span`) or that cannot be computed, naming the
+    choice values that make it; nothing when every allowed value is right, or when
+    random combinations find no wrong one past the budget."""
+    if type(node) is Derived and node.label in ("==", "!=") and type(ptype) is Bool:
+        known = interp.checks.known  # `k == 2`: a boolean, unless computing k may fail
+        if all(type(a) is Const or id(a) in known and not known[id(a)][2][1] for a in node.args):
+            return
+    values, fails = interp.checks.bounds(node, interp.limits)
+    if not fails and (ptype.admits(values.kinds, values.lo, values.hi) if type(values) is Range
+                      else all(ptype.check(v) is None for v in values)):
+        return
 
     def test(value: Any) -> None:
         problem = ptype.check(value)
         if problem:
             raise DarchError(f"{what}: {problem}", span)
 
-    check(interp, node, test, ptype, span, what)
+    found = _search(interp, node, test, None)
+    if found is not None:
+        raise _explained(*found, span, what)
 
 
 def values(interp: Interpreter, node: SNode, test: Test, used: Span | None = None,
