@@ -32,8 +32,10 @@ all ten decided, and that passes the limit with an error naming the condition.
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
+from darchlang.arch.graph import Ref
 from darchlang.errors import DarchError, Related
 from darchlang.space.naming import NamedChoice
 from darchlang.space.nodes import (
@@ -100,6 +102,8 @@ class Counter(Visitor):
         self.sure = _Sure().sure
         self._known = _Known()
         self.known = self._known.value
+        self.settled = self._known.settled
+        self.canon = _Canon().of
         # the conditionings under way, outermost first: (choice uid, the node whose
         # condition or count needs it, or None for a choice shared by several parts)
         self.stack: list[tuple[int, SNode | None]] = []
@@ -253,6 +257,12 @@ class Counter(Visitor):
             free = it.vars.difference(env) if env else it.vars
             shared |= seen & free
             seen |= free
+        if shared:
+            alike: dict[int, SNode] = {}
+            for it in live:
+                alike.setdefault(self.canon(it), it)
+            if len(alike) < len(live):  # copies of one part (a cell at several widths)
+                return self.count_items(list(alike.values()), env)
         if shared and self._all_sure(live, seen, env):
             # every undecided choice is visited in every world and none is ruled out:
             # the worlds are exactly the combinations of their options
@@ -293,7 +303,7 @@ class Counter(Visitor):
             free |= mine
         if self._all_sure(group, free, env):
             return self._product(free)
-        key = ("g", *(self._key(it, env, decided) for it in group))
+        key = self._group_key(group, env, decided)
         hit = self.memo.get(key)
         if hit is None:
             uid, guard = self._pick(group, env, shared)
@@ -410,8 +420,10 @@ class Counter(Visitor):
         if self.steps < 0 or self.work < self._known.computed:
             raise self._too_entangled()
         self.stack.append((uids[0], None))
-        unused = self.count_items(group, {**env, **dict.fromkeys(uids, INACTIVE)})
-        used = self.count_items(group, {**env, **pick}) if ways else 0
+        fork = self._known.fork(env)
+        unused = self._branch(self.count_items, group, env, dict.fromkeys(uids, INACTIVE), fork)
+        used = self._branch(self.count_items, group, env, pick, fork) if ways else 0
+        self._known.back(fork)
         self.stack.pop()
         return ways * used + (1 - ways) * unused
 
@@ -439,16 +451,19 @@ class Counter(Visitor):
         """Append to `out` the parts that `node` still counts as under `env`: a decided
         condition's branch, a decided option, the parts of a node whose parts are all
         used; False when the decisions rule the node out. A node reached twice counts
-        once."""
+        once, and so do two that count alike (`_Canon`)."""
         inside = node.vars
-        if not inside or id(node) in seen:
+        if not inside:
             return True
-        seen.add(id(node))
+        number = self.canon(node)
+        if number in seen:
+            return True
+        seen.add(number)
         self.work -= 1
         if inside.isdisjoint(decided):
             out.append(node)
             return True
-        if inside <= decided:
+        if inside <= decided or self.settled(node, env):
             return self.count(node, env) != 0
         kind = type(node)
         if kind is Choice:
@@ -521,10 +536,16 @@ class Counter(Visitor):
         return list(groups.values())
 
     # -- residuals: what the undecided rest of a node reads of the decisions ----------
-    def _key(self, node: SNode, env: Env, decided: set[int]) -> tuple:
-        if node.vars.isdisjoint(decided):
-            return (id(node),)
-        return id(node), *self._residual(node, env, decided)
+    def _group_key(self, group: list[SNode], env: Env, decided: set[int]) -> tuple:
+        """The group's parts, each followed by its residual; a node that several parts
+        read (the level of a lattice path, read by every step after it) is walked once."""
+        out: list[Any] = ["g"]
+        seen: set[int] = set()
+        for it in group:
+            out.append(id(it))
+            if not it.vars.isdisjoint(decided):
+                self._front(it, env, decided, out, seen)
+        return tuple(out)
 
     def _residual(self, node: SNode, env: Env, decided: set[int] | None = None) -> tuple:
         out: list[Any] = []
@@ -533,9 +554,10 @@ class Counter(Visitor):
 
     def _front(self, node: SNode, env: Env, decided: set[int], out: list[Any],
                seen: set[int]) -> None:
-        """The largest fully decided parts of `node` that its undecided rest reads, each
-        with its value and whether it is consistent; decided options on the way. A node
-        reached twice is looked at once (the order of the walk is fixed)."""
+        """The largest settled parts of `node` (decided as far as they are used, see
+        `_Known.settled`) that its undecided rest reads, each with its value and
+        whether it is consistent; decided options on the way. A node reached twice is
+        looked at once (the order of the walk is fixed)."""
         inside = node.vars
         if not inside or id(node) in seen:
             return
@@ -543,7 +565,7 @@ class Counter(Visitor):
         if inside.isdisjoint(decided):
             return
         seen.add(id(node))
-        if inside <= decided:
+        if inside <= decided or self.settled(node, env):
             out.append((id(node), _hashable(self.known(node, env)), self.count(node, env)))
             return
         kind = type(node)
@@ -583,16 +605,24 @@ class Counter(Visitor):
         if self.steps < 0 or self.work < self._known.computed:
             raise self._too_entangled()
         self.stack.append((uid, guard))
+        fork = self._known.fork(env)
         items = target if isinstance(target, list) else [target]
         if any(uid in self.sure(it) for it in items):
             none = 0  # the choice is visited whenever these parts are: it cannot stay inactive
         else:
-            none = fn(target, {**env, uid: INACTIVE})
+            none = self._branch(fn, target, env, {uid: INACTIVE}, fork)
         total = none
         for i in range(len(self.choices[uid].options)):
-            total += fn(target, {**env, uid: i}) - none
+            total += self._branch(fn, target, env, {uid: i}, fork) - none
+        self._known.back(fork)
         self.stack.pop()
         return total
+
+    def _branch(self, fn, target: Any, env: Env, decide: Env, fork: tuple | None) -> int:
+        """`fn(target)` under `env` with `decide` added, its values seeded from `fork`."""
+        child = {**env, **decide}
+        self._known.enter(child, fork)
+        return fn(target, child)
 
     def _too_entangled(self) -> DarchError:
         """Where the search over decisions went deep: the outermost conditioning on
@@ -704,20 +734,83 @@ class _Sure(Visitor):
         return out
 
     def visit_GraphNode(self, node: GraphNode) -> frozenset[int]:
-        """The parts reached from the output through fixed arguments only (an input
-        choice may leave the other steps unused)."""
-        parts: list[SNode] = []
-
-        def refs_of(arg: SNode) -> list[int]:
-            parts.append(arg)
-            return ref_indices(arg.value) if type(arg) is Const else []
-
-        _, inputs = node.live_steps(refs_of)  # type: ignore[misc]
-        for k in inputs:
-            op = node.steps[k].op
-            if op is not None:
-                parts.append(op)
+        """The output and the arguments and operations of the steps that every
+        architecture uses (an input choice may leave the other steps unused)."""
+        n = len(node.inputs)
+        # reach[i]: the values that value i uses in every architecture, itself too
+        reach: list[frozenset[int]] = [frozenset({i}) for i in range(n)]
+        for k, st in enumerate(node.steps):
+            reach.append(frozenset({n + k}).union(*(_reached(a, reach) for a in st.args)))
+        parts: list[SNode] = [node.output]
+        for i in sorted(_reached(node.output, reach)):
+            if i >= n:
+                st = node.steps[i - n]
+                parts.extend(st.parts())
         return frozenset().union(*(self.sure(p) for p in parts))
+
+
+def _reached(arg: SNode, reach: list[frozenset[int]]) -> frozenset[int]:
+    """The values of a graph block that argument `arg` uses in every architecture:
+    those its references use, and where a condition or an input choice picks the
+    reference, those that every pick uses (`cat(x, y)` or `add(x, y)`: x and y)."""
+    kind = type(arg)
+    if kind is Const:
+        return frozenset().union(*(reach[i] for i in ref_indices(arg.value)))
+    if kind is Cond:
+        return _reached(arg.then, reach) & _reached(arg.orelse, reach)
+    if kind is Choice and arg.options:
+        return frozenset.intersection(*(_reached(o, reach) for o in arg.options))
+    return frozenset()
+
+
+class _Canon:
+    """Numbers that say which nodes count alike: two nodes get one number when they
+    read the same choices in the same way, so that every architecture uses the same
+    choices of both (a cell called at three widths: the constants that only its
+    layers read do not count). Parts of one number are one part: NAS-Bench-101's
+    cell with its edge budget, one per stack, counts as one cell, not three that
+    each conditioning walks. A function computed from choices is told apart by what
+    it computes (the operator of `+`), anything else by identity."""
+
+    def __init__(self) -> None:
+        self.memo: dict[int, int] = {}  # id(node) -> its number
+        self.numbers: dict[tuple, int] = {}
+
+    def of(self, node: SNode) -> int:
+        got = self.memo.get(id(node))
+        if got is None:
+            key = self._key(node)
+            got = self.memo[id(node)] = self.numbers.setdefault(key, len(self.numbers))
+        return got
+
+    def _key(self, node: SNode) -> tuple:
+        kind = type(node)
+        if kind is Const:
+            value = node.value
+            if isinstance(value, Ref) or (isinstance(value, list) and value
+                                          and all(isinstance(v, Ref) for v in value)):
+                return Ref, tuple(ref_indices(value))  # the graph block reads the index
+            return Const, _hashable(value)
+        if kind is Choice:
+            return Choice, node.uid  # one object: the same options
+        if kind is Derived:
+            fn = node.fn
+            inner = getattr(fn, "fn", None)  # an `Operation`: the operator it applies
+            what = (type(fn), inner, getattr(fn, "label", None)) \
+                if isinstance(inner, _FUNCTIONS) else id(fn)
+            return Derived, what, tuple(self.of(a) for a in node.args)
+        if kind is GraphNode:
+            steps = tuple((st.kind, -1 if st.op is None else self.of(st.op),
+                           tuple(self.of(a) for a in st.args)) for st in node.steps)
+            return GraphNode, len(node.inputs), steps, self.of(node.output)
+        if kind is Cond or kind is ListNode or kind is RepeatNode:
+            tied = node.tied if kind is RepeatNode else None
+            return kind, tied, tuple(self.of(p) for p in node.parts())
+        # layers and the like: their value is no condition's, only their choices count
+        return kind, tuple(self.of(p) for p in node.parts() if p.vars)
+
+
+_FUNCTIONS = (types.FunctionType, types.BuiltinFunctionType)
 
 
 class _Known(Visitor):
@@ -730,16 +823,81 @@ class _Known(Visitor):
     def __init__(self) -> None:
         self.env: Env | None = None
         self.cache: dict[int, Any] = {}
+        self.done: dict[int, bool] = {}  # `settled`, per node, under `env`
         self.computed = 0  # derived values computed, for the counter's budget of work
 
     def value(self, node: SNode, env: Env) -> Any:
         if env is not self.env:
-            self.env, self.cache = env, {}
+            self.env, self.cache, self.done = env, {}, {}
         return self.visit(node, env)
 
     def forget(self) -> None:
         """Drop the cache (the caller may change its decisions between counts)."""
-        self.env, self.cache = None, {}
+        self.env, self.cache, self.done = None, {}, {}
+
+    def fork(self, env: Env) -> tuple | None:
+        """The caches of `env` (None unless they are the current ones), with what of
+        them holds under any more decisions: a value that needed no undecided choice,
+        a node settled. A conditioning on `env` seeds each branch with it (`enter`)
+        and returns to it after (`back`): a branch then computes only what its new
+        decision changes, not every value of a chain anew."""
+        if env is not self.env:
+            return None
+        kept = {k: v for k, v in self.cache.items() if type(v) is not _Undecided}
+        sure = {k: True for k, v in self.done.items() if v}
+        return env, self.cache, self.done, kept, sure
+
+    def enter(self, env: Env, fork: tuple | None) -> None:
+        """Take `env`, an extension of the forked decisions, as the current one."""
+        if fork is not None:
+            kept, sure = fork[3], fork[4]
+            self.computed += (len(kept) + len(sure)) >> 4  # the copies are work too
+            self.env, self.cache, self.done = env, dict(kept), dict(sure)
+
+    def back(self, fork: tuple | None) -> None:
+        """Return to the forked decisions and their caches."""
+        if fork is not None:
+            self.env, self.cache, self.done = fork[:3]
+
+    def settled(self, node: SNode, env: Env) -> bool:
+        """Whether `env` decides `node` as far as it is used: every choice on the path
+        its value takes is decided (the option a decided choice picks, the branch a
+        decided condition takes, the copies a decided count makes), so its value and
+        count no longer depend on the choices left undecided inside, which it never
+        uses. A level of a lattice path is settled once the steps to it are decided,
+        though the options the walk did not take stay undecided: the rest then reads
+        its value only, and counts once per value (see `Counter._front`)."""
+        if not node.vars:
+            return True
+        if env is not self.env:
+            self.env, self.cache, self.done = env, {}, {}
+        got = self.done.get(id(node))
+        if got is None:
+            self.computed += 1
+            got = self._settle(node, env)
+            self.done[id(node)] = got
+        return got
+
+    def _settle(self, node: SNode, env: Env) -> bool:
+        kind = type(node)
+        if kind is Choice:
+            index = env.get(node.uid)
+            return index is not None and (index == INACTIVE
+                                          or self.settled(node.options[index], env))
+        if kind is Cond or kind is RepeatNode:
+            head = node.pred if kind is Cond else node.times
+            if not self.settled(head, env):
+                return False
+            value = self.visit(head, env)
+            if _pending(value):
+                return True  # ruled out: it counts 0 whatever is undecided
+            if kind is Cond:
+                return self.settled(node.then if value else node.orelse, env)
+            if not isinstance(value, int) or value <= 0:
+                return True
+            return all(self.settled(c, env)
+                       for c in (node.copies[:1] if node.tied else node.copies[:value]))
+        return all(self.settled(p, env) for p in node.parts())
 
     def visit_SNode(self, node: SNode, env: Env) -> Any:
         return None
