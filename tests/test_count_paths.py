@@ -213,25 +213,30 @@ def path_program(draw):
     move added to it), layers and conditions read the values, and some steps emit a
     layer whose choice is guarded by the value."""
     levels = draw(st.integers(2, 4))
-    moves = {lv: draw(st.lists(st.integers(0, levels - 1), min_size=1, max_size=3, unique=True))
-             for lv in range(levels)}
-    cases = [f"if l == {lv} then one_of({', '.join(map(str, sorted(moves[lv])))})"
-             for lv in range(levels - 1)]
-    last = f"one_of({', '.join(map(str, sorted(moves[levels - 1])))})"
-    step = " else ".join(cases) + f" else {last}"
-    if draw(st.booleans()):
-        step = f"l + ({' else '.join(c.split(' then ')[0] + ' then one_of(' + ', '.join(str(m - lv) for m in sorted(moves[lv])) + ')' for lv, c in enumerate(cases))} else one_of({', '.join(str(m - levels + 1) for m in sorted(moves[levels - 1]))}))"
+    moves = {lv: sorted(draw(st.lists(st.integers(0, levels - 1), min_size=1, max_size=3,
+                                      unique=True))) for lv in range(levels)}
+    as_moves = draw(st.booleans())  # `l + move(l)` rather than the next level
+
+    def options(lv: int) -> str:
+        return f"one_of({', '.join(str(m - lv if as_moves else m) for m in moves[lv])})"
+
+    step = " else ".join(f"if l == {lv} then {options(lv)}" for lv in range(levels - 1))
+    step = f"{step} else {options(levels - 1)}"
+    if as_moves:
+        step = f"l + ({step})"
     lines = [f"def nxt(l) = {step}"]
     k = draw(st.integers(0, levels - 1))
     emit = draw(st.sampled_from([
         "identity()",
         "conv2d(filters: 4 * (1 + l), size: 1)",
         f"if l == {k} then one_of(relu(), tanh()) else relu()",
-        f"if l > p then conv2d(filters: 4, size: one_of(1, 3)) else identity()",
+        "if l > p then conv2d(filters: 4, size: one_of(1, 3)) else identity()",
         "repeat(relu(), times: l)",
     ]))
-    lines.append(f"def walk(n, p, l) = if n == 0 then {draw(st.sampled_from(['identity()', 'conv2d(filters: 1 + l, size: 1)', f'if l == {k} then tanh() else one_of(relu(), tanh())']))}"
-                 f" else let m = nxt(l) in concat [(let l = m in {emit}), walk(n - 1, l, m)]")
+    end = draw(st.sampled_from(["identity()", "conv2d(filters: 1 + l, size: 1)",
+                                f"if l == {k} then tanh() else one_of(relu(), tanh())"]))
+    lines.append(f"def walk(n, p, l) = if n == 0 then {end} else let m = nxt(l) in "
+                 f"concat [(let l = m in {emit}), walk(n - 1, l, m)]")
     start = draw(st.integers(0, levels - 1))
     lines.append(f"space = walk({draw(st.integers(1, 4))}, {start}, {start})")
     if draw(st.booleans()):
