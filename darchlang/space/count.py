@@ -32,6 +32,7 @@ all ten decided, and that passes the limit with an error naming the condition.
 
 from __future__ import annotations
 
+import itertools
 import types
 from typing import Any
 
@@ -257,12 +258,6 @@ class Counter(Visitor):
             free = it.vars.difference(env) if env else it.vars
             shared |= seen & free
             seen |= free
-        if shared:
-            alike: dict[int, SNode] = {}
-            for it in live:
-                alike.setdefault(self.canon(it), it)
-            if len(alike) < len(live):  # copies of one part (a cell at several widths)
-                return self.count_items(list(alike.values()), env)
         if shared and self._all_sure(live, seen, env):
             # every undecided choice is visited in every world and none is ruled out:
             # the worlds are exactly the combinations of their options
@@ -717,7 +712,18 @@ class _Sure(Visitor):
         return got
 
     def visit_SNode(self, node: SNode) -> frozenset[int]:
-        return frozenset().union(*(self.sure(p) for p in node.parts()))
+        return self.union(node, node.parts())
+
+    def union(self, node: SNode, parts) -> frozenset[int]:
+        """The choices sure in some of `parts`, looked at until they are all of the
+        node's (a graph block whose every gene its output's condition reads is done
+        there, without its steps' operations)."""
+        out: frozenset[int] = frozenset()
+        for p in parts:
+            out = out | self.sure(p)
+            if len(out) == len(node.vars):
+                break
+        return out
 
     def visit_Choice(self, node: Choice) -> frozenset[int]:
         inner = [self.sure(o) for o in node.options]
@@ -741,12 +747,10 @@ class _Sure(Visitor):
         reach: list[frozenset[int]] = [frozenset({i}) for i in range(n)]
         for k, st in enumerate(node.steps):
             reach.append(frozenset({n + k}).union(*(_reached(a, reach) for a in st.args)))
-        parts: list[SNode] = [node.output]
-        for i in sorted(_reached(node.output, reach)):
-            if i >= n:
-                st = node.steps[i - n]
-                parts.extend(st.parts())
-        return frozenset().union(*(self.sure(p) for p in parts))
+        used = [node.steps[i - n] for i in sorted(_reached(node.output, reach)) if i >= n]
+        args = (a for st in used for a in st.args)
+        ops = (st.op for st in used if st.op is not None)
+        return self.union(node, itertools.chain((node.output,), args, ops))
 
 
 def _reached(arg: SNode, reach: list[frozenset[int]]) -> frozenset[int]:
