@@ -409,8 +409,8 @@ class _Values:
         self.plain: dict[int, list[tuple[Any, Witness]]] = {}  # id of a node -> its values, unfixed
         self.consts: dict[Any, list[tuple[Any, Witness]]] = {}
         self.tables: dict[tuple, _Table | None] = {}
-        self.groups: dict[int, list[tuple[Any, list[Witness]]]] = {}
-        self.single: dict[int, list[tuple[Any, Witness]]] = {}
+        self.groups: dict[int, tuple[list, Any]] = {}  # see _by_pool
+        self.single: dict[int, tuple[list, Any]] = {}
         self.shapes: dict[int, int] = {}  # id of a node -> its structure's number
         self.numbers: dict[tuple, int] = {}
         self.tried = 0  # values computed and combinations tried, against MAX_VALUES
@@ -459,30 +459,43 @@ class _Values:
             key = self.key(node)
             got = self.memo.get(key)
             if got is None:
-                table = self.table(node)
-                got = self.visit(node) if table is None else self.pool(table)
-                self.memo[key] = got
+                if type(node) is Choice and all(type(o) is Const for o in node.options):
+                    got = self.constants(node)  # the commonest choice, without a table
+                else:
+                    table = self.table(node)
+                    got = self.visit(node) if table is None else self.pool(table)
+                self.memo[key] = got  # kept: what is derived from a pool is kept by its id
         if plain:
             self.plain[id(node)] = got
         return got
+
+    def constants(self, node: Choice) -> list[tuple[Any, Witness]]:
+        """A choice of constants: each option its own way, as its table's entries
+        are (one value for all its options is no fact about it)."""
+        opts = _options(node, self.fixed)
+        values = [node.options[i].value for i in opts]
+        if len(opts) == len(node.options) > 1 and len({_vkey(v) for v in values}) == 1:
+            return [(values[0], NOTHING)]
+        return [(v, _taking({node.uid: i}, self.sizes)) for v, i in zip(values, opts, strict=True)]
 
     def each(self, node: SNode) -> list[tuple[Any, Witness]]:
         """The node's values, one way each (for the nodes over too many choices to keep
         their ways apart: their values are what counts)."""
         pool = self.values(node)
-        got = self.single.get(id(pool))
+        got = _by_pool(self.single, pool)
         if got is None:
-            got = self.single[id(pool)] = _dedupe(pool)
+            got = _keep_by_pool(self.single, pool, _dedupe(pool))
         return got
 
     def grouped(self, pool: list[tuple[Any, Witness]]) -> list[tuple[Any, list[Witness]]]:
         """A pool's values, each with its ways."""
-        got = self.groups.get(id(pool))
+        got = _by_pool(self.groups, pool)
         if got is None:
             by: dict[Any, tuple[Any, list[Witness]]] = {}
             for v, w in pool:
                 by.setdefault(_vkey(v), (v, []))[1].append(w)
-            got = self.groups[id(pool)] = [(v, _Ways(ways, self.spend)) for v, ways in by.values()]
+            got = _keep_by_pool(self.groups, pool,
+                                [(v, _Ways(ways, self.spend)) for v, ways in by.values()])
         return got
 
     # ---- tables ----------------------------------------------------------------------
@@ -604,26 +617,32 @@ class _Values:
                     for v, options in zip(table.arr.ravel(), every, strict=True)
                     if v is not _NO_VALUE]
         self.spend(table.arr.size // 4)
+        shape = table.arr.shape
         if table.typed is None:
             by: dict[Any, list[int]] = {}
             for i, key in enumerate(_VKEYS(table.arr).ravel().tolist()):
                 by.setdefault(key, []).append(i)
-            groups: Any = by.values()
+            masks: Any = []
+            for where in by.values():
+                mask = np.zeros(table.arr.size, dtype=bool)
+                mask[where] = True
+                masks.append(mask.reshape(shape))
         else:
             _, inverse = np.unique(table.typed[1].ravel(), return_inverse=True)
-            groups = (np.flatnonzero(inverse == j) for j in range(int(inverse.max()) + 1))
+            masks = ((inverse == j).reshape(shape) for j in range(int(inverse.max()) + 1))
         out = []
-        for where in groups:
-            at = np.unravel_index(where, table.arr.shape)  # the entries of this value
-            first = table.arr[tuple(a[0] for a in at)]
+        every = tuple(range(len(shape)))
+        for mask in masks:  # the entries of one value
+            at = np.unravel_index(int(np.argmax(mask)), shape)
+            first = table.arr[at]
             if first is _NO_VALUE:
                 continue
-            options = [opts[a[0]] for (_, opts, _), a in zip(table.axes, at, strict=True)]
             must = {}
-            for (u, opts, n), a in zip(table.axes, at, strict=True):
-                taken = np.unique(a).tolist()
+            for k, (u, opts, n) in enumerate(table.axes):
+                taken = np.flatnonzero(mask.any(axis=every[:k] + every[k + 1:])).tolist()
                 if len(taken) < n:  # all n: no fact
                     must[u] = _options_mask([opts[i] for i in taken], n)
+            options = [opts[i] for (_, opts, _), i in zip(table.axes, at, strict=True)]
             out.append((first, _witness(zip(uids, options, strict=True), must)))
         return out
 
@@ -667,6 +686,18 @@ class _Values:
         if t is Fail:
             raise _Failure("`fail`", node.span, _taking(self.fixed, self.sizes))  # the walk says the message
         raise TypeError(f"not a value node: {type(node).__name__}")
+
+
+def _by_pool(cache: dict[int, tuple[list, Any]], pool: list) -> Any:
+    """What `cache` holds for this very pool (by its id, checked: an id outlives no
+    object, but a cache may outlive a pool)."""
+    got = cache.get(id(pool))
+    return got[1] if got is not None and got[0] is pool else None
+
+
+def _keep_by_pool(cache: dict[int, tuple[list, Any]], pool: list, made: Any) -> Any:
+    cache[id(pool)] = (pool, made)  # holding the pool keeps its id its own
+    return made
 
 
 def _guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -807,7 +838,7 @@ class _Analysis(Visitor):
         self.results: dict[tuple, Any] = {}  # a layer rule's (output shape, crops), or its error
         self.inside = 0  # residual bodies around the node being run: crops count only there
         self.memo: dict[tuple, States] = {}  # see run_one
-        self.refs_of: dict[int, list[tuple[tuple[int, ...], _Ways]]] = {}  # see refs
+        self.refs_of: dict[int, tuple[list, Any]] = {}  # see refs and _by_pool
 
     @property
     def fixed(self) -> Witness:
@@ -1101,12 +1132,13 @@ class _Analysis(Visitor):
     def refs(self, arg: SNode) -> list[tuple[tuple[int, ...], _Ways]]:
         """The values a graph argument can refer to (their indices), each with its ways."""
         pool = self.values(arg)
-        got = self.refs_of.get(id(pool))
+        got = _by_pool(self.refs_of, pool)
         if got is None:
             by: dict[tuple[int, ...], list[Witness]] = {}
             for v, w in pool:
                 by.setdefault(tuple(ref_indices(v)), []).append(w)
-            got = self.refs_of[id(pool)] = [(ids, _Ways(ways, self.vals.spend)) for ids, ways in by.items()]
+            got = _keep_by_pool(self.refs_of, pool,
+                                [(ids, _Ways(ways, self.vals.spend)) for ids, ways in by.items()])
         return got
 
     def step(self, st: Any, in_shapes: list[Any], sw: Witness, result: States) -> None:
