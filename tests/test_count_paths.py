@@ -191,6 +191,32 @@ def test_nasnet_with_indexed_states_counts_as_with_packed_genes():
         == 5_229_943_396_058_757_337_940_161_399_357_440_000
 
 
+DARTS_CHOOSE = """
+def edge(c) = one_of(relu(), tanh(), sigmoid(), gelu(), silu(), identity(), conv2d(filters: c, size: 1))
+def cell(c) = graph(s0, s1) {
+    a = add(choose(2, edge(c)(s0), edge(c)(s1)))
+    b = add(choose(2, edge(c)(s0), edge(c)(s1), edge(c)(a)))
+    d = add(choose(2, edge(c)(s0), edge(c)(s1), edge(c)(a), edge(c)(b)))
+    e = add(choose(2, edge(c)(s0), edge(c)(s1), edge(c)(a), edge(c)(b), edge(c)(d)))
+    return cat(a, b, d, e)
+}
+t = tied(cell)
+space = graph(x) {
+    y = t(8)(x, x)
+    z = t(16)(y, x)
+    return t(32)(z, y)
+}
+"""
+
+
+@pytest.mark.slow
+def test_a_darts_cell_of_choose_used_at_three_widths_counts_as_one_cell():
+    """docs/spaces.md: an operation on every candidate edge, `choose` taking two; the
+    three copies were too entangled (each op shared by copies that may leave it unused)."""
+    space = darchlang.load_string(DARTS_CHOOSE).space
+    assert space.count() == 1 * 3 * 6 * 10 * 7**8 == 1_037_664_180
+
+
 def test_a_graph_step_that_every_pick_uses_is_always_used():
     text = """
 g = one_of(0, 1)
