@@ -182,3 +182,19 @@ def test_memoised_walk_equals_the_tree(dag):
         picked = {k: v for k, v in (("a0", i), ("a1", j)) if k in used}
         arch = space.replay_names(picked)
         assert arch.network.attrs["filters"] == 1 + _naive(parts[-1][0], env, parts) % 16
+
+
+@pytest.mark.slow
+def test_show_names_a_part_once_for_the_whole_tree():
+    """A width threaded through every stage (RegNet's, each from the one before by
+    `make_divisible`, which reads its value twice) is written once: each stage's line
+    names the earlier ones, so no line grows with the stage it is at."""
+    text = ("m = one_of(1.25, 1.5)\n"
+            "def stages(n, w) = if n == 0 then global_avg_pool()\n"
+            "    else concat [conv2d(filters: w, size: 3),"
+            " stages(n - 1, min(make_divisible(w * m, 8), 256))]\n"
+            "space = stages(40, 16)")
+    tree = render_tree(darchlang.load_string(text, "r.darch").space)
+    widths = [line.split("filters = ", 1)[1] for line in tree.splitlines() if "filters = " in line]
+    assert len(widths) == 39 and max(map(len, widths)) < 200
+    assert widths[2].startswith("let v5 = (min((if (v4 < (0.9 * v3))")

@@ -37,31 +37,43 @@ def _quoted(name: str) -> str:
 
 
 class _Describe(Visitor):
-    """Short text for a value node (see `describe_value`). A part in `shared` is
-    written once, as a `let` binding in `bindings`, and by its name where it is used."""
+    """Short text for value nodes (see `describe_value`), one `line` at a time. A part
+    a line reads more than once is written once, as a `let` binding, and by its name
+    where it is used; its name holds for the later lines too (`darch show` writes a
+    width threaded through every stage once, not once more per stage)."""
 
-    def __init__(self, names: Mapping[int, NamedChoice] | None, shared: set[int],
-                 taken: set[str]):
+    def __init__(self, names: Mapping[int, NamedChoice] | None, taken: set[str] = frozenset()):
         self.names = names
-        self.shared = shared
-        self.taken = taken  # names the text uses already
+        self.taken = set(taken)  # names the text uses already
+        self.shared: set[int] = set()
         self.bindings: list[str] = []
         self.bound: dict[int, str] = {}
+
+    def line(self, node: SNode) -> str:
+        """The text of one value, with the bindings it adds in front."""
+        if id(node) in self.bound:
+            return self.bound[id(node)]
+        self.shared, taken = _shared_parts(node, self.names, self.bound)
+        self.taken |= taken
+        self.bindings = []
+        text = self.visit(node)
+        return f"let {'  '.join(self.bindings)} in {text}" if self.bindings else text
 
     def part(self, node: SNode) -> str:
         """The text of a part: its name when it is shared (bound at its first use, after
         the shared parts inside it, so that each binding reads only earlier ones). An
         `if` inside another expression is in brackets, as darchlang reads it."""
+        name = self.bound.get(id(node))
+        if name is not None:
+            return name
         if id(node) not in self.shared:
             return f"({self.visit(node)})" if type(node) is Cond else self.visit(node)
-        name = self.bound.get(id(node))
-        if name is None:
-            text = self.visit(node)
-            name = next(n for k in itertools.count(len(self.bound) + 1)
-                        if (n := f"v{k}") not in self.taken)
-            self.taken.add(name)
-            self.bound[id(node)] = name
-            self.bindings.append(f"{name} = {text}")
+        text = self.visit(node)
+        name = next(n for k in itertools.count(len(self.bound) + 1)
+                    if (n := f"v{k}") not in self.taken)
+        self.taken.add(name)
+        self.bound[id(node)] = name
+        self.bindings.append(f"{name} = {text}")
         return name
 
     def visit_SNode(self, node: SNode) -> str:
@@ -126,10 +138,10 @@ def _inside(node: SNode, names: Mapping[int, NamedChoice] | None) -> tuple[SNode
     return ()
 
 
-def _shared_parts(node: SNode, names: Mapping[int, NamedChoice] | None
-                  ) -> tuple[set[int], set[str]]:
+def _shared_parts(node: SNode, names: Mapping[int, NamedChoice] | None,
+                  bound: Mapping[int, str]) -> tuple[set[int], set[str]]:
     """The ids of the parts that the text of `node` uses more than once, and the names
-    of the choices it reads.
+    of the choices it reads; a part in `bound` is written by its name, not looked into.
 
     A value threaded through a recursion (`step(n - 1, x + (if x > 3 then 1 else 0))`)
     reads the previous one twice, so written out as a tree its text doubles with every
@@ -147,12 +159,15 @@ def _shared_parts(node: SNode, names: Mapping[int, NamedChoice] | None
         if seen:
             continue
         order.append(n)
+        if id(n) in bound:
+            continue
         if type(n) is Choice:
             name = _choice_name(n, names)
             if name is not None:
                 taken.add(name)
         stack.extend(_inside(n, names))
-    return {id(n) for n in order if uses[id(n)] > 1 and _inside(n, names)}, taken
+    return {id(n) for n in order
+            if uses[id(n)] > 1 and id(n) not in bound and _inside(n, names)}, taken
 
 
 def describe_value(node: SNode, names: Mapping[int, NamedChoice] | None = None) -> str:
@@ -160,11 +175,7 @@ def describe_value(node: SNode, names: Mapping[int, NamedChoice] | None = None) 
     A choice named by the user or a binding reads by its name (as `names` names it).
     A part used more than once is written once, in a `let` before the formula
     (`let v1 = one_of(1, 2) in (v1 * v1)`), so the text stays as small as the value."""
-    describe = _Describe(names, *_shared_parts(node, names))
-    text = describe.visit(node)
-    if not describe.bindings:
-        return text
-    return f"let {'  '.join(describe.bindings)} in {text}"
+    return _Describe(names).line(node)
 
 
 def weights_text(choice: Choice, sep: str = "  ") -> str:
@@ -210,9 +221,14 @@ class _Tree(Visitor):
         self.named: set[int] = set()
         self.uncounted = False  # some part could not be counted on its own
         self.budget = SHOW_COUNT_STEPS  # conditionings left for the lines' counts
+        # one describer for every line, so a part bound on one line keeps its name on
+        # the next; its names avoid those of the space's choices
+        taken = {c.name for c in space.by_uid.values()}
+        self.words = _Describe(space.by_uid, taken | {
+            c.node.bound_name for c in space.by_uid.values() if c.node.bound_name})
 
     def describe(self, node: SNode) -> str:
-        return describe_value(node, self.space.by_uid)
+        return self.words.line(node)
 
     def size(self, node: SNode) -> str:
         if not self.counts or not node.vars:
