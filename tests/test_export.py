@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+import darchlang
 from darchlang.search.keep_best import prune
 
 SPACE = """param num_classes = 10
@@ -64,6 +65,11 @@ def test_export_reproduces_the_journals_validation_accuracy(searched):
     text = (out / "architecture.darch").read_text()
     assert "max_epochs: 1," in text and "max_epochs: 15" not in text  # what it trained with
     best = top(Journal(searched / "run.db", create=False).evaluations(), 1)[0]
+    # model.py says what it was exported from: the journal, the rank, the architecture
+    head = (out / "model.py").read_text().split("\n\n", 1)[0]
+    assert f"darchlang {darchlang.__version__} from rank 1 (evaluation #{best.index}, " \
+           f"architecture {best.identity}) of the search journal " \
+           f"{(searched / 'run.db').resolve()}" in " ".join(head.split())
     # the standalone module needs torch alone, and its weights score what the journal says
     check = (
         "import sys, torch, model\n"

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     objectives = Objectives.from_config(config)
     title = f"{config.get('searcher', 'search')} (seed {config.get('seed', '?')})"
     if args.csv:
-        write_csv(evaluations, args.csv, objectives)
+        write_csv(evaluations, args.csv, objectives, labels)
     if args.plot:
         from darchlang.report.plots import history, save
 

@@ -73,11 +73,12 @@ def architecture_with_settings(text: str, settings: dict[str, Any]) -> Any:
     return arch
 
 
-def standalone_source(model: Any) -> str:
-    """`emit_python`'s module, with a `load()` that puts the checkpoint's weights in it."""
+def standalone_source(model: Any, origin: str | None = None) -> str:
+    """`emit_python`'s module, with a `load()` that puts the checkpoint's weights in it;
+    `origin` says what it was exported from (the journal, rank and architecture)."""
     from darchlang.backends.torch.export import emit_python
 
-    source = emit_python(model)
+    source = emit_python(model, origin=origin)
     head, _, _ = source.rpartition('if __name__ == "__main__":')
     return head + '''def load(path=None):
     """This network with the trained weights of `path` (default: checkpoint.pt beside
@@ -141,10 +142,17 @@ def export_best(journal: str | Path, folder: str | Path, rank: int = 1, retrain:
     model.eval()
     files = [folder / "architecture.darch", ckpt, folder / "model.py", folder / "model.onnx"]
     files[0].write_text(arch.text)
-    files[2].write_text(standalone_source(model))
+    files[2].write_text(standalone_source(model, exported_from(journal, rank, e)))
     export_onnx(model, tuple(state["input_shape"]), files[3])
     values = objectives_text(objectives, e) if not objectives.default else ""
     return Exported(folder, rank, e.index, float(e.score), reproduced, files, values)
+
+
+def exported_from(journal: str | Path, rank: int, e: Any) -> str:
+    """`rank 1 (evaluation #7, architecture 3f2a...) of the search journal runs/x.db`:
+    what a `model.py` was exported from, enough to find it again."""
+    return (f"rank {rank} (evaluation #{e.index}, architecture {e.identity}) of the "
+            f"search journal {Path(journal).resolve()}")
 
 
 def fit_weights(model: Any, weights: dict[str, Any], name: str) -> dict[str, Any]:

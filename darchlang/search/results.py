@@ -43,6 +43,7 @@ class SearchResult:
     config: dict[str, Any] = field(default_factory=dict)
     refused: list[Evaluation] = field(default_factory=list)
     stopped: str | None = None
+    labels: dict[str, list[str]] | None = None  # each choice's option labels (labels.py)
 
     @property
     def done(self) -> int:
@@ -90,11 +91,11 @@ class SearchResult:
         return search_html(self)
 
     def to_json(self) -> dict[str, Any]:
-        return report_json(self.rows(), self.config, budget=self.budget, exhausted=self.exhausted,
-                           stopped=self.stopped)
+        return report_json(self.rows(), self.config, labels=self.labels, budget=self.budget,
+                           exhausted=self.exhausted, stopped=self.stopped)
 
     def to_csv(self, target: str | Path | IO[str]) -> None:
-        write_csv(self.rows(), target, self.objectives)
+        write_csv(self.rows(), target, self.objectives, self.labels)
 
 
 def best_of(evaluations: list[Evaluation], objectives: Objectives | None = None
@@ -189,6 +190,22 @@ class ChoiceStat:
         return max(scored, key=lambda o: (sign * o.mean, o.ok)) if scored else None
 
 
+def option_value(name: str, index: int, value: Any,
+                 labels: dict[str, list[str]] | None) -> Any:
+    """A choice's value as reports print it: a constant as itself, a sub-space option
+    (which an architecture records as `option N`) by its label (`relu, batch_norm`),
+    the same in the tables, the CSV and the JSON."""
+    if value == f"option {index}" and labels and index < len(labels.get(name, ())):
+        return labels[name][index]
+    return value
+
+
+def labelled_choices(e: Evaluation, labels: dict[str, list[str]] | None) -> dict[str, Any]:
+    """Each active choice's name mapped to its value, sub-space options by label."""
+    return {n: option_value(n, d, v, labels)
+            for n, d, v in zip(e.names, e.decisions, e.values, strict=True)}
+
+
 def choice_stats(evaluations: list[Evaluation],
                  labels: dict[str, list[str]] | None = None,
                  objectives: Objectives | None = None) -> list[ChoiceStat]:
@@ -208,8 +225,7 @@ def choice_stats(evaluations: list[Evaluation],
             continue
         seen.add(e.identity)
         for name, index, value in zip(e.names, e.decisions, e.values, strict=True):
-            if value == f"option {index}" and labels and index < len(labels.get(name, ())):
-                value = labels[name][index]
+            value = option_value(name, index, value, labels)
             stat = table.setdefault(name, {}).setdefault(index, OptionStat(index, value))
             stat.count += 1
             if e.ok and e.score is not None:
@@ -257,7 +273,8 @@ def report_json(evaluations: list[Evaluation], config: dict[str, Any] | None = N
         **extra,
         "config": config or {},
         "summary": summary(evaluations, objectives),
-        "best": [_with_objectives(e, objectives) for e in top(done, top_k, objectives)],
+        "best": [_with_objectives(e, objectives, labels)
+                 for e in top(done, top_k, objectives)],
         "choices": [
             {
                 "name": c.name,
@@ -270,24 +287,31 @@ def report_json(evaluations: list[Evaluation], config: dict[str, Any] | None = N
             }
             for c in choice_stats(done, labels, objectives)
         ],
-        "evaluations": [_with_objectives(e, objectives) for e in evaluations],
+        "evaluations": [_with_objectives(e, objectives, labels) for e in evaluations],
     }
     if objectives.several:
-        out["pareto"] = [_with_objectives(e, objectives) for e in pareto_front(done, objectives)]
+        out["pareto"] = [_with_objectives(e, objectives, labels)
+                         for e in pareto_front(done, objectives)]
     return out
 
 
-def _with_objectives(e: Evaluation, objectives: Objectives) -> dict[str, Any]:
+def _with_objectives(e: Evaluation, objectives: Objectives,
+                     labels: dict[str, list[str]] | None = None) -> dict[str, Any]:
     data = e.to_json()
+    for item in data["choices"]:
+        item["value"] = option_value(item["name"], item["index"], item["value"], labels)
     if not objectives.default:
         data["objectives"] = {o.name: o.value(e) for o in objectives.items}
     return data
 
 
 def write_csv(evaluations: list[Evaluation], target: str | Path | IO[str],
-              objectives: Objectives | None = None) -> None:
-    """One row per evaluation: outcome columns, one column per choice, scalar metrics,
-    and, with objectives other than the score, one `objective:NAME` column each."""
+              objectives: Objectives | None = None,
+              labels: dict[str, list[str]] | None = None) -> None:
+    """One row per evaluation: outcome columns, one column per choice (a sub-space
+    option by its label from `labels`, as the report's tables print it), scalar
+    metrics, and, with objectives other than the score, one `objective:NAME` column
+    each."""
     objectives = objectives or Objectives()
     named = [] if objectives.default else list(objectives.items)
     names: dict[str, None] = {}
@@ -305,7 +329,7 @@ def write_csv(evaluations: list[Evaluation], target: str | Path | IO[str],
     def rows():
         yield header
         for e in evaluations:
-            choices = e.choices()
+            choices = labelled_choices(e, labels)
             yield [
                 e.index, e.status, "" if e.score is None else repr(e.score), e.identity,
                 "" if e.seconds is None else f"{e.seconds:.3f}",
@@ -326,9 +350,10 @@ def write_csv(evaluations: list[Evaluation], target: str | Path | IO[str],
         csv.writer(target).writerows(rows())
 
 
-def csv_text(evaluations: list[Evaluation], objectives: Objectives | None = None) -> str:
+def csv_text(evaluations: list[Evaluation], objectives: Objectives | None = None,
+             labels: dict[str, list[str]] | None = None) -> str:
     buffer = io.StringIO()
-    write_csv(evaluations, buffer, objectives)
+    write_csv(evaluations, buffer, objectives, labels)
     return buffer.getvalue()
 
 

@@ -27,6 +27,7 @@ starts afresh.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -244,7 +245,8 @@ class SearchSession:
     def result(self) -> SearchResult:
         return SearchResult(self.journal.finished(), self.budget, self.exhausted,
                             self.journal.path, self.config,
-                            refused=self.journal.evaluations(INVALID), stopped=self.stopped)
+                            refused=self.journal.evaluations(INVALID), stopped=self.stopped,
+                            labels=json.loads(self.journal.meta("options") or "null"))
 
     def close(self) -> None:
         if self._own:
