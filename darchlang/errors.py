@@ -81,13 +81,14 @@ class DarchError(Exception):
     def __str__(self) -> str:
         return self.render()
 
-    def render(self) -> str:
-        """Compiler-style text: `FILE:LINE:COL: error: MESSAGE`, the line, a caret."""
+    def render(self, severity: str = "error") -> str:
+        """Compiler-style text: `FILE:LINE:COL: error: MESSAGE`, the line, a caret
+        (`warning:` for what a command reports and goes on past)."""
         spans = [r.span for r in self.related]
         if self.span is None:
-            out = [f"error: {self.message}"]
+            out = [f"{severity}: {self.message}"]
         else:
-            out = [f"{self.span.where}: error: {self.message}"]
+            out = [f"{self.span.where}: {severity}: {self.message}"]
             spans.append(self.span)
         # one gutter width for every excerpt, as the widest line number needs
         gutter = max((len(str(s.line)) for s in spans), default=0)
@@ -124,6 +125,12 @@ class DarchError(Exception):
                           related + self.related)
 
 
+class CountOutOfReach(DarchError):
+    """The exact count of a space is past the counting limits (too entangled). The
+    space itself is fine: sampling, compiling, shape proofs and searches do not need
+    the count, so only `darch count` fails on this; `check` and `show` warn and go on."""
+
+
 MAX_ERRORS = 20
 
 
@@ -139,8 +146,9 @@ class DarchErrors(DarchError):
                          list(first.related))
         self.errors = ordered
 
-    def render(self) -> str:
-        return "\n\n".join(e.render() for e in self.errors) + f"\n\n{len(self.errors)} errors"
+    def render(self, severity: str = "error") -> str:
+        return ("\n\n".join(e.render(severity) for e in self.errors)
+                + f"\n\n{len(self.errors)} {severity}s")
 
     def to_json(self) -> dict:
         return {**self.errors[0].to_json(), "errors": [e.to_json() for e in self.errors]}

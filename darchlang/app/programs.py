@@ -20,7 +20,7 @@ from darchlang.errors import DarchError, Source, Span, all_errors, did_you_mean,
 from darchlang.semantics.interpreter import Scope
 from darchlang.semantics.program import Program, load_string, read_source, source_name
 from darchlang.space.nodes import RecordNode
-from darchlang.space.space import Space
+from darchlang.space.space import Space, seeded
 from darchlang.syntax import ast
 from darchlang.syntax.parser import parse
 from darchlang.text import plural, value_text
@@ -181,7 +181,7 @@ def sample(space: Space, seed: int, n: int = 1, *, uniform: bool = False
     architecture equally likely with `uniform`): the same seed, the same list."""
     if n < 1:
         raise DarchError(f"the number of architectures must be at least 1, got {n}")
-    rng = random.Random(seed)
+    rng = seeded(seed)
     draw = space.sample_uniform if uniform else space.sample
     for _ in range(n):
         yield draw(rng)
@@ -203,13 +203,6 @@ def compile_summary(arch: Architecture, shape: tuple[int, ...], *, env: Any = No
     from darchlang.backends.torch.summary import summarize
 
     return summarize(arch.network, shape, env=env)
-
-
-def parse_input_shape(text: str) -> tuple[int, ...]:
-    """`3x32x32` or `64` as a shape; a DarchError saying what is expected otherwise."""
-    from darchlang.backends.torch.plan import parse_shape
-
-    return parse_shape(text)
 
 
 # ---- names in functions no call has run -------------------------------------------------

@@ -4,10 +4,15 @@ The `train` block is checked too: every name must be a training setting and ever
 value it may take one that setting accepts (docs/training.md lists them), each error
 at its place, as a layer's arguments are.
 
-With `--shapes --input 3x32x32`, also check that every architecture of the space
-compiles for that input: small spaces are enumerated, large ones are proved by shape
+With `--shapes`, also check that every architecture of the space compiles for the
+input: `--input 3x32x32`, else the file's `# darch: input` line, else 3x32x32 (the
+output says which). Small spaces are enumerated, large ones are proved by shape
 analysis over each choice's options; the output says which was done. A failure prints
 a concrete failing architecture: its decisions and the line where shapes break.
+
+A space too entangled to count exactly is still a valid space (sampling, compiling,
+shape proofs and searches do not need the count): `check` warns, at the place that
+makes counting hard, and exits 0; only `darch count` fails on it.
 """
 
 from __future__ import annotations
@@ -17,13 +22,16 @@ from typing import Any
 
 from darchlang.app.programs import check_function_names
 from darchlang.commands.common import (
-    UsageError,
+    add_input_argument,
     add_program_arguments,
+    input_from_args,
     load_program_from_args,
     non_negative_int,
+    out_of_reach,
     print_json,
+    warn,
 )
-from darchlang.errors import DarchError, all_errors
+from darchlang.errors import CountOutOfReach, DarchError, all_errors
 from darchlang.syntax import ast
 from darchlang.text import option_text
 
@@ -35,8 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_program_arguments(parser)
     parser.add_argument("--shapes", action="store_true",
                         help="prove that every architecture compiles for --input")
-    parser.add_argument("--input", metavar="SHAPE", default="3x32x32",
-                        help="input shape without the batch, e.g. 3x32x32 or 64 (default 3x32x32)")
+    add_input_argument(parser, "for --shapes")
     parser.add_argument("--enumerate-up-to", type=non_negative_int, default=2000, metavar="N",
                         help="enumerate spaces of at most N architectures (default 2000)")
     parser.add_argument("--json", action="store_true",
@@ -44,16 +51,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    warnings: list[DarchError] = []
     try:
-        summary = _check(args)
+        summary = _check(args, warnings)
     except DarchError as err:
         if not args.json:
             raise
-        print_json({"ok": False, "errors": [e.to_json() for e in all_errors(err)]})
+        print_json({"ok": False, "errors": [e.to_json() for e in all_errors(err)],
+                    "warnings": [w.to_json() for w in warnings]})
         return 1
     if args.json:
-        print_json({"ok": True, "errors": [], **({"shapes": summary} if summary else {})})
-    elif summary:
+        print_json({"ok": True, "errors": [], "warnings": [w.to_json() for w in warnings],
+                    **({"shapes": summary} if summary else {})})
+        return 0
+    for warning in warnings:
+        warn(warning)
+    if summary:
         print(summary)
     return 0
 
@@ -65,35 +78,35 @@ def _is_library(program: Any, entry: str) -> bool:
             and any(isinstance(st, ast.Def | ast.Bind) for st in program.ast.statements))
 
 
-def _check(args: argparse.Namespace) -> str | None:
-    """None, or the summary of a shape proof; errors are raised."""
+def _check(args: argparse.Namespace, warnings: list[DarchError]) -> str | None:
+    """None, or the summary of a shape proof; errors are raised, and a count out of
+    reach is added to `warnings`."""
     # building, naming and counting the whole space surfaces every error a program can
     # have; the `train` block's and the functions' errors are reported with them
     def count(program: Any) -> None:
         if args.shapes or not _is_library(program, args.entry):
-            program.space.count()
+            try:
+                program.space.count()
+            except CountOutOfReach as err:
+                warnings.append(out_of_reach(err))
 
     program = load_program_from_args(args, check_training=True,
                                      checks=(check_function_names, count))
     if not args.shapes:
         return None
     space = program.space
-    from darchlang.backends.torch.plan import parse_shape
     from darchlang.backends.torch.shape_rules import torch_shape_rules
     from darchlang.space.shapes import check_shapes
 
-    try:
-        shape = parse_shape(args.input)
-    except DarchError as err:
-        raise UsageError(f"--input: {err.message}") from None
-    report = check_shapes(space, shape, torch_shape_rules(), args.enumerate_up_to)
+    given = input_from_args(args, program)
+    report = check_shapes(space, given.shape, torch_shape_rules(), args.enumerate_up_to)
     if report.ok:
-        return report.summary(args.input)
+        return report.summary(given.described())
     err = report.failure
     assert err is not None
     how = ("found by enumerating the space" if report.method == "enumerated"
            else "found by shape analysis over each choice's options")
-    notes = list(err.notes) + [how]
+    notes = list(err.notes) + [how, f"for input {given.described()}"]
     if report.architecture is not None:
         arch = report.architecture
         notes.append(f"a failing architecture: decisions {','.join(map(str, arch.decisions))}"

@@ -10,9 +10,11 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from darchlang.app.inputs import DEFAULT_INPUT, Input, decide_input
 from darchlang.app.programs import load
-from darchlang.errors import DarchError, closest
+from darchlang.errors import CountOutOfReach, DarchError, closest
 from darchlang.semantics.program import Program
+from darchlang.space.space import check_seed
 
 
 class UsageError(Exception):
@@ -139,6 +141,67 @@ def _int_at_least(text: str, low: int) -> int:
     if value < low:
         raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
     return value
+
+
+def seed_number(text: str) -> int:
+    """An argparse type for `--seed` and `--train-seed`: an integer of at least 0.
+    Python's generator seeds with the absolute value, so `-1` would silently repeat
+    `1`: a negative seed is refused rather than made to look distinct."""
+    try:
+        return check_seed(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    except DarchError as err:
+        raise argparse.ArgumentTypeError(err.message) from None
+
+
+def add_input_argument(parser: argparse.ArgumentParser, purpose: str = "") -> None:
+    """`--input SHAPE`; when it is not given, the file's `# darch: input` line or the
+    default decides (darchlang.app.inputs), and the command says which it used."""
+    parser.add_argument("--input", metavar="SHAPE", type=input_shape_text,
+                        help="input shape without the batch: CxHxW or a feature count"
+                             f"{' ' + purpose if purpose else ''} (default: the file's "
+                             f"`# darch: input` line, else {DEFAULT_INPUT})")
+
+
+def input_shape_text(text: str) -> str:
+    """An argparse type: a shape that reads (`3x32x32`, `64`), kept as its text."""
+    from darchlang.app.inputs import parse_input_shape
+
+    try:
+        parse_input_shape(text)
+    except DarchError as err:
+        raise argparse.ArgumentTypeError(f"{err.message}; {err.help}") from None
+    return text
+
+
+def input_from_args(args: argparse.Namespace, program: Program) -> Input:
+    """The input shape a command plans for: `--input`, else the program's `# darch:
+    input` line, else the default."""
+    return decide_input(args.input, program.source)
+
+
+def warn_declared_input(program: Program, dataset: Any) -> None:
+    """For a command that trains on `dataset`: warn when the program's `# darch: input`
+    line declares another shape than the dataset's examples have."""
+    from darchlang.app.inputs import mismatch
+
+    found = mismatch(program.source, dataset.name, dataset.input_shape)
+    if found is not None:
+        warn(found)
+
+
+def out_of_reach(err: CountOutOfReach) -> CountOutOfReach:
+    """A count out of reach as the warning a command other than `count` prints."""
+    return CountOutOfReach(err.message, err.span, err.help,
+                           [*err.notes, "the space is valid: sampling, compiling and "
+                                        "`check --shapes` do not need the exact count"],
+                           list(err.related))
+
+
+def warn(warning: DarchError) -> None:
+    """A located warning on standard error; the command goes on."""
+    print(warning.render("warning"), file=sys.stderr)
 
 
 def add_decision_arguments(parser: argparse.ArgumentParser) -> None:

@@ -3,6 +3,8 @@ each layer with the `.darch` line it came from, its output shape, parameters and
 multiply-adds. Optionally write the model as a standalone PyTorch file or as ONNX.
 
 The architecture is the one `darch sample` prints for the same seed (or decisions).
+The input is `--input`, else the file's `# darch: input` line, else 3x32x32; the
+line above the table says which when it was not given.
 """
 
 from __future__ import annotations
@@ -10,15 +12,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from darchlang.app.programs import header, parse_input_shape, pick
+from darchlang.app.programs import header, pick
 from darchlang.commands.common import (
-    UsageError,
     add_decision_arguments,
+    add_input_argument,
     add_program_arguments,
     check_writable,
+    input_from_args,
     load_program_from_args,
     parse_decisions,
     print_json,
+    seed_number,
 )
 from darchlang.errors import DarchError
 
@@ -28,11 +32,10 @@ ORDER = 60
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_program_arguments(parser)
-    parser.add_argument("--seed", type=int, default=0, help="random seed of the pick (default 0)")
+    parser.add_argument("--seed", type=seed_number, default=0,
+                        help="random seed of the pick, 0 or more (default 0)")
     add_decision_arguments(parser)
-    parser.add_argument("--input", default="3x32x32", metavar="SHAPE",
-                        help="input shape without the batch: CxHxW or a feature count "
-                        "(default 3x32x32)")
+    add_input_argument(parser)
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
     parser.add_argument("--emit-python", metavar="FILE", type=Path,
                         help="write a standalone PyTorch module (needs only torch) to FILE")
@@ -50,13 +53,11 @@ def run(args: argparse.Namespace) -> int:
     from darchlang.backends.torch.export import emit_python, export_onnx
     from darchlang.backends.torch.summary import summarize
 
-    try:
-        shape = parse_input_shape(args.input)
-    except DarchError as err:
-        raise UsageError(f"--input: {err.message}; {err.help}") from None
-    space = load_program_from_args(args).space
+    program = load_program_from_args(args)
+    given = input_from_args(args, program)
+    shape = given.shape
     decisions = None if args.decisions is None else parse_decisions(args.decisions)
-    arch = pick(space, args.seed, decisions)
+    arch = pick(program.space, args.seed, decisions)
     model = compile_architecture(arch, shape, device=args.device)
     if args.weights is not None:
         _load_weights(model, args.weights)
@@ -71,9 +72,12 @@ def run(args: argparse.Namespace) -> int:
         written["onnx"] = str(args.emit_onnx)
     if args.json:
         print_json({"architecture": arch.to_json(), "device": args.device,
-                    "summary": summary.to_json(), "written": written})
+                    "input": given.to_json(), "summary": summary.to_json(),
+                    "written": written})
         return 0
     print(header(arch))
+    if given.origin != "given":
+        print(f"# for input {given.described()}")
     print(summary.render())
     for kind, path in written.items():
         print(f"wrote {path} ({'standalone PyTorch source' if kind == 'python' else 'ONNX'})")

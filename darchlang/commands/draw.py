@@ -10,15 +10,18 @@ lays the graph out when it is installed; otherwise darchlang's own layout is use
 from __future__ import annotations
 
 import argparse
-import random
+import sys
 from pathlib import Path
 
 from darchlang.commands.common import (
     UsageError,
     add_decision_arguments,
+    add_input_argument,
     add_program_arguments,
+    input_from_args,
     load_program_from_args,
     parse_decisions,
+    seed_number,
 )
 from darchlang.errors import DarchError
 
@@ -28,10 +31,10 @@ ORDER = 65
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_program_arguments(parser)
-    parser.add_argument("--seed", type=int, default=0, help="random seed of the pick (default 0)")
+    parser.add_argument("--seed", type=seed_number, default=0,
+                        help="random seed of the pick, 0 or more (default 0)")
     add_decision_arguments(parser)
-    parser.add_argument("--input", default="3x32x32", metavar="SHAPE",
-                        help="input shape without the batch (default 3x32x32)")
+    add_input_argument(parser)
     parser.add_argument("-o", "--output", type=Path, metavar="FILE",
                         help="write the drawing to FILE (.svg, .png or .dot)")
     parser.add_argument("--format", choices=("dot", "svg", "png"),
@@ -39,7 +42,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from darchlang.backends.torch.plan import parse_shape
     from darchlang.report.draw import FORMATS, draw
 
     fmt = args.format
@@ -51,16 +53,16 @@ def run(args: argparse.Namespace) -> int:
     fmt = fmt or "dot"
     if fmt == "png" and args.output is None:
         raise UsageError("a PNG needs a file: add -o FILE.png")
-    try:
-        shape = parse_shape(args.input)
-    except DarchError as err:
-        raise UsageError(f"--input: {err.message}") from None
-    space = load_program_from_args(args).space
+    program = load_program_from_args(args)
+    given = input_from_args(args, program)
+    if given.origin != "given":  # on stderr: the drawing may be going to stdout
+        print(f"drawn for input {given.described()}", file=sys.stderr)
+    space = program.space
     if args.decisions is not None:
         arch = space.replay(parse_decisions(args.decisions))
     else:
-        arch = space.sample(random.Random(args.seed))
-    text = draw(arch, shape, fmt, args.output)
+        arch = space.sample(args.seed)
+    text = draw(arch, given.shape, fmt, args.output)
     if args.output is None:
         print(text, end="")
         return 0

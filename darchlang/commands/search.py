@@ -55,6 +55,8 @@ from darchlang.commands.common import (
     non_negative_int,
     positive_int,
     print_json,
+    seed_number,
+    warn_declared_input,
 )
 from darchlang.commands.train import add_training_arguments, overrides_from_args
 from darchlang.errors import DarchError, Related
@@ -77,10 +79,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          "(default: a new runs/<file>-<time>.db)")
     journal.add_argument("--no-journal", action="store_true",
                          help="keep the results in memory only")
-    parser.add_argument("--seed", type=int,
+    parser.add_argument("--seed", type=seed_number,
                         help="the searcher's seed: makes its picks reproducible (default: "
                         "drawn, and recorded in the journal)")
-    parser.add_argument("--train-seed", type=int, metavar="SEED",
+    parser.add_argument("--train-seed", type=seed_number, metavar="SEED",
                         help="seeds every training run (or the synthetic landscape): the same "
                         "architecture trains the same way whatever --seed is (default 0)")
     add_training_arguments(parser)
@@ -229,6 +231,8 @@ def run(args: argparse.Namespace) -> int:
         setup = setup_search(request)
     except UnsupportedObjectives as err:
         raise UsageError(f"{err.message}; {err.help}") from None
+    if getattr(setup.evaluator, "dataset", None) is not None:  # the classifier's
+        warn_declared_input(setup.program, setup.evaluator.dataset)
     if request.journal and not args.journal:  # the default one: its folder is ours to make
         try:
             Path(request.journal).parent.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,9 @@ from darchlang.commands.common import (
     parse_decisions,
     positive_int,
     print_json,
+    seed_number,
     setting_item,
+    warn_declared_input,
 )
 
 HELP = "train a picked architecture on a dataset and report its accuracy"
@@ -56,9 +58,9 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_program_arguments(parser)
-    parser.add_argument("--seed", type=int, default=0,
-                        help="picks the architecture (default 0)")
-    parser.add_argument("--train-seed", type=int, metavar="SEED",
+    parser.add_argument("--seed", type=seed_number, default=0,
+                        help="picks the architecture, 0 or more (default 0)")
+    parser.add_argument("--train-seed", type=seed_number, metavar="SEED",
                         help="seeds the training: initial weights, shuffling (default: --seed)")
     add_decision_arguments(parser)
     add_training_arguments(parser)
@@ -96,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
     dataset = load_dataset(args.dataset, args.data_dir)
     program = load_for_dataset(args.file, dataset, defines=defines_from_args(args),
                                entry=args.entry, import_path=import_path_from_args(args))
+    warn_declared_input(program, dataset)
     decisions = None if args.decisions is None else parse_decisions(args.decisions)
     architecture = pick(program.space, args.seed, decisions)
     train_seed = args.seed if args.train_seed is None else args.train_seed

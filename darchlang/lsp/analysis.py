@@ -28,7 +28,6 @@ from darchlang.syntax.parser import parse
 
 _STATEMENT_START = re.compile(r"^(?:(?:def|param|import)\b|[A-Za-z_]\w*[ \t]*=(?!=))",
                               re.MULTILINE)
-_INPUT_LINE = re.compile(r"^[ \t]*#[ \t]*darch:[ \t]*input[ \t]+(\S+)", re.MULTILINE)
 
 
 @dataclass
@@ -99,12 +98,6 @@ def statements_before(text: str, offset: int) -> str:
     for match in _STATEMENT_START.finditer(text, 0, offset):
         start = match.start()
     return text[:start]
-
-
-def declared_input(text: str) -> str | None:
-    """The input shape a `# darch: input 3x32x32` line declares, if any."""
-    match = _INPUT_LINE.search(text)
-    return match.group(1) if match else None
 
 
 _LOADERS: dict[int, Loader] = {}

@@ -28,13 +28,13 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from darchlang import __version__
+from darchlang.app.inputs import declared_input
 from darchlang.environment import Environment, default_environment
 from darchlang.errors import DarchError, Source
 from darchlang.lsp import actions, navigation, tokens
 from darchlang.lsp.analysis import (
     Analysis,
     analyse,
-    declared_input,
     shared_loader,
     statements_before,
 )

@@ -26,10 +26,11 @@ from typing import Any
 
 from darchlang.app import describe as about
 from darchlang.app import programs
+from darchlang.app.inputs import DEFAULT_INPUT, decide_input
 from darchlang.app.reader import kind_of
 from darchlang.arch.graph import Architecture, Node
 from darchlang.environment import Environment, default_environment
-from darchlang.errors import DarchError, closest, did_you_mean
+from darchlang.errors import DarchError, Source, closest, did_you_mean
 from darchlang.semantics.interpreter import Interpreter, Scope, is_space
 from darchlang.semantics.program import Loader, Module, read_source
 from darchlang.semantics.values import Builtin, Closure
@@ -45,7 +46,6 @@ SOURCE = "<repl>"
 IT = "it"
 NETWORK = "space"
 HYPERPARAMS = "train"
-DEFAULT_INPUT = "3x32x32"
 MAX_SAMPLES = 100
 # `:train` is a short run: these are the evaluator's defaults here, and a program's
 # own `train = hyperparams {...}` block still overrides them.
@@ -407,13 +407,20 @@ class Session:
                 raise DarchError("usage: " + COMMANDS["compile"].usage,
                                  help="one NAME and one INPUT at most, as in "
                                       f"`:compile space {DEFAULT_INPUT}`")
-        shape = programs.parse_input_shape(shape_text or DEFAULT_INPUT)
+        given = decide_input(shape_text, self._loaded_source())
         space, target = self.network_named(name)
         arch = programs.pick(space, 0)
-        note = (f"# `{target}`" if space.count() == 1 else
+        note = (f"# `{target}`" if not arch.decisions else
                 f"# `{target}`, the architecture of seed 0 (`:sample {target} 0` shows it)")
-        summary = programs.compile_summary(arch, shape, env=self.env)
+        if given.origin != "given":
+            note += f"\n# for input {given.described('INPUT')}"
+        summary = programs.compile_summary(arch, given.shape, env=self.env)
         return Reply(f"{note}\n{summary.render()}")
+
+    def _loaded_source(self) -> Source | None:
+        """The file loaded last, whose `# darch: input` line `:compile` follows."""
+        path = next((p for kind, p in reversed(self.entries) if kind == "load"), None)
+        return None if path is None else Source(path, read_source(Path(path)))
 
     def cmd_train(self, args: list[str]) -> Reply:
         from darchlang.app.training import Watch, check_builds, load_dataset, make_evaluator
@@ -472,7 +479,8 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
     Command("fmt", "fmt [NAME]", "the session's definitions (or one), formatted as a file",
             Session.cmd_fmt, "name"),
     Command("compile", "compile [NAME] [INPUT]",
-            f"the layer table of a network's seed-0 architecture (INPUT {DEFAULT_INPUT})",
+            "the layer table of a network's seed-0 architecture (INPUT: the loaded file's "
+            f"`# darch: input`, else {DEFAULT_INPUT})",
             Session.cmd_compile, "name"),
     Command("train", "train [NAME] [SEED]", "a short training run on the digits data",
             Session.cmd_train, "name"),

@@ -34,7 +34,7 @@ from darchlang.arch.graph import Architecture
 from darchlang.errors import DarchError, did_you_mean
 from darchlang.search.objectives import Objectives
 from darchlang.space.nodes import Choice
-from darchlang.space.space import Space
+from darchlang.space.space import Space, check_seed
 from darchlang.train.result import EvalResult
 
 if TYPE_CHECKING:
@@ -82,7 +82,8 @@ class Searcher(ABC):
     def __init__(self, space: Space, seed: int | None = None):
         self.space = space
         # No seed still means a reproducible search: one is drawn and recorded.
-        self.seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
+        self.seed = check_seed(seed) if seed is not None else \
+            random.SystemRandom().randrange(2**31)
         self.asked = 0
         self.told = 0
         self.pending: dict[int, Candidate] = {}

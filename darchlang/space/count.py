@@ -37,7 +37,7 @@ import types
 from typing import Any
 
 from darchlang.arch.graph import Ref
-from darchlang.errors import DarchError, Related
+from darchlang.errors import CountOutOfReach, Related
 from darchlang.space.naming import NamedChoice
 from darchlang.space.nodes import (
     Choice,
@@ -619,7 +619,7 @@ class Counter(Visitor):
         self._known.enter(child, fork)
         return fn(target, child)
 
-    def _too_entangled(self) -> DarchError:
+    def _too_entangled(self) -> CountOutOfReach:
         """Where the search over decisions went deep: the outermost conditioning on
         behalf of a condition, repeat count or graph block, else the outermost shared
         choice; and which limit it passed (steps, or the work they may take)."""
@@ -627,7 +627,7 @@ class Counter(Visitor):
                  f"passed the work that {self.limit:,} counting steps may take "
                  f"(after {self.limit - self.steps:,} of them)")
         if not self.stack:
-            return DarchError(f"this space is too entangled to count exactly: it {limit}")
+            return CountOutOfReach(f"this space is too entangled to count exactly: it {limit}")
         uid, guard = next(((u, g) for u, g in self.stack if g is not None), self.stack[0])
         choice = self.choices[uid]
         name = getattr(choice, "name", "") or "a choice"
@@ -636,7 +636,7 @@ class Counter(Visitor):
         if kind is Cond or kind is RepeatNode:
             head = guard.pred if kind is Cond else guard.times
             what = "condition" if kind is Cond else "repeat count"
-            return DarchError(
+            return CountOutOfReach(
                 f"this space is too entangled to count exactly: this {what} reads a value "
                 f"computed from {len(head.vars):,} choices, so counting decides them one "
                 f"at a time (`{name}` first) and {limit}",
@@ -647,7 +647,7 @@ class Counter(Visitor):
                 related=made,
             )
         if kind is GraphNode:
-            return DarchError(
+            return CountOutOfReach(
                 "this space is too entangled to count exactly: which steps of this graph "
                 "block are used depends on its input choices, so counting decides them "
                 f"one at a time (`{name}` first) and {limit}",
@@ -657,7 +657,7 @@ class Counter(Visitor):
                      "not need the count",
                 related=made,
             )
-        return DarchError(
+        return CountOutOfReach(
             f"this space is too entangled to count exactly: choice `{name}` is shared by "
             f"parts that other choices may leave unused, and conditioning on such choices "
             f"{limit}",

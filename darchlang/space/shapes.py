@@ -67,7 +67,7 @@ import numpy as np
 
 from darchlang.arch.graph import Architecture, Init
 from darchlang.environment import Limits
-from darchlang.errors import DarchError, Span
+from darchlang.errors import CountOutOfReach, DarchError, Span
 from darchlang.semantics.arithmetic import _and, _not, _or
 from darchlang.space.nodes import (
     Choice,
@@ -121,7 +121,7 @@ class ShapeReport:
 
     ok: bool
     method: str  # "enumerated" or "analysed"
-    count: int
+    count: int | None  # None: the space is too entangled to count
     checks: int = 0
     failure: DarchError | None = None
     architecture: Architecture | None = None
@@ -141,8 +141,9 @@ class ShapeReport:
                           if self.analyses > 1 else "")
                 how = (f"proved by shape analysis over each choice's options "
                        f"({_plural(self.checks, 'layer check')}{rounds}), without enumerating")
-            every = "the one architecture compiles" if one else \
-                f"all {self.count:,} architectures compile"
+            every = ("the one architecture compiles" if one else
+                     "every architecture compiles" if self.count is None else
+                     f"all {self.count:,} architectures compile")
             return f"{every} for input {input_text}: {how}" + self.sizes()
         return "shape check failed"
 
@@ -1167,10 +1168,13 @@ def check_shapes(space: Space, input_shape: Shape, rules: ShapeRules,
     """Prove that every architecture of `space` compiles for `input_shape`, or find one
     that does not; a proof also bounds the largest architecture's parameters, and one
     past `Limits.parameters` is a failure."""
-    count = space.count()
+    try:
+        count: int | None = space.count()
+    except CountOutOfReach:
+        count = None  # the analysis needs no count; only enumerating does
     if space.network is None:
         return ShapeReport(True, "analysed", count)
-    if count <= enumerate_up_to:
+    if count is not None and count <= enumerate_up_to:
         for arch in space.enumerate():
             try:
                 rules.plan(arch, input_shape)
@@ -1199,7 +1203,7 @@ def _bound(space: Space, report: ShapeReport, params: dict[int, int]) -> None:
 
 
 def _prove(space: Space, input_shape: Shape, rules: ShapeRules,
-           count: int) -> tuple[ShapeReport, dict[int, int] | None]:
+           count: int | None) -> tuple[ShapeReport, dict[int, int] | None]:
     """Run the analysis, conditioning on the choices that a failure needs to take two
     options at once, until a failure without conflicts or a proof. The work budget
     holds for all the rounds together."""
@@ -1234,7 +1238,7 @@ def _prove(space: Space, input_shape: Shape, rules: ShapeRules,
                            analyses=analyses), run.params
 
 
-def _undecided(count: int, checks: int, analyses: int, why: str) -> ShapeReport:
+def _undecided(count: int | None, checks: int, analyses: int, why: str) -> ShapeReport:
     err = DarchError(f"the shape check is undecided: {why}",
                      help="check every architecture instead with --enumerate-up-to N")
     return ShapeReport(False, "analysed", count, checks, failure=err, spurious=True,
@@ -1267,7 +1271,7 @@ def _confirmed(space: Space, input_shape: Shape, rules: ShapeRules,
 
 
 def _concretise(space: Space, input_shape: Shape, rules: ShapeRules, fail: _Failure,
-                count: int, checks: int, analyses: int) -> ShapeReport:
+                count: int | None, checks: int, analyses: int) -> ShapeReport:
     """The failing architecture of a failure without conflicts, planned to confirm it."""
     arch = space.walk(lambda c: _option(fail.witness, c.uid))
     try:

@@ -113,12 +113,12 @@ class Space:
     def sample(self, seed: int | random.Random | None = None) -> Architecture:
         """Each active decision uniform over its options (DeepArchitect's random search),
         or drawn by the choice's `weights:` when it has them."""
-        rng = seed if isinstance(seed, random.Random) else random.Random(seed)
+        rng = seeded(seed)
         return self.walk(lambda c: draw(c, rng))
 
     def sample_uniform(self, seed: int | random.Random | None = None) -> Architecture:
         """Every architecture equally likely: options weighted by their exact completions."""
-        rng = seed if isinstance(seed, random.Random) else random.Random(seed)
+        rng = seeded(seed)
         decided: dict[int, int] = {}
         work = sum(len(c.options) for c in self.choices) * len(self.choices)
         if work > self._uniform_work:
@@ -193,3 +193,25 @@ class Space:
             if i < 0:
                 return
             prefix = decisions[:i] + [decisions[i] + 1]
+
+
+def check_seed(seed: Any) -> int:
+    """A seed as given, when it is an integer of at least 0; else a DarchError.
+
+    Python's generator seeds with the absolute value of an integer (`-1` is `1`) and
+    hashes any other value (`"x"`, `1.5`), so a mistyped seed would pick silently
+    repeated or unrecorded architectures; every entry of a seed refuses those instead
+    (the CLI's `--seed`, `Space.sample`, the searchers, the REPL)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise DarchError(f"a seed must be an integer of at least 0, got {seed!r}",
+                         help="give 0, 1, 2, ...: each seed picks the same architectures "
+                              "on every run")
+    return seed
+
+
+def seeded(seed: int | random.Random | None) -> random.Random:
+    """The random stream of a seed (an integer of at least 0), a stream itself, or a
+    fresh one for None."""
+    if isinstance(seed, random.Random):
+        return seed
+    return random.Random(None if seed is None else check_seed(seed))
