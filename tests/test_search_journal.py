@@ -246,7 +246,9 @@ def test_exports(tmp_path, small):
     assert rows[0]["status"] == "ok" and json.loads(rows[0]["decisions"]) == [0]
     assert "choice:space/0/or1/0/conv2d/filters" in rows[0]
     assert "metric:params" in rows[0] and "metric:curve" not in rows[0]  # scalars only
-    assert csv_text(result.evaluations) == path.read_bytes().decode()
+    # sub-space options by their labels, as the report's tables show them
+    assert csv_text(result.evaluations, labels=result.labels) == path.read_bytes().decode()
+    assert "option 1" in csv_text(result.evaluations) and "option 1" not in path.read_text()
     data = json.loads(json.dumps(result.to_json()))
     assert data["summary"]["done"] == 10 and data["summary"]["best_score"] == 0.1
     assert data["best"][0]["text"] == result.best.text
