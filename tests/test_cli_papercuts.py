@@ -123,9 +123,10 @@ def test_repl_compile_follows_the_loaded_files_declared_input(tmp_path):
 
 
 # ---- a count out of reach is a warning, except for `darch count` --------------------------
+# 100 steps: counting conditions on each step and walks the path after it, past its limit
 LATTICE = """def nxt(l) = if l == 0 then one_of(0, 1) else if l == 1 then one_of(0, 1, 2) else one_of(1, 2)
 def walk(n, l) = if n == 0 then l else walk(n - 1, nxt(l))
-space = conv2d(filters: 8 * (1 + walk(10, 0)), size: 3)
+space = conv2d(filters: 8 * (1 + walk(100, 0)), size: 3)
 """
 
 
