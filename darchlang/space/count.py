@@ -742,6 +742,9 @@ class _Sure(Visitor):
     def visit_GraphNode(self, node: GraphNode) -> frozenset[int]:
         """The output and the arguments and operations of the steps that every
         architecture uses (an input choice may leave the other steps unused)."""
+        out = self.sure(node.output)
+        if len(out) == len(node.vars):
+            return out  # its condition reads every choice (packed genes)
         n = len(node.inputs)
         # reach[i]: the values that value i uses in every architecture, itself too
         reach: list[frozenset[int]] = [frozenset({i}) for i in range(n)]
@@ -750,7 +753,7 @@ class _Sure(Visitor):
         used = [node.steps[i - n] for i in sorted(_reached(node.output, reach)) if i >= n]
         args = (a for st in used for a in st.args)
         ops = (st.op for st in used if st.op is not None)
-        return self.union(node, itertools.chain((node.output,), args, ops))
+        return out | self.union(node, itertools.chain(args, ops))
 
 
 def _reached(arg: SNode, reach: list[frozenset[int]]) -> frozenset[int]:
