@@ -115,10 +115,11 @@ def test_a_deep_repeat_count_and_a_lattice_path_are_quick():
 
 @pytest.mark.slow
 def test_show_draws_a_space_too_entangled_to_count():
-    """The lattice path's 34 choices are each read by the next step's condition: the
-    count is out of reach, the tree is not."""
-    lines = render_tree(darchlang.load_string(LATTICE, "l.darch").space).splitlines()
-    assert lines[0] == "too entangled to count exactly (`darch count` says why), 34 choices"
+    """A lattice path of 100 steps: each of its 298 choices is read by the next step's
+    condition, and the count is out of reach (12 steps now count), the tree is not."""
+    long_path = LATTICE.replace("walk(12, 0)", "walk(100, 0)")
+    lines = render_tree(darchlang.load_string(long_path, "l.darch").space).splitlines()
+    assert lines[0] == "too entangled to count exactly (`darch count` says why), 298 choices"
     assert lines[-1].endswith("too entangled to count on its own")
     assert "filters = let v1 = one_of(0, 1)  v2 = if (v1 == 0) then" in lines[2]
 

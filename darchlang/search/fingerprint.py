@@ -11,6 +11,7 @@ import hashlib
 from typing import Any
 
 from darchlang.arch.printer import to_jsonable
+from darchlang.errors import CountOutOfReach
 from darchlang.search.base import Searcher
 from darchlang.space.nodes import Const
 from darchlang.space.space import Space
@@ -28,7 +29,11 @@ def space_fingerprint(space: Space) -> str:
         options = [repr(to_jsonable(o.value)) if type(o) is Const else type(o).__name__
                    for o in choice.options]
         digest.update(f"{choice.name}\x1f{'|'.join(options)}\x1e".encode())
-    digest.update(str(space.count()).encode())
+    try:
+        size = str(space.count())
+    except CountOutOfReach:  # a search needs no count; the choices name the space
+        size = "?"
+    digest.update(size.encode())
     return digest.hexdigest()[:16]
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from darchlang.arch.graph import Architecture
-from darchlang.errors import DarchError
+from darchlang.errors import CountOutOfReach, DarchError
 from darchlang.search.base import Candidate, Searcher
 from darchlang.search.fingerprint import search_config
 from darchlang.search.journal import INVALID, Evaluation, Journal, dumps
@@ -131,7 +131,7 @@ class SearchSession:
         self._invalid_run = 0  # ... of them since the last valid one, in ask order
         self._invalid_seen: set[tuple[int, ...]] = set()  # their decisions
         self._invalid_sample: str | None = None  # the first one's "#3: reason"
-        self._size: int | None = None  # the space's size, counted when first needed
+        self._size: float | None = None  # the space's size, counted when first needed (inf: too entangled)
         self.space, self.searcher, self.budget = space, searcher, budget
         self.progress, self.reuse = progress, reuse
         self._own = not isinstance(journal, Journal)
@@ -295,7 +295,10 @@ class SearchSession:
         if self.stopped is not None or not self.invalid:
             return self.stopped is not None
         if self._size is None:
-            self._size = self.space.count()
+            try:
+                self._size = self.space.count()
+            except CountOutOfReach:  # far too many to find all invalid, then
+                self._size = float("inf")
         if len(self._invalid_seen) >= self._size:
             every = ("the one architecture of the space is" if self._size == 1 else
                      f"all {self._size:,} architectures of the space are")
