@@ -267,6 +267,21 @@ def test_the_train_blocks_settings_are_checked_and_fixed_as_darch_check_does(cli
     assert edit.new_text == "optimizer" and edit.range.start == where(text, "optimiser")
 
 
+@pytest.mark.slow
+def test_a_space_too_entangled_to_count_is_a_warning_not_an_error(client, tmp_path):
+    """As `darch check` says: the space is fine, only its exact count is out of reach;
+    hover and completion still have the program."""
+    text = ("def nxt(l) = if l == 0 then one_of(0, 1) else if l == 1 then one_of(0, 1, 2)"
+            " else one_of(1, 2)\n"
+            "def walk(n, l) = if n == 0 then l else walk(n - 1, nxt(l))\n"
+            "space = conv2d(filters: 8 * (1 + walk(100, 0)), size: 3)\n")
+    uri = client.open(tmp_path / "path.darch", text)
+    [d] = client.diagnostics(uri)
+    assert d.severity == types.DiagnosticSeverity.Warning
+    assert d.message.startswith("this space is too entangled to count exactly")
+    assert "conv2d" in hover(client, uri, where(text, "conv2d"))
+
+
 def test_a_library_without_a_space_is_not_an_error(client):
     uri = client.open(EXAMPLES / "lib" / "blocks.darch")
     assert client.diagnostics(uri) == []

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from darchlang.app.programs import check_function_names, load_text
 from darchlang.environment import Environment, default_environment
-from darchlang.errors import DarchError, all_errors
+from darchlang.errors import CountOutOfReach, DarchError, all_errors
 from darchlang.semantics.program import Loader, Program
 from darchlang.space.nodes import Choice
 from darchlang.space.space import Space
@@ -41,6 +41,7 @@ class Analysis:
     errors: list[DarchError] = field(default_factory=list)
     choices: list[tuple[Choice, str]] = field(default_factory=list)
     seconds: float = 0.0  # how long the check took
+    warnings: list[DarchError] = field(default_factory=list)  # the program is fine
 
     @cached_property
     def tree(self) -> ast.Program | None:
@@ -70,11 +71,20 @@ def analyse(text: str, name: str, env: Environment | None = None) -> Analysis:
 
 
 def _check(text: str, name: str, env: Environment) -> Analysis:
+    warnings: list[DarchError] = []
+
+    def count(program: Program) -> None:
+        """A count out of reach is a warning, as in `darch check`: the space is fine."""
+        try:
+            _space(program).count()
+        except CountOutOfReach as err:
+            warnings.append(err)
+
     try:
         # the space counted, the `train` block's names and values and the names in
         # functions nothing has called yet checked: every error, at its place
         program = load_text(text, name, env, check_training=True,
-                            checks=(lambda p: _space(p).count(), check_function_names))
+                            checks=(count, check_function_names))
         space = _space(program)
     except DarchError as err:
         return Analysis(name, text, None, all_errors(err))
@@ -82,7 +92,8 @@ def _check(text: str, name: str, env: Environment) -> Analysis:
         error = DarchError("the program nests too deeply to check",
                            help="split the deepest expression into named bindings")
         return Analysis(name, text, None, [error])
-    return Analysis(name, text, program, [], [(c.node, c.name) for c in space.choices])
+    return Analysis(name, text, program, [], [(c.node, c.name) for c in space.choices],
+                    warnings=warnings)
 
 
 def _space(program: Program) -> Space:

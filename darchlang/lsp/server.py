@@ -133,7 +133,9 @@ class DarchServer(LanguageServer):
         elsewhere = any(e.span is not None and not same_file(e.span.source.name, doc.name)
                         for e in errors)
         imports = doc.index.imports if elsewhere and doc.index is not None else []
-        diagnostics = [to_diagnostic(e, lines, doc.name, imports) for e in errors]
+        diagnostics = [to_diagnostic(e, lines, doc.name, imports) for e in errors] + [
+            to_diagnostic(w, lines, doc.name, imports, types.DiagnosticSeverity.Warning)
+            for w in doc.analysis.warnings]
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(doc.uri, diagnostics, doc.version))
 
