@@ -222,11 +222,16 @@ def setup_search(req: SearchRequest) -> SearchSetup:
     objectives = _objectives(req, program)
     searcher = make_searcher(name, program.space, seed, objectives=objectives, **options)
     scheduler = _scheduler(req, evaluator, program)
+    preflight = _preflight(req, evaluator, program)
+    if preflight is not None:
+        wrong = preflight.fixed_output_error(program.space)
+        if wrong is not None:  # no architecture could train: say so before the first
+            raise wrong
     return SearchSetup(req, program, searcher, evaluator, settings, name, scheduler,
-                       _preflight(req, evaluator))
+                       preflight)
 
 
-def _preflight(req: SearchRequest, evaluator: Any) -> Any:
+def _preflight(req: SearchRequest, evaluator: Any, program: Program) -> Any:
     """The check before training: the classifier plans for its dataset's input and
     reads each architecture's constraints from its settings; another evaluator is
     planned for its `input_shape` when it has one, with the command line's
@@ -243,7 +248,9 @@ def _preflight(req: SearchRequest, evaluator: Any) -> Any:
             settings = settings_for(arch)
             return settings.max_params, settings.max_macs
 
-        return Preflight(tuple(evaluator.input_shape), limits_for=limits_for)
+        return Preflight(tuple(evaluator.input_shape), limits_for=limits_for,
+                         num_classes=evaluator.num_classes, dataset=evaluator.dataset.name,
+                         class_param=program.params.get("num_classes"))
     shape = None if req.synthetic is not None else getattr(evaluator, "input_shape", None)
     if shape is None and limits != (None, None):
         flag = "--max-params" if limits[0] is not None else "--max-macs"

@@ -82,15 +82,23 @@ class Watch:
                 f"{e.best_val_accuracy:.4f} so far (latest {e.val_accuracy:.4f})")
 
 
-def check_builds(arch: Architecture, dataset: Any, env: Any = None) -> None:
+def check_builds(arch: Architecture, dataset: Any, env: Any = None,
+                 program: Program | None = None) -> None:
     """Plan `arch` for the dataset's examples before anything trains (on the meta
-    device: nothing is allocated), so a shape that cannot work is an error at its line,
-    the call that made the layer included, rather than a one-line failed result."""
+    device: nothing is allocated), so a shape that cannot work, or an output that is
+    not one score per class, is an error at its line, the call that made the layer
+    included, rather than a one-line failed result (`program`: for the help naming
+    its `num_classes` param)."""
     from darchlang.backends.torch.plan import plan_network
     from darchlang.layers.shapes import shape_text
+    from darchlang.search.preflight import output_error
 
     try:
-        plan_network(arch, dataset.input_shape, env)
+        plan = plan_network(arch, dataset.input_shape, env)
+        wrong = output_error(plan, dataset.num_classes, dataset.name,
+                             None if program is None else program.params.get("num_classes"))
+        if wrong is not None:
+            raise wrong
     except DarchError as err:
         err.notes.append(f"the input is {shape_text(dataset.input_shape)}, one example of "
                          f"`{dataset.name}`")

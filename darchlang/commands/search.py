@@ -29,7 +29,9 @@ with an error naming how many were invalid (exit 1).
 
 `--workers N` keeps N evaluations running at once, each in its own process (or, with
 `--executor ray`, as tasks on a Ray cluster); the searcher and the journal stay in
-this process. `--sync` tells results in batches of N, in ask order, which makes the
+this process. Local workers fork from a server started first, which imports torch
+and the data's library while this process plans; they help when an evaluation takes
+much longer than a worker's start-up (about a second) and there are cores to spare. `--sync` tells results in batches of N, in ask order, which makes the
 model-based searchers reproducible too; `--retries R` runs an evaluation that ended its
 process (a dead worker, or the whole search killed while it ran) up to R more times
 before recording it failed, and `--eval-timeout S` kills a worker whose evaluation
@@ -58,7 +60,7 @@ from darchlang.commands.common import (
     seed_number,
     warn_declared_input,
 )
-from darchlang.commands.train import add_training_arguments, overrides_from_args
+from darchlang.commands.train import add_training_arguments, check_settings, overrides_from_args
 from darchlang.errors import DarchError, Related
 
 HELP = "search a space for the best architecture (resumable)"
@@ -111,15 +113,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="do not train a candidate with more multiply-adds per example")
     limits.add_argument("--max-invalid", type=positive_int, metavar="N",
                         help="stop after N invalid candidates in a row (default 1000)")
-    parser.add_argument("--keep-best", type=non_negative_int, default=0, metavar="K",
+    parser.add_argument("--keep-best", type=non_negative_int, metavar="K",
                         help="keep the trained weights of the K best architectures beside the "
-                        "journal (JOURNAL.best/), for `darch export`")
+                        "journal (JOURNAL.best/), for `darch export` (default 1 with the "
+                        "built-in classifier and a journal; 0 keeps none)")
     cheap.add_argument("--keep-checkpoints", action="store_true",
                        help="keep every rung's checkpoint beside the journal")
     parallel = parser.add_argument_group("parallel and distributed search")
     parallel.add_argument("--workers", type=int, metavar="N",
                           help="evaluations running at once (default 1; with --executor ray, "
-                          "as many as the cluster's resources allow)")
+                          "as many as the cluster's resources allow). Each local worker "
+                          "costs a core and about a second to start: they help when an "
+                          "evaluation takes much longer than that and cores are free")
     parallel.add_argument("--executor", choices=("local", "ray"), default="local",
                           help="local: worker processes on this machine (the default); "
                           "ray: tasks on a Ray cluster")
@@ -173,14 +178,15 @@ def request_from_args(args: argparse.Namespace) -> Any:
     check_choice("--scheduler", args.scheduler, ["none", *default_environment().schedulers])
     if args.evaluator is None and args.synthetic is None:
         check_dataset(args.dataset)
+    _check_evaluator(args.evaluator)
     journal = None if args.no_journal else (args.journal or default_journal(args.file))
-    return SearchRequest(
+    request = SearchRequest(
         file=args.file, budget=args.budget, searcher=args.searcher,
         options=_parse_options(args.option), journal=journal, seed=args.seed,
         train_seed=args.train_seed, defines=defines_from_args(args), entry=args.entry,
         import_path=import_path_from_args(args), scheduler=args.scheduler,
         min_epochs=args.min_epochs, eta=args.eta, keep_checkpoints=args.keep_checkpoints,
-        keep_best=args.keep_best,
+        keep_best=_keep_best(args),
         dataset=args.dataset, data_dir=args.data_dir,
         overrides={**_overrides(args), **_constraints(args)},
         device=args.device, threads=args.threads, evaluator=args.evaluator,
@@ -190,6 +196,37 @@ def request_from_args(args: argparse.Namespace) -> Any:
         sync=args.sync, retries=args.retries, eval_timeout=args.eval_timeout,
         max_invalid=args.max_invalid,
     )
+    check_settings(request.overrides)  # --objectives too
+    return request
+
+
+def _check_evaluator(spec: str | None) -> None:
+    """`--evaluator NAME`: a registered name (MODULE:NAME is imported later)."""
+    from darchlang.environment import default_environment
+    from darchlang.errors import did_you_mean
+
+    registered = default_environment().evaluators
+    if spec is None or ":" in spec or spec in registered:
+        return
+    known = ", ".join(sorted(registered)) or "none (plugins add them)"
+    hint = did_you_mean(spec, registered)
+    raise UsageError(f"argument --evaluator: unknown evaluator {spec!r} (registered: {known}; "
+                     f"or MODULE:NAME){'; ' + hint if hint else ''}")
+
+
+def _usage(err: DarchError) -> UsageError:
+    """A `DarchError` about the command line, as the usage error it is (exit 2)."""
+    return UsageError(err.message + (f"; {err.help}" if err.help else ""))
+
+
+def _keep_best(args: argparse.Namespace) -> int:
+    """How many best architectures' weights to keep: as given, else the best one's
+    (so `darch export` works after any search that trains), when there is a journal
+    to keep them beside and the built-in classifier, which saves them."""
+    if args.keep_best is not None:
+        return args.keep_best
+    trains = args.evaluator is None and args.synthetic is None
+    return 1 if trains and not args.no_journal else 0
 
 
 def _count(text: str) -> int:
@@ -220,17 +257,18 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from darchlang.app.searching import setup_search
-    from darchlang.search.base import UnsupportedObjectives
+    from darchlang.search.base import BadOption, UnsupportedObjectives
 
     request = request_from_args(args)
     if args.csv:
         check_writable(args.csv)
+    _start_workers_early(request)
     # Everything that can be wrong with the command line or the program is checked
     # before the journal file is created.
     try:
         setup = setup_search(request)
-    except UnsupportedObjectives as err:
-        raise UsageError(f"{err.message}; {err.help}") from None
+    except (UnsupportedObjectives, BadOption) as err:
+        raise _usage(err) from None
     if getattr(setup.evaluator, "dataset", None) is not None:  # the classifier's
         warn_declared_input(setup.program, setup.evaluator.dataset)
     if request.journal and not args.journal:  # the default one: its folder is ours to make
@@ -269,6 +307,18 @@ def run(args: argparse.Namespace) -> int:
     return _exit_code(result)
 
 
+def _start_workers_early(request: Any) -> None:
+    """Local workers fork from a server that imports torch and the data's library;
+    starting it now lets those imports run while this process loads and plans."""
+    if request.executor != "local" or not request.parallel:
+        return
+    from darchlang.search.executors import start_workers_early
+    from darchlang.search.workers import ClassifierRecipe
+
+    classifier = request.evaluator is None and request.synthetic is None
+    start_workers_early(ClassifierRecipe(request.dataset) if classifier else None)
+
+
 def _exit_code(result: Any) -> int:
     """1 when evaluations ran and every one failed, or the search stopped on invalid
     candidates: a script should not read a search that learnt nothing (a broken space,
@@ -280,7 +330,18 @@ def _stopped(result: Any, args: argparse.Namespace, setup: Any) -> DarchError:
     """The error of a search that stopped on invalid candidates: why, and the first
     one whose shapes break, located in full (the call, the layer's line)."""
     from darchlang.app.searching import why_refused
+    from darchlang.search.preflight import constraint_of
 
+    over = [constraint_of(row.reason) for row in result.refused]
+    if over and all(over):  # every one broke a constraint: the help is about it
+        name, _, limit = over[0]
+        smallest = min(value for which, value, _ in over if which == name)
+        flag = "--max-params" if name == "max_params" else "--max-macs"
+        return DarchError(
+            result.stopped,
+            help=f"every candidate tried was over {name} {limit:,} (the smallest tried "
+            f"has {smallest:,}): raise {flag} (or `{name}` in the train block) above that, or "
+            "search a space with smaller architectures")
     shape = getattr(setup.preflight, "input_shape", None)
     shape = "x".join(map(str, shape)) if shape else "SHAPE"
     cause = why_refused(setup, result.refused)

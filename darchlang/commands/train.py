@@ -14,6 +14,7 @@ import argparse
 from typing import Any
 
 from darchlang.commands.common import (
+    UsageError,
     add_decision_arguments,
     add_program_arguments,
     check_dataset,
@@ -80,6 +81,18 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
                      precision=args.precision, compile=args.compile)
 
 
+def check_settings(overrides: dict[str, Any]) -> None:
+    """Every value the flags give a training setting (--set, --max-epochs, ...) is of
+    its kind: a usage error (exit 2) otherwise, as an unknown setting's name is."""
+    from darchlang.errors import DarchError
+    from darchlang.train.settings import Settings
+
+    try:
+        Settings().updated(overrides, "the command line")
+    except DarchError as err:
+        raise UsageError(err.message + (f"; {err.help}" if err.help else "")) from None
+
+
 def run(args: argparse.Namespace) -> int:
     from darchlang.app.programs import pick
     from darchlang.app.training import (
@@ -95,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
     if args.model_path:
         check_writable(args.model_path)
     overrides = overrides_from_args(args)
+    check_settings(overrides)
     dataset = load_dataset(args.dataset, args.data_dir)
     program = load_for_dataset(args.file, dataset, defines=defines_from_args(args),
                                entry=args.entry, import_path=import_path_from_args(args))
@@ -108,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
                                raise_errors=getattr(args, "debug", False))
     # the settings, the shapes, then the constraints: each an error before training
     settings = evaluator.settings_for(architecture)
-    check_builds(architecture, dataset)
+    check_builds(architecture, dataset, program=program)
     check_constraints(architecture, dataset, settings, program)
     result = evaluator.evaluate(architecture)
     if args.json:

@@ -118,24 +118,24 @@ def export_best(journal: str | Path, folder: str | Path, rank: int = 1, retrain:
     objectives = Objectives.from_config(config)
     e = ranked(evaluations, rank, objectives)
     arch = architecture_with_settings(e.text, e.settings)
+    kept = kept_checkpoint(journal, e.identity)
+    if not kept.is_file() and not retrain:  # before the folder: none is left empty
+        raise DarchError(
+            f"no trained weights of #{e.index} were kept ({kept} does not exist)",
+            help="run the search with --keep-best K to keep the best models' weights, or "
+                 "add --retrain to train this architecture again with its seed and settings")
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise DarchError(f"cannot create {folder}: {err.strerror or err}") from None
     ckpt = folder / "checkpoint.pt"
-    kept = kept_checkpoint(journal, e.identity)
     reproduced = None
-    if kept.is_file() and not retrain:
-        shutil.copyfile(kept, ckpt)
-        _rename_weights(arch, ckpt)
-    elif retrain:
+    if retrain:
         reproduced = _retrain(arch, config, e, ckpt, data_dir)
     else:
-        raise DarchError(
-            f"no trained weights of #{e.index} were kept ({kept} does not exist)",
-            help="run the search with --keep-best K to keep the best models' weights, or "
-                 "add --retrain to train this architecture again with its seed and settings")
+        shutil.copyfile(kept, ckpt)
+        _rename_weights(arch, ckpt)
     state = torch.load(ckpt, map_location="cpu", weights_only=True)
     model = compile_architecture(arch, tuple(state["input_shape"]))
     model.load_state_dict(state["state_dict"])

@@ -240,6 +240,11 @@ class UnsupportedObjectives(DarchError):
     """A searcher asked to follow several objectives that it cannot (a usage error)."""
 
 
+class BadOption(DarchError):
+    """A searcher option that does not exist or whose value is of the wrong kind (a
+    usage error: the command line's `-o KEY=VALUE`)."""
+
+
 def multi_objective_searchers(env: Environment | None = None) -> list[str]:
     """The registered searchers that can follow several objectives."""
     return [n for n in searcher_names(env) if searcher_class(n, env).several_objectives]
@@ -265,7 +270,7 @@ def make_searcher(name: str, space: Space, seed: int | None = None,
         param = params.get(key)
         if param is None:
             known = ", ".join(params) or "none"
-            raise DarchError(
+            raise BadOption(
                 f"searcher `{name}` has no option `{key}`",
                 help=did_you_mean(key, params) or f"its options: {known}",
             )
@@ -291,10 +296,18 @@ def _convert(searcher: str, key: str, value: Any, default: Any) -> Any:
             return lowered in ("true", "1", "yes")
         return type(default)(value)
     except ValueError:
-        raise DarchError(
-            f"option `{key}` of searcher `{searcher}` expects a {type(default).__name__}, "
-            f"got `{value}`"
+        raise BadOption(
+            f"option `{key}` of searcher `{searcher}` expects {_KINDS[type(default)]}, "
+            f"got `{value}`", help=f"e.g. -o {key}={_text(default)}"
         ) from None
+
+
+# What an option's value must be, by the type of its default, in words.
+_KINDS = {bool: "true or false", int: "a whole number", float: "a number"}
+
+
+def _text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _env(env: Environment | None) -> Environment:

@@ -4,8 +4,13 @@ Both are `concurrent.futures.Executor`s, so the parallel runner treats them like
 other (Dask's, MPI's); they add what a search needs on top: one slot per evaluation,
 knowing which evaluation a dead worker was running, and stopping every worker at once.
 
-`LocalPool(workers)` runs each slot as its own one-process `ProcessPoolExecutor`
-(spawn start method). With one shared pool, a worker that dies breaks the whole pool
+`LocalPool(workers)` runs each slot as its own one-process `ProcessPoolExecutor`.
+Where the platform has it (Linux, macOS), workers are forked from a *forkserver*
+that has imported torch, torch._dynamo and what the recipe's data needs once
+(`start_workers_early` starts it while the driver is still planning): a worker is
+ready in well under a second instead of importing everything again, and a slot
+renewed after a death is as quick. The server never runs torch, so it forks from a
+single thread. Elsewhere (Windows) workers are spawned. With one shared pool, a worker that dies breaks the whole pool
 and every evaluation in it fails alike; with one pool per slot, only the evaluation
 that was on the dead worker fails, its exit status says why, and the slot gets a
 fresh process for the next one. A broken slot is revived at the next submit even
@@ -29,13 +34,60 @@ import multiprocessing
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from typing import Any
 
 from darchlang.errors import DarchError
 from darchlang.search.workers import EvaluatorRecipe, prepare_worker
+
+# What every worker imports; a recipe adds what its evaluator needs (`preload`).
+PRELOAD = ("darchlang.search.workers",)
+
+
+def worker_context(recipe: EvaluatorRecipe | None = None) -> Any:
+    """How worker processes start: forked from a forkserver that preloads the heavy
+    imports (where there is one), else spawned."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    # Only the server's first start reads it; `start_workers_early` may have set it.
+    context.set_forkserver_preload([*PRELOAD, *(recipe.preload() if recipe else ())])
+    return context
+
+
+def start_workers_early(recipe: EvaluatorRecipe | None = None) -> None:
+    """Start the forkserver now, so that its imports (seconds: torch, the data's
+    library) run while this process loads the program and plans; the pool's workers
+    are then forked from it at once. Nothing to do where workers are spawned."""
+    context = worker_context(recipe)
+    if context.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        with _children_deaf_to_ctrl_c():
+            forkserver.ensure_running()
+
+
+@contextmanager
+def _children_deaf_to_ctrl_c() -> Iterator[None]:
+    """Start processes with SIGINT blocked: a terminal's Ctrl-C goes to the whole
+    process group, and a worker (or the forkserver) still starting would die of it
+    with a traceback before it can ignore it. A blocked signal is inherited as blocked
+    through fork and exec; here it only waits, and arrives when unblocked."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no process groups' Ctrl-C
+        yield
+        return
+    from multiprocessing import resource_tracker
+
+    # The tracker guards its own start, then unblocks SIGINT: start it first.
+    resource_tracker.ensure_running()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 class WorkerDied(BrokenExecutor):
@@ -58,7 +110,7 @@ class LocalPool(Executor):
             raise DarchError(f"--workers must be at least 1, got {workers}")
         self.workers = workers
         self._recipe, self._threads = recipe, threads
-        self._context = multiprocessing.get_context("spawn")
+        self._context = worker_context(recipe)
         self._lock = threading.Lock()
         self._slots: list[ProcessPoolExecutor | None] = [None] * workers
         self._busy = [0] * workers
@@ -127,9 +179,10 @@ class LocalPool(Executor):
             self._retired.append(pool)
         self._broken.discard(slot)
         self._clocks[slot].value = 0.0
-        pool = ProcessPoolExecutor(1, mp_context=self._context, initializer=prepare_worker,
-                                   initargs=(self._recipe, self._threads, self._clocks[slot]))
-        pool.submit(int)  # spawn the process now, not at the first evaluation
+        with _children_deaf_to_ctrl_c():
+            pool = ProcessPoolExecutor(1, mp_context=self._context, initializer=prepare_worker,
+                                       initargs=(self._recipe, self._threads, self._clocks[slot]))
+            pool.submit(int)  # start the process now, not at the first evaluation
         self._slots[slot] = pool
         return pool
 

@@ -101,5 +101,8 @@ class KeepBestRecipe(EvaluatorRecipe):
     def takes_budget(self) -> bool:
         return self.recipe.takes_budget()
 
+    def preload(self) -> tuple[str, ...]:
+        return self.recipe.preload()
+
     def build(self) -> Any:
         return KeepBest(self.recipe.build(), self.folder, self.k)

@@ -46,7 +46,7 @@ from typing import Any
 from darchlang.errors import DarchError
 from darchlang.search.base import Candidate
 from darchlang.search.executors import EvaluationTimedOut, LocalPool
-from darchlang.search.session import SearchSession
+from darchlang.search.session import SearchSession, signals_deferred
 from darchlang.search.workers import EvaluatorRecipe, as_recipe, evaluate_in_worker
 from darchlang.train.result import EvalResult
 
@@ -198,17 +198,21 @@ class _Driver:
             initargs=old._initargs)
 
     def stop(self) -> None:
-        """Ctrl-C or an error: kill every worker, mark what they ran interrupted."""
-        kill = getattr(self.executor, "kill", None)
-        if callable(kill):
-            kill()
-        else:
-            for future in self.running:
-                future.cancel()
-            self.executor.shutdown(wait=False, cancel_futures=True)
-        for candidate in sorted(self.running.values(), key=lambda c: c.index):
-            self.session.interrupt(candidate)
-        self.running.clear()
+        """Ctrl-C or an error: kill every worker, then mark interrupted every row this
+        search set running, including one whose submission the signal cut short (it
+        is in the journal, not yet in `running`)."""
+        try:
+            with signals_deferred():
+                kill = getattr(self.executor, "kill", None)
+                if callable(kill):
+                    kill()
+                else:
+                    for future in self.running:
+                        future.cancel()
+                    self.executor.shutdown(wait=False, cancel_futures=True)
+        finally:
+            self.session.abandon()
+            self.running.clear()
 
 
 def _died(candidate: Candidate, error: BaseException, attempts: int) -> tuple[EvalResult, str]:

@@ -135,25 +135,25 @@ def run_search(
         session = SearchSession(space, searcher, budget, journal, **session_options)
     session.retries = retries
     with session, (display or contextlib.nullcontext()):
-        if executor is not None or (workers or 1) > 1 or sync or eval_timeout is not None:
-            from darchlang.search.parallel import run_parallel
+        try:
+            if executor is not None or (workers or 1) > 1 or sync or eval_timeout is not None:
+                from darchlang.search.parallel import run_parallel
 
-            run_parallel(session, evaluator, executor=executor, workers=workers, sync=sync,
-                         retries=retries, threads_per_eval=threads_per_eval,
-                         eval_timeout=eval_timeout)
-            return session.result()
-        evaluate = as_evaluate(evaluator)
-        for candidate in list(session.held):  # results a killed synchronous search kept
-            session.tell(candidate)
-        while (candidate := session.next()) is not None:
-            try:
+                run_parallel(session, evaluator, executor=executor, workers=workers, sync=sync,
+                             retries=retries, threads_per_eval=threads_per_eval,
+                             eval_timeout=eval_timeout)
+                return session.result()
+            evaluate = as_evaluate(evaluator)
+            for candidate in list(session.held):  # results a killed synchronous search kept
+                session.tell(candidate)
+            while (candidate := session.next()) is not None:
                 result, detail = evaluate_safely(evaluate, candidate.arch,
                                                  getattr(candidate, "budget", None))
-            except KeyboardInterrupt:
-                session.interrupt(candidate)
-                raise
-            session.finish(candidate, result, detail)
-        return session.result()
+                session.finish(candidate, result, detail)
+            return session.result()
+        except BaseException:  # Ctrl-C at any moment: no row of ours is left `running`
+            session.abandon()
+            raise
 
 
 def _takes_budget(evaluator: Evaluator) -> bool:

@@ -43,7 +43,7 @@ from darchlang.search.base import Candidate, Searcher
 from darchlang.search.journal import Evaluation, Journal, RungRow
 from darchlang.search.resume import Adopter
 from darchlang.search.schedulers import STOP, RungResult, Scheduler
-from darchlang.search.session import SearchSession, died_while_running
+from darchlang.search.session import SearchSession, died_while_running, signals_deferred
 from darchlang.space.space import Space
 from darchlang.train.budget import Budget
 from darchlang.train.result import EvalResult
@@ -169,6 +169,17 @@ class ScheduledSession(SearchSession):
             self._unmark(job.index)
             self.journal.interrupt(job.index)
 
+    def abandon(self) -> None:
+        """The search stops: every job this process began and whose rung is not
+        recorded loses its mark and is interrupted (not a death); candidates waiting
+        between rungs stay as they are."""
+        with signals_deferred(), self.journal.batch():
+            marked = {int(kind[len(RUNNING):]) for _, kind in self.journal.marks()
+                      if kind.startswith(RUNNING)}
+            for index in sorted(self._started & marked):
+                self._unmark(index)
+                self.journal.interrupt(index)
+
     def close(self) -> None:
         super().close()
         if self._temp is not None:
@@ -190,6 +201,7 @@ class ScheduledSession(SearchSession):
         if deaths > self.retries:
             self.finish(job, died_while_running(deaths, job.arch.identity), died=True)
             return False
+        self._started.add(index)  # before its mark is written: see `abandon`
         with self.journal.batch():
             if died or stopped:  # one more attempt (and death), a fresh mark
                 self._unmark(index)

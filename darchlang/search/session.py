@@ -28,7 +28,10 @@ starts afresh.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,6 +144,7 @@ class SearchSession:
         self._running: dict[str, int] = {}  # identity -> index of the one being evaluated
         self._twins: dict[int, list[Candidate]] = {}  # source index -> identical asks waiting
         self._results: dict[int, EvalResult] = {}  # recorded, not yet told
+        self._started: set[int] = set()  # rows this process set running (for `abandon`)
         try:
             self.journal.acquire()
             self.config = search_config(space, searcher, settings, self.scheduler)
@@ -242,6 +246,16 @@ class SearchSession:
         if self._running.get(candidate.arch.identity) == candidate.index:
             del self._running[candidate.arch.identity]
 
+    def abandon(self) -> None:
+        """The search stops before its end (Ctrl-C, SIGTERM, an error): every row this
+        process set running and has not finished is marked interrupted, whatever the
+        moment, so the next run reruns it without counting a death. A row counts as
+        started here before its `running` is written, so a signal between the two
+        cannot leave one out; marking is one transaction, with signals held off."""
+        with signals_deferred(), self.journal.batch():
+            for index in sorted(self._started):
+                self.journal.interrupt(index)  # a no-op on a row that has finished
+
     def result(self) -> SearchResult:
         return SearchResult(self.journal.finished(), self.budget, self.exhausted,
                             self.journal.path, self.config,
@@ -324,6 +338,7 @@ class SearchSession:
             self._settle(candidate, source.result(), row)
             return False
         twin_of = self._running.get(identity) if self.reuse else None
+        self._started.add(candidate.index)
         if fresh:
             self.journal.start(candidate.index, candidate.arch)
         elif twin_of is not None:  # it never ran, so no death to count
@@ -417,3 +432,25 @@ class SearchSession:
     def _where(self) -> tuple[int | None, int | None, int | None]:
         """(rung, rungs, alive) of a scheduled search; Nones here."""
         return None, None, None
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM off while the journal is put in order after a stop: a
+    second Ctrl-C there would cut the cleanup short and leave rows `running` (read as
+    deaths by the next run). A signal that came meanwhile is raised again after. Only
+    the main thread can set handlers; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    came: list[int] = []
+    wanted = [s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None)) if s is not None]
+    previous = {s: signal.signal(s, lambda signum, frame: came.append(signum)) for s in wanted}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            if handler is not None:  # None: set outside Python, cannot be put back
+                signal.signal(s, handler)
+        for signum in came[:1]:
+            signal.raise_signal(signum)

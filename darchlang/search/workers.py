@@ -52,6 +52,11 @@ class EvaluatorRecipe(ABC):
     def build(self) -> Any:
         """Make the evaluator (a callable or an object with `evaluate`)."""
 
+    def preload(self) -> tuple[str, ...]:
+        """Modules the evaluator imports: a local pool's forkserver imports them once
+        for every worker (see `darchlang.search.executors`)."""
+        return ()
+
     def takes_budget(self) -> bool:
         """Whether the evaluator built takes a `budget` (a scheduled search asks)."""
         from darchlang.search.outcome import as_evaluate
@@ -102,6 +107,11 @@ class ClassifierRecipe(EvaluatorRecipe):
     def takes_budget(self) -> bool:
         return True
 
+    def preload(self) -> tuple[str, ...]:
+        # torch._dynamo: torch.optim imports it inside the first optimizer (seconds);
+        # the built-in digits come from scikit-learn, imported on first load.
+        return classifier_preload(self.dataset)
+
     def build(self) -> Any:
         from darchlang.train.data import load_dataset
         from darchlang.train.evaluator import ClassifierEvaluator
@@ -109,10 +119,18 @@ class ClassifierRecipe(EvaluatorRecipe):
         where = (self.dataset, self.data_dir)
         if where not in _DATASETS:
             _DATASETS[where] = load_dataset(self.dataset, self.data_dir)
-        return ClassifierEvaluator(
+        evaluator = ClassifierEvaluator(
             _DATASETS[where], self.settings, overrides=self.overrides, seed=self.seed,
             device=self.device, threads=self.threads, progress=False, raise_errors=False,
         )
+        evaluator.warm_up()  # in the worker's start-up, not the first evaluation
+        return evaluator
+
+
+def classifier_preload(dataset: str) -> tuple[str, ...]:
+    """What a classifier's workers import before their first evaluation."""
+    modules = ("darchlang.train.evaluator", "torch._dynamo")
+    return (*modules, "sklearn.datasets") if dataset == "digits" else modules
 
 
 def as_recipe(evaluator: Any) -> EvaluatorRecipe:

@@ -235,8 +235,9 @@ def _coerce(name: str, value: Any, meta: Mapping[str, Any], origin: str) -> Any:
             hint = did_you_mean(value, {"optimizer": OPTIMIZERS, "precision": PRECISIONS,
                                         "direction": DIRECTIONS, "schedule": SCHEDULES}[name])
         if name == "objectives" and isinstance(value, list):
-            wrong = [o for o in value if str(o).removeprefix("-") not in OBJECTIVES]
-            hint = did_you_mean(str(wrong[0]).removeprefix("-"), OBJECTIVES) if wrong else None
+            wrong = [str(o) for o in value if str(o).removeprefix("-") not in OBJECTIVES]
+            sign = "-" if wrong and wrong[0].startswith("-") else ""  # kept in the hint
+            hint = did_you_mean(wrong[0], [sign + o for o in OBJECTIVES]) if wrong else None
         raise DarchError(
             f"training setting `{name}` in {origin} must be {meta['expected']}, got {value!r}",
             help=hint,
