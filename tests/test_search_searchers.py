@@ -168,7 +168,7 @@ def test_options_from_a_command_line_are_converted(small):
     searcher = make_searcher("evolution", small, 0, population="7", sample="3")
     assert (searcher.population, searcher.sample) == (7, 3)
     assert make_searcher("tpe", small, 0, multivariate="false").multivariate is False
-    with pytest.raises(DarchError, match="expects a int, got `many`"):
+    with pytest.raises(DarchError, match="expects a whole number, got `many`"):
         make_searcher("evolution", small, 0, population="many")
 
 

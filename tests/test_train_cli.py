@@ -95,8 +95,9 @@ def test_a_failed_model_exits_1_with_its_reason(program, tmp_path, capsys):
     bad = tmp_path / "bad.darch"
     bad.write_text(PROGRAM.replace("units: num_classes", "units: 4"))
     assert main(["train", str(bad), "--max-epochs", "1", "--no-progress"]) == 1
-    out = capsys.readouterr().out
-    assert "training failed: the model's output has shape (32, 4); expected (32, 10)" in out
+    err = capsys.readouterr().err  # refused before training, at the layer's line
+    assert f"{bad}:" in err and "error: the network's output is 4 per example; " in err
+    assert "help: the dataset has 10 classes; end the network with a layer of 10 units" in err
 
 
 def test_overrides_and_replay(program, capsys):
@@ -112,7 +113,6 @@ def test_overrides_and_replay(program, capsys):
     "extra, message",
     [
         (["--dataset", "cifar10"], "error: dataset `cifar10` is read from files"),
-        (["--set", "max_epochs=0"], "error: training setting `max_epochs` in the command line must be"),
     ],
 )
 def test_command_line_errors(program, capsys, extra, message):
@@ -130,6 +130,8 @@ def test_command_line_errors(program, capsys, extra, message):
     (["--set", "bach_size=3"], "argument --set: unknown training setting 'bach_size'; did you "
      "mean 'batch_size'?"),
     (["--set", "batch_size"], "argument --set: expected NAME=VALUE, got `batch_size`"),
+    # and so is a value of the wrong kind
+    (["--set", "max_epochs=0"], "training setting `max_epochs` in the command line must be"),
     (["--device", "tpu"], "argument --device: invalid choice: 'tpu' (choose from 'cpu', "
      "'cuda', 'cuda:N')"),
 ])

@@ -93,13 +93,15 @@ def output_error(plan: Any, num_classes: int, dataset: str, class_param: Any = N
                  ) -> DarchError | None:
     """The error of a planned network that does not end in one score for each of the
     dataset's `num_classes` classes (None when it does), at the layer that makes the
-    output; `class_param` is the program's `num_classes` param, when it has one."""
+    output; `class_param` is the program's `num_classes` param, when it has one (the
+    help names it when it is the one that is wrong)."""
     from darchlang.layers.shapes import shape_text
 
     if tuple(plan.output_shape) == (num_classes,):
         return None
     last = next((s for s in reversed(plan.steps) if s.span is not None), None)
-    fix = (f"set param num_classes = {num_classes}" if class_param is not None else
+    fix = (f"set param num_classes = {num_classes}"
+           if class_param is not None and class_param != num_classes else
            f"end the network with a layer of {num_classes} units, e.g. "
            f"affine(units: {num_classes})")
     return DarchError(
