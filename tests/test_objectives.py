@@ -45,7 +45,7 @@ def test_objectives_and_direction_are_settings_read_by_name():
     ({"objectives": ["acuracy"]}, "training setting `objectives` in x must be a non-empty list "
      "of objectives among \"accuracy\", \"score\", \"params\", \"macs\", \"latency\"",
      "did you mean `accuracy`?"),
-    ({"objectives": "accuracy,-parms"}, "got ['accuracy', '-parms']", "did you mean `params`?"),
+    ({"objectives": "accuracy,-parms"}, "got ['accuracy', '-parms']", "did you mean `-params`?"),
     ({"objectives": []}, "got []", None),
     ({"objectives": [1]}, "got [1]", None),
     ({"direction": "minimise"}, "training setting `direction` in x must be one of "
@@ -60,7 +60,7 @@ def test_a_wrong_objective_or_direction_says_what_is_expected(values, message, h
 
 @pytest.mark.parametrize("field, where, message, hint", [
     ('objectives: ["accuracy", "-parms"]', "2:63", "training setting `objectives` in the "
-     "`train` block must be a non-empty list", "did you mean `params`?"),
+     "`train` block must be a non-empty list", "did you mean `-params`?"),
     ('direction: "down"', "2:49", "training setting `direction` in the `train` block must be "
      "one of", None),
     ('objectives: one_of(["accuracy"], ["accuracy", "-params"])', "2:50",
@@ -339,10 +339,10 @@ def test_objectives_in_the_train_block_and_a_wrong_one_on_the_command_line(progr
     data = json.loads(capsys.readouterr().out)
     assert data["config"]["objectives"] == ["accuracy", "-params"] and data["pareto"]
     assert main(["search", str(program), "--evaluator", "two_scores:both",
-                 "--objectives", "accuracy,-parms", "--no-journal"]) == 1
+                 "--objectives", "accuracy,-parms", "--no-journal"]) == 2  # a usage error
     err = capsys.readouterr().err
     assert "training setting `objectives` in the command line must be" in err
-    assert "did you mean `params`?" in err
+    assert "did you mean `-params`?" in err
     assert main(["search", str(program), "--synthetic", "1", "--no-journal"]) == 1
     assert "error: the synthetic landscape gives a score only, not -params" in \
         capsys.readouterr().err
