@@ -79,3 +79,25 @@ def test_after_the_fix_a_resumed_search_goes_on(space, tmp_path):
 def test_max_crashes_must_be_positive(space):
     with pytest.raises(DarchError, match="max_crashes must be at least 1, got 0"):
         search(space, lambda arch: 0.5, max_crashes=0)
+
+
+@pytest.mark.slow
+def test_the_cli_ends_a_search_whose_evaluator_is_broken_with_its_traceback(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "brokeneval.py").write_text("def evaluate(arch):\n    return modle(arch)\n")
+    program = Path(__file__).resolve().parents[1] / "examples" / "digits.darch"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run(
+        [sys.executable, "-m", "darchlang.cli", "search", str(program), "--evaluator",
+         "brokeneval:evaluate", "--budget", "20", "--journal", str(tmp_path / "b.db")],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert out.returncode == 1
+    assert ("error: the evaluator raised the same error for 5 candidates in a row: "
+            "NameError: name 'modle' is not defined") in out.stderr
+    assert 'brokeneval.py", line 2, in evaluate' in out.stderr  # its traceback, once
+    assert out.stderr.count("Traceback (most recent call last)") == 1

@@ -327,11 +327,19 @@ def _exit_code(result: Any) -> int:
 
 
 def _stopped(result: Any, args: argparse.Namespace, setup: Any) -> DarchError:
-    """The error of a search that stopped on invalid candidates: why, and the first
-    one whose shapes break, located in full (the call, the layer's line)."""
+    """The error of a search that stopped early: on invalid candidates, why, and the
+    first one whose shapes break, located in full (the call, the layer's line); on a
+    broken evaluator, what it raised."""
     from darchlang.app.searching import why_refused
     from darchlang.search.preflight import constraint_of
 
+    if not result.refused:  # the evaluator raised the same error again and again
+        raised = [e.detail for e in result.evaluations if e.status == "failed" and e.detail]
+        return DarchError(
+            result.stopped,
+            notes=["what it raised last:\n" + raised[-1].rstrip()] if raised else [],
+            help="the evaluator is broken, not the architectures: fix it and run the same "
+            "command again, which resumes from the journal")
     over = [constraint_of(row.reason) for row in result.refused]
     if over and all(over):  # every one broke a constraint: the help is about it
         name, _, limit = over[0]
