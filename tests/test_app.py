@@ -59,8 +59,10 @@ def test_check_finds_bad_training_settings_at_their_place(tmp_path, field, where
     assert done.returncode == 1
     assert done.stderr.startswith(f"{program}:{where}: error: {message}")
     assert "^" in done.stderr and "Traceback" not in done.stderr
-    # counting does not need the settings, training does: the same error before it starts
-    assert darch("count", program).returncode == 0
+    # the settings are part of what is counted, and training needs them: the same error
+    # from both, before anything starts
+    counted = darch("count", program)
+    assert counted.returncode == 1 and counted.stderr.startswith(f"{program}:{where}: error: ")
     trained = darch("train", program, "--max-epochs", "1", "--no-progress")
     assert trained.returncode == 1 and trained.stderr.startswith(f"{program}:{where}: error: ")
 

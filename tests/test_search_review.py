@@ -46,7 +46,8 @@ def test_a_fixed_wrong_output_is_refused_before_training_at_its_line(tmp_path, c
               "-D", "num_classes=3", *more, cwd=tmp_path)
     assert r.returncode == 1, r.stderr
     assert "#0" not in r.stderr  # no candidate trained, none even started
-    assert f"{DIGITS}:19:5: error: the network's output is 3 per example; `digits` needs 10" \
+    line = DIGITS.read_text().splitlines().index("    affine(units: num_classes),") + 1
+    assert f"{DIGITS}:{line}:5: error: the network's output is 3 per example; `digits` needs 10" \
         in r.stderr
     assert "affine(units: num_classes)" in r.stderr
     assert "help: the dataset has 10 classes; set param num_classes = 10" in r.stderr

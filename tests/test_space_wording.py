@@ -15,11 +15,13 @@ def darch(*args):
 
 
 @pytest.mark.parametrize(("text", "show", "shapes"), [
-    (ONE, "1 architecture, 0 choices", "the one architecture compiles for input 3x32x32: "
-                                       "it was planned\nit has 2 layers and 224 parameters"),
-    (TWO, "2 architectures, 1 choice", "all 2 architectures compile for input 3x32x32: "
-                                       "every one of them was planned\nthe largest has at "
-                                       "most 1 layer and 448 parameters"),
+    (ONE, "1 architecture, 0 choices", "the one architecture compiles for input 3x32x32 "
+                                       "(the default; pass --input): it was planned\n"
+                                       "it has 2 layers and 224 parameters"),
+    (TWO, "2 architectures, 1 choice", "all 2 architectures compile for input 3x32x32 "
+                                       "(the default; pass --input): every one of them was "
+                                       "planned\nthe largest has at most 1 layer and 448 "
+                                       "parameters"),
 ])
 @pytest.mark.slow
 def test_show_and_check_say_one_architecture_in_the_singular(tmp_path, text, show, shapes):

@@ -728,12 +728,12 @@ def _agreeing(w: Witness, ways: list[list[Witness]]) -> Witness | None:
 
 def _tagged(states: States, ways: list[Witness]) -> States:
     """The states that some of `ways` agrees with, each with one of them."""
-    out: States = {}
-    for s, w in states.items():
-        got = _choose(w, ways)
-        if got is not None:
-            out[s] = got
-    return out
+    return _map_witnesses(states, lambda w: _choose(w, ways))
+
+
+def _map_witnesses(states: States, make: Callable[[Witness], Witness | None]) -> States:
+    """Each state with what `make` makes of its witness; those it refuses (None) go."""
+    return {s: got for s, w in states.items() if (got := make(w)) is not None}
 
 
 def _options(node: Choice, fixed: Witness) -> range | tuple[int]:
@@ -899,12 +899,7 @@ class _Analysis(Visitor):
             self.memo[memo] = got
         if not w and not w.must:
             return got
-        out: States = {}
-        for s, sw in got.items():
-            merged = _merge(w, sw)
-            if merged is not None:
-                out[s] = merged
-        return out
+        return _map_witnesses(got, lambda sw: _merge(w, sw))
 
     def alike(self, node: SNode, got: States, known: dict[int, int]) -> States:
         """A node that gives one state from an input gives it to every architecture
