@@ -420,8 +420,8 @@ def _search(interp: Interpreter, node: SNode, test: Test, collect: dict | None
             err = trial.run(node, guards, test)
             if err is not None:
                 return err, trial.reached
-    except _Spent:
-        pass
+    except _Spent:  # the budget ran out among the samples: none of those drawn failed
+        return None
     finally:
         _spend(interp, trial.budget)
     return None
