@@ -98,7 +98,8 @@ def _settings_errors_apart(text: str, name: str, env: Environment, defines: dict
     except (DarchError, RecursionError):
         return []
     return all_errors_of(check_settings, Program(Source(name, text), module.program,
-                                                 module.scope, module.params, env))
+                                                 module.scope, module.params, env,
+                                                 scopes=loader.hand_over()))
 
 
 def all_errors_of(check: Callable[[Program], object], program: Program) -> list[DarchError]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import weakref
 from typing import Any
 
 from darchlang.arch.graph import Ref
@@ -109,7 +110,9 @@ class GraphSupport:
     """The interpreter's half of graph blocks: evaluating blocks, applying, merging."""
 
     def __init__(self, interp):
-        self.interp = interp
+        # The interpreter owns this half; a strong link back would make the pair a cycle
+        # that outlives every load until the cyclic collector runs (see `Closure`).
+        self.interp = weakref.proxy(interp)
         self.builders: dict[int, GraphBuilder] = {}
 
     def block(self, node: ast.Graph, scope) -> GraphNode:

@@ -53,7 +53,7 @@ STEP_ITEMS = 25
 class Scope:
     """A chain of name tables; a lookup walks outwards."""
 
-    __slots__ = ("names", "parent", "pending")
+    __slots__ = ("names", "parent", "pending", "__weakref__")
 
     def __init__(self, parent: Scope | None = None):
         self.names: dict[str, Any] = {}

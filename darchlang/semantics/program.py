@@ -57,6 +57,8 @@ class Loader:
         self.interp = Interpreter(env)
         self.builtins = base_scope(env)
         self.modules: dict[str, Module] = {}
+        self.closures: list[Closure] = []
+        """Every function this loader defined, for `hand_over`."""
         self.loading: list[str] = []
         self.prelude = self._load_prelude()
 
@@ -130,7 +132,9 @@ class Loader:
         for st in statements:
             try:
                 if isinstance(st, ast.Def):
-                    define(st.name, Closure(st, scope), st.name_span or st.span)
+                    closure = Closure(st, scope)
+                    self.closures.append(closure)
+                    define(st.name, closure, st.name_span or st.span)
                 elif isinstance(st, ast.Bind | ast.ParamDecl) and st.span is not None:
                     scope.pending.setdefault(st.name, st.span)
             except DarchError as err:
@@ -165,6 +169,16 @@ class Loader:
                         self.interp.nodes > self.interp.limits.nodes:
                     break  # the budget of the whole load is spent: nothing more can be built
         raise_all(errors)
+
+    def hand_over(self) -> tuple[Scope, ...]:
+        """The scopes of the functions this loader defined (the prelude's, the imports',
+        the program's), for the program to own; each function's link to its scope
+        becomes weak (see `Closure`), so nothing the load made is in a reference cycle."""
+        scopes = {id(c.scope): c.scope for c in self.closures}
+        for closure in self.closures:
+            closure.loosen()
+        self.closures.clear()
+        return tuple(scopes.values())
 
     def param_value(self, st: ast.ParamDecl, scope: Scope) -> Any:
         if st.name in self.defines:
@@ -361,6 +375,9 @@ class Program:
     network_name: str = "space"
     hyperparams_name: str = "train"
     _space: Space | None = field(default=None, repr=False)
+    scopes: tuple[Scope, ...] = field(default=(), repr=False)
+    """The scopes the program's functions were defined in, which it keeps alive: the
+    functions refer to them weakly (`Loader.hand_over`)."""
 
     @property
     def names(self) -> dict[str, Any]:
@@ -461,7 +478,7 @@ def load_string(
             help=f"its parameters are: {known}",
         )
     return Program(Source(name, text), module.program, module.scope, module.params,
-                   loader.env, network_name=network)
+                   loader.env, network_name=network, scopes=loader.hand_over())
 
 
 def load_file(

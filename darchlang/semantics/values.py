@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -16,15 +17,39 @@ if TYPE_CHECKING:
 
 @dataclass
 class Closure:
-    """A `def`: its parameters, body and the scope it was defined in."""
+    """A `def`: its parameters, body and the scope it was defined in.
+
+    A module's scope holds its functions and each function its scope: a reference
+    cycle, which only Python's cyclic collector frees, so every loaded program would
+    stay in memory until a collection, and the collection's pass over it lands inside
+    some later, unrelated piece of work. Once loading ends the `Program` owns its
+    modules' scopes and `loosen` makes each function's link to its scope weak: a program
+    no longer used is freed at once, by reference counting."""
 
     defn: ast.Def
-    scope: Scope
+    _scope: Scope | weakref.ref[Scope]
     type_label = "function"
 
     @property
     def name(self) -> str:
         return self.defn.name
+
+    @property
+    def scope(self) -> Scope:
+        scope = self._scope
+        if type(scope) is not weakref.ref:
+            return scope  # type: ignore[return-value]
+        held = scope()
+        if held is None:
+            raise DarchError(f"`{self.name}` belongs to a program that is no longer loaded",
+                             self.defn.name_span or self.defn.span,
+                             help="keep the `Program` its value came from while using it")
+        return held
+
+    def loosen(self) -> None:
+        """Refer to the defining scope weakly: its owner (the program) keeps it."""
+        if type(self._scope) is not weakref.ref:
+            self._scope = weakref.ref(self._scope)
 
 
 class Record(dict):
