@@ -51,6 +51,10 @@ class Layer(Node):
     span: Span | None = None
     definition: Any = field(default=None, repr=False)
     trace: tuple[CallSite, ...] = field(default=(), repr=False)
+    text: str | None = field(default=None, repr=False)
+    """Its printed form, when the walk that built it knew it already: a layer whose
+    arguments are all fixed prints the same in every architecture of the space, and a
+    search prints every candidate (its identity is the hash of its text)."""
 
 
 @dataclass(eq=False, slots=True)

@@ -30,19 +30,16 @@ def to_jsonable(value: Any) -> Any:
 
 
 def layer_text(layer: Layer) -> str:
-    quiet = _quiet_defaults(layer)
+    if layer.text is not None:
+        return layer.text
+    quiet = getattr(layer.definition, "quiet_defaults", _NO_DEFAULTS)
     args = ", ".join(f"{k}: {format_value(v)}" for k, v in layer.attrs.items()
                      if quiet.get(k, _NONE) != v)
     return f"{layer.kind}({args})"
 
 
 _NONE = object()
-
-
-def _quiet_defaults(layer: Layer) -> dict[str, Any]:
-    """The layer's quiet parameters and their defaults: left out while at the default."""
-    params = getattr(layer.definition, "params", ())
-    return {p.name: p.default for p in params if p.quiet}
+_NO_DEFAULTS: dict[str, Any] = {}
 
 
 def flat_items(seq: Seq) -> list[Node]:

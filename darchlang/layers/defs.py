@@ -204,6 +204,12 @@ class LayerDef:
         order_ok = all(p.default is REQUIRED for p in self.params[:required])
         return names, required if order_ok else 0
 
+    @functools.cached_property
+    def quiet_defaults(self) -> dict[str, Any]:
+        """The quiet parameters and their defaults, which the printer leaves out while a
+        layer has them. Kept: a search prints every layer of every candidate."""
+        return {p.name: p.default for p in self.params if p.quiet}
+
     def param(self, name: str) -> Param | None:
         for p in self.params:
             if p.name == name:

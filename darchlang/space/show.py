@@ -279,7 +279,7 @@ class _Tree(Visitor):
         self.add(prefix, last, f"{head}{self.describe(node)}")
 
     def visit_LayerNode(self, node: LayerNode, prefix: str, last: bool, head: str) -> None:
-        quiet = {p.name: p.default for p in node.layer.params if p.quiet}
+        quiet = node.layer.quiet_defaults
         fixed = [f"{n}: {self.describe(v)}" for n, v in node.params if not v.vars
                  and not (type(v) is Const and n in quiet and v.value == quiet[n])]
         chosen = [(n, v) for n, v in node.params if v.vars]

@@ -44,6 +44,7 @@ class Space:
         self.paths: dict[int, str] = naming.paths
         self.by_uid = {c.uid: c for c in self.choices}
         self.by_name = {c.name: c for c in self.choices}
+        self._layer_texts: dict[int, str] = {}  # see `Walk.texts`
         limits = self.limits or Limits()
         self._uniform_work = limits.uniform_work
         self._count_steps = limits.count_steps
@@ -102,7 +103,7 @@ class Space:
     # -- picking ----------------------------------------------------------------------
     def walk(self, decide: Callable[[NamedChoice], int]) -> Architecture:
         """Build the architecture that `decide` picks, choice by choice, in visiting order."""
-        w = Walk(decide, self.by_uid, self.paths)
+        w = Walk(decide, self.by_uid, self.paths, self._layer_texts)
         with deep_recursion():  # spaces nest as deep as programs do
             network = w.visit(self.network) if self.network is not None else None
             hyper = w.visit(self.hyperparams) if self.hyperparams is not None else {}

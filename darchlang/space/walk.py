@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from darchlang import arch
+from darchlang.arch.printer import layer_text
 from darchlang.errors import DarchError
 from darchlang.space.nodes import (
     Choice,
@@ -48,12 +49,17 @@ def draw(choice: Choice | NamedChoice, rng: random.Random) -> int:
 class Walk(Visitor):
     """One pass over a space; collects the decisions it made and what they chose."""
 
-    __slots__ = ("decide", "named", "paths", "decided", "decisions", "names", "values", "computed")
+    __slots__ = ("decide", "named", "paths", "texts", "decided", "decisions", "names", "values",
+                 "computed")
 
-    def __init__(self, decide: Decide, named: dict[int, NamedChoice], paths: dict[int, str]):
+    def __init__(self, decide: Decide, named: dict[int, NamedChoice], paths: dict[int, str],
+                 texts: dict[int, str] | None = None):
         self.decide = decide
         self.named = named  # choice uid -> the choice as the space names it
         self.paths = paths  # id of a structural node -> its path
+        # id of a layer node without choices -> its printed text, kept by the space: such
+        # a layer prints the same in every walk (`arch.Layer.text`)
+        self.texts = {} if texts is None else texts
         self.decided: dict[int, int] = {}
         self.decisions: list[int] = []
         self.names: list[str] = []
@@ -130,8 +136,17 @@ class Walk(Visitor):
                         f"argument `{name}` of `{node.layer.name}`: {problem}", node.span
                     )
             attrs[name] = v
-        return arch.Layer(node.layer.name, attrs, self.paths.get(id(node), ""), node.span, node.layer,
-                          node.trace)
+        layer = arch.Layer(node.layer.name, attrs, self.paths.get(id(node), ""), node.span,
+                           node.layer, node.trace)
+        if not node.vars:
+            text = self.texts.get(id(node))
+            if text is None:
+                try:
+                    text = self.texts[id(node)] = layer_text(layer)
+                except (TypeError, ValueError):
+                    return layer  # no spelling: printing it says so, where it prints
+            layer.text = text
+        return layer
 
     def visit_SeqNode(self, node: SeqNode) -> arch.Seq:
         return arch.Seq(tuple([self.visit(i) for i in node.items]))
