@@ -1,7 +1,7 @@
 """The `darch` command: one entry point, one module per subcommand in `darchlang.commands`.
 
 Exit codes: 0 fine, 1 an error in the user's program or data, 2 a wrong command line
-(argparse's usage line and message, also for what a command checks itself, such as an
+(a one-line usage and the message, also for what a command checks itself, such as an
 unknown `--searcher`).
 A darchlang error prints as `FILE:LINE:COL: error: ...` with a caret; `--debug` shows
 the Python traceback instead.
@@ -14,7 +14,7 @@ import importlib
 import os
 import pkgutil
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 from darchlang import __version__
 from darchlang.commands.common import UsageError, invalid_choice
@@ -24,11 +24,28 @@ from darchlang.process import deep_recursion, long_integers
 
 class _Parser(argparse.ArgumentParser):
     """argparse's parser, naming the closest choice for a mistyped one (`--executor
-    rya`, `darch chek`), as the registered names (`--searcher`) are named."""
+    rya`, `darch chek`), as the registered names (`--searcher`) are named, and
+    printing a usage error under a one-line usage (`usage_error`)."""
 
     def _check_value(self, action: argparse.Action, value: Any) -> None:
         if action.choices is not None and value not in action.choices:
             raise argparse.ArgumentError(action, invalid_choice(value, action.choices))
+
+    def error(self, message: str) -> NoReturn:
+        usage_error(self, message)
+        sys.exit(2)
+
+
+def usage_error(parser: argparse.ArgumentParser, message: str) -> None:
+    """Print a wrong command line's message under a one-line usage that says where the
+    options are listed. argparse's own usage lists every option: twenty lines for
+    `darch search`, which push the one line that says what is wrong out of sight."""
+    formatter = parser._get_formatter()
+    formatter.add_usage(None, parser._get_positional_actions(), [], prefix="")
+    positionals = formatter.format_help().strip().removeprefix(parser.prog).strip()
+    print(f"usage: {parser.prog} [options] {positionals}  "
+          f"(`{parser.prog} --help` lists them)", file=sys.stderr)
+    print(f"{parser.prog}: error: {message}", file=sys.stderr)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -76,9 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         with deep_recursion(), long_integers():
             return int(args.handler(args) or 0)
     except UsageError as err:
-        command = args.command_parser
-        command.print_usage(sys.stderr)
-        print(f"{command.prog}: error: {err}", file=sys.stderr)
+        usage_error(args.command_parser, str(err))
         return 2
     except DarchError as err:
         if args.debug:

@@ -1,0 +1,55 @@
+"""A wrong command line prints two lines: a one-line usage naming `--help`, and what is
+wrong, so the message is the line a user sees (argparse's usage lists every option:
+twenty lines above it for `darch search`)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DIGITS = str(ROOT / "examples" / "digits.darch")
+
+
+def darch(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "darchlang.cli", *args],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+
+@pytest.mark.parametrize(("args", "prog", "positionals", "message"), [
+    # argparse's own check of a flag's value
+    (["search", DIGITS, "--budget", "abc"], "darch search", "file",
+     "argument --budget: expected an integer, got 'abc'"),
+    # an option that does not exist, with the closest one
+    (["search", DIGITS, "--epochs", "2"], "darch search", "file",
+     "unrecognized arguments: --epochs 2; did you mean --max-epochs?"),
+    # a usage error a command finds itself (UsageError)
+    (["search", DIGITS, "--workers", "0"], "darch search", "file",
+     "--workers must be at least 1"),
+    (["count", DIGITS, "-D", "num_classes"], "darch count", "file",
+     "-D expects NAME=VALUE, got 'num_classes'"),
+    # the top level, and a command of a command
+    (["serach"], "darch", "COMMAND ...",
+     "argument COMMAND: invalid choice: 'serach' (choose from 'check', 'count', 'show', "
+     "'sample', 'fmt', 'compile', 'draw', 'train', 'search', 'report', 'export', "
+     "'dashboard', 'journal', 'repl', 'lsp', 'plugins'); did you mean 'search'?"),
+    (["journal", "backup"], "darch journal backup", "journal copy",
+     "the following arguments are required: journal, copy"),
+])
+def test_a_usage_error_is_a_one_line_usage_and_the_message(args, prog, positionals, message):
+    r = darch(*args)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.splitlines() == [
+        f"usage: {prog} [options] {positionals}  (`{prog} --help` lists them)",
+        f"{prog}: error: {message}",
+    ]
+
+
+def test_help_still_lists_every_option():
+    r = darch("search", "--help")
+    usage = r.stdout.split("\n\n", 1)[0]
+    assert r.returncode == 0 and usage.startswith("usage: darch search [-h]")
+    assert "[--budget N]" in usage and "[--eval-timeout SECONDS]" in usage
