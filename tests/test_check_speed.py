@@ -1,0 +1,120 @@
+"""`darch check` proves values over choices quickly, and each shortcut that makes it quick
+still finds the wrong values it must: the tables (every combination, computed part by
+part), the verdict kept for a value computed again under the same `if`s (each copy of a
+repeat), and functions made afresh per call told apart by what they compute."""
+
+import time
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from test_check_derived import program
+
+import darchlang
+from darchlang.errors import DarchError
+from darchlang.semantics import feasible
+
+ANYNETX = (Path(__file__).parent / "spaces" / "anynetx.darch").read_text()
+
+
+def first_line(text: str) -> str | None:
+    """The first line of the error of loading `text`, None when it loads."""
+    try:
+        darchlang.load_string(text, "t.darch")
+    except DarchError as err:
+        return err.render().splitlines()[0]
+    return None
+
+
+def test_anynetx_is_proved_by_the_tables_once_per_stage():
+    """Four stages of 16 blocks, each group count `wb // g` over 128 widths, 3 ratios and
+    6 group widths (2,304 combinations, too many to walk in a value's share): the tables
+    prove each stage's, and the other fifteen copies reuse the verdict."""
+    verdicts = []
+    tabled = feasible._tabled
+
+    def kept(*args):
+        verdicts.append(tabled(*args))
+        return verdicts[-1]
+
+    start = time.process_time()
+    with mock.patch.object(feasible, "_tabled", kept):
+        darchlang.load_string(ANYNETX, "anynetx.darch")
+    assert time.process_time() - start < 0.5
+    assert verdicts and all(v is not None and v[0] is None for v in verdicts)  # proofs
+    assert len(verdicts) <= 8  # a group count and a repeat count per stage
+
+
+def test_anynetx_without_rounding_has_a_zero_group_count():
+    """Without `max(g, ...)` the bottleneck `w // b // g * g` is 0 when w / b < g."""
+    text = ANYNETX.replace("max(g, w // b // g * g)", "w // b // g * g")
+    first = first_line(text)
+    assert first is not None
+    assert "argument `filters` of `conv2d`: expected a positive integer, got 0, when" in first
+
+
+def test_the_tables_find_a_value_wrong_for_one_combination_in_millions():
+    """60 - (c0 + ... + c19) is 0 only when all twenty are 3 (3^20 combinations, past
+    walking): the tables carry the sums (at most 60 values) and find it."""
+    names = [f"c{i}" for i in range(20)]
+    head = "".join(f"{n} = one_of(1, 2, 3)\n" for n in names)
+    first = first_line(f"{head}space = if c0 > 1 then affine(units: 60 - ({' + '.join(names)})) "
+                       "else relu()")
+    assert first is not None
+    assert first.endswith("got 0, when `one_of(1, 2, 3)` (1:6) is 3 and `one_of(1, 2, 3)` "
+                          "(2:6) is 3 and `one_of(1, 2, 3)` (3:6) is 3 (and 17 more choices)")
+
+
+def test_the_tables_keep_a_shared_choice_one_value_through_the_parts():
+    """`max(g, w // g * g) // g` is never 0: g is one value in both places. The same
+    parts with two different choices are 0 for w = 8, g = 16."""
+    head = "w = one_of(range(8, 1032, 8))\ng = one_of(1, 2, 4, 8, 16, 32)\nh = one_of(16, 32)\n"
+    assert first_line(f"{head}space = affine(units: max(g, w // g * g) // g)") is None
+    assert first_line(f"{head}space = affine(units: max(h, w // g * g) // g)") is not None
+
+
+def test_a_nested_choice_counts_only_when_its_option_is_taken():
+    head = "w = one_of(8, 16)\nx = one_of(w, 32)\n"
+    assert first_line(f"{head}space = if x > 8 then affine(units: x - 8) else relu()") is None
+    assert first_line(f"{head}space = affine(units: x - 8)").endswith(
+        "got 0, when `one_of(w, 32)` (2:5) is its option 1 and `one_of(8, 16)` (1:5) is 8")
+
+
+def test_a_kept_verdict_is_for_the_same_value_under_the_same_ifs_and_type():
+    """The second use of `w - 16` is checked anew where the `if` no longer keeps it
+    right, where its type is narrower, and with another choice."""
+    w = "w = one_of(16, 32)\n"
+    guarded = "if w > 16 then affine(units: w - 16) else relu()"
+    assert first_line(f"{w}space = concat [{guarded}, {guarded}]") is None
+    assert "got 0, when" in first_line(f"{w}space = concat [{guarded}, affine(units: w - 16)]")
+    assert "got 16, when" in first_line(
+        f"{w}space = concat [{guarded}, if w > 16 then dropout(keep: w - 16) else relu()]")
+    assert "got 0, when" in first_line(
+        f"{w}v = one_of(16, 32)\nspace = concat [{guarded}, "
+        "if w > 16 then affine(units: v - 16) else relu()]")
+
+
+def test_functions_made_per_call_are_told_apart_by_what_they_close_over():
+    """`max` and `min` each make `lambda *v: pick(v)` per call: the same code, closing
+    over another function, so `max(w - 16, 1)` passing says nothing of `min(w - 16, 1)`."""
+    w = "w = one_of(16, 32)\n"
+    assert first_line(f"{w}space = concat [affine(units: max(w - 16, 1)), "
+                      "affine(units: max(w - 16, 1))]") is None
+    assert "got 0, when" in first_line(f"{w}space = concat [affine(units: max(w - 16, 1)), "
+                                       "affine(units: min(w - 16, 1))]")
+
+
+@pytest.mark.slow
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(program())
+def test_the_tables_decide_as_walking_every_combination_does(made):
+    """On small programs (at most 27 combinations, all walked within the budget) check
+    says the same with the tables as without them: the same first error, or none."""
+    options, body = made
+    text = "\n".join([*(f"{n} = one_of({', '.join(map(str, o))})" for n, o in options.items()),
+                      body])
+    with_tables = first_line(text)
+    with mock.patch.object(feasible, "_tabled", lambda *_: None):
+        walked = first_line(text)
+    assert with_tables == walked
