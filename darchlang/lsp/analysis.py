@@ -111,13 +111,14 @@ def statements_before(text: str, offset: int) -> str:
     return text[:start]
 
 
-_LOADERS: dict[int, Loader] = {}
+_LOADERS: dict[int, tuple[Environment, Loader]] = {}
 
 
 def shared_loader(env: Environment) -> Loader:
     """A loader kept for what does not change between edits: the builtins and the
-    prelude every program sees, and how imports resolve."""
-    key = id(env)
-    if key not in _LOADERS:
-        _LOADERS[key] = Loader(env)
-    return _LOADERS[key]
+    prelude every program sees, and how imports resolve. Each entry holds its
+    environment, so an id is never reused by another environment while it is cached."""
+    kept = _LOADERS.get(id(env))
+    if kept is None or kept[0] is not env:
+        kept = _LOADERS[id(env)] = (env, Loader(env))
+    return kept[1]
