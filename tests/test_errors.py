@@ -10,6 +10,14 @@ import darchlang
 from darchlang import DarchError
 
 CASES = [
+    ("import blocks\nspace = relu()",
+     "t.darch:1:8: error: unexpected name `blocks`; expected a string",
+     'a file is imported by its name in quotes, as in `import "blocks.darch"`; Python modules '
+     "cannot be imported"),
+    ("from blocks import conv_block\nspace = relu()",
+     "t.darch:1:6: error: unexpected name `blocks`; expected a string",
+     'a file is imported by its name in quotes, as in `from "blocks.darch" import ...`; Python '
+     "modules cannot be imported"),
     ("space = concat [conv2(filters: 3)]",
      "t.darch:1:17: error: unknown name `conv2`", "did you mean `conv2d`?"),
     ("space = conv2d(filters = 3, size: 3)",
@@ -162,3 +170,10 @@ def test_an_excerpt_never_sends_control_characters_to_the_terminal():
     line, caret = [row.split("| ", 1)[1] for row in text.splitlines()[2:4]]
     assert line == "x = [1, 2] \ufffd[31m\ufffd ++ é"
     assert caret.index("^") == line.index("\ufffd")
+
+
+def test_a_python_file_is_named_as_one():
+    with pytest.raises(DarchError) as info:
+        darchlang.load_string("import torch\n\nclass Net:\n    pass\n", "model.py")
+    assert "this looks like a Python file" in info.value.render()
+    assert "import darchlang" in info.value.render()

@@ -626,7 +626,10 @@ def _syntax_error(exc: UnexpectedInput, source: Source) -> DarchError:
         f"unexpected {what} after the end of the expression"
     opened = _open_brackets(text, tok.start_pos or 0)
     help_text = _token_help(tok, accepts, opened, text)
-    return DarchError(msg, span, help=help_text)
+    notes = ["this looks like a Python file: darch reads `.darch` programs (see "
+             "docs/tutorial.md), and Python code uses darchlang through `import darchlang`"
+             ] if source.name.endswith(".py") else []
+    return DarchError(msg, span, help=help_text, notes=notes)
 
 
 def _char_help(char: str) -> str | None:
@@ -662,6 +665,12 @@ def _token_help(tok: Token, accepts, opened, text: str) -> str | None:
         line, col = _position(text, off)
         sep = "`,`" if ch in "[{(" else "an operator"
         return f"inside the `{ch}` opened at line {line}, column {col}: is a {sep} missing before this?"
+    before = text[:tok.start_pos or 0].rstrip()
+    if tok.type == "NAME" and set(accepts) <= {"STRING"} and before.endswith(("import", "from")):
+        example = f'from "{tok}.darch" import ...' if before.endswith("from") else \
+            f'import "{tok}.darch"'
+        return (f"a file is imported by its name in quotes, as in `{example}`; Python modules "
+                "cannot be imported")
     if tok.type == "RETURN":
         return "`return` ends a `graph { ... }` block; a `def` body is a single expression"
     if tok.type == "NAME" and str(tok) in ("lambda", "for", "while", "class"):
