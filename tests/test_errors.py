@@ -10,6 +10,10 @@ import darchlang
 from darchlang import DarchError
 
 CASES = [
+    ("w = 64\nspace = conv2d(filters: w / 2, size: 3)",
+     "t.darch:2:25: error: argument `filters` of `conv2d`: expected a positive integer, got "
+     "number 32.0 (`/` always gives a number with a fraction: divide with `//`, or use "
+     "`int(...)`)", None),
     ("import blocks\nspace = relu()",
      "t.darch:1:8: error: unexpected name `blocks`; expected a string",
      'a file is imported by its name in quotes, as in `import "blocks.darch"`; Python modules '

@@ -41,6 +41,14 @@ class ParamType(ABC):
         return False
 
 
+def whole_float_hint(value: Any) -> str:
+    """For a float with no fraction where an integer is wanted (`w / 2` is 32.0: `/`
+    always makes a float), how to get the integer."""
+    if isinstance(value, float) and value.is_integer():
+        return " (`/` always gives a number with a fraction: divide with `//`, or use `int(...)`)"
+    return ""
+
+
 @dataclass(frozen=True)
 class Int(ParamType):
     min: int | None = None
@@ -56,7 +64,7 @@ class Int(ParamType):
 
     def check(self, value: Any) -> str | None:
         if isinstance(value, bool) or not isinstance(value, int):
-            return f"expected a {self.name}, got {describe(value)}"
+            return f"expected a {self.name}, got {describe(value)}{whole_float_hint(value)}"
         if self.min is not None and value < self.min:
             return f"expected a {self.name}, got {value}"
         if self.max is not None and value > self.max:
@@ -82,7 +90,8 @@ class IntPair(ParamType):
                 return None
             return f"expected a {self.name}, got {format_value(value)}"
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            return f"expected a {self.name}, got {describe(value) if not isinstance(value, int) else value}"
+            got = describe(value) + whole_float_hint(value) if not isinstance(value, int) else value
+            return f"expected a {self.name}, got {got}"
         return None
 
     def admits(self, kinds: frozenset[type], lo: Any, hi: Any) -> bool:
