@@ -62,8 +62,9 @@ def test_caching_sampler_proposes_what_stock_tpe_does(medium, objectives, in_fli
     cached, stock = _sampler_class(optuna), optuna.samplers.TPESampler
     assert cached is not stock
     options = {**OPTIONS, "constant_liar": liar}
-    ours, theirs = (trials_of(medium, sampler(seed=5, **options), objectives=objectives,
-                              in_flight=in_flight) for sampler in (cached, stock))
+    ours, theirs = (trials_of(medium, sampler, objectives=objectives, in_flight=in_flight)
+                    for sampler in (cached(seed=5, unconstrained=True, **options),
+                                    stock(seed=5, **options)))
     assert ours == theirs
     # the space is conditional: trials differ in which choices they have
     assert len({frozenset(params) for params, _ in ours}) > 1
@@ -80,3 +81,17 @@ def test_reseeded_sampler_draws_what_a_fresh_one_does(medium):
     assert reseeded._rng.rng.randint(2**31) == fresh._rng.rng.randint(2**31)
     assert (reseeded._random_sampler._rng.rng.randint(2**31)
             == fresh._random_sampler._rng.rng.randint(2**31))
+
+
+@pytest.mark.filterwarnings("ignore:`constraints_func` has been deprecated:FutureWarning")
+def test_caching_sampler_with_constraints_proposes_what_stock_tpe_does(medium):
+    """With constraints some trials are infeasible, which the split ranks apart: the
+    caching sampler then takes Optuna's own split."""
+    def constraints(trial):
+        return [1.0 if trial.number % 3 == 0 else -1.0]
+
+    cached, stock = _sampler_class(optuna), optuna.samplers.TPESampler
+    options = {**OPTIONS, "constraints_func": constraints}
+    ours, theirs = (trials_of(medium, sampler(seed=7, **options), in_flight=2)
+                    for sampler in (cached, stock))
+    assert ours == theirs
