@@ -4,10 +4,11 @@
 
 A language server runs `check` on every edit and users time both commands, so each is
 timed on every file in examples/, every stdlib space (stdlib/*.darch that binds
-`space`) and the AnyNetX space of tests/spaces/anynetx.darch (four stages, each with its
-own depth, width, bottleneck ratio and group width: the values over choices that check
-has the most work proving). Each time is the least CPU time (`time.process_time`) of
-`--runs` calls of the command in this process, after one warm-up call.
+`space`) and the spaces of tests/spaces/: AnyNetX (four stages, each with its own depth,
+width, bottleneck ratio and group width: the values over choices that check has the
+most work proving) and a small space of ENAS micro cells (625 architectures, each
+planned by --shapes). Each time is the least CPU time (`time.process_time`) of `--runs`
+calls of the command in this process, after one warm-up call.
 
 The baseline, measured in the same run, is the same command with the check of values
 over choices by their combinations turned off (`feasible._search` finds nothing; the
@@ -39,7 +40,8 @@ def spaces() -> dict[str, Path]:
     for p in sorted((ROOT / "stdlib").glob("*.darch")):
         if re.search(r"^space = ", p.read_text(), re.M):
             out[f"stdlib/{p.stem}"] = p
-    out["tests/anynetx"] = ROOT / "tests" / "spaces" / "anynetx.darch"
+    for p in sorted((ROOT / "tests" / "spaces").glob("*.darch")):
+        out[f"tests/{p.stem}"] = p
     return out
 
 

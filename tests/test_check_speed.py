@@ -118,3 +118,40 @@ def test_the_tables_decide_as_walking_every_combination_does(made):
     with mock.patch.object(feasible, "_tabled", lambda *_: None):
         walked = first_line(text)
     assert with_tables == walked
+
+
+# ---- check --shapes on a space small enough to enumerate ------------------------------
+SMALL = Path(__file__).parent / "spaces" / "enas_micro_small.darch"
+
+
+@pytest.mark.parametrize("path", [pytest.param(SMALL, marks=pytest.mark.slow),
+                                  Path("examples/resnet.darch")])
+def test_an_enumerated_space_is_bounded_by_its_plans_as_by_the_analysis(path):
+    """The plans of every architecture give each layer's most parameters, so the
+    analysis no longer runs for the bound alone; the bound is the one it gave."""
+    import dataclasses
+
+    from darchlang.backends.torch.shape_rules import torch_shape_rules
+    from darchlang.space import shapes
+
+    space = darchlang.load_file(path).space
+    rules = torch_shape_rules()
+    analysed = shapes.check_shapes(space, (3, 32, 32), dataclasses.replace(rules, params=None))
+    with mock.patch.object(shapes, "_prove", side_effect=AssertionError("the analysis ran")):
+        planned = shapes.check_shapes(space, (3, 32, 32), rules)
+    assert planned.method == analysed.method == "enumerated" and planned.ok
+    assert planned.max_params == analysed.max_params > 0
+    assert planned.max_layers == analysed.max_layers
+
+
+def test_an_enumerated_space_past_the_parameter_limit_is_refused():
+    from darchlang.backends.torch.shape_rules import torch_shape_rules
+    from darchlang.environment import Limits, builtin_environment
+    from darchlang.space.shapes import check_shapes
+
+    env = builtin_environment().copy()
+    env.limits = Limits(parameters=100_000)
+    space = darchlang.load_file("examples/resnet.darch", env=env).space
+    report = check_shapes(space, (3, 32, 32), torch_shape_rules())
+    assert report.method == "enumerated" and not report.ok
+    assert "up to 1,085,770 parameters, more than the limit of 100,000" in report.failure.message

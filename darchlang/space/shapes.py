@@ -59,7 +59,7 @@ from __future__ import annotations
 import itertools
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,6 +113,10 @@ class ShapeRules:
     merge: Callable[[str, list[Shape]], Shape]
     plan: Callable[[Architecture, Shape], Any]  # raises DarchError when shapes break
     crops: Callable[[Any, dict[str, Any], Shape, Shape], bool]  # a "valid" window that crops
+    # each layer of a plan (`plan`'s result) that knows its parameters: its path in the
+    # space and their count. With it an enumerated space bounds its largest
+    # architecture from the plans; without it, by running the analysis as well
+    params: Callable[[Any], Iterable[tuple[str, int]]] | None = None
 
 
 @dataclass
@@ -1170,18 +1174,59 @@ def check_shapes(space: Space, input_shape: Shape, rules: ShapeRules,
     if space.network is None:
         return ShapeReport(True, "analysed", count)
     if count is not None and count <= enumerate_up_to:
+        layers = _layers_by_path(space) if rules.params else None
+        params: dict[int, int] | None = {}
         for arch in space.enumerate():
             try:
-                rules.plan(arch, input_shape)
+                plan = rules.plan(arch, input_shape)
             except DarchError as err:
                 return ShapeReport(False, "enumerated", count, failure=err, architecture=arch)
+            if layers is not None and params is not None:
+                params = _most_params(plan, rules, layers, params)
         report = ShapeReport(True, "enumerated", count, checks=count)
-        params = _prove(space, tuple(input_shape), rules, count)[1]  # for the bound alone
+        if params is None or layers is None:  # the plans do not say: the analysis bounds them
+            params = _prove(space, tuple(input_shape), rules, count)[1]
     else:
         report, params = _prove(space, tuple(input_shape), rules, count)
     if report.ok and params is not None:
         _bound(space, report, params)
     return report
+
+
+def _layers_by_path(space: Space) -> dict[str, list[int]]:
+    """The ids of the space's layer nodes, by their paths (a path is one layer's, but
+    any it names gets the parameters, which keeps the bound an upper one)."""
+    out: dict[str, list[int]] = {}
+    seen: set[int] = set()
+    stack: list[SNode] = [space.network]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if type(node) is LayerNode:
+            out.setdefault(space.paths.get(id(node), ""), []).append(id(node))
+        stack.extend(p for p in node.parts() if isinstance(p, SNode))
+    out.pop("", None)  # a layer without a path: no plan's layer is known by it
+    return out
+
+
+def _most_params(plan: Any, rules: ShapeRules, layers: dict[str, list[int]],
+                 params: dict[int, int]) -> dict[int, int] | None:
+    """`params` (id of a layer node -> its most parameters in the plans so far) with
+    `plan`'s; None when a layer of the plan is not known by its path (then the
+    analysis bounds them). The enumeration plans every architecture anyway, so the
+    analysis it once also ran for the bound alone (as long as the enumeration on an
+    ENAS cell) is not needed."""
+    assert rules.params is not None
+    for path, n in rules.params(plan):
+        nodes = layers.get(path)
+        if nodes is None:
+            return None
+        for node in nodes:
+            if n > params.get(node, -1):
+                params[node] = n
+    return params
 
 
 def _bound(space: Space, report: ShapeReport, params: dict[int, int]) -> None:

@@ -5,6 +5,7 @@ here imports torch."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from darchlang.backends.torch.lowering import BACKEND
@@ -38,7 +39,21 @@ def torch_shape_rules(env: Environment | None = None) -> ShapeRules:
         return plan_network(arch, shape, env, reserved=())
 
     return ShapeRules(layer=layer, residual=_residual, merge=_merge, plan=plan,
-                      crops=lambda ldef, attrs, x, y: crops(_full(ldef, attrs), x, y))
+                      crops=lambda ldef, attrs, x, y: crops(_full(ldef, attrs), x, y),
+                      params=_params)
+
+
+def _params(plan: Any) -> Iterator[tuple[str, int]]:
+    """Each planned layer's path in the space and parameters, where its formula says
+    (a tied repeat's copies each under the body's path)."""
+    for step in plan.layer_steps():
+        formula = step.ldef.param_count
+        if formula is None:
+            continue
+        try:
+            yield step.layer.path, int(formula(step.attrs, step.in_shape, step.out_shape))
+        except (ArithmeticError, TypeError, ValueError, KeyError):
+            continue
 
 
 def _full(ldef: Any, attrs: dict[str, Any]) -> dict[str, Any]:
