@@ -135,7 +135,7 @@ def test_report_html_and_plots_from_the_command_line(tmp_path):
     assert (tmp_path / "plots" / "history.png").read_bytes()[:4] == b"\x89PNG"
     r = subprocess.run([sys.executable, "-m", "darchlang.cli", "report", str(journal), "--html",
                         str(tmp_path / "missing" / "r.html")], capture_output=True, text=True)
-    assert r.returncode == 1 and "cannot write the report" in r.stderr
+    assert r.returncode == 1 and f"cannot write `{tmp_path / 'missing' / 'r.html'}`" in r.stderr
 
 
 @pytest.mark.slow

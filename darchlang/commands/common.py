@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shlex
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -217,13 +218,17 @@ def parse_decisions(text: str) -> list[int]:
 
 
 def check_writable(path: str | Path) -> None:
-    """A file a command will write (`--csv`, `--model-path`, `--emit-onnx`), refused
-    before any work when it cannot be: a folder, or in a folder that does not exist."""
+    """A file a command will write (`--csv`, `--model-path`, `--emit-onnx`, `--html`,
+    `draw -o`), refused before any work when it cannot be: a folder, or in a folder
+    that does not exist. Each command checks all of its files first, so a typo in a
+    path costs a fraction of a second, not a training run or a report's plots."""
     path = Path(path)
     if path.is_dir():
         raise DarchError(f"cannot write `{path}`: it is a folder", help="give a file name")
     if not path.parent.is_dir():
-        raise DarchError(f"cannot write `{path}`: the folder `{path.parent}` does not exist")
+        raise DarchError(f"cannot write `{path}`: the folder `{path.parent}` does not exist",
+                         help=f"make it first (`mkdir -p {shlex.quote(str(path.parent))}`), "
+                              "or give another path")
 
 
 def print_json(data: Any) -> None:

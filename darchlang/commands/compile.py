@@ -49,6 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    for path in (args.emit_python, args.emit_onnx):
+        if path is not None:
+            check_writable(path)
     from darchlang.backends.torch.compiler import compile_architecture
     from darchlang.backends.torch.export import emit_python, export_onnx
     from darchlang.backends.torch.summary import summarize
@@ -67,7 +70,6 @@ def run(args: argparse.Namespace) -> int:
         _write(args.emit_python, emit_python(arch, shape))
         written["python"] = str(args.emit_python)
     if args.emit_onnx is not None:
-        check_writable(args.emit_onnx)
         export_onnx(model, shape, args.emit_onnx)
         written["onnx"] = str(args.emit_onnx)
     if args.json:
@@ -114,7 +116,6 @@ def _unloadable(path: Path, reason: str) -> DarchError:
 
 
 def _write(path: Path, text: str) -> None:
-    check_writable(path)
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:

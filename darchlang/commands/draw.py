@@ -18,6 +18,7 @@ from darchlang.commands.common import (
     add_decision_arguments,
     add_input_argument,
     add_program_arguments,
+    check_writable,
     input_from_args,
     load_program_from_args,
     parse_decisions,
@@ -53,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
     fmt = fmt or "dot"
     if fmt == "png" and args.output is None:
         raise UsageError("a PNG needs a file: add -o FILE.png")
+    if args.output is not None:
+        check_writable(args.output)
     program = load_program_from_args(args)
     given = input_from_args(args, program)
     if given.origin != "given":  # on stderr: the drawing may be going to stdout

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from darchlang.commands.common import UsageError, positive_int, print_json
+from darchlang.commands.common import UsageError, check_writable, positive_int, print_json
 from darchlang.errors import DarchError
 from darchlang.text import option_text, plural
 
@@ -50,6 +50,9 @@ def run(args: argparse.Namespace) -> int:
     from darchlang.search.objectives import Objectives
     from darchlang.search.results import report_json, write_csv
 
+    for path in (args.csv, args.plot, args.html):
+        if path:
+            check_writable(path)
     with Journal(args.journal, create=False) as journal:
         evaluations = journal.evaluations()
         config = journal.config() or {}
