@@ -31,6 +31,10 @@ def darch(*args: str) -> subprocess.CompletedProcess:
      "--workers must be at least 1"),
     (["count", DIGITS, "-D", "num_classes"], "darch count", "file",
      "-D expects NAME=VALUE, got 'num_classes'"),
+    (["search", DIGITS, "--dataset", "npz:"], "darch search", "file",
+     "argument --dataset: `npz:` needs the archive's path after it, as in npz:data/train.npz"),
+    (["train", DIGITS, "--dataset", "npz:"], "darch train", "file",
+     "argument --dataset: `npz:` needs the archive's path after it, as in npz:data/train.npz"),
     # the top level, and a command of a command
     (["serach"], "darch", "COMMAND ...",
      "argument COMMAND: invalid choice: 'serach' (choose from 'check', 'count', 'show', "

@@ -41,11 +41,15 @@ def check_choice(flag: str, value: str | None, choices: Iterable[str]) -> None:
 
 
 def check_dataset(spec: str) -> None:
-    """`--dataset`: a registered name, or `npz:PATH`."""
+    """`--dataset`: a registered name, or `npz:PATH` with a path."""
     from darchlang.environment import default_environment
 
-    if not spec.startswith("npz:"):
-        check_choice("--dataset", spec, [*default_environment().datasets, "npz:PATH"])
+    if spec.startswith("npz:"):
+        if not spec[4:].strip():
+            raise UsageError("argument --dataset: `npz:` needs the archive's path after it, "
+                             "as in npz:data/train.npz")
+        return
+    check_choice("--dataset", spec, [*default_environment().datasets, "npz:PATH"])
 
 
 def add_program_arguments(parser: argparse.ArgumentParser) -> None:
