@@ -29,7 +29,7 @@ def test_python_blocks_run_in_order(capsys):
 def test_commands_run(tmp_path):
     commands = [line[2:] for block in re.findall(r"```console\n(.*?)```", PAGE, re.S)
                 for line in block.splitlines() if line.startswith("$ ")]
-    assert len(commands) == 5
+    assert len(commands) == 6
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     for command in commands:
         argv = shlex.split(command)
