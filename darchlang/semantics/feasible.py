@@ -21,8 +21,11 @@ about 5,000 operations). A wrong one is then named by walking the combinations i
 turn, as sampling takes the choices (the first wrong one), or by the tables' own;
 past a value's share of the budget, random combinations look for one instead (they
 prove nothing: a value over many shared choices can pass with a rare wrong
-combination). A value found right is not checked again for the same type under the
-same `if`s (`Checks.passed`: each copy of a repeated block computes the same values).
+combination). A value found right is not checked again for the same type where a
+value of the same form (`_form`: the same operators over choices of the same options,
+shared alike) is used under `if`s of the same form (`Checks.passed`): the copies of a
+repeated block, and the stages of AnyNetX, are checked once. What an operation gives
+for given values is computed once per load (`Checks.applied`).
 """
 
 from __future__ import annotations
@@ -106,7 +109,7 @@ class Checks:
     never changes, and operators applied to the same values share their bounds: each
     call of `def first_input(g) = g // 3380` makes a new node, bounded once."""
 
-    __slots__ = ("work", "known", "same", "reachable", "passed")
+    __slots__ = ("work", "known", "same", "reachable", "passed", "applied", "options", "held")
 
     def __init__(self) -> None:
         self.work = 0
@@ -116,10 +119,15 @@ class Checks:
         """An operator and its operands' tokens: the token and bounds of its result."""
         self.reachable: dict[tuple, tuple[list[Guard], bool]] = {}
         """Whether an architecture takes the branches of a set of `if`s (`_reachable`)."""
+        self.options: dict[int, Any] = {}
+        self.held: list[SNode] = []
+        """The options of each choice of constants seen by `_form`, and those choices."""
+        self.applied: dict[tuple, tuple] = {}
+        """An operation's token and its operands' keys: its outcome (`_Tables`)."""
         self.passed: dict[tuple, tuple] = {}
-        """The checks of a type (`check_type`) that found no wrong value, by the tokens of
-        the value and of its guards: copy k of `repeat(xblock(w, b, g), times: d)`
-        computes what copy 0 does, under the same `if`s, and is checked once."""
+        """The checks of a type (`check_type`) that found no wrong value, by the type and
+        the `_form` of the value and its guards: copy k of `repeat(xblock(w, b, g),
+        times: d)` computes what copy 0 does, under the same `if`s, and is checked once."""
 
     def bounds(self, node: SNode, limits: Limits) -> Bounds:
         """The values `node` can take, guards and sharing ignored (a superset): listed
@@ -427,10 +435,12 @@ class _Tables:
     choices of three is a chain of sums of at most 60 values. Work is counted against
     `budget` (one per key and per outcome computed); past it the walk takes over."""
 
-    __slots__ = ("budget", "sizes", "memo")
+    __slots__ = ("budget", "sizes", "memo", "applied")
 
-    def __init__(self, budget: list[int]):
+    def __init__(self, budget: list[int], applied: dict[tuple, tuple]):
         self.budget = budget
+        self.applied = applied
+        """`Checks.applied`: what an operation gave for given values."""
         self.sizes: dict[int, int] = {}
         """Options of each choice met, by uid."""
         self.memo: dict[tuple[int, frozenset], Table] = {}
@@ -468,14 +478,14 @@ class _Tables:
             else:
                 out = self._join(list(node.options), keep, _select, node.uid)
         elif t is Derived:
-            out = self._join(list(node.args), keep, _applying(node.fn))
+            out = self._join(list(node.args), keep, self._applying(node.fn))
         elif t is Cond:
             out = self._join([node.pred, node.then, node.orelse], keep, _branch)
         elif t is ListNode:
-            out = self._join(list(node.items), keep, _applying(lambda *v: list(v)))
+            out = self._join(list(node.items), keep, self._applying(_listed))
         elif t is InitNode:
             kind = node.kind
-            out = self._join([node.gain], keep, _applying(lambda g: Init(kind, g)))
+            out = self._join([node.gain], keep, self._applying(lambda g: Init(kind, g)))
         elif t is Fail:  # `_Trial` stops at it without computing its message
             out = ((), {(): {_EXCLUDED: (_EXCLUDED, ())}})
         else:
@@ -514,21 +524,76 @@ class _Tables:
         dropped = [n for n, u in enumerate(joint) if u not in keep]
         mine = None if own is None else where[own]
         out: dict[tuple[int, ...], Outcomes] = {}
+        budget = self.budget
         for combo in itertools.product(*(range(self.sizes[u]) for u in joint)):
-            self.spend()
             got = [t[tuple(combo[n] for n in pick)] for (_, t), pick in zip(subs, picks, strict=True)]
             extra = tuple((joint[n], combo[n]) for n in dropped)
             bucket = out.setdefault(tuple(combo[n] for n in kept), {})
+            budget[0] -= 1
             for key, value, witness in combine(got, None if mine is None else combo[mine]):
-                self.spend()
+                budget[0] -= 1
+                if budget[0] < 0:
+                    raise _Spent
                 if key not in bucket:
                     bucket[key] = (value, extra + witness)
+        if budget[0] < 0:
+            raise _Spent
         return tuple(joint[n] for n in kept), out
 
     def spend(self, amount: int = 1) -> None:
         self.budget[0] -= amount
         if self.budget[0] < 0:
             raise _Spent
+
+    def _applying(self, fn: Callable[..., Any]) -> Combine:
+        """A derived value's outcomes: `fn` of each combination of its parts' values; a
+        part that fails decides the outcome, the first one in order (as a walk stops
+        there). What an operation gives for given values is kept for the load: the four
+        stages of AnyNetX divide the same widths by the same ratios."""
+        applied = self.applied
+        how = (_behaviour(fn.fn), fn.label, id(fn.limits)) if type(fn) is Operation \
+            else _behaviour(fn)
+
+        def outcome(keys: tuple, args: list[Any]) -> tuple[Any, Any, Any]:
+            known = applied.get(keys)
+            if known is None:
+                try:
+                    value = fn(*args)
+                    known = (_hashed(value), value, fn)
+                except (DarchError, ArithmeticError, TypeError, ValueError):
+                    known = (_ERROR, _ERROR, fn)
+                applied[keys] = known  # holding fn keeps the ids in `how` its own
+            return known
+
+        def combine(parts: list[Outcomes], _: int | None) -> Iterator[tuple[Any, Any, Witness]]:
+            if len(parts) == 2:  # most operators: no product of tuples to make
+                first, second = parts
+                for k1, (v1, w1) in first.items():
+                    if v1 is _ERROR or v1 is _EXCLUDED:
+                        yield v1, v1, w1
+                        continue
+                    for k2, (v2, w2) in second.items():
+                        if v2 is _ERROR or v2 is _EXCLUDED:
+                            yield v2, v2, w1 + w2
+                            continue
+                        got = outcome((how, k1, k2), [v1, v2])
+                        yield got[0], got[1], w1 + w2
+                return
+            for combo in itertools.product(*(p.items() for p in parts)):
+                witness: Witness = ()
+                args = []
+                keys: list[Any] = [how]
+                for key, (value, w) in combo:
+                    witness += w
+                    if value is _ERROR or value is _EXCLUDED:
+                        yield value, value, witness
+                        break
+                    args.append(value)
+                    keys.append(key)
+                else:
+                    got = outcome(tuple(keys), args)
+                    yield got[0], got[1], witness
+        return combine
 
 
 def _hashed(value: Any) -> Any:
@@ -560,27 +625,8 @@ def _branch(parts: list[Outcomes], _: int | None) -> Iterator[tuple[Any, Any, Wi
             yield key, v, witness + w
 
 
-def _applying(fn: Callable[..., Any]) -> Combine:
-    """A derived value's outcomes: `fn` of each combination of its parts' values; a part
-    that fails decides the outcome, the first one in order (as a walk stops there)."""
-    def combine(parts: list[Outcomes], _: int | None) -> Iterator[tuple[Any, Any, Witness]]:
-        for combo in itertools.product(*(p.values() for p in parts)):
-            witness: Witness = ()
-            args = []
-            for value, w in combo:
-                witness += w
-                if value is _ERROR or value is _EXCLUDED:
-                    yield value, value, witness
-                    break
-                args.append(value)
-            else:
-                try:
-                    value = fn(*args)
-                except (DarchError, ArithmeticError, TypeError, ValueError):
-                    yield _ERROR, _ERROR, witness
-                    continue
-                yield _hashed(value), value, witness
-    return combine
+def _listed(*items: Any) -> list:
+    return list(items)
 
 
 def _tabled(interp: Interpreter, node: SNode, guards: list[Guard], test: Test
@@ -588,7 +634,7 @@ def _tabled(interp: Interpreter, node: SNode, guards: list[Guard], test: Test
     """(None, the values) when every combination the guards allow gives a right value;
     (a witness, ...) of one that does not; None when the tables cannot tell (a part
     they do not compute, or past the value's share of the work)."""
-    tables = _Tables(_budget(interp))
+    tables = _Tables(_budget(interp), interp.checks.applied)
     right: dict[Any, Any] = {}
     try:
         for key, (value, witness) in tables.outcomes(node, guards).items():
@@ -686,6 +732,55 @@ def _search(interp: Interpreter, node: SNode, test: Test, collect: dict | None
     return None
 
 
+def _form(roots: list[SNode], options: dict[int, Any], held: list[SNode]) -> tuple:
+    """The values `roots` compute, up to which choices they read: each node once, in the
+    order first reached, as its kind, what it computes and the numbers of its parts (a
+    choice of constants as its options). Values of one form take the same values for
+    the same options of their choices, so they are right or wrong alike: the copies of
+    a repeated block, and AnyNetX's four stages, whose choices have the same options.
+    Linear in the nodes, however often a part is read; the options of a choice of
+    constants are listed once per load (`options`, its choices kept in `held`)."""
+    number: dict[int, int] = {}
+    entries: list[Any] = []
+
+    def visit(node: SNode) -> int:
+        known = number.get(id(node))
+        if known is not None:
+            return known
+        t = type(node)
+        if t is Const:
+            entry: Any = ("=", id(node.value) if type(node.value) is list else _key(node.value))
+        elif t is Choice:
+            entry = options.get(id(node))
+            if entry is None:
+                entry = (("?", tuple(_key(o.value) for o in node.options))
+                          if all(type(o) is Const and type(o.value) is not list
+                                 for o in node.options) else None)
+                options[id(node)] = entry
+                held.append(node)
+            if entry is None:
+                entry = ("?", *(visit(o) for o in node.options))
+        elif t is Derived:
+            fn = node.fn
+            how = (_behaviour(fn.fn), id(fn.limits)) if type(fn) is Operation else _behaviour(fn)
+            entry = (how, node.label, *(visit(a) for a in node.args))
+        elif t is Cond:
+            entry = ("if", visit(node.pred), visit(node.then), visit(node.orelse))
+        elif t is ListNode:
+            entry = ("[]", *(visit(i) for i in node.items))
+        elif t is InitNode:
+            entry = ("init", node.kind, visit(node.gain))
+        else:  # a part the tables do not compute: itself
+            entry = ("id", id(node))
+        number[id(node)] = len(entries)
+        entries.append(entry)
+        return len(entries) - 1
+
+    for root in roots:
+        visit(root)
+    return tuple(entries)
+
+
 def _reachable(interp: Interpreter, guards: list[Guard]) -> bool:
     """Whether a combination of their choices takes the branches `guards` say (True
     when that cannot be told within the budget); known once per set of guards."""
@@ -752,16 +847,17 @@ def check_type(interp: Interpreter, node: SNode, ptype: ParamType, span: Span | 
         if problem:
             raise DarchError(f"{what}: {problem}", span)
 
-    checks = interp.checks
+    passed = interp.checks.passed
     guards = _relevant(interp.guards, node)
-    key = (id(ptype), checks._known(node, interp.limits)[1],
-           *((checks._known(pred, interp.limits)[1], branch) for pred, branch in guards))
-    if key in checks.passed:
+    checks = interp.checks
+    key = (id(ptype), _form([node, *(pred for pred, _ in guards)], checks.options, checks.held),
+           tuple(branch for _, branch in guards))
+    if key in passed:
         return
     found = _search(interp, node, test, None)
     if found is not None:
         raise _explained(*found, span, what)
-    checks.passed[key] = (ptype, guards)  # held, so that the ids in the key stay theirs
+    passed[key] = (ptype, node, guards)  # held, so that the ids in the key stay theirs
 
 
 def values(interp: Interpreter, node: SNode, test: Test, used: Span | None = None,
