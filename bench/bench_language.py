@@ -13,7 +13,9 @@ Targets (DESIGN.md, issue 12):
   the defaults, which stop a program that does more than 100,000 steps of work). The
   baseline row is Lark's lexer alone on the same text, measured in the same run;
 - the complex space: parse + build < 20 ms warm, exact count < 5 ms, >= 5,000 random
-  architectures per second on one core (sample + build the architecture graph). Its
+  architectures per second on one core (sample + build the architecture graph), and
+  random architectures with their text >= 25x Optuna's `RandomSampler` making the same
+  walk (DESIGN.md's table; ask, a suggestion per active choice, tell). Its
   baseline row times plain `random.randrange` calls, one per decision, in the same
   run: it shows how close sampling gets to the cost of drawing the numbers alone; and
   sampling two spaces of one program in turn is as fast as one alone (a ratio).
@@ -76,6 +78,28 @@ def alternating(text: str, file: str, rounds: int = 5, samples: int = 400) -> fl
             times.append(time.perf_counter() - t)
         ratios.append(times[1] / times[0])
     return statistics.median(ratios)
+
+
+def against_optuna_random(space, seconds: float, rounds: int = 4) -> tuple[float, float]:
+    """Random architectures with their text per second, and the same walk with Optuna's
+    `RandomSampler` picking each choice (ask, `suggest_categorical` per active choice,
+    tell; in-memory storage), in interleaved rounds of `seconds / rounds` a side."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    rng = random.Random(0)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+
+    def theirs(_: int) -> None:
+        trial = study.ask()
+        space.walk(lambda c: trial.suggest_categorical(c.name, list(range(len(c.options)))))
+        study.tell(trial, 0.0)
+
+    ours_rates, their_rates = [], []
+    for _ in range(rounds):
+        ours_rates.append(rate(lambda _: space.sample(rng).text, seconds / rounds))
+        their_rates.append(rate(theirs, seconds / rounds))
+    return statistics.median(ours_rates), statistics.median(their_rates)
 
 
 def print_rows(rows) -> None:
@@ -232,6 +256,13 @@ def main() -> None:
         ("random architectures", f"{samples:,.0f} / s", ">= 5,000 / s", samples >= 5000),
         ("baseline: bare random draws", f"{draws:,.0f} / s", "", True),
         ("sampling vs bare draws", f"{samples / draws:.3f} x", "", True),
+    ]
+    with_text, optuna_random = against_optuna_random(space, args.seconds)
+    rows += [
+        ("random architectures with text", f"{with_text:,.0f} / s", "", True),
+        ("baseline: Optuna RandomSampler walk", f"{optuna_random:,.0f} / s", "", True),
+        ("  with text vs Optuna random", f"{with_text / optuna_random:.1f} x", ">= 25 x",
+         with_text / optuna_random >= 25),
     ]
     turns = alternating(text, args.file)
     rows.append(("two spaces in turn vs one", f"{turns:.2f} x", "<= 1.1 x", turns <= 1.1))
