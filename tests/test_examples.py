@@ -1,10 +1,13 @@
 """Every example loads, counts as documented, samples and prints back."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import darchlang
+from darchlang.syntax.formatter import format_source
 
 COUNTS = {
     "cifar10_simple.darch": 2025,
@@ -17,6 +20,8 @@ COUNTS = {
     "resnet.darch": 54,
     "inception.darch": 4096,
     "digits.darch": 16_848,
+    "mobilenet.darch": 23_328,
+    "vit.darch": 1_008,
 }
 
 
@@ -30,6 +35,24 @@ def test_example(name):
 
 def test_every_example_is_listed():
     assert {p.name for p in Path("examples").glob("*.darch")} == set(COUNTS)
+
+
+@pytest.mark.parametrize("name", sorted(COUNTS))
+def test_every_example_is_in_the_canonical_layout(name):
+    """A reader copies an example's layout: `darch fmt` leaves each one as it is."""
+    text = (Path("examples") / name).read_text()
+    assert format_source(text, name) == text
+
+
+@pytest.mark.parametrize("name", ["digits.darch", "mobilenet.darch", "vit.darch"])
+def test_the_digits_examples_compile_for_the_input_they_declare(name):
+    """The examples written for the 8x8 digits say so (`# darch: input 1x8x8`), and
+    every architecture of theirs compiles for it, so `darch search` trains them all."""
+    source = Path("examples") / name
+    assert "# darch: input 1x8x8" in source.read_text()
+    done = subprocess.run([sys.executable, "-m", "darchlang.cli", "check", "--shapes", str(source)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.startswith("all "), done.stderr
 
 
 def test_simple_space_choices_are_the_reference_ones():
