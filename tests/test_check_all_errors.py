@@ -33,7 +33,7 @@ EXPECTED = [
     (6, "unknown name `bogus_layer`"),
     (12, "unknown training setting `learning_rat` in the `train` block"),
     (14, "training setting `max_epochs` in the `train` block must be a positive integer, "
-         "got 'three'"),
+         'got "three"'),
 ]
 
 

@@ -45,11 +45,11 @@ def test_objectives_and_direction_are_settings_read_by_name():
     ({"objectives": ["acuracy"]}, "training setting `objectives` in x must be a non-empty list "
      "of objectives among \"accuracy\", \"score\", \"params\", \"macs\", \"latency\"",
      "did you mean `accuracy`?"),
-    ({"objectives": "accuracy,-parms"}, "got ['accuracy', '-parms']", "did you mean `-params`?"),
+    ({"objectives": "accuracy,-parms"}, 'got ["accuracy", "-parms"]', "did you mean `-params`?"),
     ({"objectives": []}, "got []", None),
     ({"objectives": [1]}, "got [1]", None),
     ({"direction": "minimise"}, "training setting `direction` in x must be one of "
-     "\"maximize\", \"minimize\", got 'minimise'", "did you mean `minimize`?"),
+     "\"maximize\", \"minimize\", got \"minimise\"", "did you mean `minimize`?"),
 ])
 def test_a_wrong_objective_or_direction_says_what_is_expected(values, message, hint):
     with pytest.raises(DarchError) as info:

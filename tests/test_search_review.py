@@ -107,7 +107,7 @@ def test_a_constraint_below_every_architecture_is_explained_by_the_constraint(tm
     (["--objectives", "accuracy,-parms"], "did you mean `-params`?"),
     (["--set", "batch_sise=3"], "did you mean 'batch_size'?"),
     (["--set", "learning_rate_init=abc"], "`learning_rate_init` in the command line must be "
-                                         "a positive number, got 'abc'"),
+                                         "a positive number, got \"abc\""),
 ])
 def test_a_wrong_name_or_value_on_the_command_line_is_a_usage_error(tmp_path, capsys, flags,
                                                                      says):
@@ -121,7 +121,7 @@ def test_a_wrong_name_or_value_on_the_command_line_is_a_usage_error(tmp_path, ca
 def test_train_takes_a_wrong_setting_value_as_a_usage_error(capsys):
     code = main(["train", str(DIGITS), "--dataset", "digits", "--set",
                  "learning_rate_init=abc"])
-    assert code == 2 and "must be a positive number, got 'abc'" in capsys.readouterr().err
+    assert code == 2 and "must be a positive number, got \"abc\"" in capsys.readouterr().err
 
 
 # -- the best weights, and export -------------------------------------------------------

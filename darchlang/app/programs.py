@@ -23,7 +23,7 @@ from darchlang.space.nodes import RecordNode
 from darchlang.space.space import Space, seeded
 from darchlang.syntax import ast
 from darchlang.syntax.parser import parse
-from darchlang.text import plural, value_text
+from darchlang.text import plural
 
 
 def load(path: str, *, defines: dict[str, Any] | None = None, entry: str = "space",
@@ -257,8 +257,16 @@ def _unknown_names(node: Any, bound: set[str], errors: list[DarchError]) -> None
 def check_settings(program: Program) -> None:
     """Every name of the program's `train` block is a training setting and every value
     it may take is one that setting accepts; each wrong one is an error at its place,
-    all raised together."""
-    from darchlang.semantics.builtins import possible_values
+    all raised together.
+
+    A value over choices is tried as a layer argument is (`semantics.feasible`): for
+    the combinations of the choices it reads, a shared choice decided once, so that
+    `0.1 / one_of(0, 1)` is an error naming the option that divides by zero, and
+    `a * 32 + (1 - a) * 16` over a shared `a` is not refused for a combination no
+    architecture takes. Past the check's budget, random combinations look for a wrong
+    one; the evaluator checks every value again when it trains."""
+    from darchlang.semantics import feasible
+    from darchlang.semantics.interpreter import Interpreter
     from darchlang.train.settings import Settings
 
     record = program.names.get(program.hyperparams_name)
@@ -272,6 +280,7 @@ def check_settings(program: Program) -> None:
     known = [f.name for f in dataclasses.fields(Settings)]  # in order: the most used first
     places = _field_spans(program)
     where = f"the `{program.hyperparams_name}` block"
+    interp = Interpreter(program.env)  # the block is at the top: no `if` guards it
     errors: list[DarchError] = []
     for name, node in record.fields:
         name_span, value_span = places.get(name, (record.span, record.span))
@@ -281,24 +290,31 @@ def check_settings(program: Program) -> None:
                                      notes=["known settings: " + ", ".join(sorted(known))]))
             continue
         try:
-            values = possible_values(node)
-        except ValueError:
-            continue  # a value too entangled to list: the evaluator checks it when it trains
-        if name in Settings.search_names() and len(values) > 1:
+            values = feasible.values(interp, node, _setting_test(program, name, where, value_span),
+                                     value_span, f"`{name}`")
+        except DarchError as err:
+            errors.append(err)
+            continue
+        if name in Settings.search_names() and node.vars and (values is None or len(values) > 1):
             errors.append(DarchError(f"`{name}` belongs to the whole search, so it cannot be "
                                      "a choice", value_span, help=f"give `{name}` one value"))
-            continue
-        for value in sorted(values, key=repr):
-            try:
-                Settings().updated({name: list(value) if isinstance(value, tuple) else value},
-                                   where)
-            except DarchError as err:
-                notes = [f"one of the values it may take is {value_text(value)}"] \
-                    if len(values) > 1 else []
-                span = _wrong_item(program, name, where) or value_span
-                errors.append(DarchError(err.message, span, err.help, notes))
-                break  # one wrong value per setting
     raise_all(errors)
+
+
+def _setting_test(program: Program, name: str, where: str, span: Span | None
+                  ) -> Callable[[Any], None]:
+    """Raises the error of a value setting `name` refuses, at `span` (or at the item of
+    a written list that it refuses)."""
+    from darchlang.train.settings import Settings
+
+    def test(value: Any) -> None:
+        try:
+            Settings().updated({name: value}, where)
+        except DarchError as err:
+            raise DarchError(err.message, _wrong_item(program, name, where) or span,
+                             err.help) from None
+
+    return test
 
 
 def setting_span(program: Program, name: str) -> Span | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shlex
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -96,13 +95,12 @@ def import_path_from_args(args: argparse.Namespace) -> list[str]:
     return list(getattr(args, "import_path", []) or [])
 
 
-DEVICES = ("cpu", "cuda", "cuda:N")
-
-
 def device_name(text: str) -> str:
     """An argparse type: `cpu`, `cuda` or `cuda:N` (whether this machine has it is
     checked when the device is used); anything else is a usage error naming the closest."""
-    if text in DEVICES[:2] or re.fullmatch(r"cuda:\d+", text):
+    from darchlang.train.settings import DEVICES, is_device_name
+
+    if is_device_name(text):
         return text
     raise argparse.ArgumentTypeError(invalid_choice(text, DEVICES))
 

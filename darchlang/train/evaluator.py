@@ -57,14 +57,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from darchlang.arch.graph import Architecture
-from darchlang.errors import DarchError
+from darchlang.errors import DarchError, did_you_mean
+from darchlang.space.space import check_seed
+from darchlang.text import describe
 from darchlang.train.augment import Augment
 from darchlang.train.budget import Budget
 from darchlang.train.data import Dataset, Split
 from darchlang.train.progress import ProgressBar, ProgressCallback, ProgressEvent
 from darchlang.train.result import EvalResult
 from darchlang.train.schedule import Schedule
-from darchlang.train.settings import Settings
+from darchlang.train.settings import DEVICES, Settings, is_device_name
 
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -116,13 +118,18 @@ def gpu_for(index: int | None, worker: int | None, count: int) -> int:
 
 
 def resolve_device(device: str | torch.device, worker: int | None = None) -> torch.device:
-    """A torch device, or a clear error when the machine lacks it."""
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise DarchError(f"unknown device `{device}`", help="use cpu, cuda or cuda:N") from None
-    if dev.type not in ("cpu", "cuda"):
-        raise DarchError(f"device `{device}` is not supported", help="use cpu, cuda or cuda:N")
+    """A torch device from `cpu`, `cuda`, `cuda:N` or a torch device of those kinds (the
+    names `--device` takes), or a clear error when it is none or the machine lacks it."""
+    name = str(device) if isinstance(device, torch.device) else device
+    if not is_device_name(name):
+        try:
+            torch.device(name)  # one torch knows (`meta`, `mps`) but darchlang does not train on
+            said = f"device {_quoted(name)} is not supported"
+        except (RuntimeError, TypeError):
+            said = f"unknown device {_quoted(name)}"
+        close = did_you_mean(name, DEVICES) if isinstance(name, str) else None
+        raise DarchError(said, help=(close + "; " if close else "") + "use cpu, cuda or cuda:N")
+    dev = torch.device(name)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise DarchError(f"device `{device}` asked for, but CUDA is not available here", help="use --device cpu")
     if dev.type == "cuda":
@@ -223,6 +230,50 @@ def _reason(err: BaseException) -> str:
     return f"{type(err).__name__}: {text[0] if text else ''}"[:500]
 
 
+def _quoted(value: Any) -> str:
+    return f"`{value}`" if isinstance(value, str) else describe(value)
+
+
+def _is_seed(value: Any) -> bool:
+    """The seeds `--seed` takes (`check_seed`): an integer of at least 0."""
+    try:
+        check_seed(value)
+    except DarchError:
+        return False
+    return True
+
+
+_ARGUMENTS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "dataset": (lambda v: isinstance(v, Dataset),
+                "a Dataset (from darchlang.train.data.load_dataset, e.g. load_dataset(\"digits\"))"),
+    "settings": (lambda v: v is None or isinstance(v, Settings | Mapping),
+                 "None, a Settings or a mapping of setting names to values"),
+    "overrides": (lambda v: v is None or isinstance(v, Mapping),
+                  "None or a mapping of setting names to values"),
+    "seed": (_is_seed, "an integer of at least 0 (as --seed: each seed gives the same run)"),
+    "threads": (lambda v: v is None or isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+                "None or an integer of at least 1"),
+    "model_path": (lambda v: v is None or isinstance(v, str | Path), "None, a str or a Path"),
+    "augment": (lambda v: v is None or isinstance(v, Augment), "None or an Augment"),
+    "build_model": (lambda v: v is None or callable(v),
+                    "None or a function (architecture, input_shape, device) -> nn.Module"),
+    "progress": (lambda v: v is None or isinstance(v, bool), "None, True or False"),
+    "on_progress": (lambda v: v is None or callable(v), "None or a function of a ProgressEvent"),
+    "raise_errors": (lambda v: isinstance(v, bool), "True or False"),
+}
+"""What each argument of `ClassifierEvaluator` (and of its `evaluate`) must be."""
+
+
+def _check_arguments(call: str, **given: Any) -> None:
+    """Refuse a wrong argument of `call` at once, in a DarchError naming it, as the
+    command line refuses a wrong flag: it would otherwise fail inside torch at the
+    first training (a float thread count), or not at all (a seed of -1 seeds as 1)."""
+    for name, value in given.items():
+        ok, expected = _ARGUMENTS[name]
+        if not ok(value):
+            raise DarchError(f"{call}({name}=...) must be {expected}, got {describe(value)}")
+
+
 class ClassifierEvaluator:
     """Trains architectures as classifiers on one dataset and reports their accuracy.
 
@@ -253,6 +304,10 @@ class ClassifierEvaluator:
         on_progress: ProgressCallback | None = None,
         raise_errors: bool = False,
     ):
+        _check_arguments("ClassifierEvaluator", dataset=dataset, settings=settings,
+                         overrides=overrides, seed=seed, threads=threads, model_path=model_path,
+                         augment=augment, build_model=build_model, progress=progress,
+                         on_progress=on_progress, raise_errors=raise_errors)
         self.device = resolve_device(device, worker_index())
         if isinstance(settings, Settings):
             self.settings = settings
@@ -264,8 +319,6 @@ class ClassifierEvaluator:
         self.augment = dataset.augment if augment is None else augment
         self.augment.check_shape(dataset.input_shape)
         self.seed = seed
-        if threads is not None and threads < 1:
-            raise DarchError(f"--threads must be at least 1, got {threads}")
         self.threads = threads
         self.model_path = Path(model_path) if model_path is not None else None
         self.build_model = build_model or compile_with_backend
@@ -311,6 +364,9 @@ class ClassifierEvaluator:
         With a `budget` (one rung of a scheduled search) it trains to `budget.epochs`
         in total, continuing from the budget's checkpoint when there is one, reports
         each validation accuracy to it and saves its state for the next rung."""
+        if seed is not None or model_path is not None:
+            _check_arguments("evaluate", **({} if seed is None else {"seed": seed}),
+                             model_path=model_path)
         self.warm_up()
         started = time.monotonic()
         settings = self.settings_for(architecture)

@@ -15,14 +15,19 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from darchlang.errors import DarchError, did_you_mean
+from darchlang.text import value_text
 from darchlang.train.schedule import SCHEDULES
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "sgd_mom", "nesterov")
+DEVICES = ("cpu", "cuda", "cuda:N")
+"""The devices a classifier trains on, as `--device` and `ClassifierEvaluator(device=...)`
+take them (whether this machine has one is checked when it is used)."""
 PRECISIONS = ("fp32", "bf16", "fp16")
 
 
@@ -46,6 +51,13 @@ OBJECTIVE_LIST = (
     + ' (a leading "-" minimises, e.g. ["accuracy", "-params"])',
 )
 DIRECTION = (lambda v: v in DIRECTIONS, "one of " + ", ".join(f'"{d}"' for d in DIRECTIONS))
+
+
+def is_device_name(name: Any) -> bool:
+    """Whether `name` is `cpu`, `cuda` or `cuda:N` (N a GPU index): the one rule of the
+    command line's `--device` and of the Python API."""
+    return isinstance(name, str) and (name in DEVICES[:2] or
+                                      re.fullmatch(r"cuda:\d+", name) is not None)
 
 
 def _setting(default: Any, kind: type, rule: tuple[Callable[[Any], bool], str], doc: str,
@@ -239,7 +251,8 @@ def _coerce(name: str, value: Any, meta: Mapping[str, Any], origin: str) -> Any:
             sign = "-" if wrong and wrong[0].startswith("-") else ""  # kept in the hint
             hint = did_you_mean(wrong[0], [sign + o for o in OBJECTIVES]) if wrong else None
         raise DarchError(
-            f"training setting `{name}` in {origin} must be {meta['expected']}, got {value!r}",
+            f"training setting `{name}` in {origin} must be {meta['expected']}, got "
+            f"{value_text(value)}",
             help=hint,
         )
     return value

@@ -1,0 +1,132 @@
+"""A value the user writes is refused where it is written, before anything trains: the
+`train` block's values over choices, the stdlib's squeeze-and-excitation ratio, the
+Python evaluator's arguments, and input shapes (`--input`, `darch report --html`)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import darchlang
+from darchlang.app.programs import all_errors_of, check_settings
+from darchlang.errors import DarchError
+
+ROOT = Path(__file__).resolve().parents[1]
+NET = "space = concat [conv2d(filters: 4, size: 3), global_avg_pool(), affine(units: 10)]\n"
+HELP = "every value the choices allow must be valid here"
+
+
+def darch(*args, cwd=None):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    return subprocess.run([sys.executable, "-m", "darchlang.cli", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=300, env=env)
+
+
+def settings_errors(block):
+    program = darchlang.load_string(f"{NET}train = hyperparams {{\n{block}\n}}\n", "p.darch")
+    return [(e.span.where, e.message) for e in all_errors_of(check_settings, program)]
+
+
+# ---- the train block: every value a choice allows, each wrong one named -----------------
+@pytest.mark.parametrize(("field", "where", "message"), [
+    ("learning_rate_init: 0.1 / one_of(0, 1)", "p.darch:3:21",
+     "division by zero, when `one_of(0, 1)` is 0"),
+    ("batch_size: one_of(0, 32)", "p.darch:3:13",
+     "training setting `batch_size` in the `train` block must be a positive integer, got 0, "
+     "when `one_of(0, 32)` is 0"),
+    ("max_epochs: one_of(-1, 2)", "p.darch:3:13",
+     "training setting `max_epochs` in the `train` block must be a positive integer, got -1, "
+     "when `one_of(-1, 2)` is -1"),
+    ("weight_decay: 1e-4 * one_of(1, -1)", "p.darch:3:15",
+     "training setting `weight_decay` in the `train` block must be a number >= 0, got -0.0001, "
+     "when `one_of(1, -1)` is -1"),
+    ("label_smoothing: one_of(0.1, 0.2) * 5", "p.darch:3:18",
+     "training setting `label_smoothing` in the `train` block must be a number in [0, 1), "
+     "got 1.0, when `one_of(0.1, 0.2)` is 0.2"),
+])
+def test_a_wrong_value_over_choices_is_an_error_naming_the_option(field, where, message):
+    assert settings_errors(field) == [(where, message)]
+
+
+def test_every_wrong_setting_is_reported_at_once():
+    found = settings_errors("batch_size: one_of(0, 32),\nmax_epochs: 1 - one_of(1, 2)")
+    assert [w for w, _ in found] == ["p.darch:3:13", "p.darch:4:13"]
+
+
+def test_a_choice_shared_by_a_value_is_decided_once():
+    """`a * 32 + (1 - a) * 16` is 32 or 16: the combination that gives 0 takes `a` as 0
+    and as 1 at once, which no architecture does (it used to be refused)."""
+    program = darchlang.load_string(
+        f"{NET}a = one_of(0, 1)\ntrain = hyperparams {{ batch_size: a * 32 + (1 - a) * 16 }}\n")
+    check_settings(program)
+    space = program.space
+    assert sorted(space.replay([i]).hyperparams["batch_size"] for i in (0, 1)) == [16, 32]
+
+
+def test_a_setting_of_the_whole_search_stays_one_value():
+    assert settings_errors('direction: one_of("maximize", "minimize")') == [
+        ("p.darch:3:12", "`direction` belongs to the whole search, so it cannot be a choice")]
+    assert settings_errors('direction: if 1 > 0 then "minimize" else "maximize"') == []
+
+
+BROKEN = NET + "train = hyperparams {\n    max_epochs: 1,\n    learning_rate_init: 0.1 / one_of(0, 1),\n}\n"
+SAID = "p.darch:4:25: error: division by zero, when `one_of(0, 1)` is 0\n"
+
+
+def test_darch_check_shows_the_value_with_a_caret(tmp_path):
+    (tmp_path / "p.darch").write_text(BROKEN)
+    done = darch("check", "p.darch", cwd=tmp_path)
+    assert done.returncode == 1 and done.stderr.startswith(SAID), done.stderr
+    assert "^^^^^^^^^^^^^^^^^^" in done.stderr and HELP in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", [["train", "--no-progress"],
+                                     ["search", "--budget", "2", "--journal", "j.db"]])
+def test_train_and_search_refuse_it_before_training(tmp_path, command):
+    (tmp_path / "p.darch").write_text(BROKEN)
+    done = darch(command[0], "p.darch", *command[1:], cwd=tmp_path)
+    assert done.returncode == 1 and done.stderr.startswith(SAID), done.stderr
+    assert not (tmp_path / "j.db").exists()
+
+
+# ---- the Python evaluator's arguments ---------------------------------------------------
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"seed": -1}, "ClassifierEvaluator(seed=...) must be an integer of at least 0"),
+    ({"seed": 1.5}, "ClassifierEvaluator(seed=...) must be an integer of at least 0"),
+    ({"seed": "3"}, "ClassifierEvaluator(seed=...) must be an integer of at least 0"),
+    ({"seed": True}, "ClassifierEvaluator(seed=...) must be an integer of at least 0"),
+    ({"device": "gpu"}, "unknown device `gpu`"),
+    ({"device": "cuda:x"}, "unknown device `cuda:x`"),
+    ({"device": 0}, "unknown device integer 0"),
+    ({"device": "meta"}, "device `meta` is not supported"),
+    ({"threads": 2.5}, "ClassifierEvaluator(threads=...) must be None or an integer of at least 1"),
+    ({"threads": 0}, "ClassifierEvaluator(threads=...) must be None or an integer of at least 1"),
+    ({"progress": "yes"}, "ClassifierEvaluator(progress=...) must be None, True or False"),
+    ({"settings": {"batch_size": 0}}, "training setting `batch_size` in the evaluator's settings"),
+    ({"settings": {"max_epochs": -1}}, "training setting `max_epochs` in the evaluator's settings"),
+    ({"overrides": {"batch_size": 2.5}}, "training setting `batch_size` in the command line"),
+    ({"settings": [("batch_size", 8)]}, "ClassifierEvaluator(settings=...) must be None, a Settings"),
+])
+def test_a_wrong_evaluator_argument_is_refused_when_it_is_made(kwargs, message):
+    from darchlang.train.data import load_dataset
+    from darchlang.train.evaluator import ClassifierEvaluator
+
+    with pytest.raises(DarchError) as info:
+        ClassifierEvaluator(load_dataset("digits"), **kwargs)
+    assert info.value.message.startswith(message), info.value.message
+
+
+def test_the_dataset_and_a_seed_for_one_evaluation_are_checked_too():
+    from darchlang.train.data import load_dataset
+    from darchlang.train.evaluator import ClassifierEvaluator
+
+    with pytest.raises(DarchError, match=r"ClassifierEvaluator\(dataset=...\) must be a Dataset"):
+        ClassifierEvaluator("digits")
+    evaluator = ClassifierEvaluator(load_dataset("digits"), progress=False)
+    arch = darchlang.load_string(NET).space.sample(0)
+    with pytest.raises(DarchError, match=r"evaluate\(seed=...\) must be an integer of at least 0"):
+        evaluator.evaluate(arch, seed=-2)
