@@ -93,6 +93,32 @@ def test_train_and_search_refuse_it_before_training(tmp_path, command):
     assert not (tmp_path / "j.db").exists()
 
 
+# ---- the stdlib's squeeze-and-excitation ratio ------------------------------------------
+def mbconv(se):
+    return darchlang.load_string('from "blocks" import inverted_residual\n'
+                                 f"space = inverted_residual(6, 3, 16, se: {se})\n", "m.darch")
+
+
+@pytest.mark.parametrize("se", ["true", "1", "4", "-0.25"])
+def test_an_se_that_is_no_ratio_is_an_error_at_the_call(se):
+    """`se: true` (the old switch) read as 1 made a gate as wide as the block's input;
+    `se: 4` (the old reduction ratio) one four times wider."""
+    with pytest.raises(DarchError) as info:
+        _ = mbconv(se).space
+    assert info.value.span.where == "m.darch:2:9"
+    assert info.value.message.startswith("`se` is squeeze-and-excitation's ratio, at least 0 "
+                                         "(no gate) and below 1: write `se: 0.25`")
+
+
+def test_se_false_is_no_gate_and_a_choice_of_ratios_is_searched():
+    assert mbconv("false").space.sample(0).identity == mbconv("0").space.sample(0).identity
+    assert "squeeze" not in mbconv("0").space.sample(0).text
+    space = mbconv("one_of(0, 0.25)").space
+    texts = {space.replay([i]).text for i in (0, 1)}
+    assert space.count() == 2 and len(texts) == 2
+    assert any("conv2d(filters: 4, size: 1" in t for t in texts)  # 16 * 0.25
+
+
 # ---- the Python evaluator's arguments ---------------------------------------------------
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"seed": -1}, "ClassifierEvaluator(seed=...) must be an integer of at least 0"),
