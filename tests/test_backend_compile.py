@@ -236,7 +236,7 @@ def test_ir_error_message(node, shape, message):
     assert info.value.message == message
 
 
-@pytest.mark.parametrize("text", ["3xab", "", "0x3", "3x-1", "3xx32", "3x32x", "x3", "3,,3", "3x²"])
+@pytest.mark.parametrize("text", ["3xab", "", "3xx32", "3x32x", "x3", "3,,3", "3x²"])
 def test_parse_shape_rejects_bad_text(text):
     with pytest.raises(DarchError, match="cannot read the input shape"):
         parse_shape(text)

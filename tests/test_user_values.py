@@ -12,6 +12,7 @@ import pytest
 import darchlang
 from darchlang.app.programs import all_errors_of, check_settings
 from darchlang.errors import DarchError
+from darchlang.layers.shapes import parse_shape
 
 ROOT = Path(__file__).resolve().parents[1]
 NET = "space = concat [conv2d(filters: 4, size: 3), global_avg_pool(), affine(units: 10)]\n"
@@ -156,3 +157,49 @@ def test_the_dataset_and_a_seed_for_one_evaluation_are_checked_too():
     arch = darchlang.load_string(NET).space.sample(0)
     with pytest.raises(DarchError, match=r"evaluate\(seed=...\) must be an integer of at least 0"):
         evaluator.evaluate(arch, seed=-2)
+
+
+# ---- input shapes -----------------------------------------------------------------------
+@pytest.mark.parametrize(("text", "message"), [
+    ("0x8x8", "dimension 1 (channels) of the input shape `0x8x8` is 0"),
+    ("3x8x-2", "dimension 3 (width) of the input shape `3x8x-2` is -2"),
+    ("16x0", "dimension 2 (features) of the input shape `16x0` is 0"),
+    ("0", "dimension 1 (features) of the input shape `0` is 0"),
+])
+def test_a_size_below_one_is_named(text, message):
+    with pytest.raises(DarchError) as info:
+        parse_shape(text)
+    assert info.value.message == message + ": every size must be at least 1"
+    assert "3x32x32" in info.value.help
+
+
+def test_input_zero_is_a_usage_error_naming_the_dimension(tmp_path):
+    (tmp_path / "p.darch").write_text(NET)
+    done = darch("check", "p.darch", "--shapes", "--input", "0x8x8", cwd=tmp_path)
+    assert done.returncode == 2
+    assert ("argument --input: dimension 1 (channels) of the input shape `0x8x8` is 0: every "
+            "size must be at least 1") in done.stderr
+    (tmp_path / "q.darch").write_text("# darch: input 3x0x8\n" + NET)
+    done = darch("check", "q.darch", "--shapes", cwd=tmp_path)
+    assert done.returncode == 1 and done.stderr.startswith(
+        "q.darch:1:16: error: dimension 2 (height) of the input shape `3x0x8` is 0"), done.stderr
+
+
+@pytest.mark.slow
+def test_report_html_takes_the_input_by_the_rule_of_every_command(tmp_path):
+    """The searched program's `# darch: input` line decides the layer tables' input when
+    --input is not given (the report used to draw none without a built-in dataset)."""
+    (tmp_path / "p.darch").write_text("# darch: input 1x8x8\n"
+                                      "space = concat [conv2d(filters: one_of(4, 8), size: 3), relu()]\n")
+    done = darch("search", "p.darch", "--synthetic", "0", "--searcher", "grid", "--budget", "2",
+                 "--journal", "j.db", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert darch("report", "j.db", "--html", "r.html", cwd=tmp_path).returncode == 0
+    page = (tmp_path / "r.html").read_text()
+    assert "layer tables for input 1x8x8 (declared by `# darch: input` at j.db (its program):1)" \
+        in page and "8x8x8" in page
+    assert darch("report", "j.db", "--html", "r.html", "--input", "2x4x4", cwd=tmp_path).returncode == 0
+    page = (tmp_path / "r.html").read_text()
+    assert "layer tables for input 2x4x4</p>" in page and "8x4x4" in page
+    done = darch("report", "j.db", "--html", "r.html", "--input", "0x8x8", cwd=tmp_path)
+    assert done.returncode == 2 and "dimension 1 (channels)" in done.stderr

@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from darchlang.commands.common import UsageError, check_writable, positive_int, print_json
+from darchlang.app.inputs import DEFAULT_INPUT
+from darchlang.commands.common import check_writable, input_shape_text, positive_int, print_json
 from darchlang.errors import DarchError
 from darchlang.text import option_text, plural
 
@@ -35,9 +36,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "score by option, learning curves) as PNGs into DIR")
     parser.add_argument("--html", metavar="FILE",
                         help="write the whole report as one self-contained HTML page")
-    parser.add_argument("--input", metavar="SHAPE",
+    parser.add_argument("--input", metavar="SHAPE", type=input_shape_text,
                         help="input shape for the best architectures' layer tables in --html "
-                        "(default: the dataset's, for a built-in dataset such as digits)")
+                        "(default: the searched program's `# darch: input` line, else the "
+                        f"dataset's shape when it loads without files, else {DEFAULT_INPUT})")
     parser.add_argument("--csv", metavar="PATH", help="write every evaluation as CSV")
     parser.add_argument("--show-test", action="store_true",
                         help="show every listed architecture's test accuracy, not only the "
@@ -76,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     if args.plots:
         _write_plots(Path(args.plots), evaluations, labels, title, curves, stopped, objectives)
     if args.html:
-        _write_html(args, evaluations, config, labels, args.input, curves, stopped)
+        _write_html(args, evaluations, config, labels, space_text, curves, stopped)
     if args.json:
         data = report_json(evaluations, config, top_k=args.top, labels=labels)
         data["space_text"] = space_text
@@ -123,22 +125,18 @@ def _write_plots(folder: Path, evaluations: list[Any], labels: dict[str, list[st
 
 
 def _write_html(args: argparse.Namespace, evaluations: list[Any], config: dict[str, Any],
-                labels: dict[str, list[str]] | None, input_text: str | None,
+                labels: dict[str, list[str]] | None, space_text: str | None,
                 curves: dict[int, list[Any]], stopped: set[int]) -> None:
+    from darchlang.app.inputs import decide_input
+    from darchlang.errors import Source
     from darchlang.report.html import render
 
-    shape = None
-    if input_text:
-        from darchlang.backends.torch.plan import parse_shape
-
-        try:
-            shape = parse_shape(input_text)
-        except DarchError as err:
-            raise UsageError(f"--input: {err.message}") from None
-    else:
-        shape = _built_in_input_shape(config)
-    page = render(evaluations, config, labels, str(args.journal), shape, args.top,
-                  curves=curves, stopped=stopped)
+    # the one rule of every command (darchlang.app.inputs): --input, the searched
+    # program's `# darch: input` line, the dataset's shape, the default
+    source = Source(f"{args.journal} (its program)", space_text) if space_text else None
+    chosen = decide_input(args.input, source, _dataset_input(config))
+    page = render(evaluations, config, labels, str(args.journal), chosen.shape, args.top,
+                  curves=curves, stopped=stopped, input_source=chosen.source())
     try:
         Path(args.html).write_text(page, encoding="utf-8")
     except OSError as err:
@@ -146,8 +144,8 @@ def _write_html(args: argparse.Namespace, evaluations: list[Any], config: dict[s
     print(f"wrote {args.html}", file=sys.stderr)
 
 
-def _built_in_input_shape(config: dict[str, Any]) -> tuple[int, ...] | None:
-    """The input shape of the search's dataset when it loads without files (digits)."""
+def _dataset_input(config: dict[str, Any]) -> tuple[str, tuple[int, ...]] | None:
+    """The search's dataset and its input shape, when it loads without files (digits)."""
     from darchlang.environment import default_environment
 
     name = (config.get("settings") or {}).get("dataset")
@@ -157,7 +155,7 @@ def _built_in_input_shape(config: dict[str, Any]) -> tuple[int, ...] | None:
     from darchlang.train.data import load_dataset
 
     try:
-        return load_dataset(name).input_shape
+        return name, load_dataset(name).input_shape
     except DarchError:
         return None
 

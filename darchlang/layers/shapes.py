@@ -252,10 +252,25 @@ def parse_shape(text: str) -> Shape:
     # one separator between sizes: `3xx32` or `3x32x` is a typo, not a 2-d shape
     cleaned = text.strip().lower()
     parts = re.split(r"\s*[x,]\s*|\s+", cleaned)
-    dims = tuple(int(p) for p in parts) if all(p.isascii() and p.isdigit() for p in parts) else ()
-    if not dims or any(d < 1 for d in dims):
+    if not all(re.fullmatch(r"-?[0-9]+", p) for p in parts):
         raise DarchError(
             f"cannot read the input shape `{text}`",
             help="write channels x height x width, for example 3x32x32, or a feature count",
         )
+    dims = tuple(int(p) for p in parts)
+    wrong = next((k for k, d in enumerate(dims) if d < 1), None)
+    if wrong is not None:
+        names = _DIMENSIONS.get(len(dims), ())
+        name = f" ({names[wrong]})" if wrong < len(names) else ""
+        raise DarchError(
+            f"dimension {wrong + 1}{name} of the input shape `{text}` is {dims[wrong]}: "
+            "every size must be at least 1",
+            help="write positive sizes without the batch: channels x height x width (3x32x32), "
+                 "tokens x features (16x64) or a feature count (784)",
+        )
     return dims
+
+
+_DIMENSIONS = {1: ("features",), 2: ("tokens", "features"), 3: ("channels", "height", "width"),
+               4: ("channels", "depth", "height", "width")}
+"""What each dimension of a shape of each rank is, in the order of `LAYOUTS`."""

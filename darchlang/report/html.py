@@ -53,8 +53,10 @@ def layer_table_of(text: str, input_shape: Any) -> str:
 
 def render(evaluations: list[Any], config: dict[str, Any], labels: plots.Labels | None,
            journal: str, input_shape: Any = None, top_k: int = 5,
-           curves: plots.Curves | None = None, stopped: set[int] | None = None) -> str:
-    """The whole report as one HTML document."""
+           curves: plots.Curves | None = None, stopped: set[int] | None = None,
+           input_source: str | None = None) -> str:
+    """The whole report as one HTML document; the layer tables are for `input_shape`,
+    which `input_source` says where it came from (None: the user gave it)."""
     from darchlang.errors import DarchError
     from darchlang.notebook import highlighted
     from darchlang.search.objectives import Objectives
@@ -105,6 +107,10 @@ def render(evaluations: list[Any], config: dict[str, Any], labels: plots.Labels 
         order = (f" (the Pareto front first, by {objectives.first.name})"
                  if objectives.several else "")
         parts.append(f"<h2>Best {len(best_k)} architectures{order}</h2>")
+        if input_shape is not None:
+            shape = "x".join(map(str, input_shape))
+            parts.append(f"<p class='muted'>layer tables for input {html.escape(shape)}"
+                         f"{' (' + html.escape(input_source) + ')' if input_source else ''}</p>")
         parts.append(_table(["rank", "#", "score", "identity", "decisions"], [
             [str(r), str(e.index), f"{e.score:.4f}", e.identity, ",".join(map(str, e.decisions))]
             for r, e in enumerate(best_k, 1)]))
