@@ -229,7 +229,7 @@ def test_compile_shows_the_layer_table(session):
     assert any(line.split()[1:3] == ["conv2d", "<repl>:1"] for line in lines[4:])
     assert "parameters" in lines[-1]
     assert "not layers" in failing(session, ":compile w")
-    assert "cannot read the input shape" in failing(session, ":compile space 3x0")
+    assert "dimension 2 (features) of the input shape `3x0` is 0" in failing(session, ":compile space 3x0")
 
 
 def test_train_reports_progress_and_accuracy():
