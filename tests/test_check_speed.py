@@ -166,3 +166,54 @@ def test_an_enumerated_space_past_the_parameter_limit_is_refused():
     report = check_shapes(space, (3, 32, 32), torch_shape_rules())
     assert report.method == "enumerated" and not report.ok
     assert "up to 1,085,770 parameters, more than the limit of 100,000" in report.failure.message
+
+
+# a space of 2,000 architectures of 105 layers each: planning them all plans 210,000
+MANY_LAYERS = """
+a = one_of(range(10))
+b = one_of(range(10))
+space = concat [
+    conv2d(filters: 8 + a, size: 3),
+    repeat(relu(), times: 100),
+    conv2d(filters: 8 + b, size: 3, padding: "valid"),
+    max_pool2d(size: SIZE, stride: 1, padding: "valid"),
+    conv2d(filters: 4, size: one_of(range(1, 11))),
+    flatten(),
+    affine(units: 10),
+]
+"""
+
+
+def _many_layers(size: str):
+    from darchlang.backends.torch.shape_rules import torch_shape_rules
+    from darchlang.space.shapes import ENUMERATE_UP_TO, PLANNED_UP_TO, check_shapes
+
+    space = darchlang.load_string(MANY_LAYERS.replace("SIZE", size), "t.darch").space
+    assert space.count() == 2000 and space.count() * space.max_layers > PLANNED_UP_TO
+    rules = torch_shape_rules()
+    return space, rules, check_shapes(space, (3, 8, 8), rules, ENUMERATE_UP_TO, PLANNED_UP_TO)
+
+
+def test_a_small_space_of_many_layers_is_proved_by_the_analysis():
+    _, _, report = _many_layers("one_of(1, 2)")
+    assert report.ok and report.method == "analysed"
+
+
+def test_a_small_space_of_many_layers_still_gets_a_failing_architecture():
+    """A 9x9 pool over the 6x6 left by a "valid" 3x3 convolution fails: the analysis
+    finds it, with an architecture that the planner refuses too."""
+    space, rules, report = _many_layers("one_of(1, 9)")
+    assert not report.ok and not report.spurious and report.method == "analysed"
+    assert "9" in report.failure.message
+    with pytest.raises(DarchError):
+        rules.plan(space.replay(report.architecture.decisions), (3, 8, 8))
+
+
+@pytest.mark.slow
+def test_a_small_space_the_analysis_cannot_decide_is_enumerated():
+    from darchlang.space import shapes
+
+    undecided = shapes._undecided(2000, 0, 1, "for this test")
+    with mock.patch.object(shapes, "_prove", return_value=(undecided, None)):
+        _, _, report = _many_layers("one_of(1, 2)")
+    assert report.ok and report.method == "enumerated" and report.checks == 2000

@@ -6,8 +6,10 @@ at its place, as a layer's arguments are.
 
 With `--shapes`, also check that every architecture of the space compiles for the
 input: `--input 3x32x32`, else the file's `# darch: input` line, else 3x32x32 (the
-output says which). Small spaces are enumerated, large ones are proved by shape
-analysis over each choice's options; the output says which was done. A failure prints
+output says which). Small spaces are enumerated (at most 2,000 architectures, and at
+most 150,000 layers planned in all; `--enumerate-up-to N` enumerates any of at most N),
+large ones are proved by shape analysis over each choice's options; the output says
+which was done. A failure prints
 a concrete failing architecture: its decisions and the line where shapes break.
 
 A space too entangled to count exactly is still a valid space (sampling, compiling,
@@ -44,8 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shapes", action="store_true",
                         help="prove that every architecture compiles for --input")
     add_input_argument(parser, "for --shapes")
-    parser.add_argument("--enumerate-up-to", type=non_negative_int, default=2000, metavar="N",
-                        help="enumerate spaces of at most N architectures (default 2000)")
+    parser.add_argument("--enumerate-up-to", type=non_negative_int, default=None, metavar="N",
+                        help="enumerate spaces of at most N architectures (default 2000, "
+                        "when planning them all plans at most 150,000 layers)")
     parser.add_argument("--json", action="store_true",
                         help='print {"ok", "errors": [...]} (every error, in source order)')
 
@@ -96,10 +99,14 @@ def _check(args: argparse.Namespace, warnings: list[DarchError]) -> str | None:
         return None
     space = program.space
     from darchlang.backends.torch.shape_rules import torch_shape_rules
-    from darchlang.space.shapes import check_shapes
+    from darchlang.space.shapes import ENUMERATE_UP_TO, PLANNED_UP_TO, check_shapes
 
     given = input_from_args(args, program)
-    report = check_shapes(space, given.shape, torch_shape_rules(), args.enumerate_up_to)
+    if args.enumerate_up_to is None:
+        report = check_shapes(space, given.shape, torch_shape_rules(), ENUMERATE_UP_TO,
+                              PLANNED_UP_TO)
+    else:
+        report = check_shapes(space, given.shape, torch_shape_rules(), args.enumerate_up_to)
     if report.ok:
         return report.summary(given.described())
     err = report.failure

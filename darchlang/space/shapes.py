@@ -95,6 +95,7 @@ Shape = tuple[int, ...]
 States = dict[tuple[Any, bool], Any]
 CONFLICT = -1  # in a witness: the paths merged there took different options of this choice
 ENUMERATE_UP_TO = 2000
+PLANNED_UP_TO = 150_000  # layers planned in all, enumerating (`check --shapes`' default)
 MAX_COMBINATIONS = 20_000  # of one node's argument values: more is past the budget
 # The work of one run before the check gives up (said, never a hang): each trips in
 # under a second; the stdlib's spaces need at most 10,000 checks and 90,000 values.
@@ -1163,17 +1164,29 @@ _BROKEN = object()  # in a graph value's states: the value cannot be computed (a
 
 
 def check_shapes(space: Space, input_shape: Shape, rules: ShapeRules,
-                 enumerate_up_to: int = ENUMERATE_UP_TO) -> ShapeReport:
+                 enumerate_up_to: int = ENUMERATE_UP_TO,
+                 planned_up_to: int | None = None) -> ShapeReport:
     """Prove that every architecture of `space` compiles for `input_shape`, or find one
     that does not; a proof also bounds the largest architecture's parameters, and one
-    past `Limits.parameters` is a failure."""
+    past `Limits.parameters` is a failure. Spaces of at most `enumerate_up_to`
+    architectures are enumerated, unless planning them all would plan more than
+    `planned_up_to` layers (625 ENAS cells of 332 layers take two seconds to plan,
+    their analysis 10 ms): then the analysis decides, and only if it cannot is the
+    space enumerated all the same."""
     try:
         count: int | None = space.count()
     except CountOutOfReach:
         count = None  # the analysis needs no count; only enumerating does
     if space.network is None:
         return ShapeReport(True, "analysed", count)
-    if count is not None and count <= enumerate_up_to:
+    small = count is not None and count <= enumerate_up_to
+    if small and planned_up_to is not None and count * space.max_layers > planned_up_to:
+        report, params = _prove(space, tuple(input_shape), rules, count)
+        if not report.spurious:
+            if report.ok and params is not None:
+                _bound(space, report, params)
+            return report
+    if small:
         layers = _layers_by_path(space) if rules.params else None
         params: dict[int, int] | None = {}
         for arch in space.enumerate():
