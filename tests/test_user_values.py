@@ -157,6 +157,12 @@ def test_the_dataset_and_a_seed_for_one_evaluation_are_checked_too():
     arch = darchlang.load_string(NET).space.sample(0)
     with pytest.raises(DarchError, match=r"evaluate\(seed=...\) must be an integer of at least 0"):
         evaluator.evaluate(arch, seed=-2)
+    space = darchlang.load_string(NET).space  # a space is many architectures: pick one
+    with pytest.raises(DarchError, match=r"evaluate\(architecture=...\) must be an Architecture, "
+                                         r"one point of a space: space.sample\(seed\)"):
+        evaluator(space)
+    with pytest.raises(DarchError, match=r"evaluate\(budget=...\) must be None or a Budget"):
+        evaluator.evaluate(arch, budget=3)
 
 
 # ---- input shapes -----------------------------------------------------------------------

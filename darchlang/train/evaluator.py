@@ -260,6 +260,10 @@ _ARGUMENTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "progress": (lambda v: v is None or isinstance(v, bool), "None, True or False"),
     "on_progress": (lambda v: v is None or callable(v), "None or a function of a ProgressEvent"),
     "raise_errors": (lambda v: isinstance(v, bool), "True or False"),
+    "architecture": (lambda v: isinstance(v, Architecture),
+                     "an Architecture, one point of a space: space.sample(seed) or "
+                     "space.replay(decisions)"),
+    "budget": (lambda v: v is None or isinstance(v, Budget), "None or a Budget"),
 }
 """What each argument of `ClassifierEvaluator` (and of its `evaluate`) must be."""
 
@@ -364,9 +368,9 @@ class ClassifierEvaluator:
         With a `budget` (one rung of a scheduled search) it trains to `budget.epochs`
         in total, continuing from the budget's checkpoint when there is one, reports
         each validation accuracy to it and saves its state for the next rung."""
-        if seed is not None or model_path is not None:
-            _check_arguments("evaluate", **({} if seed is None else {"seed": seed}),
-                             model_path=model_path)
+        _check_arguments("evaluate", architecture=architecture,
+                         **({} if seed is None else {"seed": seed}), model_path=model_path,
+                         budget=budget)
         self.warm_up()
         started = time.monotonic()
         settings = self.settings_for(architecture)
