@@ -15,7 +15,7 @@ from darchlang.space.count import Counter
 from darchlang.space.naming import NamedChoice, name_choices
 from darchlang.space.nodes import RecordNode, SNode
 from darchlang.space.size import check_largest
-from darchlang.space.walk import Walk, draw
+from darchlang.space.walk import LayerTexts, Walk, draw, uniform_draws
 
 
 @dataclass
@@ -44,7 +44,8 @@ class Space:
         self.paths: dict[int, str] = naming.paths
         self.by_uid = {c.uid: c for c in self.choices}
         self.by_name = {c.name: c for c in self.choices}
-        self._layer_texts: dict[int, str] = {}  # see `Walk.texts`
+        self._layer_texts = LayerTexts()
+        self._weighted = any(c.weights is not None for c in self.choices)
         limits = self.limits or Limits()
         self._uniform_work = limits.uniform_work
         self._count_steps = limits.count_steps
@@ -115,7 +116,9 @@ class Space:
         """Each active decision uniform over its options (DeepArchitect's random search),
         or drawn by the choice's `weights:` when it has them."""
         rng = seeded(seed)
-        return self.walk(lambda c: draw(c, rng))
+        if self._weighted:
+            return self.walk(lambda c: draw(c, rng))
+        return self.walk(uniform_draws(rng))
 
     def sample_uniform(self, seed: int | random.Random | None = None) -> Architecture:
         """Every architecture equally likely: options weighted by their exact completions."""

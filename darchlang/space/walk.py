@@ -46,6 +46,62 @@ def draw(choice: Choice | NamedChoice, rng: random.Random) -> int:
     return rng.choices(range(len(choice.options)), weights=choice.weights)[0]
 
 
+def uniform_draws(rng: random.Random) -> Callable[[NamedChoice], int]:
+    """`draw` for a space without weighted choices: the same option from the same
+    stream (`randrange(n)` is `_randbelow(n)` for every n > 0, which a choice's option
+    count is), without the two calls around it, a fifth of a random walk."""
+    below = getattr(rng, "_randbelow", None)
+    if below is None:
+        return lambda choice: rng.randrange(len(choice.node.options))
+    return lambda choice: below(len(choice.node.options))
+
+
+class LayerTexts:
+    """The printed text of a space's layers, for the architectures of its walks
+    (`arch.Layer.text`): a search prints every candidate, its identity being the hash of
+    its text. A layer's text depends only on the options taken at the choices it reads
+    (`vars`): a layer without choices prints the same in every walk, and one with
+    choices the same for the same options, so each text is made once per layer node and
+    options, up to LIMIT texts with choices."""
+
+    LIMIT = 1 << 16
+
+    __slots__ = ("fixed", "chosen", "order")
+
+    def __init__(self) -> None:
+        self.fixed: dict[int, str] = {}  # id of a layer node -> its text
+        self.chosen: dict[tuple, str] = {}  # (id, options taken at its choices) -> text
+        self.order: dict[int, tuple[int, ...]] = {}  # id -> the uids of its choices
+
+    def text(self, node: LayerNode, layer: arch.Layer, decided: dict[int, int]) -> str | None:
+        """The text of `layer`, built from `node` in a walk that took `decided`; None
+        when a value in it has no spelling (printing it says so, where it prints)."""
+        key = id(node)
+        if not node.vars:
+            text = self.fixed.get(key)
+            if text is None:
+                text = self.fixed[key] = _printed(layer)
+            return text
+        order = self.order.get(key)
+        if order is None:
+            order = self.order[key] = tuple(sorted(node.vars))
+        # a choice it reads that is not decided (in a branch not taken) did not count
+        taken = (key, *[decided.get(uid, -1) for uid in order])
+        text = self.chosen.get(taken)
+        if text is None:
+            text = _printed(layer)
+            if len(self.chosen) < self.LIMIT:
+                self.chosen[taken] = text
+        return text
+
+
+def _printed(layer: arch.Layer) -> str | None:
+    try:
+        return layer_text(layer)
+    except (TypeError, ValueError):
+        return None
+
+
 class Walk(Visitor):
     """One pass over a space; collects the decisions it made and what they chose."""
 
@@ -53,13 +109,11 @@ class Walk(Visitor):
                  "computed")
 
     def __init__(self, decide: Decide, named: dict[int, NamedChoice], paths: dict[int, str],
-                 texts: dict[int, str] | None = None):
+                 texts: LayerTexts | None = None):
         self.decide = decide
         self.named = named  # choice uid -> the choice as the space names it
         self.paths = paths  # id of a structural node -> its path
-        # id of a layer node without choices -> its printed text, kept by the space: such
-        # a layer prints the same in every walk (`arch.Layer.text`)
-        self.texts = {} if texts is None else texts
+        self.texts = LayerTexts() if texts is None else texts  # kept by the space
         self.decided: dict[int, int] = {}
         self.decisions: list[int] = []
         self.names: list[str] = []
@@ -88,9 +142,13 @@ class Walk(Visitor):
             self.decisions.append(index)
             self.names.append(named.name)
             option = node.options[index]
-            self.values.append(option.value if type(option) is Const else f"option {index}")
+            if type(option) is Const:  # most options: the value, without a dispatch
+                self.values.append(option.value)
+                return option.value
+            self.values.append(f"option {index}")
             return self.visit(option)
-        return self.visit(node.options[index])
+        option = node.options[index]
+        return option.value if type(option) is Const else self.visit(option)
 
     def visit_Derived(self, node: Derived) -> Any:
         computed = self.computed
@@ -128,24 +186,17 @@ class Walk(Visitor):
     def visit_LayerNode(self, node: LayerNode) -> arch.Layer:
         attrs = {}
         for (name, value), param in zip(node.params, node.layer.params, strict=True):
+            if type(value) is Const:  # most arguments: no dispatch, checked when built
+                attrs[name] = value.value
+                continue
             v = self.visit(value)
-            if type(value) is not Const:
-                problem = param.type.check(v)
-                if problem:
-                    raise DarchError(
-                        f"argument `{name}` of `{node.layer.name}`: {problem}", node.span
-                    )
+            problem = param.type.check(v)
+            if problem:
+                raise DarchError(f"argument `{name}` of `{node.layer.name}`: {problem}", node.span)
             attrs[name] = v
         layer = arch.Layer(node.layer.name, attrs, self.paths.get(id(node), ""), node.span,
                            node.layer, node.trace)
-        if not node.vars:
-            text = self.texts.get(id(node))
-            if text is None:
-                try:
-                    text = self.texts[id(node)] = layer_text(layer)
-                except (TypeError, ValueError):
-                    return layer  # no spelling: printing it says so, where it prints
-            layer.text = text
+        layer.text = self.texts.text(node, layer, self.decided)
         return layer
 
     def visit_SeqNode(self, node: SeqNode) -> arch.Seq:
