@@ -37,3 +37,17 @@ def test_error_examples_render_as_shown(page, code, expected):
     with pytest.raises(DarchError) as info:
         _ = darchlang.load_string(code, "example.darch").space
     assert info.value.render() + "\n" == expected
+
+
+# a path into the repository, as the docs name files for the reader to open or run
+REPO_PATH = re.compile(r"\b(?:examples|stdlib|bench|tests|docs|editors|grammar|darchlang)/"
+                       r"[\w./-]+\.(?:darch|py|md|lark|ipynb|json|toml)\b")
+
+
+@pytest.mark.parametrize("page", [*sorted(DOCS.glob("*.md")), DOCS.parent / "README.md"],
+                         ids=lambda p: p.name)
+def test_every_file_the_docs_name_exists(page):
+    """A reader runs `darch count stdlib/darts.darch` as written: every file a page
+    names under the repository's folders is there (a rename updates the docs too)."""
+    named = set(REPO_PATH.findall(page.read_text()))
+    assert [n for n in sorted(named) if not (DOCS.parent / n).exists()] == []
