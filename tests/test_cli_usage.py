@@ -29,6 +29,13 @@ def darch(*args: str) -> subprocess.CompletedProcess:
     # a usage error a command finds itself (UsageError)
     (["search", DIGITS, "--workers", "0"], "darch search", "file",
      "--workers must be at least 1"),
+    # a searcher option's value out of its range, as an unknown option is
+    (["search", DIGITS, "--synthetic", "1", "--no-journal", "-o", "population=0"],
+     "darch search", "file", "option `population` of searcher `evolution` must be at least 1, "
+     "got 0"),
+    (["search", DIGITS, "--synthetic", "1", "--no-journal", "--searcher", "smbo",
+      "-o", "epsilon=1.5"],
+     "darch search", "file", "option `epsilon` of searcher `smbo` must be between 0 and 1, got 1.5"),
     (["count", DIGITS, "-D", "num_classes"], "darch count", "file",
      "-D expects NAME=VALUE, got 'num_classes'"),
     (["search", DIGITS, "--dataset", "npz:"], "darch search", "file",

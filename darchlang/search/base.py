@@ -171,9 +171,10 @@ class Searcher(ABC):
 
 
 def check_option(searcher: str, name: str, value: float, ok: bool, expected: str) -> None:
-    """Refuse a bad searcher option with the same error wherever it came from."""
+    """Refuse a bad searcher option with the same error wherever it came from: a
+    `BadOption`, so `-o population=0` is a usage error as `-o popsize=3` is."""
     if not ok:
-        raise DarchError(f"option `{name}` of searcher `{searcher}` must be {expected}, got {value}")
+        raise BadOption(f"option `{name}` of searcher `{searcher}` must be {expected}, got {value}")
 
 
 def score_of(result: EvalResult) -> float | None:
