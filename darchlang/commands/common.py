@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shlex
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -143,6 +144,25 @@ def _int_at_least(text: str, low: int) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
     if value < low:
         raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+    return value
+
+
+def number(text: str) -> float:
+    """An argparse type: a number (`--time-minutes-max 1.5`), refused in the words the
+    integer flags use (argparse's own are `invalid float value`)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def resource_amount(text: str) -> float:
+    """An argparse type for what each Ray task reserves (`--cpus-per-eval 0.5`): a
+    finite number of at least 0, refused before Ray starts (which takes seconds, and
+    whose own check of `nan` is a traceback)."""
+    value = number(text)
+    if not 0 <= value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a finite number of at least 0, got {text!r}")
     return value
 
 

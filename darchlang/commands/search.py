@@ -55,8 +55,10 @@ from darchlang.commands.common import (
     defines_from_args,
     import_path_from_args,
     non_negative_int,
+    number,
     positive_int,
     print_json,
+    resource_amount,
     seed_number,
     warn_declared_input,
 )
@@ -130,9 +132,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           "ray: tasks on a Ray cluster")
     parallel.add_argument("--ray-address", metavar="auto|HOST:PORT",
                           help="the Ray cluster to use (default: start a local one)")
-    parallel.add_argument("--cpus-per-eval", type=float, default=None, metavar="C",
+    parallel.add_argument("--cpus-per-eval", type=resource_amount, default=None, metavar="C",
                           help="Ray CPUs each evaluation reserves (default 1)")
-    parallel.add_argument("--gpus-per-eval", type=float, default=0, metavar="G",
+    parallel.add_argument("--gpus-per-eval", type=resource_amount, default=0, metavar="G",
                           help="Ray GPUs each evaluation reserves (default 0)")
     parallel.add_argument("--threads-per-eval", type=int, default=None, metavar="N",
                           help="torch threads in each worker (default 1; with Ray, "
@@ -144,7 +146,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           help="run an evaluation that ended its process (its worker died, "
                           "or the search was killed while it ran) up to R more times, "
                           "then record it failed (default 2)")
-    parallel.add_argument("--eval-timeout", type=float, default=None, metavar="SECONDS",
+    parallel.add_argument("--eval-timeout", type=number, default=None, metavar="SECONDS",
                           help="hard limit on each evaluation: its worker process is killed "
                           "past it and the evaluation recorded failed")
     parser.add_argument("--objectives", metavar="LIST",

@@ -22,6 +22,7 @@ from darchlang.commands.common import (
     defines_from_args,
     device_name,
     import_path_from_args,
+    number,
     parse_decisions,
     positive_int,
     print_json,
@@ -41,7 +42,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                         "or npz:PATH")
     parser.add_argument("--data-dir", metavar="DIR", help="the folder holding the dataset's files")
     parser.add_argument("--max-epochs", type=positive_int, metavar="N", help="override max_epochs")
-    parser.add_argument("--time-minutes-max", type=float, metavar="X",
+    parser.add_argument("--time-minutes-max", type=number, metavar="X",
                         help="override the time budget of one training run, in minutes")
     parser.add_argument("--batch-size", type=positive_int, metavar="N", help="override batch_size")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
