@@ -12,8 +12,10 @@ from darchlang import DarchError
 CASES = [
     ("w = 64\nspace = conv2d(filters: w / 2, size: 3)",
      "t.darch:2:25: error: argument `filters` of `conv2d`: expected a positive integer, got "
-     "number 32.0 (`/` always gives a number with a fraction: divide with `//`, or use "
-     "`int(...)`)", None),
+     "number 32.0 (a float: `/`, or a float anywhere in the expression, makes one; divide "
+     "integers with `//`, or make it an integer with `round(...)` or `int(...)`)", None),
+    ("x = true + 1\nspace = relu()",
+     "t.darch:1:5: error: `+` cannot be applied to true and integer 1", None),
     ("import blocks\nspace = relu()",
      "t.darch:1:8: error: unexpected name `blocks`; expected a string",
      'a file is imported by its name in quotes, as in `import "blocks.darch"`; Python modules '

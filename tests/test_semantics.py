@@ -1,7 +1,10 @@
 """The meaning of programs: ties and copies, derived values, repeats, imports, params."""
 
+import pytest
+
 import darchlang
 from darchlang.arch import Layer, Repeat, Residual, Seq
+from darchlang.errors import DarchError
 
 
 def space_of(text, **kw):
@@ -134,3 +137,24 @@ def test_identity_is_hash_of_text_and_stable():
     assert a.identity == b.identity and a.text == b.text
     assert a.decisions == b.decisions
     assert space.replay(a.decisions).identity == a.identity
+
+
+@pytest.mark.parametrize("expr", ["true + 1", "1 - false", "true * 3", "-true", "true < 2",
+                                  "2 ** true", "[1, 2] * true", "max(true, 3)", "min([1, false])",
+                                  "10 // true", "5 % true"])
+def test_booleans_are_not_numbers(expr):
+    with pytest.raises(DarchError, match="cannot be applied") as info:
+        darchlang.load_string(f"x = {expr}\nspace = relu()\n")
+    assert "true and false are not numbers" in info.value.render()
+
+
+@pytest.mark.parametrize(("expr", "value"), [("true == 1", False), ("false != 0", True),
+                                             ("true == true", True), ("1 == 1.0", True)])
+def test_a_boolean_equals_only_a_boolean(expr, value):
+    assert darchlang.load_string(f"x = {expr}\nspace = relu()\n").get("x") is value
+
+
+def test_booleans_over_choices_in_arithmetic_fail_at_check():
+    with pytest.raises(DarchError, match="when `one_of\\(true, false\\)`"):
+        darchlang.load_string("b = one_of(true, false)\n"
+                              "space = conv2d(filters: 8 * b + 8, size: 3)\n")

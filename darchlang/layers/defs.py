@@ -42,10 +42,11 @@ class ParamType(ABC):
 
 
 def whole_float_hint(value: Any) -> str:
-    """For a float with no fraction where an integer is wanted (`w / 2` is 32.0: `/`
-    always makes a float), how to get the integer."""
+    """For a float with no fraction where an integer is wanted (`w / 2` is 32.0, and so
+    is `64 * 0.5`), how to get the integer."""
     if isinstance(value, float) and value.is_integer():
-        return " (`/` always gives a number with a fraction: divide with `//`, or use `int(...)`)"
+        return (" (a float: `/`, or a float anywhere in the expression, makes one; divide "
+                "integers with `//`, or make it an integer with `round(...)` or `int(...)`)")
     return ""
 
 

@@ -42,26 +42,53 @@ def _not(a: Any) -> bool:
     return not _truth(a)
 
 
+NOT_A_NUMBER = "expected numbers: true and false are not numbers (write `if b then 1 else 0`)"
+
+
+def no_booleans(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn` refusing true and false (a TypeError): Python counts them as 1 and 0, so
+    `true + 1` would be 2 and `max(true, 3)` 3, a slip darchlang reports instead."""
+
+    def apply(*args: Any) -> Any:
+        for a in args:
+            if a.__class__ is bool:
+                raise TypeError(NOT_A_NUMBER)
+        return fn(*args)
+
+    return apply
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """`==`: a boolean equals only a boolean (`true == 1` is false, as 1 is no boolean)."""
+    if (a.__class__ is bool) != (b.__class__ is bool):
+        return False
+    return a == b
+
+
+def _unequal(a: Any, b: Any) -> bool:
+    return not _equal(a, b)
+
+
 OPERATORS: dict[str, Callable[..., Any]] = {
-    "+": operator.add,
-    "-": operator.sub,
-    "*": operator.mul,
-    "/": operator.truediv,
-    "//": operator.floordiv,
-    "%": operator.mod,
-    "**": operator.pow,
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
+    "+": no_booleans(operator.add),
+    "-": no_booleans(operator.sub),
+    "*": no_booleans(operator.mul),
+    "/": no_booleans(operator.truediv),
+    "//": no_booleans(operator.floordiv),
+    "%": no_booleans(operator.mod),
+    "**": no_booleans(operator.pow),
+    "==": _equal,
+    "!=": _unequal,
+    "<": no_booleans(operator.lt),
+    "<=": no_booleans(operator.le),
+    ">": no_booleans(operator.gt),
+    ">=": no_booleans(operator.ge),
     "and": _and,
     "or": _or,
 }
 """Each binary operator by its label."""
 
-UNARY: dict[str, Callable[[Any], Any]] = {"-": operator.neg, "not": _not}
+UNARY: dict[str, Callable[[Any], Any]] = {"-": no_booleans(operator.neg), "not": _not}
 
 
 def _to_integer(fn: Callable[[float], int]) -> Callable[[Any], int]:

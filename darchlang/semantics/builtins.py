@@ -21,7 +21,7 @@ from darchlang.layers.defs import (
     ParamType,
 )
 from darchlang.semantics import feasible, indexing
-from darchlang.semantics.arithmetic import LIMITS_HELP, TO_INTEGER, brief
+from darchlang.semantics.arithmetic import LIMITS_HELP, TO_INTEGER, brief, no_booleans
 from darchlang.semantics.interpreter import Scope, is_space
 from darchlang.semantics.tied import share, tied
 from darchlang.semantics.values import Arg, Builtin, Call, bind, expect_int, expect_number
@@ -468,13 +468,15 @@ def _float(arg: Arg, what: str) -> float:
 
 
 def _extreme(fname: str, pick: Callable[..., Any]) -> Callable[[Call], Any]:
+    extreme = no_booleans(lambda *v: pick(v))  # one function: `feasible` keys on it
+
     def apply(call: Call) -> Any:
         values = [a.value for a in call.args]
         if len(values) == 1 and isinstance(values[0], list):
             values = values[0]
         if not values:
             raise DarchError(f"`{fname}` needs at least one value", call.span)
-        return call.interp.apply(lambda *v: pick(v), list(values), fname, call.span)
+        return call.interp.apply(extreme, list(values), fname, call.span)
 
     return apply
 

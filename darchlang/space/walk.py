@@ -113,7 +113,7 @@ class Walk(Visitor):
         self.decide = decide
         self.named = named  # choice uid -> the choice as the space names it
         self.paths = paths  # id of a structural node -> its path
-        self.texts = LayerTexts() if texts is None else texts  # kept by the space
+        self.texts = texts  # kept by the space; None: the layers' texts are not wanted
         self.decided: dict[int, int] = {}
         self.decisions: list[int] = []
         self.names: list[str] = []
@@ -196,7 +196,8 @@ class Walk(Visitor):
             attrs[name] = v
         layer = arch.Layer(node.layer.name, attrs, self.paths.get(id(node), ""), node.span,
                            node.layer, node.trace)
-        layer.text = self.texts.text(node, layer, self.decided)
+        if self.texts is not None:
+            layer.text = self.texts.text(node, layer, self.decided)
         return layer
 
     def visit_SeqNode(self, node: SeqNode) -> arch.Seq:
