@@ -525,6 +525,8 @@ class _Tables:
         mine = None if own is None else where[own]
         out: dict[tuple[int, ...], Outcomes] = {}
         budget = self.budget
+        if math.prod(self.sizes[u] for u in joint) > budget[0]:
+            raise _Spent  # more combinations of the shared choices than the work left
         for combo in itertools.product(*(range(self.sizes[u]) for u in joint)):
             got = [t[tuple(combo[n] for n in pick)] for (_, t), pick in zip(subs, picks, strict=True)]
             extra = tuple((joint[n], combo[n]) for n in dropped)
