@@ -40,6 +40,7 @@ def journal(tmp_path_factory) -> str:
     (["train", SIMPLE, "--model-path", "gone/model.pt"], "gone/model.pt"),
     (["search", SIMPLE, "--synthetic", "1", "--no-journal", "--csv", "gone/all.csv"],
      "gone/all.csv"),
+    (["lsp", "--log", "gone/lsp.log"], "gone/lsp.log"),
 ])
 def test_a_file_in_a_missing_folder_is_refused_first(args, target, journal, tmp_path):
     args = [journal if a == "JOURNAL" else a for a in args]
@@ -50,3 +51,14 @@ def test_a_file_in_a_missing_folder_is_refused_first(args, target, journal, tmp_
         "  = help: make it first (`mkdir -p gone`), or give another path",
     ]
     assert list(tmp_path.iterdir()) == []  # nothing made, nothing left behind
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_a_log_file_that_cannot_be_opened_is_an_error_not_a_traceback(tmp_path):
+    """/proc is a folder no one may create a file in, root included."""
+    r = darch("lsp", "--log", "/proc/darch-lsp.log", cwd=tmp_path)
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.splitlines() == [
+        "error: cannot write the log `/proc/darch-lsp.log`: No such file or directory",
+        "  = help: give --log a file you may write",
+    ]

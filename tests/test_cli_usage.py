@@ -45,6 +45,8 @@ def darch(*args: str) -> subprocess.CompletedProcess:
      "argument --gpus-per-eval: must be a finite number of at least 0, got 'nan'"),
     (["search", DIGITS, "--executor", "ray", "--cpus-per-eval", "-1"], "darch search", "file",
      "argument --cpus-per-eval: must be a finite number of at least 0, got '-1'"),
+    (["dashboard", "runs/x.db", "--port", "http"], "darch dashboard", "journal",
+     "argument --port: expected an integer, got 'http'"),
     (["count", DIGITS, "-D", "num_classes"], "darch count", "file",
      "-D expects NAME=VALUE, got 'num_classes'"),
     (["search", DIGITS, "--dataset", "npz:"], "darch search", "file",

@@ -14,7 +14,7 @@ import sys
 import webbrowser
 from pathlib import Path
 
-from darchlang.commands.common import UsageError
+from darchlang.commands.common import UsageError, non_negative_int
 
 HELP = "a local page that follows a search journal live"
 ORDER = 87
@@ -22,7 +22,7 @@ ORDER = 87
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("journal", type=Path, help="the journal of `darch search --journal`")
-    parser.add_argument("--port", type=int, default=8050, help="port to listen on (default 8050)")
+    parser.add_argument("--port", type=non_negative_int, default=8050, help="port to listen on (default 8050)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1: this machine only)")
     parser.add_argument("--open", action="store_true", help="open the page in a browser")

@@ -14,6 +14,9 @@ import os
 import sys
 import warnings
 
+from darchlang.commands.common import check_writable
+from darchlang.errors import DarchError
+
 HELP = "run the language server (stdio) for editors"
 ORDER = 95
 
@@ -28,8 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from darchlang.lsp.server import create_server
 
-    handler: logging.Handler = (logging.FileHandler(args.log, encoding="utf-8") if args.log
-                                else logging.NullHandler())
+    handler: logging.Handler = _log_file(args.log) if args.log else logging.NullHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     logging.basicConfig(level=logging.INFO if args.log else logging.WARNING,
                         handlers=[handler], force=True)
@@ -45,3 +47,14 @@ def run(args: argparse.Namespace) -> int:
         # the client is gone: keep the interpreter's own flush at exit from complaining
         os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
     return 0
+
+
+def _log_file(path: str) -> logging.Handler:
+    """The `--log` file, refused as any file a command writes is (before the server
+    starts, while stderr may still speak), not with the traceback of `open`."""
+    check_writable(path)
+    try:
+        return logging.FileHandler(path, encoding="utf-8")
+    except OSError as err:
+        raise DarchError(f"cannot write the log `{path}`: {err.strerror or err}",
+                         help="give --log a file you may write") from None
