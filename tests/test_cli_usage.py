@@ -29,6 +29,10 @@ def darch(*args: str) -> subprocess.CompletedProcess:
     # a usage error a command finds itself (UsageError)
     (["search", DIGITS, "--workers", "0"], "darch search", "file",
      "--workers must be at least 1"),
+    (["search", DIGITS, "--workers", "two"], "darch search", "file",
+     "argument --workers: expected an integer, got 'two'"),
+    (["search", DIGITS, "--scheduler", "hyperband", "--eta", "e"], "darch search", "file",
+     "argument --eta: expected an integer, got 'e'"),
     # a searcher option's value out of its range, as an unknown option is
     (["search", DIGITS, "--synthetic", "1", "--no-journal", "-o", "population=0"],
      "darch search", "file", "option `population` of searcher `evolution` must be at least 1, "

@@ -137,11 +137,17 @@ def non_negative_int(text: str) -> int:
     return _int_at_least(text, 0)
 
 
-def _int_at_least(text: str, low: int) -> int:
+def integer(text: str) -> int:
+    """An argparse type: an integer, for a flag whose range the command checks with
+    the other flags (`--eta`, `--workers`); refused in the words of `positive_int`."""
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def _int_at_least(text: str, low: int) -> int:
+    value = integer(text)
     if value < low:
         raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
     return value

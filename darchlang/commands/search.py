@@ -54,6 +54,7 @@ from darchlang.commands.common import (
     check_writable,
     defines_from_args,
     import_path_from_args,
+    integer,
     non_negative_int,
     number,
     positive_int,
@@ -105,7 +106,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        "--max-epochs, promoted ones continued from checkpoints")
     cheap.add_argument("--min-epochs", type=positive_int, default=1, metavar="N",
                        help="epochs of the first rung (default 1; median: no stopping before)")
-    cheap.add_argument("--eta", type=int, default=3, metavar="N",
+    cheap.add_argument("--eta", type=integer, default=3, metavar="N",
                        help="each rung trains eta times longer and keeps 1/eta (default 3)")
     limits = parser.add_argument_group("constraints, checked before training")
     limits.add_argument("--max-params", type=_count, metavar="N",
@@ -122,7 +123,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     cheap.add_argument("--keep-checkpoints", action="store_true",
                        help="keep every rung's checkpoint beside the journal")
     parallel = parser.add_argument_group("parallel and distributed search")
-    parallel.add_argument("--workers", type=int, metavar="N",
+    parallel.add_argument("--workers", type=integer, metavar="N",
                           help="evaluations running at once (default 1; with --executor ray, "
                           "as many as the cluster's resources allow). Each local worker "
                           "costs a core and about a second to start: they help when an "
@@ -136,13 +137,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           help="Ray CPUs each evaluation reserves (default 1)")
     parallel.add_argument("--gpus-per-eval", type=resource_amount, default=0, metavar="G",
                           help="Ray GPUs each evaluation reserves (default 0)")
-    parallel.add_argument("--threads-per-eval", type=int, default=None, metavar="N",
+    parallel.add_argument("--threads-per-eval", type=integer, default=None, metavar="N",
                           help="torch threads in each worker (default 1; with Ray, "
                           "--cpus-per-eval)")
     parallel.add_argument("--sync", action="store_true",
                           help="evaluate in batches of --workers and tell results in ask "
                           "order: reproducible with model-based searchers too")
-    parallel.add_argument("--retries", type=int, default=2, metavar="R",
+    parallel.add_argument("--retries", type=integer, default=2, metavar="R",
                           help="run an evaluation that ended its process (its worker died, "
                           "or the search was killed while it ran) up to R more times, "
                           "then record it failed (default 2)")
