@@ -226,8 +226,8 @@ def test_syntax_errors_show_where_the_text_stops_making_sense(client, tmp_path):
 
 
 def test_an_error_in_an_imported_file_shows_on_the_import(client, tmp_path):
-    (tmp_path / "lib.darch").write_text("def block(n) = relu(units: n)\n")
-    text = 'import "lib.darch"\n\nspace = block(3)\n'
+    (tmp_path / "lib.darch").write_text("width = relu(units: 3)\n")
+    text = 'import "lib.darch"\n\nspace = relu()\n'
     (tmp_path / "main.darch").write_text(text)
     uri = client.open(tmp_path / "main.darch")
     [d] = client.diagnostics(uri)
@@ -239,6 +239,25 @@ def test_an_error_in_an_imported_file_shows_on_the_import(client, tmp_path):
     [related] = d.related_information
     assert related.location.uri == (tmp_path / "lib.darch").as_uri()
     assert related.location.range.start == pos(0, cli.value.span.col - 1)
+
+
+def test_an_error_inside_an_imported_function_shows_on_the_call(client, tmp_path):
+    """The program's own line first (as `darch check` says it), the function's line in
+    the other file beside it."""
+    (tmp_path / "lib.darch").write_text("def block(n) = relu(units: n)\n")
+    text = 'import "lib.darch"\n\nspace = block(3)\n'
+    (tmp_path / "main.darch").write_text(text)
+    uri = client.open(tmp_path / "main.darch")
+    [d] = client.diagnostics(uri)
+    assert d.range == types.Range(pos(2, 8), pos(2, 16))
+    assert "`relu` has no parameter `units`" in d.message
+    with pytest.raises(DarchError) as cli:
+        load_file(tmp_path / "main.darch")
+    assert (cli.value.span.line, cli.value.span.col) == (3, 9)
+    [related] = d.related_information
+    assert related.location.uri == (tmp_path / "lib.darch").as_uri()
+    assert related.location.range.start.line == 0
+    assert "in `block`" in related.message
 
 
 def test_every_independent_error_gets_its_diagnostic(client, tmp_path):

@@ -8,11 +8,12 @@ builds both branches into a `Cond` node.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from darchlang.arch.graph import CallSite, Init, Ref
-from darchlang.errors import DarchError, Span, did_you_mean, raise_all
+from darchlang.errors import DarchError, DarchErrors, Related, Span, did_you_mean, raise_all
 from darchlang.layers.defs import Bool
 from darchlang.semantics import feasible, indexing
 from darchlang.semantics.arithmetic import (
@@ -470,15 +471,37 @@ class Interpreter:
         if span is not None:
             self.trace = (*outer_trace, CallSite(defn.name, span))
         outer_site = self.site
-        if outer_site is None and defn.span is not None and defn.span.source.name != self.main_source:
+        entered = outer_site is None and defn.span is not None \
+            and defn.span.source.name != self.main_source
+        if entered:
             self.site = span
         try:
             return self.eval(defn.body, local)
+        except DarchError as err:
+            if entered and span is not None:
+                raise _at_call(err, defn.name, span, self.main_source) from None
+            raise
         finally:
             self.depth -= 1
             self.call_stack.pop()
             self.trace = outer_trace
             self.site = outer_site
+
+
+def _at_call(err: DarchError, function: str, call: Span, main: str | None) -> DarchError:
+    """An error raised inside a library's function (or another file's), at the program's
+    call into it, with the library's line as a related place: the user sees their own
+    line first. Errors already in the program (an argument's) stay where they are."""
+    def moved(e: DarchError) -> DarchError:
+        if e.span is None or e.span.source.name == main:
+            return e
+        return dataclasses.replace(
+            e, span=call, related=[Related(e.span, f"the error is here, in `{function}`"),
+                                   *e.related])
+
+    if isinstance(err, DarchErrors):
+        return DarchErrors([moved(e) for e in err.errors])
+    return moved(err)
 
 
 _ATOMS = (bool, int, float, str, Init, Ref)  # values a Const holds as they are
