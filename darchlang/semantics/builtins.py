@@ -62,7 +62,10 @@ def check_static(interp: Interpreter, node: SNode, ptype: ParamType, span: Span 
         if problem:
             raise DarchError(f"{what}: {problem}", span)
     elif feasible.plain(node) and not _guarded(interp, node):
-        _check_options(node, ptype, span, what)
+        key = (id(node), id(ptype))
+        if key not in interp.options_checked:  # a choice used at many places: once
+            _check_options(node, ptype, span, what)
+            interp.options_checked[key] = (node, ptype)  # held: the ids stay theirs
     else:
         feasible.check_type(interp, node, ptype, span, what)
 

@@ -124,6 +124,8 @@ class Interpreter:
         """The `if`s over choices around what is being evaluated (each condition and the
         branch taken), outermost first: a value over choices is checked only for the
         combinations they allow (`feasible`)."""
+        self.options_checked: dict[tuple[int, int], tuple[SNode, Any]] = {}
+        """(choice, parameter type) pairs whose every option is known to be right."""
         self.checks = feasible.Checks()
         """The work spent checking values over choices, and their bounds."""
 
