@@ -62,3 +62,15 @@ def test_a_log_file_that_cannot_be_opened_is_an_error_not_a_traceback(tmp_path):
         "error: cannot write the log `/proc/darch-lsp.log`: No such file or directory",
         "  = help: give --log a file you may write",
     ]
+
+
+def test_a_program_from_standard_input_keeps_its_journal_under_a_name(tmp_path):
+    """`darch search -` names its default journal `runs/stdin-<date>-<time>.db`, not
+    `runs/--<date>...`, whose name reads as an option."""
+    r = subprocess.run([sys.executable, "-m", "darchlang.cli", "search", "-", "--synthetic", "1",
+                        "--budget", "2", "--seed", "0"], input=Path(SIMPLE).read_text(),
+                       capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, r.stderr
+    journals = [p.name for p in (tmp_path / "runs").glob("*.db")]
+    assert len(journals) == 1 and journals[0].startswith("stdin-"), journals
+    assert f"next: darch report runs/{journals[0]}" in r.stdout

@@ -25,7 +25,7 @@ from typing import Any
 from darchlang.app.programs import load
 from darchlang.app.training import load_dataset, load_for_dataset, make_evaluator
 from darchlang.errors import DarchError
-from darchlang.semantics.program import Program
+from darchlang.semantics.program import STDIN, Program
 
 
 @dataclass
@@ -346,9 +346,11 @@ def _constraints(req: SearchRequest) -> dict[str, Any]:
 def default_journal(file: str, runs: str = "runs", now: dt.datetime | None = None) -> str:
     """Where a search keeps its journal when none is named: `runs/<file stem>-<date>-
     <time>.db` under the working directory, a new file for every run (`-2`, `-3`, ...
-    when one started in the same second)."""
+    when one started in the same second); a program read from standard input is
+    `stdin` (its `-` would make names that read as options: `--20260101-...`)."""
     stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
-    base = Path(runs) / f"{Path(file).stem}-{stamp}"
+    stem = "stdin" if file == STDIN else Path(file).stem
+    base = Path(runs) / f"{stem}-{stamp}"
     path, n = base.with_suffix(".db"), 1
     while path.exists():
         n += 1
