@@ -10,7 +10,7 @@ independent parts apart without looking inside them again.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from darchlang.arch.graph import CallSite
@@ -30,6 +30,23 @@ def _union(nodes) -> frozenset[int]:
 
 
 Child = tuple[str, "SNode"]  # a child node with the path segment that leads to it
+
+
+def each_once(root: SNode, into: Callable[[SNode], Iterable[Any]] | None = None
+              ) -> Iterator[SNode]:
+    """Every node reachable from `root`, each once, depth first: a space is a DAG (a
+    value read twice, a sub-space used in two places), and as a tree its nodes could be
+    exponentially many. `into(node)` gives the parts to go on to (default: all of
+    them); what is not a space node among them is passed over."""
+    seen: set[int] = set()
+    stack: list[Any] = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen or not isinstance(node, SNode):
+            continue
+        seen.add(id(node))
+        yield node
+        stack.extend(node.parts() if into is None else into(node))
 
 
 class SNode:

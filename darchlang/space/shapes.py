@@ -84,6 +84,7 @@ from darchlang.space.nodes import (
     ResidualNode,
     SeqNode,
     SNode,
+    each_once,
     ref_indices,
 )
 from darchlang.space.size import Largest, amount
@@ -1219,16 +1220,9 @@ def _layers_by_path(space: Space) -> dict[str, list[int]]:
     """The ids of the space's layer nodes, by their paths (a path is one layer's, but
     any it names gets the parameters, which keeps the bound an upper one)."""
     out: dict[str, list[int]] = {}
-    seen: set[int] = set()
-    stack: list[SNode] = [space.network]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
+    for node in each_once(space.network):
         if type(node) is LayerNode:
             out.setdefault(space.paths.get(id(node), ""), []).append(id(node))
-        stack.extend(p for p in node.parts() if isinstance(p, SNode))
     out.pop("", None)  # a layer without a path: no plan's layer is known by it
     return out
 

@@ -24,6 +24,7 @@ from darchlang.space.nodes import (
     ResidualNode,
     SeqNode,
     SNode,
+    each_once,
 )
 from darchlang.space.space import Space
 from darchlang.space.visitor import Visitor
@@ -188,19 +189,8 @@ def weights_text(choice: Choice, sep: str = "  ") -> str:
 def _top_level_choices(node: SNode) -> set[int]:
     """The uids of the choices in `node` outside the options of another choice (each
     part looked at once: a value may read the same part many times)."""
-    out: set[int] = set()
-    seen: set[int] = set()
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
-        if type(n) is Choice:
-            out.add(n.uid)
-        else:
-            stack.extend(n.parts())
-    return out
+    parts = each_once(node, lambda n: () if type(n) is Choice else n.parts())
+    return {n.uid for n in parts if type(n) is Choice}
 
 
 # `show` counts every node: one line's count may take this many conditionings, and the
