@@ -250,6 +250,9 @@ def closest(name: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | 
         for option in options:
             if option.casefold().startswith(folded):
                 return option
+        for option in options:  # the name with more written after it (`activation`: `act`)
+            if len(option) >= 3 and folded.startswith(option.casefold()):
+                return option
     best, score = None, cutoff
     matcher = difflib.SequenceMatcher(b=name)
     for option in options:

@@ -119,7 +119,7 @@ def test_independent_mistakes_in_one_network_are_reported_together() -> None:
     function called twice is one error, and nothing is reported for what they build."""
     analysis = analyse(SEVERAL_IN_ONE, "several.darch")
     assert [(e.span.line, e.span.col, e.message) for e in analysis.errors] == [
-        (1, 49, "`conv2d` has no parameter `sise`"),
+        (1, 43, "`conv2d` has no parameter `sise`"),
         (5, 5, "unknown name `rellu`"),
         (7, 44, "unknown name `gain`"),
     ]

@@ -10,6 +10,14 @@ import darchlang
 from darchlang import DarchError
 
 CASES = [
+    ("space = conv2d(filters: 16, size: 3, activation: \"relu\")",
+     "t.darch:1:38: error: `conv2d` has no parameter `activation`",
+     "`conv2d` takes no activation: follow it with one in a `concat`, as in "
+     "`concat [conv2d(...), relu()]`"),
+    ("space = conv2d(filters: 16, size: 3, bias: True)",
+     "t.darch:1:44: error: unknown name `True`", "darchlang writes booleans in lower case: `true`"),
+    ("space = conv2d(filters: 16, filters: 8, size: 3)",
+     "t.darch:1:29: error: argument `filters` is given twice", None),
     ("w = 64\nspace = conv2d(filters: w / 2, size: 3)",
      "t.darch:2:25: error: argument `filters` of `conv2d`: expected a positive integer, got "
      "number 32.0 (a float: `/`, or a float anywhere in the expression, makes one; divide "
@@ -56,7 +64,7 @@ CASES = [
      "t.darch:2:34: error: `logspace` gives a non-finite number",
      "keep the values within the range of a float (about 1.8e308)"),
     ("space = conv2d(filter: 3, size: 3)",
-     "t.darch:1:24: error: `conv2d` has no parameter `filter`", "did you mean `filters`?"),
+     "t.darch:1:16: error: `conv2d` has no parameter `filter`", "did you mean `filters`?"),
     ("space = conv2d(size: 3)", "t.darch:1:9: error: `conv2d` is missing its argument `filters`",
      "signature: conv2d(filters, size, stride, padding, init, dilation, groups, bias)"),
     ("space = relu(1)", "t.darch:1:14: error: `relu` takes no arguments, got 1", "signature: relu()"),
@@ -183,3 +191,10 @@ def test_a_python_file_is_named_as_one():
         darchlang.load_string("import torch\n\nclass Net:\n    pass\n", "model.py")
     assert "this looks like a Python file" in info.value.render()
     assert "import darchlang" in info.value.render()
+
+
+def test_a_name_written_longer_than_a_parameter_suggests_it():
+    from darchlang.errors import closest
+
+    assert closest("activation", ["dilation", "act"]) == "act"
+    assert closest("sizes", ["size", "stride"]) == "size"

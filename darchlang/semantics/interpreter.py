@@ -273,7 +273,7 @@ class Interpreter:
         return DarchError(
             f"unknown name `{name}`",
             span,
-            help=did_you_mean(name, scope.visible())
+            help=_PYTHON_WORDS.get(name) or did_you_mean(name, scope.visible())
             or "not defined here, in an import or in the standard library",
         )
 
@@ -416,10 +416,12 @@ class Interpreter:
                 self.alternatives -= 1
             return func.fn(Call(func.name, args, node.span, self))
         if isinstance(func, Closure):
-            args = [Arg(a.name, self.eval(a.value, scope), a.value.span) for a in node.args]
+            args = [Arg(a.name, self.eval(a.value, scope), a.value.span, None, a.span)
+                    for a in node.args]
             return self.call_closure(func, args, node.span)
         if is_space(func):
-            args = [Arg(a.name, self.eval(a.value, scope), a.value.span) for a in node.args]
+            args = [Arg(a.name, self.eval(a.value, scope), a.value.span, None, a.span)
+                    for a in node.args]
             return self.graphs.apply(func, args, node.span)
         raise DarchError(f"{describe(func)} is not a function", node.func.span,
                          help="only functions and layers can be called")
@@ -427,7 +429,8 @@ class Interpreter:
     def _builtin_args(self, func: Builtin, node: ast.Call, scope: Scope) -> list[Arg]:
         """A builtin's arguments, evaluated in order; lazy ones as thunks."""
         if not func.lazy:
-            return [Arg(a.name, self.eval(a.value, scope), a.value.span) for a in node.args]
+            return [Arg(a.name, self.eval(a.value, scope), a.value.span, None, a.span)
+                    for a in node.args]
         args = []
         position = 0
         for a in node.args:
@@ -436,9 +439,9 @@ class Interpreter:
             if a.name is None:
                 position += 1
             if param in func.lazy:
-                args.append(Arg(a.name, None, a.span, thunk=_thunk(self, a.value, scope)))
+                args.append(Arg(a.name, None, a.span, _thunk(self, a.value, scope), a.span))
             else:
-                args.append(Arg(a.name, self.eval(a.value, scope), a.value.span))
+                args.append(Arg(a.name, self.eval(a.value, scope), a.value.span, None, a.span))
         return args
 
     def call_closure(self, func: Closure, args: list[Arg], span: Span | None) -> Any:
@@ -505,6 +508,13 @@ def _at_call(err: DarchError, function: str, call: Span, main: str | None) -> Da
         return DarchErrors([moved(e) for e in err.errors])
     return moved(err)
 
+
+# Python's spellings of darchlang's words, which no did-you-mean over names can offer
+_PYTHON_WORDS = {
+    "True": "darchlang writes booleans in lower case: `true`",
+    "False": "darchlang writes booleans in lower case: `false`",
+    "None": "darchlang has no None: leave the argument out to get its default",
+}
 
 _ATOMS = (bool, int, float, str, Init, Ref)  # values a Const holds as they are
 _CONDITION = Bool()

@@ -90,6 +90,30 @@ class Arg:
     value: Any
     span: Span | None
     thunk: Callable[[], Any] | None = None
+    written: Span | None = None
+    """The whole argument as written (`filters: 16`), where `span` is its value's."""
+
+    @property
+    def name_span(self) -> Span | None:
+        """Where its name is written (`filters` in `filters: 16`): what a mistake in the
+        name points at; the value's place when the name's is not known."""
+        w = self.written
+        if w is None or self.name is None:
+            return self.span
+        return Span(w.source, w.line, w.col, w.line, w.col + len(self.name))
+
+
+def _no_parameter_help(name: str, call: Call, params: tuple[str, ...]) -> str:
+    """What to write instead of an argument `call` has no parameter for: the spelling
+    meant, or for an activation (Keras' `activation="relu"`) a layer after it."""
+    if name.casefold() in ("activation", "act", "activation_fn"):
+        for param in params:  # a function's own `act`
+            if len(param) >= 3 and name.casefold().startswith(param.casefold()):
+                return f"did you mean `{param}`?"
+        return (f"`{call.name}` takes no activation: follow it with one in a `concat`, as in "
+                f"`concat [{call.name}(...), relu()]`")
+    return did_you_mean(name, params) or (
+        f"its parameters are: {', '.join(params)}" if params else f"`{call.name}` takes no arguments")
 
 
 @dataclass(slots=True)
@@ -145,12 +169,11 @@ def bind(call: Call, params: tuple[str, ...], required: int, variadic: bool = Fa
             if arg.name not in params:
                 raise DarchError(
                     f"`{call.name}` has no parameter `{arg.name}`",
-                    arg.span,
-                    help=did_you_mean(arg.name, params)
-                    or (f"its parameters are: {', '.join(params)}" if params else f"`{call.name}` takes no arguments"),
+                    arg.name_span,
+                    help=_no_parameter_help(arg.name, call, params),
                 )
             if arg.name in bound:
-                raise DarchError(f"argument `{arg.name}` is given twice", arg.span)
+                raise DarchError(f"argument `{arg.name}` is given twice", arg.name_span)
             bound[arg.name] = arg
     for name in params[:required]:
         if name not in bound:
