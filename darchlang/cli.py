@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 from darchlang import __version__
 from darchlang.commands.common import UsageError, invalid_choice
-from darchlang.errors import DarchError, closest
+from darchlang.errors import DarchError, UnknownDefine, closest
 from darchlang.process import deep_recursion, long_integers
 
 
@@ -94,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
             return int(args.handler(args) or 0)
     except UsageError as err:
         usage_error(args.command_parser, str(err))
+        return 2
+    except UnknownDefine as err:  # a -D for no `param`: the command line's mistake
+        print(err.render(), file=sys.stderr)
         return 2
     except DarchError as err:
         if args.debug:

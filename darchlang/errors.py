@@ -125,6 +125,11 @@ class DarchError(Exception):
                           related + self.related)
 
 
+class UnknownDefine(DarchError):
+    """A `-D NAME=VALUE` for a `param` the program does not declare: a mistake in the
+    command line, not in the program, so the shell's usage error (exit 2)."""
+
+
 class CountOutOfReach(DarchError):
     """The exact count of a space is past the counting limits (too entangled). The
     space itself is fine: sampling, compiling, shape proofs and searches do not need

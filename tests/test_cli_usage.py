@@ -79,3 +79,16 @@ def test_help_still_lists_every_option():
     usage = r.stdout.split("\n\n", 1)[0]
     assert r.returncode == 0 and usage.startswith("usage: darch search [-h]")
     assert "[--budget N]" in usage and "[--eval-timeout SECONDS]" in usage
+
+
+def test_a_define_for_no_param_is_a_usage_error(tmp_path):
+    import subprocess
+    import sys
+
+    program = tmp_path / "p.darch"
+    program.write_text("param num_classes = 10\nspace = affine(units: num_classes)\n")
+    done = subprocess.run([sys.executable, "-m", "darchlang.cli", "count", str(program),
+                           "-D", "num_clases=5"], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "-D num_clases: the program has no `param num_clases`" in done.stderr
+    assert "did you mean `num_classes`?" in done.stderr

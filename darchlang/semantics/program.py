@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from darchlang.environment import Environment, Limits, default_environment
-from darchlang.errors import DarchError, Source, Span, closest, did_you_mean, raise_all
+from darchlang.errors import (
+    DarchError,
+    Source,
+    Span,
+    UnknownDefine,
+    closest,
+    did_you_mean,
+    raise_all,
+)
 from darchlang.process import STACK_FRAMES, deep_recursion, no_cyclic_gc
 from darchlang.resources import prelude_files, stdlib_dir
 from darchlang.semantics.builtins import base_scope
@@ -472,10 +480,11 @@ def load_string(
     module = loader.load_module(text, name, parent=loader.prelude, main=True)
     unknown = set(loader.defines) - loader.used_defines - loader.optional
     if unknown:
+        name_given = sorted(unknown)[0]
         known = ", ".join(sorted(module.params)) or "none"
-        raise DarchError(
-            f"-D {sorted(unknown)[0]}: the program has no `param {sorted(unknown)[0]}`",
-            help=f"its parameters are: {known}",
+        raise UnknownDefine(
+            f"-D {name_given}: the program has no `param {name_given}`",
+            help=did_you_mean(name_given, module.params) or f"its parameters are: {known}",
         )
     return Program(Source(name, text), module.program, module.scope, module.params,
                    loader.env, network_name=network, scopes=loader.hand_over())
