@@ -82,9 +82,6 @@ def test_help_still_lists_every_option():
 
 
 def test_a_define_for_no_param_is_a_usage_error(tmp_path):
-    import subprocess
-    import sys
-
     program = tmp_path / "p.darch"
     program.write_text("param num_classes = 10\nspace = affine(units: num_classes)\n")
     done = subprocess.run([sys.executable, "-m", "darchlang.cli", "count", str(program),
