@@ -179,3 +179,18 @@ def test_a_space_over_token_ids_trains_and_searches_from_the_shell(tmp_path):
               "--max-epochs", "1", "--no-journal")
     assert "small.darch:3:5: `embedding` has room for token ids 0..19, but the ids of" in r.stderr
     assert "Traceback" not in r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("command", ["train", "search"])
+def test_a_mistake_in_the_program_is_reported_before_the_data_loads(tmp_path, command):
+    """The program is read first: its error comes in a fraction of a second, not after
+    the data and torch load (here the data would not load at all)."""
+    program = tmp_path / "typo.darch"
+    program.write_text("space = concat [conv2d(filter: 8, size: 3), affine(units: 10)]\n")
+    budget = ["--budget", "1"] if command == "search" else []
+    done = subprocess.run([sys.executable, "-m", "darchlang.cli", command, str(program),
+                           "--dataset", "npz:missing.npz", *budget],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 1
+    assert "has no parameter `filter`" in done.stderr
+    assert "missing.npz" not in done.stderr

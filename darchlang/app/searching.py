@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from darchlang.app.programs import load
-from darchlang.app.training import load_dataset, load_for_dataset, make_evaluator
+from darchlang.app.training import load_with_dataset, make_evaluator
 from darchlang.errors import DarchError
 from darchlang.semantics.program import STDIN, Program
 
@@ -327,9 +327,9 @@ def _evaluator(req: SearchRequest, was: dict[str, Any], train_seed: int
         program = load(req.file, defines=req.defines, entry=req.entry, import_path=req.import_path)
         settings = {"evaluator": req.evaluator, **_constraints(req)}
         return load_evaluator(req.evaluator), settings, program
-    dataset = load_dataset(req.dataset, req.data_dir)
-    program = load_for_dataset(req.file, dataset, defines=req.defines, entry=req.entry,
-                               import_path=req.import_path)
+    program, dataset = load_with_dataset(req.file, req.dataset, req.data_dir,
+                                         defines=req.defines, entry=req.entry,
+                                         import_path=req.import_path)
     evaluator = make_evaluator(dataset, overrides=req.overrides, seed=train_seed,
                                device=req.device, threads=req.threads)
     settings = {"evaluator": "classifier", "dataset": req.dataset, "overrides": req.overrides,

@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from darchlang.app.programs import load
+from darchlang.app.programs import load_text, read_source, source_name
 from darchlang.arch.graph import Architecture
+from darchlang.environment import default_environment
 from darchlang.errors import DarchError
 from darchlang.semantics.program import Program
 
@@ -35,12 +36,28 @@ def load_dataset(spec: str, data_dir: str | None = None) -> Any:
     return load(spec, data_dir)
 
 
-def load_for_dataset(path: str, dataset: Any, *, defines: dict[str, Any] | None = None,
-                     entry: str = "space", import_path: Sequence[str] = ()) -> Program:
-    """The program with its `num_classes` param (when it declares one) set from the
-    dataset; `defines` still win."""
-    return load(path, defines=defines, entry=entry, check_training=True,
-                optional={"num_classes": dataset.num_classes}, import_path=import_path)
+def load_with_dataset(path: str, spec: str, data_dir: str | None = None, *,
+                      defines: dict[str, Any] | None = None, entry: str = "space",
+                      import_path: Sequence[str] = ()) -> tuple[Program, Any]:
+    """The program, then the dataset, with the program's `num_classes` param (when it
+    declares one) set from the dataset; `defines` still win.
+
+    The program comes first: a mistake in it is reported in a fraction of a second,
+    before the data (and torch) take seconds to load. It is interpreted again only when
+    the dataset's number of classes is not the param's own value."""
+    env = default_environment()
+    text, name = read_source(path, env.limits.source_size), source_name(path)
+
+    def program_for(optional: dict[str, Any] | None) -> Program:
+        return load_text(text, name, env, defines=defines, entry=entry, optional=optional,
+                         check_training=True, import_path=import_path)
+
+    program = program_for(None)
+    dataset = load_dataset(spec, data_dir)
+    declared = program.params.get("num_classes", dataset.num_classes)
+    if "num_classes" not in (defines or {}) and declared != dataset.num_classes:
+        program = program_for({"num_classes": dataset.num_classes})
+    return program, dataset
 
 
 def make_evaluator(dataset: Any, *, settings: Mapping[str, Any] | None = None,

@@ -99,8 +99,7 @@ def run(args: argparse.Namespace) -> int:
     from darchlang.app.training import (
         check_builds,
         check_constraints,
-        load_dataset,
-        load_for_dataset,
+        load_with_dataset,
         make_evaluator,
     )
     from darchlang.train.progress import result_text
@@ -110,9 +109,9 @@ def run(args: argparse.Namespace) -> int:
         check_writable(args.model_path)
     overrides = overrides_from_args(args)
     check_settings(overrides)
-    dataset = load_dataset(args.dataset, args.data_dir)
-    program = load_for_dataset(args.file, dataset, defines=defines_from_args(args),
-                               entry=args.entry, import_path=import_path_from_args(args))
+    program, dataset = load_with_dataset(args.file, args.dataset, args.data_dir,
+                                         defines=defines_from_args(args), entry=args.entry,
+                                         import_path=import_path_from_args(args))
     warn_declared_input(program, dataset)
     decisions = None if args.decisions is None else parse_decisions(args.decisions)
     architecture = pick(program.space, args.seed, decisions)
