@@ -238,3 +238,16 @@ def test_report_csv_and_json_label_sub_space_options(tmp_path):
     assert not any(str(v).startswith("option ") for v in values)
     assert {o["value"] for c in data["choices"] if c["name"] == "space/0/1"
             for o in c["options"]} <= {"relu, batch_norm", "batch_norm, relu"}
+
+
+def test_check_warns_when_a_network_is_bound_but_not_as_space(tmp_path):
+    """A file of functions and pieces is a library, and checks clean; one that binds a
+    network under another name is most likely a program whose `space` is misnamed."""
+    (tmp_path / "net.darch").write_text("net = concat [conv2d(filters: 8, size: 3), relu()]\n")
+    done = darch("check", "net.darch", cwd=tmp_path)
+    assert done.returncode == 0
+    assert "warning: no `space` binding: net.darch is checked as a library" in done.stderr
+    assert "--entry net" in done.stderr
+    (tmp_path / "lib.darch").write_text("def block(c) = conv2d(filters: c, size: 3)\n")
+    done = darch("check", "lib.darch", cwd=tmp_path)
+    assert done.returncode == 0 and done.stderr == ""

@@ -34,6 +34,7 @@ from darchlang.commands.common import (
     warn,
 )
 from darchlang.errors import CountOutOfReach, DarchError, all_errors
+from darchlang.semantics.interpreter import is_space
 from darchlang.syntax import ast
 from darchlang.text import option_text
 
@@ -95,6 +96,13 @@ def _check(args: argparse.Namespace, warnings: list[DarchError]) -> str | None:
 
     program = load_program_from_args(args, check_training=True,
                                      checks=(check_function_names, count))
+    if _is_library(program, args.entry):
+        nets = [name for name, value in program.names.items() if is_space(value)]
+        if nets:  # a network bound, but not as `space`: perhaps a program misnamed
+            warnings.append(DarchError(
+                f"no `space` binding: {program.source.name} is checked as a library",
+                notes=[f"the networks it binds: {', '.join(nets)}"],
+                help=f"to check one as the program's network, name it: --entry {nets[-1]}"))
     if not args.shapes:
         return None
     space = program.space
