@@ -561,6 +561,13 @@ def _nearby(path: Path) -> str | None:
 
 
 def _decoded(data: bytes, path: str | Path, limit: int) -> str:
+    if data.startswith(b"SQLite format 3\x00"):
+        raise DarchError(f"{path} is a SQLite database (a search's journal?), not a .darch "
+                         "program", help=f"`darch report {path}` shows a journal's results; "
+                         "a search takes the program it searches")
+    if data[:8192].count(b"\x00") > 1:  # (a stray one in text is an error at its place)
+        raise DarchError(f"{path} is a binary file, not a .darch program",
+                         help="give the path of a .darch file (plain text)")
     if len(data) > limit:
         text = data[:limit].decode("utf-8", errors="replace")
         raise _too_large(str(path), text + data[limit:].decode("utf-8", errors="replace"),
