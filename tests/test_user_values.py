@@ -209,3 +209,12 @@ def test_report_html_takes_the_input_by_the_rule_of_every_command(tmp_path):
     assert "layer tables for input 2x4x4</p>" in page and "8x4x4" in page
     done = darch("report", "j.db", "--html", "r.html", "--input", "0x8x8", cwd=tmp_path)
     assert done.returncode == 2 and "dimension 1 (channels)" in done.stderr
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "1e999"])
+def test_a_non_finite_setting_from_the_command_line_is_refused(value):
+    from darchlang.train.settings import Settings, parse_setting
+
+    name, given = parse_setting(f"learning_rate_init={value}")
+    with pytest.raises(DarchError, match="must be a positive number"):
+        Settings().updated({name: given}, "the command line")

@@ -240,7 +240,8 @@ def _coerce(name: str, value: Any, meta: Mapping[str, Any], origin: str) -> Any:
             value = int(value)
         elif kind is float and isinstance(value, numbers.Real) and math.isfinite(value):
             value = float(value)
-    right_kind = isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
+    right_kind = isinstance(value, kind) and (kind is bool or not isinstance(value, bool)) \
+        and not (isinstance(value, float) and not math.isfinite(value))  # `--set lr=inf`
     if not right_kind or not meta["ok"](value):
         hint = None
         if name in ("optimizer", "precision", "direction", "schedule") and isinstance(value, str):
