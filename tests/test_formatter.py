@@ -171,3 +171,18 @@ def test_cli_breaks_the_reviewed_chain(tmp_path):
     assert subprocess.run([*fmt, "--check", str(source)], capture_output=True).returncode == 1
     source.write_text(out)
     assert subprocess.run([*fmt, "--check", str(source)], capture_output=True).returncode == 0
+
+
+def test_the_shipped_programs_are_formatted():
+    """The stdlib, the examples and the docs' files read as `darch fmt` writes them."""
+    from pathlib import Path
+
+    from darchlang.syntax.formatter import format_source
+
+    root = Path(__file__).resolve().parent.parent
+    files = [p for folder in ("stdlib", "examples", "examples/lib", "docs/lib", "tests/spaces")
+             for p in sorted((root / folder).glob("*.darch"))]
+    assert len(files) > 20
+    unformatted = [str(p.relative_to(root)) for p in files
+                   if format_source(p.read_text(), str(p)) != p.read_text()]
+    assert unformatted == []
