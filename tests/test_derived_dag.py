@@ -198,4 +198,22 @@ def test_show_names_a_part_once_for_the_whole_tree():
     tree = render_tree(darchlang.load_string(text, "r.darch").space)
     widths = [line.split("filters = ", 1)[1] for line in tree.splitlines() if "filters = " in line]
     assert len(widths) == 39 and max(map(len, widths)) < 200
-    assert widths[2].startswith("let v5 = (min((if (v4 < (0.9 * v3))")
+    assert widths[0] == "min(make_divisible(16 * m, 8), 256)"  # the prelude's, as a call
+    assert widths[2] == ("let v2 = min(make_divisible(v1 * m, 8), 256) "
+                         "in min(make_divisible(v2 * m, 8), 256)")
+
+
+def test_show_writes_a_library_functions_call_not_its_body():
+    """A width from the prelude's `make_divisible` reads as the call (the user's own
+    functions are written out, as their text is the program's); read back, the text
+    makes the same values."""
+    space = darchlang.load_string(
+        "width = one_of(0.5, 0.75, 1.0)\n"
+        "space = conv2d(filters: make_divisible(16 * width, 8), size: 3)\n", "t.darch").space
+    text = describe_value(space.network.params[0][1])
+    assert text == "make_divisible(16 * width, 8)"
+    again = darchlang.load_string(f"width = one_of(0.5, 0.75, 1.0)\n"
+                                  f"space = conv2d(filters: {text}, size: 3)", "u.darch").space
+    assert ([a.network.attrs["filters"] for a in again.enumerate()]
+            == [a.network.attrs["filters"] for a in space.enumerate()] == [8, 16, 16])
+    assert "make_divisible(16 * width, 8)" in render_tree(space)

@@ -124,6 +124,9 @@ class Interpreter:
         """The `if`s over choices around what is being evaluated (each condition and the
         branch taken), outermost first: a value over choices is checked only for the
         combinations they allow (`feasible`)."""
+        self.values_made = 0
+        """Values over choices made so far (`Derived`, `Cond`): one a function returns
+        that was made during its call is labelled with the call (`made_by`)."""
         self.options_checked: dict[tuple[int, int], tuple[SNode, Any]] = {}
         """(choice, parameter type) pairs whose every option is known to be right."""
         self.checks = feasible.Checks()
@@ -329,7 +332,11 @@ class Interpreter:
                      cap if label == "*" else max(b for b, _ in parts)) if seq else 1
             self.spend((sum(b for b, _ in parts) + bound) // STEP_ITEMS, span)
             self.made(span)
-            return Derived(Operation(fn, label, span, self.limits, (bound, seq)), nodes, label, span)
+            derived = Derived(Operation(fn, label, span, self.limits, (bound, seq)), nodes, label,
+                              span)
+            self.values_made += 1
+            derived.born = self.values_made
+            return derived
         for a, s in zip(args, spans, strict=False):
             if isinstance(a, Closure | Builtin):
                 raise DarchError(f"`{label}` cannot be applied to a function", s,
@@ -361,8 +368,11 @@ class Interpreter:
                 raise DarchError("both branches of an `if` over a choice must be layers, "
                                  "or both values", node.span)
             self.made(node.span)
-            return Cond(cond, self.to_node(then, node.then.span, "a branch"),
+            made = Cond(cond, self.to_node(then, node.then.span, "a branch"),
                         self.to_node(orelse, node.orelse.span, "a branch"), node.span)
+            self.values_made += 1
+            made.born = self.values_made
+            return made
         if not isinstance(cond, bool):
             raise DarchError(f"an `if` condition must be true or false, got {describe(cond)}",
                              node.cond.span)
@@ -480,8 +490,16 @@ class Interpreter:
             and defn.span.source.name != self.main_source
         if entered:
             self.site = span
+        made_before = self.values_made
         try:
-            return self.eval(defn.body, local)
+            result = self.eval(defn.body, local)
+            # a library's function (another file's: the prelude's `make_divisible`) made
+            # this value: `show` writes the call, not the library's body
+            if type(result) in _VALUES_OVER_CHOICES and result.born > made_before \
+                    and result.made_by is None and defn.span is not None \
+                    and defn.span.source.name != self.main_source:
+                result.made_by = (defn.name, tuple((a.name, a.value) for a in args))
+            return result
         except DarchError as err:
             if entered and span is not None:
                 raise _at_call(err, defn.name, span, self.main_source) from None
@@ -517,6 +535,7 @@ _PYTHON_WORDS = {
 }
 
 _ATOMS = (bool, int, float, str, Init, Ref)  # values a Const holds as they are
+_VALUES_OVER_CHOICES = (Derived, Cond)
 _CONDITION = Bool()
 
 

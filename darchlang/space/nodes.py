@@ -30,6 +30,8 @@ def _union(nodes) -> frozenset[int]:
 
 
 Child = tuple[str, "SNode"]  # a child node with the path segment that leads to it
+MadeBy = tuple[str, tuple[tuple["str | None", Any], ...]]
+"""A function's name and the arguments of the call that made a value: (name, value)."""
 
 
 def each_once(root: SNode, into: Callable[[SNode], Iterable[Any]] | None = None
@@ -113,9 +115,14 @@ class Choice(SNode):
 
 
 class Derived(SNode):
-    """A value computed from other nodes (`2 * w`, `w == 64`): no decision of its own."""
+    """A value computed from other nodes (`2 * w`, `w == 64`): no decision of its own.
 
-    __slots__ = ("fn", "args", "label", "span")
+    `made_by` is the call of another file's function (a library's: the prelude's
+    `make_divisible`) that returned it, when one did: the function's name and the
+    arguments given (`make_divisible(16 * width, 8)`), which `show` writes instead of
+    the library's body."""
+
+    __slots__ = ("fn", "args", "label", "span", "made_by", "born")
     type_label = "derived value"
 
     def __init__(self, fn: Callable[..., Any], args: tuple[SNode, ...], label: str, span: Span | None):
@@ -123,6 +130,8 @@ class Derived(SNode):
         self.args = args
         self.label = label
         self.span = span
+        self.made_by: MadeBy | None = None
+        self.born = 0  # the interpreter's count of values made, when it made this one
         self._seal()
 
     def children(self) -> tuple[Child, ...]:
@@ -133,12 +142,14 @@ class Derived(SNode):
 
 
 class Cond(SNode):
-    """`if pred then a else b` where `pred` depends on choices."""
+    """`if pred then a else b` where `pred` depends on choices (`made_by`: as `Derived`'s)."""
 
-    __slots__ = ("pred", "then", "orelse", "span")
+    __slots__ = ("pred", "then", "orelse", "span", "made_by", "born")
 
     def __init__(self, pred: SNode, then: SNode, orelse: SNode, span: Span | None):
         self.pred, self.then, self.orelse, self.span = pred, then, orelse, span
+        self.made_by: MadeBy | None = None
+        self.born = 0
         self._seal()
 
     def children(self) -> tuple[Child, ...]:

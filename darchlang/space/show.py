@@ -49,15 +49,23 @@ class _Describe(Visitor):
         self.shared: set[int] = set()
         self.bindings: list[str] = []
         self.bound: dict[int, str] = {}
+        self.earlier: set[int] = set()  # parts written out in full on an earlier line
+        self.written: set[int] = set()  # ... and on this one
+        self.restating = False  # writing out again a part of an earlier line
 
     def line(self, node: SNode) -> str:
-        """The text of one value, with the bindings it adds in front."""
+        """The text of one value, with the bindings it adds in front. A part written out
+        on an earlier line is bound (and so named for the lines after) where another
+        line reads it: a width threaded through every stage, each from the one before
+        through a library's call, reads the earlier stage once, not all stages."""
         if id(node) in self.bound:
             return self.bound[id(node)]
         self.shared, taken = _shared_parts(node, self.names, self.bound)
         self.taken |= taken
         self.bindings = []
+        self.written = {id(node)}
         text = self.visit(node)
+        self.earlier |= self.written
         return f"let {'  '.join(self.bindings)} in {text}" if self.bindings else text
 
     def part(self, node: SNode) -> str:
@@ -67,9 +75,19 @@ class _Describe(Visitor):
         name = self.bound.get(id(node))
         if name is not None:
             return name
-        if id(node) not in self.shared:
-            return f"({self.visit(node)})" if type(node) is Cond else self.visit(node)
-        text = self.visit(node)
+        again = id(node) in self.earlier and not self.restating and _inside(node, self.names)
+        if id(node) not in self.shared and not again:
+            self.written.add(id(node))
+            bare = type(node) is not Cond or node.made_by is not None
+            return self.visit(node) if bare else f"({self.visit(node)})"
+        if again:  # its parts as its earlier line wrote them, but for what that line bound
+            self.restating = True
+            try:
+                text = self.visit(node)
+            finally:
+                self.restating = False
+        else:
+            text = self.visit(node)
         name = next(n for k in itertools.count(len(self.bound) + 1)
                     if (n := f"v{k}") not in self.taken)
         self.taken.add(name)
@@ -92,7 +110,27 @@ class _Describe(Visitor):
         opts = ", ".join(self.part(o) for o in node.options)
         return f"one_of({opts}{weights_text(node, ', ')})"
 
+    def made_by(self, node: Derived | Cond) -> str:
+        """`make_divisible((16 * width), 8)`: the call of the function that made it."""
+        name, args = node.made_by  # type: ignore[misc]
+        return f"{name}({', '.join(self.argument(k, v) for k, v in args)})"
+
+    def argument(self, keyword: str | None, value: Any) -> str:
+        if isinstance(value, SNode):
+            text = "..." if _is_layers(value) else self.part(value)
+            if type(value) is Derived and value.made_by is None and text.startswith("(") \
+                    and len(value.args) == 2 and not value.label.isidentifier():
+                text = text[1:-1]  # an operation's own brackets: `f(16 * width)`
+        else:
+            try:
+                text = format_value(value)
+            except (TypeError, ValueError):
+                text = "..."
+        return text if keyword is None else f"{keyword}: {text}"
+
     def visit_Derived(self, node: Derived) -> str:
+        if node.made_by is not None:
+            return self.made_by(node)
         args = [self.part(a) for a in node.args]
         if node.label == "[]":
             return f"{args[0]}[{args[1]}]"
@@ -103,6 +141,8 @@ class _Describe(Visitor):
         return f"{node.label}({', '.join(args)})"
 
     def visit_Cond(self, node: Cond) -> str:
+        if node.made_by is not None:
+            return self.made_by(node)
         return (f"if {self.part(node.pred)} then {self.part(node.then)} "
                 f"else {self.part(node.orelse)}")
 
@@ -134,9 +174,15 @@ def _inside(node: SNode, names: Mapping[int, NamedChoice] | None) -> tuple[SNode
     t = type(node)
     if t is Choice:
         return () if _choice_name(node, names) is not None else node.options
+    if t in (Derived, Cond) and node.made_by is not None:  # written as the call
+        return tuple(v for _, v in node.made_by[1] if isinstance(v, SNode) and not _is_layers(v))
     if t in (Derived, Cond, ListNode, InitNode, Fail):
         return node.parts()
     return ()
+
+
+def _is_layers(node: SNode) -> bool:
+    return type(node) in (LayerNode, SeqNode, ResidualNode, RepeatNode, GraphNode)
 
 
 def _shared_parts(node: SNode, names: Mapping[int, NamedChoice] | None,
