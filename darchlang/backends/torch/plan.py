@@ -28,6 +28,7 @@ works on the variable `x` and reads its first input from the value it is applied
 from __future__ import annotations
 
 import builtins
+import functools
 import keyword
 import re
 from collections.abc import Container
@@ -64,6 +65,16 @@ from darchlang.layers.shapes import (
 Shape = tuple[int, ...]
 
 # Attribute names an nn.Module already uses; a program path that spells one gets a `_`.
+_NOT_WORD = re.compile(r"\W", re.ASCII)
+
+
+@functools.lru_cache(maxsize=4096)
+def _attribute_base(path: str) -> str:
+    """A layer's path as the start of a Python name (`stem_0_conv2d`). Kept: a shape
+    proof that plans every architecture of a space names the same paths each time."""
+    return _NOT_WORD.sub("_", path).strip("_")
+
+
 _RESERVED = {
     "training", "forward", "plan", "forward_source", "input_shape", "output_shape",
     "T_destination", "dump_patches", "call_super_init",
@@ -276,7 +287,7 @@ class _Planner:
         return path
 
     def name(self, path: str, fallback: str) -> str:
-        base = re.sub(r"\W", "_", path, flags=re.ASCII).strip("_") or fallback
+        base = _attribute_base(path) or fallback
         if base[0].isdigit():
             base = "_" + base
         if keyword.iskeyword(base) or base in _RESERVED or base in self.reserved:
@@ -373,7 +384,7 @@ class _Planner:
 
     def var(self, name: str) -> str:
         """A fresh local variable for a graph value, named after it where possible."""
-        base = re.sub(r"\W", "_", name, flags=re.ASCII) or "v"
+        base = _NOT_WORD.sub("_", name) or "v"
         if base[0].isdigit() or base in _RESERVED_VARS or _SKIP.fullmatch(base):
             base += "_"
         var, n = base, 1
