@@ -195,12 +195,28 @@ class LayerNode(SNode):
     calls of darchlang functions that made it (`arch.CallSite`s), outermost first;
     empty for a layer written at the top level."""
 
-    __slots__ = ("layer", "params", "span", "trace")
+    __slots__ = ("layer", "params", "span", "trace", "_arguments")
 
     def __init__(self, layer: LayerDef, params: tuple[tuple[str, SNode], ...], span: Span | None,
                  trace: tuple[CallSite, ...] = ()):
         self.layer, self.params, self.span, self.trace = layer, params, span, trace
+        self._arguments: tuple[dict[str, Any], tuple[tuple[str, SNode, Any], ...]] | None = None
         self._seal()
+
+    @property
+    def arguments(self) -> tuple[dict[str, Any], tuple[tuple[str, SNode, Any], ...]]:
+        """The arguments as a walk builds them: every one by name in signature order, the
+        fixed ones with their values, and those with choices (name, node, parameter type)
+        to compute per architecture. Made once: a search walks a layer thousands of times."""
+        if self._arguments is None:
+            fixed: dict[str, Any] = {}
+            chosen = []
+            for (name, value), param in zip(self.params, self.layer.params, strict=True):
+                fixed[name] = value.value if type(value) is Const else None
+                if type(value) is not Const:
+                    chosen.append((name, value, param.type))
+            self._arguments = fixed, tuple(chosen)
+        return self._arguments
 
     @property
     def segment(self) -> str:  # type: ignore[override]

@@ -184,13 +184,11 @@ class Walk(Visitor):
         return arch.Init(node.kind, self.visit(node.gain))
 
     def visit_LayerNode(self, node: LayerNode) -> arch.Layer:
-        attrs = {}
-        for (name, value), param in zip(node.params, node.layer.params, strict=True):
-            if type(value) is Const:  # most arguments: no dispatch, checked when built
-                attrs[name] = value.value
-                continue
+        fixed, chosen = node.arguments
+        attrs = fixed.copy()  # every argument in order; those with choices filled in now
+        for name, value, ptype in chosen:
             v = self.visit(value)
-            problem = param.type.check(v)
+            problem = ptype.check(v)
             if problem:
                 raise DarchError(f"argument `{name}` of `{node.layer.name}`: {problem}", node.span)
             attrs[name] = v
