@@ -38,13 +38,15 @@ class Client:
     """pygls's LanguageClient on an event loop in a background thread, so that each
     test makes its requests as plain calls; diagnostics are kept per document."""
 
-    def __init__(self, initialization_options: Any = None):
+    def __init__(self, initialization_options: Any = None,
+                 capabilities: types.ClientCapabilities | None = None):
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.lsp = LanguageClient("darch-tests", "1")
         self.published: dict[str, list[types.PublishDiagnosticsParams]] = {}
         self.logs: list[str] = []
+        self.registrations: list[types.Registration] = []
         self.changed = threading.Condition()
         self.versions: dict[str, int] = {}
 
@@ -54,13 +56,17 @@ class Client:
                 self.published.setdefault(params.uri, []).append(params)
                 self.changed.notify_all()
 
+        @self.lsp.feature(types.CLIENT_REGISTER_CAPABILITY)
+        def on_register(ls, params: types.RegistrationParams) -> None:
+            self.registrations.extend(params.registrations)
+
         @self.lsp.feature(types.WINDOW_LOG_MESSAGE)
         def on_log(ls, params: types.LogMessageParams) -> None:
             self.logs.append(params.message)
 
         self.call(self.lsp.start_io(*SERVER, env=server_env(), cwd=str(ROOT)))
         self.init = self.call(self.lsp.initialize_async(types.InitializeParams(
-            capabilities=types.ClientCapabilities(),
+            capabilities=capabilities or types.ClientCapabilities(),
             initialization_options=initialization_options)))
         self.notify(self.lsp.initialized, types.InitializedParams())
 

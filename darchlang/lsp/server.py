@@ -139,6 +139,14 @@ class DarchServer(LanguageServer):
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(doc.uri, diagnostics, doc.version))
 
+    def recheck_importers(self, changed: str) -> None:
+        """Check again every other open document that imports a file: an import is read
+        from disk, so when `changed` (a URI) is saved or changes on disk, what a file
+        importing it (directly or through another file) is told may change too."""
+        for uri, doc in list(self.documents.items()):
+            if uri != changed and doc.index is not None and doc.index.imports:
+                self.publish(self.update(uri, doc.analysis.text, doc.version))
+
     def check_shapes(self, doc: Document) -> None:
         """The shape check of `darch check --shapes`, for the declared input shape."""
         shape_text = declared_input(doc.analysis.text) or self.input_shape
@@ -226,6 +234,25 @@ def create_server(env: Environment | None = None) -> DarchServer:
     def initialize(ls: DarchServer, params: types.InitializeParams) -> None:
         ls.input_shape = _input_setting(params.initialization_options)
 
+    @server.feature(types.INITIALIZED)
+    @guarded
+    async def initialized(ls: DarchServer, params: types.InitializedParams) -> None:
+        # Ask to hear of .darch files changed on disk (by git, another editor), which
+        # the files importing them must be checked against again.
+        watched = ls.client_capabilities.workspace
+        watched = watched.did_change_watched_files if watched else None
+        if watched is not None and watched.dynamic_registration:
+            await ls.client_register_capability_async(types.RegistrationParams([
+                types.Registration("darch-files", types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                                   types.DidChangeWatchedFilesRegistrationOptions(
+                                       [types.FileSystemWatcher("**/*.darch")]))]))
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    @guarded
+    def watched_files(ls: DarchServer, params: types.DidChangeWatchedFilesParams) -> None:
+        for change in params.changes:
+            ls.recheck_importers(change.uri)
+
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     @guarded
     def configuration(ls: DarchServer, params: types.DidChangeConfigurationParams) -> None:
@@ -264,6 +291,7 @@ def create_server(env: Environment | None = None) -> DarchServer:
             doc = ls.update(uri, params.text, doc.version)
         ls.check_shapes(doc)
         ls.publish(doc)
+        ls.recheck_importers(uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     @guarded
