@@ -197,7 +197,7 @@ def test_not_a_journal(tmp_path):
     with pytest.raises(DarchError, match="no journal at"):
         Journal(tmp_path / "missing.db", create=False)
     for create in (False, True):  # a folder: was sqlite3.OperationalError
-        with pytest.raises(DarchError, match="cannot open the journal"):
+        with pytest.raises(DarchError, match="is a folder, not a journal"):
             Journal(tmp_path, create=create)
 
 

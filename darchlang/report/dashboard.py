@@ -114,10 +114,8 @@ def create_app(path: str | Path) -> Any:
 
 
 def check_journal(path: Path) -> None:
-    """A clear error before serving: the file exists and is a darchlang journal."""
-    if not path.is_file():
-        raise DarchError(f"no journal at {path}",
-                         help="give the file that `darch search --journal` wrote")
+    """A clear error before serving: the file exists and is a darchlang journal (the
+    journal's own errors say what is wrong with a missing file, a folder, ...)."""
     try:
         _read(path)
     except sqlite3.DatabaseError as exc:
@@ -155,7 +153,8 @@ def _check_port(host: str, port: int) -> None:
     except OSError as exc:
         in_use = exc.errno == errno.EADDRINUSE
         raise DarchError(f"cannot serve on {host}:{port}: {exc.strerror or exc}",
-                         help="another program holds that port: pick another with --port"
+                         help="another program holds that port: pick another with --port "
+                         "(--port 0 takes a free one)"
                          if in_use else "give --host an address of this machine, such as "
                          "127.0.0.1, and a --port you may use") from None
 

@@ -64,13 +64,15 @@ def ranked(evaluations: list[Any], rank: int, objectives: Any = None) -> Any:
 
 
 def architecture_with_settings(text: str, settings: dict[str, Any]) -> Any:
-    """The architecture of `text` whose `train` block is exactly `settings`."""
+    """The architecture of `text` whose `train` block is exactly `settings`, read from
+    its own text as `architecture.darch`, so the `.darch` lines that `model.py` and
+    errors name are lines of the exported file."""
     import darchlang
 
     arch = darchlang.load_string(text, "<journal>").space.sample(0)
     arch.hyperparams = dict(settings)
     arch._text = None  # print again with the settings it trained with
-    return arch
+    return darchlang.load_string(arch.text, "architecture.darch").space.sample(0)
 
 
 def standalone_source(model: Any, origin: str | None = None) -> str:
@@ -119,6 +121,13 @@ def export_best(journal: str | Path, folder: str | Path, rank: int = 1, retrain:
     e = ranked(evaluations, rank, objectives)
     arch = architecture_with_settings(e.text, e.settings)
     kept = kept_checkpoint(journal, e.identity)
+    evaluator = (config.get("settings") or {}).get("evaluator", "classifier")
+    if not kept.is_file() and evaluator != "classifier":
+        raise DarchError(
+            f"#{e.index} was scored by the evaluator `{evaluator}`, which keeps no trained "
+            "weights: there is no model to export",
+            help=f"`darch report {journal}` prints its architecture; a search with "
+                 "--dataset NAME trains each architecture, and its export has the model")
     if not kept.is_file() and not retrain:  # before the folder: none is left empty
         raise DarchError(
             f"no trained weights of #{e.index} were kept ({kept} does not exist)",

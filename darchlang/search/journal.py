@@ -343,6 +343,20 @@ class _Database:
         self.connection.close()
 
 
+def _journals_in(folder: Path) -> str:
+    """What to give instead of a folder: the journals in it, when it has some."""
+    found = sorted(str(p) for p in folder.glob("*.db") if p.is_file())
+    if not found:
+        return f"give a journal's file, such as {folder / 'search.db'}"
+    shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+    return f"give one of the journals in it: {shown}"
+
+
+def _shown(value: Any) -> str:
+    """A recorded setting as a note shows it: JSON, with a missing one as `none`."""
+    return "none" if value is None else dumps(value)
+
+
 def _open(path: Path | None, create: bool) -> tuple[sqlite3.Connection, bool]:
     """A connection, and whether it is read-only: a journal that cannot be written (a
     read-only file or mount) opens read-only for reading, so `report` still works."""
@@ -365,6 +379,8 @@ class Journal:
     def __init__(self, path: str | os.PathLike[str] | None = None, *, durable: bool = False,
                  create: bool = True):
         self.path = None if path is None else Path(path)
+        if self.path is not None and self.path.is_dir():
+            raise DarchError(f"{self.path} is a folder, not a journal", help=_journals_in(self.path))
         if self.path is not None and not create and not self.path.exists():
             raise DarchError(f"no journal at {self.path}",
                              help="`darch search ... --journal PATH` writes one")
@@ -530,7 +546,7 @@ class Journal:
         if "searcher" in differing and "options" in differing:
             differing.remove("options")  # another searcher has other options, of course
         differences = [
-            f"{key}: the journal has {dumps(stored.get(key))}, this search {dumps(config.get(key))}"
+            f"{key}: the journal has {_shown(stored.get(key))}, this search {_shown(config.get(key))}"
             for key in differing
         ]
         if differences:
