@@ -348,11 +348,11 @@ class _Trial(Walk):
             known = self.computed[id(node)] = super().visit_Derived(node)
         return known
 
-    def visit(self, node: Any, *args: Any) -> Any:
+    def visit(self, node: Any) -> Any:
         self.budget[0] -= 1
         if self.budget[0] < 0:
             raise _Spent
-        return super().visit(node, *args)
+        return super().visit(node)
 
     def visit_Choice(self, node: Choice) -> Any:
         index = self.decided.get(node.uid)

@@ -124,6 +124,12 @@ class Walk(Visitor):
         # time exponential in the depth. The nodes outlive the walk, so ids are stable.
         self.computed: dict[int, Any] = {}
 
+    def visit(self, node: Any) -> Any:  # `Visitor.visit` without extra arguments: the hot path
+        fn = self._table.get(type(node))
+        if fn is None:
+            fn = self._method(type(node))
+        return fn(self, node)
+
     def visit_Const(self, node: Const) -> Any:
         return node.value
 
