@@ -154,9 +154,23 @@ def show(value: Any, input: str | None = None) -> _Shown:
 # -- the IPython extension ---------------------------------------------------------------
 
 
+def program_repr(program: Any) -> str:
+    """`<Program <cell simple>: w, space>`: the names a program defines or imports, in order
+    (its dataclass repr is the whole syntax tree, pages long in a notebook's output)."""
+    names = [n for n in program.scope.names if not n.startswith("_")]
+    return f"<Program {program.source.name}: {', '.join(names) or 'no names'}>"
+
+
 def load_ipython_extension(ipython: Any) -> None:
-    """`%load_ext darchlang`: register the `%%darch` cell magic and `%darch` line magic."""
+    """`%load_ext darchlang`: register the `%%darch` cell magic and `%darch` line magic,
+    and show a program as one line."""
+    from darchlang.semantics.program import Program
+
     ipython.register_magic_function(_darch_magic, magic_kind="line_cell", magic_name="darch")
+    formatters = getattr(getattr(ipython, "display_formatter", None), "formatters", {})
+    if "text/plain" in formatters:
+        formatters["text/plain"].for_type(
+            Program, lambda program, printer, cycle: printer.text(program_repr(program)))
 
 
 def _darch_magic(line: str, cell: str | None = None) -> Any:
@@ -190,10 +204,19 @@ def _define(ipython: Any, name: str, cell: str) -> Any:
 
 def _run_command(line: str) -> None:
     """`%darch count FILE`: a `darch` command in the kernel; its output is the cell's."""
+    import sys
+
     from darchlang.cli import main
 
     try:
-        code = main(shlex.split(line))
+        args = shlex.split(line)
+    except ValueError as exc:  # an open quote
+        print(f"darch: error: cannot read the arguments ({exc})\n"
+              "  = help: quote each argument with a space in it, and close every quote",
+              file=sys.stderr)
+        return
+    try:
+        code = main(args)
     except SystemExit as exc:  # argparse's usage errors and --help
         code = int(exc.code or 0)
     if code:
