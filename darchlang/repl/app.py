@@ -166,10 +166,14 @@ class Repl:
 
 def inputs(lines: Iterable[str]) -> Iterator[str]:
     """Group lines into inputs the way Enter does: a line that leaves input incomplete
-    continues it; a blank line ends it anyway."""
+    continues it; a blank line ends it anyway, and so does a `:command` at the start of
+    a line (a script's next command, not part of an unfinished expression)."""
     pending = ""
     for line in lines:
         line = line.rstrip("\n")
+        if pending and line.startswith(":"):
+            yield pending
+            pending = ""
         if not line.strip():
             if pending:
                 yield pending

@@ -368,7 +368,7 @@ class Session:
         if args and not _is_int(args[0]):
             name, args = args[0], args[1:]
         if len(args) > 2 or not all(_is_int(a) for a in args):
-            raise DarchError("usage: " + COMMANDS["sample"].usage,
+            raise DarchError("usage: :" + COMMANDS["sample"].usage,
                              help="SEED and N are integers, as in `:sample space 7 3`")
         seed = int(args[0]) if args else self._rng.randrange(1_000_000)
         n = int(args[1]) if len(args) > 1 else 1
@@ -398,13 +398,17 @@ class Session:
 
     def cmd_compile(self, args: list[str]) -> Reply:
         name = shape_text = None
+        if len(args) == 2 and not any(map(_looks_like_shape, args)):
+            raise DarchError(f"`{args[1]}` is not an input shape",
+                             help="INPUT is channels x height x width (or a feature count), "
+                                  f"as in `:compile {args[0]} {DEFAULT_INPUT}`")
         for a in args:
             if _looks_like_shape(a) and shape_text is None:
                 shape_text = a
             elif name is None and not _looks_like_shape(a):
                 name = a
             else:
-                raise DarchError("usage: " + COMMANDS["compile"].usage,
+                raise DarchError("usage: :" + COMMANDS["compile"].usage,
                                  help="one NAME and one INPUT at most, as in "
                                       f"`:compile space {DEFAULT_INPUT}`")
         given = decide_input(shape_text, self._loaded_source())
@@ -430,7 +434,8 @@ class Session:
         if args and not _is_int(args[0]):
             name, args = args[0], args[1:]
         if len(args) > 1 or not all(_is_int(a) for a in args):
-            raise DarchError("usage: " + COMMANDS["train"].usage)
+            raise DarchError("usage: :" + COMMANDS["train"].usage,
+                             help="SEED is an integer, as in `:train space 3`")
         seed = int(args[0]) if args else 0
         space, target = self.network_named(name)
         arch = programs.pick(space, seed)
@@ -526,7 +531,7 @@ def _no_args(name: str, args: list[str]) -> None:
 
 def _at_most_one(name: str, args: list[str]) -> str | None:
     if len(args) > 1:
-        raise DarchError("usage: " + COMMANDS[name].usage)
+        raise DarchError("usage: :" + COMMANDS[name].usage)
     return args[0] if args else None
 
 
