@@ -9,6 +9,7 @@ import shlex
 from pathlib import Path
 
 import pytest
+from test_literature_counts import COUNTS as LITERATURE_COUNTS
 from test_stdlib_more import MORE_COUNTS
 from test_stdlib_spaces import COUNTS
 from test_stdlib_swin import SWIN_SPOS_COUNTS
@@ -70,6 +71,6 @@ def test_each_search_runs(line, capsys, monkeypatch):
 def test_the_table_lists_every_space_with_its_count():
     rows = dict(re.findall(r"^\| `(\w+)\.darch` \| [^|]+ \| ([\d,]+) \|", PAGE.read_text(), re.M))
     spaces = {p.stem for p in stdlib_dir().glob("*.darch")} - {"prelude", "blocks"}
-    counts = COUNTS | MORE_COUNTS | SWIN_SPOS_COUNTS
+    counts = COUNTS | MORE_COUNTS | SWIN_SPOS_COUNTS | LITERATURE_COUNTS
     assert set(rows) == spaces == set(counts)
     assert {name: int(n.replace(",", "")) for name, n in rows.items()} == counts
