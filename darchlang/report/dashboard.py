@@ -38,29 +38,42 @@ def _finite(x: Any) -> float | None:
 
 
 def state(path: Path) -> dict[str, Any]:
-    """What the page shows: progress, the best so far, the history and every row."""
+    """What the page shows: progress, the best so far, the history and every row; with
+    several objectives also each row's value of each and the Pareto front, as `darch
+    report` gives them."""
     from darchlang.search.objectives import Objectives
-    from darchlang.search.results import best_of, running_best
+    from darchlang.search.results import best_of, pareto_front, running_best
 
     evaluations, config, meta = _read(path)
     objectives = Objectives.from_config(config)  # the lowest score leads where minimised
     best = best_of(evaluations, objectives)
     run = running_best(evaluations, objectives)
+
+    def values(e: Any) -> list[float | None]:
+        return [_finite(o.value(e)) for o in objectives.items]
+
     rows = [{"index": e.index, "status": e.status, "score": _finite(e.score),
-             "seconds": _finite(e.seconds), "identity": e.identity, "reason": e.reason,
-             "running_best": _finite(r)} for e, r in zip(evaluations, run, strict=True)]
+             "values": values(e), "seconds": _finite(e.seconds), "identity": e.identity,
+             "reason": e.reason, "running_best": _finite(r)}
+            for e, r in zip(evaluations, run, strict=True)]
+    done = [e for e in evaluations if e.done]
+    front = pareto_front(done, objectives) if objectives.several else []
     return {
         "journal": str(path),
         "searcher": config.get("searcher", "search"),
         "seed": config.get("seed"),
         "dataset": (config.get("settings") or {}).get("dataset"),
         "budget": int(meta["budget"]) if (meta.get("budget") or "").isdigit() else None,
-        "done": sum(e.done for e in evaluations),
-        "failed": sum(e.done and not e.ok for e in evaluations),
+        "objectives": [{"name": o.name, "label": o.label, "kind": o.kind,
+                        "minimize": o.minimize} for o in objectives.items],
+        "done": len(done),
+        "failed": sum(not e.ok for e in done),
         "running": sum(not e.settled for e in evaluations),
         "invalid": sum(e.invalid for e in evaluations),
         "best": None if best is None else {"index": best.index, "score": _finite(best.score),
-                                          "identity": best.identity},
+                                          "values": values(best), "identity": best.identity},
+        "front": [e.index for e in front],
+        "distinct": len({e.identity for e in done if objectives.values(e) is not None}),
         "evaluations": rows,
     }
 
@@ -69,8 +82,9 @@ def evaluation(path: Path, index: int) -> dict[str, Any] | None:
     """One evaluation in full: text (highlighted), choices, metrics and curve."""
     from darchlang.notebook import highlighted
     from darchlang.report.plots import curve_of, option_label
+    from darchlang.search.objectives import Objectives
 
-    evaluations, _, meta = _read(path)
+    evaluations, config, meta = _read(path)
     labels = json.loads(meta["options"]) if meta.get("options") else None
     found = [e for e in evaluations if e.index == index]
     if not found:
@@ -81,6 +95,7 @@ def evaluation(path: Path, index: int) -> dict[str, Any] | None:
     curve = [[x, y] for x, y in curve_of(e, meta["curves"])]
     return {
         "index": e.index, "status": e.status, "score": _finite(e.score), "reason": e.reason,
+        "values": [_finite(o.value(e)) for o in Objectives.from_config(config).items],
         "identity": e.identity, "text_html": highlighted(e.text),
         "choices": [[n, option_label(e, n, labels)] for n in e.names],
         "metrics": {k: v for k, v in metrics.items() if isinstance(v, int | float | str)},
@@ -173,6 +188,7 @@ table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid #eee; }
 tr.row { cursor: pointer; } tr.row:hover { background: #f3f6ff; }
 tr.failed td { color: #b33; } tr.selected { background: #e8efff; }
+tr.front td:first-child::before { content: "\\2605 "; color: #e08a1e; }
 pre { background: #fafafa; border: 1px solid #eee; padding: 8px; overflow: auto; }
 .muted { color: #777; } svg text { font-size: 11px; fill: #555; }
 </style></head>
@@ -183,14 +199,20 @@ pre { background: #fafafa; border: 1px solid #eee; padding: 8px; overflow: auto;
 <main>
 <section><h2>History</h2><svg id="history" width="520" height="220"></svg>
 <h2>Evaluations</h2>
-<table><thead><tr><th>#</th><th>status</th><th>score</th><th>best so far</th><th>seconds</th>
-<th>architecture</th></tr></thead><tbody id="rows"></tbody></table></section>
+<table><thead id="head"></thead><tbody id="rows"></tbody></table></section>
 <section id="detail"><p class="muted">Click an evaluation to see its architecture and curve.</p></section>
 </main>
 <script>
 "use strict";
 let selected = null;
 const fmt = (x, d = 4) => x === null || x === undefined ? "" : Number(x).toFixed(d);
+// an objective's value as `darch report` prints it: counts with separators, ms to 3 places
+const show = (o, x) => x === null || x === undefined ? "" :
+  o.kind === "params" || o.kind === "macs" ? Math.round(x).toLocaleString("en-US") :
+  o.kind === "latency" ? Number(x).toFixed(3) : Number(x).toFixed(4);
+const sense = o => (o.minimize ? "min " : "max ") + o.label;
+const escape = t => String(t).replace(/[&<>"']/g, c => "&#" + c.charCodeAt(0) + ";");
+let objectives = [{name: "score", label: "score", kind: "score", minimize: false}];
 function el(tag, attrs, text) {
   const e = document.createElementNS("http://www.w3.org/2000/svg", tag);
   for (const k in attrs) e.setAttribute(k, attrs[k]);
@@ -230,7 +252,7 @@ function chart(svg, points, options) {
     const d = best.map((p, i) => (i ? "H" + X(p[0]) + " V" : "M" + X(p[0]) + " ") + Y(p[1])).join(" ");
     if (d) svg.appendChild(el("path", {d: d, fill: "none", stroke: "#e08a1e", "stroke-width": 2}));
     svg.appendChild(el("circle", {cx: W - 150, cy: 12, r: 3, fill: "#4a7bd0"}));
-    svg.appendChild(el("text", {x: W - 142, y: 16}, "score"));
+    svg.appendChild(el("text", {x: W - 142, y: 16}, options.label));
     svg.appendChild(el("line", {x1: W - 100, y1: 12, x2: W - 86, y2: 12, stroke: "#e08a1e", "stroke-width": 2}));
     svg.appendChild(el("text", {x: W - 82, y: 16}, "best so far"));
   }
@@ -241,11 +263,15 @@ async function showDetail(index) {
   if (!r.ok) return;
   const e = await r.json();
   const d = document.getElementById("detail");
-  d.innerHTML = "<h2>Evaluation #" + e.index + " <span class='muted'>" + e.status + "</span></h2>" +
-    "<p>score " + fmt(e.score) + (e.reason ? " &mdash; " + e.reason : "") + "</p>" +
+  const values = objectives.length > 1 ?
+    objectives.map((o, i) => escape(o.label) + " " + show(o, e.values[i])).join(", ") :
+    "score " + fmt(e.score);
+  d.innerHTML = "<h2>Evaluation #" + e.index + " <span class='muted'>" + escape(e.status) + "</span></h2>" +
+    "<p id='values'>" + values + (e.reason ? " &mdash; " + escape(e.reason) : "") + "</p>" +
     "<svg id='curve' width='420' height='180'></svg>" +
-    "<h3>Architecture " + e.identity + "</h3>" + e.text_html +
-    "<h3>Choices</h3><table>" + e.choices.map(c => "<tr><td>" + c[0] + "</td><td>" + c[1] + "</td></tr>").join("") + "</table>";
+    "<h3>Architecture " + escape(e.identity) + "</h3>" + e.text_html +
+    "<h3>Choices</h3><table>" + e.choices.map(c => "<tr><td>" + escape(c[0]) + "</td><td>" +
+      escape(c[1]) + "</td></tr>").join("") + "</table>";
   d.querySelectorAll("pre").forEach(p => p.setAttribute("id", "architecture-text"));
   chart(document.getElementById("curve"), e.curve, {xlabel: "epoch (validation accuracy)"});
 }
@@ -258,18 +284,33 @@ async function refresh() {
     " evaluations done, " + s.failed + " failed, " + s.running + " running" +
     (s.invalid ? ", " + s.invalid + " invalid (not trained)" : "");
   document.getElementById("fill").style.width = Math.min(100, 100 * s.done / total) + "%";
-  document.getElementById("best").textContent = s.best ? "best so far: " + fmt(s.best.score) +
-    " (#" + s.best.index + ", " + s.best.identity + ")" : "no successful evaluation yet";
+  objectives = s.objectives;
+  const several = objectives.length > 1, first = objectives[0];
+  document.getElementById("best").textContent = !s.best ? "no successful evaluation yet" :
+    several ? "Pareto front: " + s.front.length + " of " + s.distinct + " architecture" +
+      (s.distinct === 1 ? "" : "s") + " (" + objectives.map(sense).join(", ") + "); best " +
+      first.label + " so far: " + show(first, s.best.values[0]) + " (#" + s.best.index + ", " +
+      s.best.identity + ")" :
+    "best so far: " + fmt(s.best.score) + " (#" + s.best.index + ", " + s.best.identity + ")";
+  const heads = ["#", "status", ...(several ? objectives.map(sense) : ["score"]),
+                 several ? "best " + first.label + " so far" : "best so far", "seconds", "architecture"];
+  const head = "<tr>" + heads.map(h => "<th>" + escape(h) + "</th>").join("") + "</tr>";
+  const thead = document.getElementById("head");
+  if (thead.innerHTML !== head) thead.innerHTML = head;
+  const front = new Set(s.front);
   const done = s.evaluations.filter(e => e.status === "ok" || e.status === "failed");
-  chart(document.getElementById("history"), done.map(e => [e.index, e.status === "ok" ? e.score : null]),
-        {xlabel: "evaluation", best: done.map(e => [e.index, e.running_best])});
+  chart(document.getElementById("history"), done.map(e => [e.index, e.status === "ok" ? e.values[0] : null]),
+        {xlabel: "evaluation", best: done.map(e => [e.index, e.running_best]), label: first.label});
   const body = document.getElementById("rows");
   body.innerHTML = "";
   for (const e of s.evaluations.slice().reverse()) {
     const tr = document.createElement("tr");
-    tr.className = "row" + (e.status === "failed" ? " failed" : "") + (e.index === selected ? " selected" : "");
+    tr.className = "row" + (e.status === "failed" ? " failed" : "") + (e.index === selected ? " selected" : "") +
+      (front.has(e.index) ? " front" : "");
     tr.dataset.index = e.index;
-    for (const v of [e.index, e.status, fmt(e.score), fmt(e.running_best), fmt(e.seconds, 1), e.identity])
+    const scores = several ? objectives.map((o, i) => show(o, e.values[i])) : [fmt(e.score)];
+    for (const v of [e.index, e.status, ...scores, several ? show(first, e.running_best) : fmt(e.running_best),
+                     fmt(e.seconds, 1), e.identity])
       tr.appendChild(Object.assign(document.createElement("td"), {textContent: v}));
     tr.onclick = () => showDetail(e.index);
     body.appendChild(tr);

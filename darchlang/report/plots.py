@@ -59,12 +59,14 @@ def _scored(evaluations: Sequence[Any]) -> list[Any]:
 
 
 def option_label(e: Any, name: str, labels: Labels | None) -> str | None:
-    """How the option that `e` took at choice `name` reads; None where it was inactive."""
+    """How the option that `e` took at choice `name` reads, as the report's tables, CSV
+    and JSON read it (`adam`, `relu, batch_norm`); None where it was inactive."""
+    from darchlang.search.results import option_value
+
     for n, index, value in zip(e.names, e.decisions, e.values, strict=True):
         if n == name:
-            if labels and index < len(labels.get(name, ())):
-                return labels[name][index]
-            return value if isinstance(value, str) else repr(value)
+            shown = option_value(name, index, value, labels)
+            return shown if isinstance(shown, str) else repr(shown)
     return None
 
 
