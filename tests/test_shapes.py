@@ -101,3 +101,15 @@ def test_cli_prints_input_choices_by_name(tmp_path):
     fail = cli("--shapes", "--input", "3x8x8", str(bad))
     assert fail.returncode == 1
     assert "space/1/graph/_3.in0 = [x, a]" in fail.stderr and "Ref(" not in fail.stderr
+
+
+def test_the_proof_computes_darchlangs_operators_with_numpy():
+    """A derived value holds darchlang's operators (booleans are not numbers there), and
+    the shape proof's numpy forms are keyed by those very functions: keyed by Python's
+    own, every table would be computed entry by entry, and NASNet's proof ran out."""
+    from darchlang.semantics.arithmetic import OPERATORS, UNARY
+    from darchlang.space.shapes import _VECTOR
+
+    for label in ("+", "-", "*", "//", "%", "==", "!=", "<", "<=", ">", ">=", "and", "or"):
+        assert OPERATORS[label] in _VECTOR, label
+    assert UNARY["-"] in _VECTOR and UNARY["not"] in _VECTOR

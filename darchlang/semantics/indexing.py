@@ -11,12 +11,12 @@ the bracket before anything is sampled, every index the `if`s around it allow
 
 from __future__ import annotations
 
-import operator
 from typing import TYPE_CHECKING, Any
 
 from darchlang.arch.graph import Ref
 from darchlang.errors import DarchError, Span, did_you_mean
 from darchlang.semantics import feasible
+from darchlang.semantics.arithmetic import OPERATORS
 from darchlang.semantics.values import Call, bind
 from darchlang.space.nodes import Cond, Fail, SNode
 from darchlang.syntax import ast
@@ -123,7 +123,7 @@ def _chain(interp: Interpreter, xs: list, i: SNode, allowed: list[int], node: as
                          node.span)
     out = nodes[-1]
     for v, picked in zip(reversed(allowed[:-1]), reversed(nodes[:-1]), strict=True):
-        test = interp.apply(operator.eq, [i, v], "==", node.span, (node.index.span,) * 2)
+        test = interp.apply(OPERATORS["=="], [i, v], "==", node.span, (node.index.span,) * 2)
         interp.made(node.span)
         out = Cond(test, picked, out, node.span)
     return out

@@ -58,7 +58,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,7 +68,7 @@ from darchlang.arch.graph import Architecture, Init
 from darchlang.environment import Limits
 from darchlang.errors import CountOutOfReach, DarchError, Span
 from darchlang.process import no_cyclic_gc
-from darchlang.semantics.arithmetic import _and, _not, _or
+from darchlang.semantics.arithmetic import OPERATORS, UNARY
 from darchlang.space.nodes import (
     Choice,
     Cond,
@@ -383,15 +382,16 @@ def _ints(arr: np.ndarray) -> tuple[type, np.ndarray] | None:
 # numpy's forms of Python's operators on tables of one kind (`_typed`): the operator, the
 # kinds it takes, the kind it gives (None: the kind it takes)
 _VECTOR: dict[Callable[..., Any], tuple[Callable[..., np.ndarray], tuple[type, ...], Any]] = {
-    operator.add: (np.add, (int,), None), operator.sub: (np.subtract, (int,), None),
-    operator.mul: (np.multiply, (int,), None), operator.neg: (np.negative, (int,), None),
-    operator.floordiv: (np.floor_divide, (int,), None), operator.mod: (np.remainder, (int,), None),
-    operator.eq: (np.equal, (int, bool), bool), operator.ne: (np.not_equal, (int, bool), bool),
-    operator.lt: (np.less, (int,), bool), operator.le: (np.less_equal, (int,), bool),
-    operator.gt: (np.greater, (int,), bool), operator.ge: (np.greater_equal, (int,), bool),
-    _and: (np.logical_and, (bool,), None), _or: (np.logical_or, (bool,), None),
-    _not: (np.logical_not, (bool,), None),
+    OPERATORS["+"]: (np.add, (int,), None), OPERATORS["-"]: (np.subtract, (int,), None),
+    OPERATORS["*"]: (np.multiply, (int,), None), UNARY["-"]: (np.negative, (int,), None),
+    OPERATORS["//"]: (np.floor_divide, (int,), None), OPERATORS["%"]: (np.remainder, (int,), None),
+    OPERATORS["=="]: (np.equal, (int, bool), bool), OPERATORS["!="]: (np.not_equal, (int, bool), bool),
+    OPERATORS["<"]: (np.less, (int,), bool), OPERATORS["<="]: (np.less_equal, (int,), bool),
+    OPERATORS[">"]: (np.greater, (int,), bool), OPERATORS[">="]: (np.greater_equal, (int,), bool),
+    OPERATORS["and"]: (np.logical_and, (bool,), None), OPERATORS["or"]: (np.logical_or, (bool,), None),
+    UNARY["not"]: (np.logical_not, (bool,), None),
 }
+"""Keyed by darchlang's operators (`arithmetic.OPERATORS`): a derived value holds those."""
 _DIVIDING = (np.floor_divide, np.remainder)  # a zero divisor is Python's error: entry by entry
 
 
