@@ -31,7 +31,7 @@ from darchlang import __version__
 from darchlang.app.inputs import declared_input
 from darchlang.environment import Environment, default_environment
 from darchlang.errors import DarchError, Source
-from darchlang.lsp import actions, navigation, tokens
+from darchlang.lsp import actions, navigation, rename, tokens
 from darchlang.lsp.analysis import (
     Analysis,
     analyse,
@@ -76,6 +76,13 @@ class Document:
             return build_index(tree)
         except RecursionError:
             return None
+
+
+class RequestRefused(JsonRpcException):
+    """A request the server declines with a reason for the user (LSP's RequestFailed):
+    `guarded` lets it through, and the editor shows its message."""
+
+    CODE = -32803
 
 
 class _Answered(Exception):
@@ -208,6 +215,8 @@ def guarded(fn: F) -> F:
         async def waiting(ls: DarchServer, params: Any) -> Any:
             try:
                 return await fn(ls, params)
+            except RequestRefused:
+                raise
             except Exception as exc:  # a bug must not take the editor's session down
                 failed(ls, exc)
                 return None
@@ -218,6 +227,8 @@ def guarded(fn: F) -> F:
     def wrapper(ls: DarchServer, params: Any) -> Any:
         try:
             return fn(ls, params)
+        except RequestRefused:
+            raise
         except Exception as exc:  # a bug must not take the editor's session down
             failed(ls, exc)
             return None
@@ -370,6 +381,31 @@ def create_server(env: Environment | None = None) -> DarchServer:
         spans = navigation.references_of(item, doc.index, params.context.include_declaration)
         return [types.Location(doc.uri, lines.range(s)) for s in spans]
 
+    @server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)
+    @guarded
+    def prepare_rename(ls: DarchServer, params: types.PrepareRenameParams) -> types.Range | None:
+        found = _renaming(ls, params.text_document.uri, params.position)
+        if found is None:
+            return None
+        doc, lines, item = found
+        return lines.range(item.span)
+
+    @server.feature(types.TEXT_DOCUMENT_RENAME, types.RenameOptions(prepare_provider=True))
+    @guarded
+    def rename_symbol(ls: DarchServer, params: types.RenameParams) -> types.WorkspaceEdit | None:
+        found = _renaming(ls, params.text_document.uri, params.position)
+        if found is None:
+            return None
+        doc, lines, item = found
+        try:
+            target = rename.target_of(item, doc.index)
+            rename.check_new_name(target, params.new_name, doc.index)
+        except rename.Refused as why:
+            raise RequestRefused(str(why)) from None
+        edits = [types.TextEdit(lines.range(s), params.new_name)
+                 for s in rename.spans_of(target, doc.index)]
+        return types.WorkspaceEdit(changes={doc.uri: edits})
+
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     @guarded
     def document_symbols(ls: DarchServer, params: types.DocumentSymbolParams
@@ -426,6 +462,23 @@ def _at(ls: DarchServer, uri: str, position: types.Position):
     lines = ls.lines(doc.analysis.text)
     item = doc.index.at(*lines.line_col(position))
     return None if item is None else (doc, lines, item)
+
+
+def _renaming(ls: DarchServer, uri: str, position: types.Position):
+    """The document, its lines and the name under the cursor that renaming would
+    rename, or None where there is no name; a name that cannot be renamed, or a text
+    that does not parse (its uses are not known), is refused with the reason."""
+    found = _at(ls, uri, position)
+    if found is None:
+        return None
+    doc, lines, item = found
+    if doc.analysis.tree is None:
+        raise RequestRefused("the file does not parse: fix its syntax error, then rename")
+    try:
+        rename.target_of(item, doc.index)
+    except rename.Refused as why:
+        raise RequestRefused(str(why)) from None
+    return found
 
 
 def _uri_of(path: str) -> str:
