@@ -36,6 +36,8 @@ def transnas_macro_networks() -> set[tuple[int, ...]]:
 
 # name: the paper's number
 COUNTS = {
+    # MnasNet section 4.1's typical case: S = 4 * 2 * 2 * 3 * 3 * 3 = 432, B = 5
+    "mnasnet": (4 * 2 * 2 * 3 * 3 * 3) ** 5,
     "pnasnet": pnas_cells(),  # "5.6 x 10^14" cells; one cell serves both kinds
     "transnas_micro": 4**6,  # 4,096 cells
     "transnas_macro": 3_256,
@@ -98,6 +100,7 @@ def test_pnasnet_shares_one_cell_between_normal_and_reduction_cells():
 
 # small networks: (file, parameters, input, decisions or None for a random one)
 SMALL = {
+    "mnasnet": ({}, (3, 32, 32), None),
     "pnasnet": ({"c": 8, "layers": 3}, (1, 8, 8), None),
     # every edge a 3x3 convolution, so that every parameter reaches the output
     "transnas_micro": ({"base": 8}, (3, 32, 32), [3] * 6),
