@@ -346,7 +346,7 @@ def test_repl_commands_with_odd_arguments_say_what_fits(tmp_path):
     assert first_lines(":exti")[1] == "  = help: did you mean `:quit`?"  # an alias, named as the command
     assert session.execute(f":load {tmp_path / 'two.darch'}").ok
     assert first_lines(":compile 3x")[0] == "error: cannot read the input shape `3x`"
-    assert first_lines(":compile 3x8x8 4x4")[0] == "error: usage: compile [NAME] [INPUT]"
+    assert first_lines(":compile 3x8x8 4x4")[0] == "error: usage: :compile [NAME] [INPUT]"
     assert session.execute(":compile 3x8x8 space").ok
 
 

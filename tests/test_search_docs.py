@@ -75,4 +75,4 @@ def test_a_script_that_guards_its_search_runs_with_workers(tmp_path):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines.count("done 6") == 1
-    assert lines.count("top level") > 1
+    assert done.stdout.count("top level") > 1  # workers print it too (lines may interleave)
